@@ -1,0 +1,209 @@
+//! npm credentials assigned in `.env` files, shell scripts, Dockerfiles and
+//! compose files: legacy (UUID) tokens under a credential name
+//! (`NPM_TOKEN=<uuid>`, `ARG NODE_AUTH_TOKEN=<uuid>`, `NpmToken.<uuid>`), and
+//! `.npmrc` lines with a literal `_authToken` that a script writes.
+//!
+//! A UUID with no npm context is not a finding: UUIDs are everywhere.
+
+use super::values::{ValueClass, classify, is_placeholder};
+use super::{DetectOptions, FileKind, Hit, Item, Sink, yaml};
+use marked_yaml::Node;
+use regex::Regex;
+use std::sync::OnceLock;
+
+pub const RULE_LEGACY: &str = "npm-legacy-token";
+pub const RULE_SCRIPT_NPMRC: &str = "npmrc-literal-auth-token";
+
+fn uuid_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"\b(?:NpmToken\.)?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\b")
+            .expect("valid regex")
+    })
+}
+
+/// The name to the left of an assignment ending right before `at`:
+/// `NAME=`, `NAME: `, `NAME ` (Dockerfile `ENV NAME value`), optionally quoted.
+fn assigned_name(line: &str, at: usize) -> Option<&str> {
+    let before = line[..at].trim_end_matches(['"', '\'']);
+    let before = before.trim_end();
+    let before = before
+        .strip_suffix('=')
+        .or_else(|| before.strip_suffix(':'))
+        .unwrap_or(before)
+        .trim_end()
+        .trim_end_matches(['"', '\'']);
+    let start = before
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    let name = &before[start..];
+    (!name.is_empty()).then_some(name)
+}
+
+/// Does this variable name hold an npm credential?
+pub fn is_credential_name(name: &str, extra: &[String]) -> bool {
+    if extra.iter().any(|e| e.eq_ignore_ascii_case(name)) {
+        return true;
+    }
+    let lower = name.to_ascii_lowercase();
+    let npmish = lower.contains("npm") || lower.contains("node_auth") || lower.contains("yarn");
+    let credish = ["token", "auth", "pass", "secret", "key"]
+        .iter()
+        .any(|w| lower.contains(w));
+    npmish && credish
+}
+
+pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
+    let text = String::from_utf8_lossy(item.bytes);
+    if FileKind::of(item.path) == FileKind::Compose {
+        match yaml::parse(&text) {
+            Ok(root) => {
+                compose(item, &text, &root, None, opts, sink);
+                scripted_npmrc(item, &text, opts, sink);
+                return;
+            }
+            Err(e) => sink.warn(item.path, format!("{e}; falling back to line matching")),
+        }
+    }
+    lines(item, &text, opts, sink);
+    scripted_npmrc(item, &text, opts, sink);
+}
+
+fn legacy_hit(item: &Item, range: std::ops::Range<usize>, uuid: &str, name: &str) -> Hit {
+    Hit::new(
+        RULE_LEGACY,
+        range,
+        format!("legacy (UUID) npm token assigned to {name} in {}", item.path),
+    )
+    .with_secret(uuid)
+    .with_detail("variable", name)
+}
+
+fn lines(item: &Item, text: &str, opts: &DetectOptions, sink: &mut Sink) {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let line_start = offset;
+        offset += line.len();
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('#') || trimmed.starts_with("//") {
+            continue;
+        }
+        for caps in uuid_re().captures_iter(line) {
+            let whole = caps.get(0).expect("group 0");
+            let uuid = caps.get(1).expect("group 1");
+            if is_placeholder(uuid.as_str(), &opts.extra_placeholders) {
+                continue;
+            }
+            let nexus = whole.as_str().starts_with("NpmToken.");
+            let name = assigned_name(line, whole.start());
+            let npm_key = name.is_some_and(|n| n.ends_with("_authToken") || n.ends_with("npmAuthToken"));
+            let named = name.is_some_and(|n| is_credential_name(n, &opts.extra_credential_names));
+            if !(nexus || npm_key || named) {
+                continue;
+            }
+            let label = if nexus { "NpmToken" } else { name.unwrap_or("?") };
+            if npm_key {
+                // Leave `_authToken=<uuid>` to the scripted-.npmrc check.
+                continue;
+            }
+            sink.hit(legacy_hit(
+                item,
+                line_start + whole.start()..line_start + whole.end(),
+                whole.as_str(),
+                label,
+            ));
+        }
+    }
+}
+
+/// Walk a compose file: `environment` (mapping or `K=V` list) and
+/// `build.args`, at any depth.
+fn compose(
+    item: &Item,
+    text: &str,
+    node: &Node,
+    key: Option<&str>,
+    opts: &DetectOptions,
+    sink: &mut Sink,
+) {
+    match node {
+        Node::Mapping(map) => {
+            for (k, v) in map.iter() {
+                compose(item, text, v, Some(k.as_str()), opts, sink);
+            }
+        }
+        Node::Sequence(seq) => {
+            for v in seq.iter() {
+                compose(item, text, v, None, opts, sink);
+            }
+        }
+        Node::Scalar(s) => {
+            let value = s.as_str();
+            let (name, val) = match key {
+                Some(k) => (k, value),
+                None => match value.split_once('=') {
+                    Some((n, v)) => (n.trim(), v.trim()),
+                    None => return,
+                },
+            };
+            let Some(caps) = uuid_re().captures(val) else {
+                return;
+            };
+            let whole = caps.get(0).expect("group 0");
+            if whole.start() != 0 && !val[..whole.start()].ends_with(' ') {
+                return;
+            }
+            let nexus = whole.as_str().starts_with("NpmToken.");
+            if !(nexus || is_credential_name(name, &opts.extra_credential_names))
+                || is_placeholder(&caps[1], &opts.extra_placeholders)
+            {
+                return;
+            }
+            let node_range = yaml::scalar_range(text, s.span(), value);
+            let raw = &text[node_range.clone()];
+            let range = match raw.find(whole.as_str()) {
+                Some(i) => node_range.start + i..node_range.start + i + whole.len(),
+                None => node_range,
+            };
+            sink.hit(legacy_hit(item, range, whole.as_str(), name));
+        }
+    }
+}
+
+/// `echo "//registry/:_authToken=<literal>" >> ~/.npmrc`, `npm config set
+/// //registry/:_authToken <literal>` and `--//registry/:_authToken=<literal>`
+/// in scripts: a literal token written into npm's config.
+fn scripted_npmrc(item: &Item, text: &str, opts: &DetectOptions, sink: &mut Sink) {
+    for (at, _) in text.match_indices(":_authToken") {
+        let mut i = at + ":_authToken".len();
+        let rest = &text[i..];
+        let sep = rest.len() - rest.trim_start_matches(['=', ' ', '\t']).len();
+        if sep == 0 {
+            continue;
+        }
+        i += sep;
+        let value_end = text[i..]
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`' | ';' | '&' | '|' | ')'))
+            .map(|e| i + e)
+            .unwrap_or(text.len());
+        let value = &text[i..value_end];
+        match classify(value, &opts.extra_placeholders) {
+            ValueClass::Literal => {}
+            _ => continue,
+        }
+        let line = text[..at].matches('\n').count() + 1;
+        sink.hit(
+            Hit::new(
+                RULE_SCRIPT_NPMRC,
+                i..value_end,
+                format!(
+                    "literal _authToken written into npm config by {}, line {line}",
+                    item.path
+                ),
+            )
+            .with_secret(value)
+            .with_detail("key", "_authToken"),
+        );
+    }
+}

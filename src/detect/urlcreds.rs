@@ -1,0 +1,112 @@
+//! Credentials embedded in registry URLs: `https://user:secret@host/…` in
+//! lockfiles (`resolved`, `tarball`), `.npmrc` `registry=`, Yarn and Bun
+//! config and `package.json`.
+
+use super::values::{ValueClass, classify};
+use super::{DetectOptions, Hit, Item, Sink};
+use memchr::memmem;
+
+pub const RULE: &str = "registry-url-credentials";
+
+/// Bytes that end the authority part of a URL.
+fn ends_authority(b: u8) -> bool {
+    matches!(
+        b,
+        b'/' | b'?' | b'#' | b'"' | b'\'' | b'`' | b',' | b';' | b'<' | b'>' | b'(' | b')'
+    ) || b.is_ascii_whitespace()
+}
+
+pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
+    let bytes = item.bytes;
+    for sep in memmem::find_iter(bytes, b"://") {
+        // Scheme: letters, digits, `+`, `-`, `.` before `://`.
+        let mut s = sep;
+        while s > 0 && (bytes[s - 1].is_ascii_alphanumeric() || b"+-.".contains(&bytes[s - 1])) {
+            s -= 1;
+        }
+        let scheme = String::from_utf8_lossy(&bytes[s..sep]).to_ascii_lowercase();
+        if !(scheme.ends_with("http") || scheme.ends_with("https")) {
+            continue;
+        }
+        let auth_start = sep + 3;
+        let mut end = auth_start;
+        while end < bytes.len() && !ends_authority(bytes[end]) {
+            end += 1;
+        }
+        let authority = &bytes[auth_start..end];
+        let Some(at) = memchr::memrchr(b'@', authority) else {
+            continue;
+        };
+        let userinfo = &authority[..at];
+        let Ok(userinfo) = std::str::from_utf8(userinfo) else {
+            continue;
+        };
+        let host = String::from_utf8_lossy(&authority[at + 1..]).into_owned();
+        if host.is_empty() || userinfo.is_empty() {
+            continue;
+        }
+        let (user, secret, secret_start) = match userinfo.split_once(':') {
+            Some((u, p)) => (u, p, auth_start + u.len() + 1),
+            // A bare token as the user part (`https://<token>@host`).
+            None => ("", userinfo, auth_start),
+        };
+        let secret = percent_decode(secret);
+        if secret.is_empty() || secret == "x-oauth-basic" {
+            // `https://<token>:x-oauth-basic@github.com`: the user is the token.
+            if user.len() >= 20 {
+                report(sink, item, auth_start..auth_start + user.len(), user, "", &host);
+            }
+            continue;
+        }
+        if userinfo.split_once(':').is_none() && secret.len() < 20 {
+            // `https://git@host` style: a user name, not a credential.
+            continue;
+        }
+        match classify(&secret, &opts.extra_placeholders) {
+            ValueClass::Literal | ValueClass::LiteralDefault(_) => {}
+            _ => continue,
+        }
+        let raw_len = userinfo.len() - (secret_start - auth_start);
+        report(
+            sink,
+            item,
+            secret_start..secret_start + raw_len,
+            &secret,
+            user,
+            &host,
+        );
+    }
+}
+
+fn report(sink: &mut Sink, item: &Item, range: std::ops::Range<usize>, secret: &str, user: &str, host: &str) {
+    let mut hit = Hit::new(
+        RULE,
+        range,
+        format!("credentials embedded in a URL for host {host} in {}", item.path),
+    )
+    .with_secret(secret)
+    .with_detail("host", host);
+    if !user.is_empty() {
+        hit = hit.with_detail("username", user);
+    }
+    sink.hit(hit);
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = s.get(i + 1..i + 3)
+            && let Ok(v) = u8::from_str_radix(hex, 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -1,0 +1,246 @@
+//! Deciding whether a configured value is a credential: environment
+//! references are the correct pattern, placeholders are documentation, and
+//! anything else is a literal.
+
+use regex::Regex;
+use std::ops::Range;
+use std::sync::OnceLock;
+
+/// What a configuration value is.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ValueClass {
+    /// Empty or whitespace.
+    Empty,
+    /// Only references to the environment (`${NPM_TOKEN}`, `${NPM_TOKEN?}`,
+    /// `$NPM_TOKEN`, `${{ secrets.NPM_TOKEN }}`): the correct pattern.
+    EnvReference,
+    /// An obvious placeholder (`YOUR_TOKEN_HERE`, `<token>`, `xxxxxxxx`…).
+    Placeholder,
+    /// A reference with a literal fallback (`${NPM_TOKEN:-abc…}`): the
+    /// fallback is a literal credential; its byte range within the value.
+    LiteralDefault(Range<usize>),
+    /// A literal value: a credential.
+    Literal,
+}
+
+fn reference_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?x)
+              \$\{\{[^}]*\}\}                                   # GitHub Actions expression
+            | \$\{(?P<name>[A-Za-z_][A-Za-z0-9_.]*)
+                 (?: \? | (?P<op>:?-)(?P<default>[^}]*) )? \}  # ${NAME}, ${NAME?}, ${NAME:-x}
+            | \$[A-Za-z_][A-Za-z0-9_]*                          # $NAME
+            | %[A-Za-z_][A-Za-z0-9_]*%                          # %NAME% (Windows)
+            ",
+        )
+        .expect("valid regex")
+    })
+}
+
+/// Classify a value (already unquoted). `extra_placeholders` come from the
+/// user's configuration and match case-insensitively.
+pub fn classify(value: &str, extra_placeholders: &[String]) -> ValueClass {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return ValueClass::Empty;
+    }
+    if trimmed.contains('$') || trimmed.contains('%') {
+        let mut rest = String::new();
+        let mut last = 0;
+        let mut saw_reference = false;
+        for caps in reference_re().captures_iter(trimmed) {
+            let m = caps.get(0).expect("group 0");
+            saw_reference = true;
+            if let Some(default) = caps.name("default") {
+                let d = default.as_str();
+                if !d.is_empty()
+                    && classify(d, extra_placeholders) == ValueClass::Literal
+                    && !d.starts_with('$')
+                {
+                    let offset = value.find(trimmed).unwrap_or(0);
+                    return ValueClass::LiteralDefault(
+                        offset + default.start()..offset + default.end(),
+                    );
+                }
+            }
+            rest.push_str(&trimmed[last..m.start()]);
+            last = m.end();
+        }
+        rest.push_str(&trimmed[last..]);
+        if saw_reference && !has_secret_like_run(&rest) {
+            return ValueClass::EnvReference;
+        }
+    }
+    if is_placeholder(trimmed, extra_placeholders) {
+        return ValueClass::Placeholder;
+    }
+    ValueClass::Literal
+}
+
+/// A run of 8 or more characters that could carry entropy.
+fn has_secret_like_run(s: &str) -> bool {
+    let mut run = 0;
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() || "-_.+/=".contains(c) {
+            run += 1;
+            if run >= 8 {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    false
+}
+
+/// Obvious placeholders: documentation, templates and test fixtures.
+pub fn is_placeholder(value: &str, extra: &[String]) -> bool {
+    let v = value.trim().trim_matches(|c| c == '"' || c == '\'');
+    if v.is_empty() {
+        return true;
+    }
+    let lower = v.to_ascii_lowercase();
+    if extra.iter().any(|e| e.eq_ignore_ascii_case(v)) {
+        return true;
+    }
+    // <token>, <YOUR_NPM_TOKEN>, [token], {{ token }}, {token}
+    if (v.starts_with('<') && v.ends_with('>'))
+        || (v.starts_with('[') && v.ends_with(']'))
+        || (v.starts_with('{') && v.ends_with('}'))
+    {
+        return true;
+    }
+    const WORDS: &[&str] = &[
+        "changeme",
+        "change_me",
+        "change-me",
+        "replaceme",
+        "replace_me",
+        "token",
+        "npm_token",
+        "your_token",
+        "yourtoken",
+        "secret",
+        "password",
+        "passwd",
+        "redacted",
+        "dummy",
+        "example",
+        "placeholder",
+        "todo",
+        "fixme",
+        "none",
+        "null",
+        "undefined",
+        "true",
+        "false",
+        "test",
+        "foo",
+        "bar",
+        "foobar",
+        "abc123",
+        "...",
+        "…",
+    ];
+    if WORDS.contains(&lower.as_str()) {
+        return true;
+    }
+    if lower.starts_with("your")
+        || lower.contains("your_")
+        || lower.contains("your-")
+        || lower.contains("_here")
+        || lower.contains("-here")
+        || lower.contains("insert")
+        || lower.contains("placeholder")
+        || lower.contains("redacted")
+        || lower.contains("example")
+        || lower.contains("changeme")
+    {
+        return true;
+    }
+    // xxxxxxxx, XXXX-XXXX, ********, 00000000-0000-…, npm_xxxx…, ffff… :
+    // a value whose random part is one repeated character.
+    let body = lower
+        .strip_prefix("npm_")
+        .or_else(|| lower.strip_prefix("npmtoken."))
+        .unwrap_or(&lower);
+    let mut distinct: Vec<char> = body
+        .chars()
+        .filter(|c| !matches!(c, '-' | '_' | '.' | ':'))
+        .collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() <= 1 {
+        return true;
+    }
+    // A well-known sequential dummy: abcdef…, 123456…
+    let alnum: String = body.chars().filter(char::is_ascii_alphanumeric).collect();
+    if alnum.len() >= 6
+        && ("abcdefghijklmnopqrstuvwxyz0123456789".contains(&alnum)
+            || "0123456789abcdefghijklmnopqrstuvwxyz".contains(&alnum)
+            || "1234567890".contains(&alnum))
+    {
+        return true;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ValueClass::*;
+    use super::*;
+
+    #[test]
+    fn references_are_not_literals() {
+        for v in [
+            "${NPM_TOKEN}",
+            "${NPM_TOKEN?}",
+            "$NPM_TOKEN",
+            "${{ secrets.NPM_TOKEN }}",
+            "\"${NPM_TOKEN}\"",
+            "Bearer ${NPM_TOKEN}",
+            "%NPM_TOKEN%",
+        ] {
+            assert_eq!(classify(v.trim_matches('"'), &[]), EnvReference, "{v}");
+        }
+    }
+
+    #[test]
+    fn literal_default_is_found() {
+        let v = "${NPM_TOKEN:-s3cr3tvalue12345}";
+        match classify(v, &[]) {
+            LiteralDefault(r) => assert_eq!(&v[r], "s3cr3tvalue12345"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(classify("${NPM_TOKEN:-}", &[]), EnvReference);
+    }
+
+    #[test]
+    fn placeholders() {
+        for v in [
+            "YOUR_TOKEN_HERE",
+            "<token>",
+            "xxxxxxxx",
+            "XXXX-XXXX-XXXX",
+            "npm_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            "changeme",
+            "00000000-0000-0000-0000-000000000000",
+            "ffffffff-ffff-ffff-ffff-ffffffffffff",
+            "********",
+            "{{ token }}",
+        ] {
+            assert_eq!(classify(v, &[]), Placeholder, "{v}");
+        }
+        assert_eq!(classify("", &[]), Empty);
+        assert_eq!(classify("mycustom", &["MYCUSTOM".into()]), Placeholder);
+    }
+
+    #[test]
+    fn literals() {
+        for v in ["a1B2c3D4e5F6g7H8", "npm_Q3vT9zLmP0", "s3cr3t-value"] {
+            assert_eq!(classify(v, &[]), Literal, "{v}");
+        }
+    }
+}

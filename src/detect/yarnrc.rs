@@ -1,0 +1,177 @@
+//! Yarn configuration: Berry's `.yarnrc.yml` (`npmAuthToken`, `npmAuthIdent`
+//! at top level and under `npmScopes` / `npmRegistries`) and classic
+//! `.yarnrc` (`"//host/:_authToken" value` lines).
+
+use super::values::{ValueClass, classify};
+use super::{DetectOptions, FileKind, Hit, Item, Sink, yaml};
+use marked_yaml::Node;
+
+pub const RULE: &str = "yarnrc-literal-auth";
+
+pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
+    let Ok(text) = std::str::from_utf8(item.bytes) else {
+        sink.warn(item.path, "not valid UTF-8; skipped Yarn config parsing");
+        return;
+    };
+    match FileKind::of(item.path) {
+        FileKind::YarnrcClassic => classic(item, text, opts, sink),
+        _ => berry(item, text, opts, sink),
+    }
+}
+
+fn berry(item: &Item, text: &str, opts: &DetectOptions, sink: &mut Sink) {
+    let root = match yaml::parse(text) {
+        Ok(root) => root,
+        Err(e) => {
+            sink.warn(item.path, e);
+            return;
+        }
+    };
+    walk(item, text, &root, &mut Vec::new(), opts, sink);
+}
+
+/// Visit every mapping: the auth keys count wherever they sit (top level,
+/// `npmScopes.<scope>`, `npmRegistries.<url>`).
+fn walk(
+    item: &Item,
+    text: &str,
+    node: &Node,
+    path: &mut Vec<String>,
+    opts: &DetectOptions,
+    sink: &mut Sink,
+) {
+    let Some(map) = node.as_mapping() else {
+        if let Some(seq) = node.as_sequence() {
+            for child in seq.iter() {
+                walk(item, text, child, path, opts, sink);
+            }
+        }
+        return;
+    };
+    for (key, value) in map.iter() {
+        let k = key.as_str();
+        if matches!(k, "npmAuthToken" | "npmAuthIdent")
+            && let Some(scalar) = value.as_scalar()
+        {
+            let v = scalar.as_str();
+            let range = yaml::scalar_range(text, scalar.span(), v);
+            let (secret, range) = match classify(v, &opts.extra_placeholders) {
+                ValueClass::Literal => (v.to_string(), range),
+                ValueClass::LiteralDefault(r) => {
+                    (v[r.clone()].to_string(), range.start + r.start..range.start + r.end)
+                }
+                _ => continue,
+            };
+            let where_ = if path.is_empty() {
+                "the default registry".to_string()
+            } else {
+                path.join(".")
+            };
+            let mut hit = Hit::new(
+                RULE,
+                range,
+                format!("literal {k} for {where_} in {}", item.path),
+            )
+            .with_secret(secret)
+            .with_detail("key", if path.is_empty() { k.to_string() } else { format!("{}.{k}", path.join(".")) });
+            if k == "npmAuthIdent"
+                && let Some(user) = ident_user(v)
+            {
+                hit = hit.with_detail("username", user);
+            }
+            sink.hit(hit);
+            continue;
+        }
+        path.push(k.to_string());
+        walk(item, text, value, path, opts, sink);
+        path.pop();
+    }
+}
+
+/// `npmAuthIdent` is `user:password`, plain or base64: the user part only.
+fn ident_user(v: &str) -> Option<String> {
+    if let Some((user, _)) = v.split_once(':') {
+        return Some(user.to_string());
+    }
+    super::npmrc::basic_auth_user(v)
+}
+
+/// Yarn classic `.yarnrc`: one `key value` per line, either side optionally
+/// double-quoted, `#` comments.
+fn classic(item: &Item, text: &str, opts: &DetectOptions, sink: &mut Sink) {
+    let mut offset = 0;
+    for (index, raw) in text.split_inclusive('\n').enumerate() {
+        let line_start = offset;
+        offset += raw.len();
+        let line = raw.trim_end_matches(['\n', '\r']);
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let lead = line.len() - trimmed.len();
+        let Some((key, key_len)) = classic_token(trimmed) else {
+            continue;
+        };
+        let after_key = &trimmed[key_len..];
+        let gap = after_key.len() - after_key.trim_start().len();
+        let rest = after_key.trim_start();
+        let Some((value, value_len)) = classic_token(rest) else {
+            continue;
+        };
+        let name = key.rsplit(':').next().unwrap_or(&key);
+        if !matches!(name, "_authToken" | "_auth" | "_password" | "npmAuthToken") {
+            continue;
+        }
+        let value_start = line_start + lead + key_len + gap;
+        let quoted = rest.starts_with('"');
+        let range = if quoted {
+            value_start + 1..value_start + value_len - 1
+        } else {
+            value_start..value_start + value_len
+        };
+        let (secret, range) = match classify(&value, &opts.extra_placeholders) {
+            ValueClass::Literal => (value.clone(), range),
+            ValueClass::LiteralDefault(r) => (
+                value[r.clone()].to_string(),
+                range.start + r.start..range.start + r.end,
+            ),
+            _ => continue,
+        };
+        sink.hit(
+            Hit::new(
+                RULE,
+                range,
+                format!("literal {name} in {}, line {}", item.path, index + 1),
+            )
+            .with_secret(secret)
+            .with_detail("key", key.clone()),
+        );
+    }
+}
+
+/// One token of a `.yarnrc` line: a double-quoted string (JSON escapes) or
+/// a run of non-space characters. Returns the token and its length as written.
+fn classic_token(s: &str) -> Option<(String, usize)> {
+    if s.is_empty() {
+        return None;
+    }
+    if s.starts_with('"') {
+        let bytes = s.as_bytes();
+        let mut i = 1;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' => i += 2,
+                b'"' => {
+                    let lit = &s[..=i];
+                    let value = serde_json::from_str::<String>(lit)
+                        .unwrap_or_else(|_| lit[1..lit.len() - 1].to_string());
+                    return Some((value, i + 1));
+                }
+                _ => i += 1,
+            }
+        }
+        return Some((s[1..].to_string(), s.len()));
+    }
+    let end = s.find(char::is_whitespace).unwrap_or(s.len());
+    Some((s[..end].to_string(), end))
+}

@@ -1,0 +1,148 @@
+//! `--format human`: findings grouped by file, coloured by severity on a
+//! terminal, the remediation of each rule once, and a summary line.
+
+use super::{ReportOptions, counts, shown_secret};
+use crate::finding::{Finding, Severity};
+use crate::rules::Registry;
+use crate::scan::Report;
+use anstyle::{AnsiColor, Style};
+use std::collections::BTreeSet;
+use std::io::{self, Write};
+
+fn severity_style(s: Severity) -> Style {
+    match s {
+        Severity::Critical => Style::new().bold().fg_color(Some(AnsiColor::BrightRed.into())),
+        Severity::High => Style::new().fg_color(Some(AnsiColor::Red.into())),
+        Severity::Medium => Style::new().fg_color(Some(AnsiColor::Yellow.into())),
+        Severity::Low => Style::new().fg_color(Some(AnsiColor::Cyan.into())),
+    }
+}
+
+pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::Result<()> {
+    let registry = Registry::global();
+    let paint = |style: Style, text: &str| -> String {
+        if opts.color {
+            format!("{style}{text}{style:#}")
+        } else {
+            text.to_string()
+        }
+    };
+    let bold = Style::new().bold();
+    let dim = Style::new().dimmed();
+    let shown: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.suppressed.is_none() || opts.show_suppressed)
+        .collect();
+
+    let mut current_path: Option<&str> = None;
+    for f in &shown {
+        if current_path != Some(f.path.as_str()) {
+            if current_path.is_some() {
+                writeln!(out)?;
+            }
+            writeln!(out, "{}", paint(bold, &f.path))?;
+            current_path = Some(&f.path);
+        }
+        let sev = paint(severity_style(f.severity), &format!("{:<8}", f.severity.as_str()));
+        let secret = shown_secret(f, opts)
+            .map(|s| format!(" [{s}]"))
+            .unwrap_or_default();
+        let suppressed = f
+            .suppressed
+            .as_ref()
+            .map(|r| format!(" (suppressed: {r})"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  {}:{} {sev} {} {}{secret}{suppressed}",
+            f.span.start_line,
+            f.span.start_column,
+            paint(bold, &f.rule_id),
+            f.message,
+        )?;
+        if let Some(p) = &f.provenance {
+            let short = &p.commit[..p.commit.len().min(12)];
+            writeln!(
+                out,
+                "      {}",
+                paint(
+                    dim,
+                    &format!(
+                        "introduced in {short} on {} by {} (\"{}\"); in {} commit(s); in HEAD: {}; reachable from: {}",
+                        p.date,
+                        p.author,
+                        p.summary,
+                        p.commits,
+                        if p.in_head { "yes" } else { "no" },
+                        if p.refs.is_empty() { "no ref".to_string() } else { p.refs.join(", ") }
+                    )
+                )
+            )?;
+        }
+    }
+
+    if opts.quiet {
+        return Ok(());
+    }
+
+    let rules: BTreeSet<&str> = shown
+        .iter()
+        .filter(|f| f.suppressed.is_none())
+        .map(|f| f.rule_id.as_str())
+        .collect();
+    if !rules.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{}", paint(bold, "How to fix"))?;
+        for id in rules {
+            if let Some(rule) = registry.get(id) {
+                writeln!(out)?;
+                writeln!(out, "{} — {}", paint(bold, &rule.id), rule.title)?;
+                for line in rule.remediation_text().lines() {
+                    writeln!(out, "  {line}")?;
+                }
+                writeln!(out, "  {}", paint(dim, &format!("More: npmsweep explain {}", rule.id)))?;
+            }
+        }
+    }
+
+    if !shown.is_empty() {
+        writeln!(out)?;
+    }
+    let by_sev = counts(&report.findings);
+    let total: usize = by_sev.iter().map(|(_, n)| n).sum();
+    let parts: Vec<String> = by_sev
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, n)| paint(severity_style(*s), &format!("{n} {s}")))
+        .collect();
+    let suppressed = report.findings.iter().filter(|f| f.suppressed.is_some()).count();
+    let what = if report.command == "history" { "blobs" } else { "files" };
+    writeln!(
+        out,
+        "{} finding(s){}{}; {} {what} scanned ({}), {} skipped, {} warning(s), in {:.2}s",
+        total,
+        if parts.is_empty() { String::new() } else { format!(" ({})", parts.join(", ")) },
+        if suppressed > 0 { format!(", {suppressed} suppressed") } else { String::new() },
+        report.stats.items,
+        human_bytes(report.stats.bytes),
+        report.stats.skipped,
+        report.stats.warnings.len(),
+        report.elapsed.as_secs_f64()
+    )?;
+    for note in &report.stats.notes {
+        writeln!(out, "note: {note}")?;
+    }
+    Ok(())
+}
+
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+}

@@ -1,0 +1,62 @@
+//! Reporters: each output format is one module that turns a [`Report`] into
+//! bytes. They share [`ReportOptions`] and never decide what is a finding.
+
+pub mod human;
+pub mod json;
+
+use crate::finding::{Finding, Severity};
+use crate::scan::Report;
+use std::io::{self, Write};
+
+/// Output formats (see `--format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Findings grouped by file, with remediation (default on a terminal).
+    Human,
+    /// One JSON document (schema in the README).
+    Json,
+}
+
+#[derive(Clone, Debug)]
+pub struct ReportOptions {
+    /// Print secrets in full (`--show-secrets`); redacted otherwise.
+    pub show_secrets: bool,
+    /// Colour the human report.
+    pub color: bool,
+    /// List suppressed findings (`--show-suppressed`).
+    pub show_suppressed: bool,
+    /// Print only findings: no summary, no remediation.
+    pub quiet: bool,
+}
+
+pub fn write(format: Format, report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Human => human::write(report, opts, out),
+        Format::Json => json::write(report, opts, out),
+    }
+}
+
+/// The value to display for a finding's secret: full only when asked.
+pub fn shown_secret(f: &Finding, opts: &ReportOptions) -> Option<String> {
+    if opts.show_secrets {
+        f.secret.as_ref().map(|s| s.expose().to_string())
+    } else {
+        f.preview.clone()
+    }
+}
+
+/// Active (not suppressed) findings counted by severity, highest first.
+pub fn counts(findings: &[Finding]) -> Vec<(Severity, usize)> {
+    Severity::ALL
+        .iter()
+        .map(|s| {
+            (
+                *s,
+                findings
+                    .iter()
+                    .filter(|f| f.suppressed.is_none() && f.severity == *s)
+                    .count(),
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,72 @@
+//! Runs a source through the detectors and collects a [`Report`]: the one
+//! place where sources, detectors and findings meet.
+
+use crate::detect::{self, DetectOptions, FileKind, Item};
+use crate::finding::{Finding, sort_findings};
+use crate::source::SourceStats;
+use crate::source::worktree::{self, WalkOptions};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Everything a reporter needs.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// `scan` or `history`.
+    pub command: String,
+    /// Sorted findings (suppressed ones included, flagged).
+    pub findings: Vec<Finding>,
+    pub stats: SourceStats,
+    /// Wall time; shown by the human report only (JSON and SARIF stay
+    /// byte-identical from run to run).
+    pub elapsed: Duration,
+}
+
+/// Is `bytes` binary? Same heuristic as git and ripgrep: a NUL byte in the
+/// first 8 KiB.
+pub fn looks_binary(bytes: &[u8]) -> bool {
+    memchr::memchr(0, &bytes[..bytes.len().min(8192)]).is_some()
+}
+
+/// Detect on one item: config analysers only on text, the token matcher on
+/// everything. Returns findings and warnings.
+pub fn detect_item(item: &Item, opts: &DetectOptions) -> detect::Detected {
+    let kind = FileKind::of(item.path);
+    if kind != FileKind::Other && looks_binary(item.bytes) {
+        let mut d = detect::detect(item, &[FileKind::Other], opts);
+        d.warnings.push(format!(
+            "{}: binary content; searched for tokens only, not parsed as {kind:?}",
+            item.path
+        ));
+        return d;
+    }
+    detect::detect(item, &[kind], opts)
+}
+
+/// Scan working trees.
+pub fn scan_worktree(walk: &WalkOptions, opts: &DetectOptions) -> Report {
+    let start = Instant::now();
+    let findings = Mutex::new(Vec::new());
+    let warnings = Mutex::new(Vec::new());
+    let mut stats = worktree::walk(walk, |item| {
+        let d = detect_item(item, opts);
+        if !d.findings.is_empty() {
+            findings.lock().expect("findings lock").extend(d.findings);
+        }
+        if !d.warnings.is_empty() {
+            warnings.lock().expect("warnings lock").extend(d.warnings);
+        }
+    });
+    let mut findings = findings.into_inner().expect("findings lock");
+    sort_findings(&mut findings);
+    stats
+        .warnings
+        .extend(warnings.into_inner().expect("warnings lock"));
+    stats.warnings.sort();
+    stats.warnings.dedup();
+    Report {
+        command: "scan".into(),
+        findings,
+        stats,
+        elapsed: start.elapsed(),
+    }
+}
