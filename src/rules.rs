@@ -28,6 +28,10 @@ pub struct Example {
     /// Why this example is here (documentation only).
     #[serde(default)]
     pub note: Option<String>,
+    /// Scan options the example needs, by flag name without dashes
+    /// (e.g. `include-invalid-tokens`).
+    #[serde(default)]
+    pub options: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
