@@ -32,6 +32,9 @@ pub struct Cli {
 pub enum Command {
     /// Scan working trees (files on disk).
     Scan(ScanArgs),
+    /// Record the current findings' fingerprints (never secrets) in a baseline
+    /// file, `--output FILE`, for `--baseline FILE`. Takes every `scan` flag.
+    Baseline(ScanArgs),
     /// List every rule: id, severity, title.
     Rules,
     /// Print a rule's full description and remediation.
@@ -52,9 +55,10 @@ pub struct OutputArgs {
     /// Print secrets in full. Never use this in CI logs.
     #[arg(long)]
     pub show_secrets: bool,
-    /// Exit 1 only for findings at or above this severity.
-    #[arg(long, value_name = "SEVERITY", default_value = "low", value_parser = parse_severity)]
-    pub fail_on: Severity,
+    /// Exit 1 only for findings at or above this severity [default: `fail-on`
+    /// from npmsweep.toml, else low].
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
     /// Print nothing but findings (no summary, no remediation, no warnings).
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -93,6 +97,12 @@ pub struct ScanArgs {
     /// Worker threads (0: one per core).
     #[arg(long, short = 'j', default_value_t = 0)]
     pub threads: usize,
+    /// Scan the blobs staged in the git index that differ from HEAD (what the
+    /// next commit adds), not the files on disk. For pre-commit hooks.
+    #[arg(long)]
+    pub staged: bool,
+    #[command(flatten)]
+    pub filter: crate::filter::FilterArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -131,20 +141,56 @@ pub fn run(cli: Cli) -> Result<i32, String> {
             Ok(EXIT_CLEAN)
         }
         Command::Explain { rule_id } => explain(&rule_id),
-        Command::Scan(args) => {
+        Command::Scan(mut args) => {
+            let report = scan_report(&mut args)?;
+            emit(&report, &args.output)
+        }
+        Command::Baseline(mut args) => crate::filter::baseline::run(&mut args),
+    }
+}
+
+/// Run `scan` (working tree or `--staged`) with configuration, inline
+/// suppressions and baseline applied; settles `--fail-on` in `args`.
+pub fn scan_report(args: &mut ScanArgs) -> Result<Report, String> {
+    let first = args
+        .paths
+        .first()
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("."));
+    let root = if args.staged {
+        if args.paths.len() > 1 {
+            return Err("--staged scans the index of one repository: give at most one PATH".into());
+        }
+        Some(crate::source::staged::repository_root(&first)?)
+    } else {
+        Some(first).filter(|p| p.is_dir())
+    };
+    let filters = crate::filter::Filters::load(&args.filter, root.as_deref())?;
+    filters.apply_defaults(&mut args.output);
+    let detect = filters.detect_options(detect_options(&args.output));
+    let mut report = match root.filter(|_| args.staged) {
+        Some(repo_root) => scan::scan_staged(
+            &crate::source::staged::StagedOptions {
+                start: repo_root,
+                max_file_size: args.max_file_size,
+                exclude: filters.exclude(),
+            },
+            &detect,
+        )?,
+        None => {
             let walk = WalkOptions {
                 roots: args.paths.clone(),
                 no_ignore: args.no_ignore,
                 follow_links: args.follow,
                 max_file_size: args.max_file_size,
                 threads: args.threads,
-                exclude: None,
+                exclude: filters.exclude(),
             };
-            let detect = detect_options(&args.output);
-            let report = scan::scan_worktree(&walk, &detect);
-            emit(&report, &args.output)
+            scan::scan_worktree(&walk, &detect)
         }
-    }
+    };
+    filters.apply(&mut report);
+    Ok(report)
 }
 
 fn explain(rule_id: &str) -> Result<i32, String> {
@@ -221,6 +267,6 @@ pub fn emit(report: &Report, output: &OutputArgs) -> Result<i32, String> {
     let failing = report
         .findings
         .iter()
-        .any(|f| f.suppressed.is_none() && f.severity >= output.fail_on);
+        .any(|f| f.suppressed.is_none() && f.severity >= crate::filter::fail_on(output));
     Ok(if failing { EXIT_FINDINGS } else { EXIT_CLEAN })
 }

@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod detect;
+pub mod filter;
 pub mod finding;
 pub mod report;
 pub mod rules;

@@ -28,8 +28,16 @@ pub fn looks_binary(bytes: &[u8]) -> bool {
 }
 
 /// Detect on one item: config analysers only on text, the token matcher on
-/// everything. Returns findings and warnings.
+/// everything; then mark findings silenced by inline `npmsweep:ignore`
+/// comments (here because the item's bytes are at hand). Returns findings
+/// and warnings.
 pub fn detect_item(item: &Item, opts: &DetectOptions) -> detect::Detected {
+    let mut d = detect_unfiltered(item, opts);
+    crate::filter::suppress::apply(item.path, item.bytes, &mut d);
+    d
+}
+
+fn detect_unfiltered(item: &Item, opts: &DetectOptions) -> detect::Detected {
     let kind = FileKind::of(item.path);
     if kind != FileKind::Other && looks_binary(item.bytes) {
         let mut d = detect::detect(item, &[FileKind::Other], opts);
@@ -40,6 +48,31 @@ pub fn detect_item(item: &Item, opts: &DetectOptions) -> detect::Detected {
         return d;
     }
     detect::detect(item, &[kind], opts)
+}
+
+/// Scan what is staged in the git index (`scan --staged`).
+pub fn scan_staged(
+    staged: &crate::source::staged::StagedOptions,
+    opts: &DetectOptions,
+) -> Result<Report, String> {
+    let start = Instant::now();
+    let mut findings = Vec::new();
+    let mut warnings = Vec::new();
+    let mut stats = crate::source::staged::walk(staged, |item| {
+        let d = detect_item(item, opts);
+        findings.extend(d.findings);
+        warnings.extend(d.warnings);
+    })?;
+    sort_findings(&mut findings);
+    stats.warnings.extend(warnings);
+    stats.warnings.sort();
+    stats.warnings.dedup();
+    Ok(Report {
+        command: "scan".into(),
+        findings,
+        stats,
+        elapsed: start.elapsed(),
+    })
 }
 
 /// Scan working trees.

@@ -1,6 +1,7 @@
 //! Reporters: each output format is one module that turns a [`Report`] into
 //! bytes. They share [`ReportOptions`] and never decide what is a finding.
 
+pub mod github;
 pub mod human;
 pub mod json;
 
@@ -15,6 +16,8 @@ pub enum Format {
     Human,
     /// One JSON document (schema in the README).
     Json,
+    /// GitHub Actions workflow commands (`::error file=…::…`): annotations.
+    Github,
 }
 
 #[derive(Clone, Debug)]
@@ -33,6 +36,7 @@ pub fn write(format: Format, report: &Report, opts: &ReportOptions, out: &mut dy
     match format {
         Format::Human => human::write(report, opts, out),
         Format::Json => json::write(report, opts, out),
+        Format::Github => github::write(report, opts, out),
     }
 }
 

@@ -1,0 +1,144 @@
+//! `--format github`: GitHub Actions workflow commands, one per finding, so
+//! findings show up as annotations on the pull request and the run summary
+//! without code scanning.
+//!
+//! `::error file=F,line=L,endLine=L,col=C,endColumn=C,title=T::MESSAGE` —
+//! critical and high findings are errors, medium ones warnings, low ones
+//! notices. GitHub decodes `%25`, `%0D` and `%0A` in the message, and also
+//! `%3A` and `%2C` in properties (where `:` and `,` are syntax), so those
+//! characters are escaped; secrets are redacted unless `--show-secrets`.
+
+use super::{ReportOptions, counts, shown_secret};
+use crate::finding::{Finding, Severity};
+use crate::rules::Registry;
+use crate::scan::Report;
+use std::io::{self, Write};
+
+pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::Result<()> {
+    let registry = Registry::global();
+    for f in &report.findings {
+        if f.suppressed.is_some() && !opts.show_suppressed {
+            continue;
+        }
+        let level = if f.suppressed.is_some() {
+            "notice"
+        } else {
+            level(f.severity)
+        };
+        let title = match registry.get(&f.rule_id) {
+            Some(rule) => format!("npmsweep {}: {}", f.rule_id, rule.title),
+            None => format!("npmsweep {}", f.rule_id),
+        };
+        writeln!(
+            out,
+            "::{level} {}::{}",
+            properties(f, &title),
+            escape_data(&message(f, opts))
+        )?;
+    }
+    if opts.quiet {
+        return Ok(());
+    }
+    for note in &report.stats.notes {
+        writeln!(out, "::notice title=npmsweep::{}", escape_data(note))?;
+    }
+    let by_sev = counts(&report.findings);
+    let total: usize = by_sev.iter().map(|(_, n)| n).sum();
+    let parts: Vec<String> = by_sev
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
+    let suppressed = report
+        .findings
+        .iter()
+        .filter(|f| f.suppressed.is_some())
+        .count();
+    writeln!(
+        out,
+        "npmsweep: {total} finding(s){}{}; {} item(s) scanned, {} skipped",
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", parts.join(", "))
+        },
+        if suppressed > 0 {
+            format!(", {suppressed} suppressed")
+        } else {
+            String::new()
+        },
+        report.stats.items,
+        report.stats.skipped
+    )
+}
+
+/// The workflow-command level of a severity.
+pub fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low => "notice",
+    }
+}
+
+fn message(f: &Finding, opts: &ReportOptions) -> String {
+    let mut m = format!("[{}] {}", f.severity, f.message);
+    if let Some(s) = shown_secret(f, opts) {
+        m.push_str(&format!(" ({s})"));
+    }
+    if let Some(reason) = &f.suppressed {
+        m.push_str(&format!(" — suppressed: {reason}"));
+    }
+    m.push_str(&format!(". How to fix: npmsweep explain {}", f.rule_id));
+    m
+}
+
+fn properties(f: &Finding, title: &str) -> String {
+    let s = &f.span;
+    let mut p = format!(
+        "file={},line={},endLine={}",
+        escape_property(&f.path),
+        s.start_line,
+        s.end_line
+    );
+    // GitHub only honours columns on single-line annotations.
+    if s.start_line == s.end_line {
+        p.push_str(&format!(
+            ",col={},endColumn={}",
+            s.start_column, s.end_column
+        ));
+    }
+    p.push_str(&format!(",title={}", escape_property(title)));
+    p
+}
+
+/// Escape a workflow command's message.
+pub fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escape a workflow command property value.
+pub fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_follows_the_workflow_command_rules() {
+        assert_eq!(escape_data("100% a\r\nb: c, d"), "100%25 a%0D%0Ab: c, d");
+        assert_eq!(escape_property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
+    }
+
+    #[test]
+    fn levels() {
+        assert_eq!(level(Severity::Critical), "error");
+        assert_eq!(level(Severity::High), "error");
+        assert_eq!(level(Severity::Medium), "warning");
+        assert_eq!(level(Severity::Low), "notice");
+    }
+}
