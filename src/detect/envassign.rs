@@ -54,9 +54,20 @@ pub fn is_credential_name(name: &str, extra: &[String]) -> bool {
     npmish && credish
 }
 
+/// YAML files are walked as YAML (compose, workflows, YAML CI configs);
+/// the rest line by line as shell/dotenv/Dockerfile assignments.
+fn is_yaml(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    matches!(
+        FileKind::of(path),
+        FileKind::Compose | FileKind::Workflow | FileKind::Action
+    ) || lower.ends_with(".yml")
+        || lower.ends_with(".yaml")
+}
+
 pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
     let text = String::from_utf8_lossy(item.bytes);
-    if FileKind::of(item.path) == FileKind::Compose {
+    if is_yaml(item.path) {
         match yaml::parse(&text) {
             Ok(root) => {
                 compose(item, &text, &root, None, opts, sink);
@@ -117,8 +128,9 @@ fn lines(item: &Item, text: &str, opts: &DetectOptions, sink: &mut Sink) {
     }
 }
 
-/// Walk a compose file: `environment` (mapping or `K=V` list) and
-/// `build.args`, at any depth.
+/// Walk a YAML document: every `NAME: value` pair and every `NAME=value`
+/// list entry or script line, at any depth (compose `environment` and
+/// `build.args`, workflow `env:`, CI `variables:` and `script:` lines).
 fn compose(
     item: &Item,
     text: &str,
@@ -140,35 +152,60 @@ fn compose(
         }
         Node::Scalar(s) => {
             let value = s.as_str();
-            let (name, val) = match key {
-                Some(k) => (k, value),
-                None => match value.split_once('=') {
-                    Some((n, v)) => (n.trim(), v.trim()),
-                    None => return,
-                },
-            };
-            let Some(caps) = uuid_re().captures(val) else {
-                return;
-            };
-            let whole = caps.get(0).expect("group 0");
-            if whole.start() != 0 && !val[..whole.start()].ends_with(' ') {
+            let base = yaml::span_start(text, s.span());
+            // Multi-line scalars (scripts) hold assignments line by line.
+            if value.contains('\n') {
+                for line in value.lines() {
+                    if let Some((n, v)) = line.trim().split_once('=') {
+                        let n = n.trim().rsplit(' ').next().unwrap_or(n);
+                        scalar_assignment(item, text, base, n, v.trim(), opts, sink);
+                    }
+                }
                 return;
             }
-            let nexus = whole.as_str().starts_with("NpmToken.");
-            if !(nexus || is_credential_name(name, &opts.extra_credential_names))
-                || is_placeholder(&caps[1], &opts.extra_placeholders)
-            {
-                return;
+            match key {
+                Some(k) => scalar_assignment(item, text, base, k, value, opts, sink),
+                None => {
+                    if let Some((n, v)) = value.split_once('=') {
+                        let n = n.trim().rsplit(' ').next().unwrap_or(n);
+                        scalar_assignment(item, text, base, n, v.trim(), opts, sink);
+                    }
+                }
             }
-            let node_range = yaml::scalar_range(text, s.span(), value);
-            let raw = &text[node_range.clone()];
-            let range = match raw.find(whole.as_str()) {
-                Some(i) => node_range.start + i..node_range.start + i + whole.len(),
-                None => node_range,
-            };
-            sink.hit(legacy_hit(item, range, whole.as_str(), name));
         }
     }
+}
+
+/// `name` is assigned `val` somewhere at or after byte `from` of `text`:
+/// report a UUID value under a credential name (or any Nexus token).
+fn scalar_assignment(
+    item: &Item,
+    text: &str,
+    from: usize,
+    name: &str,
+    val: &str,
+    opts: &DetectOptions,
+    sink: &mut Sink,
+) {
+    let val = val.trim_matches(['"', '\'']);
+    let Some(caps) = uuid_re().captures(val) else {
+        return;
+    };
+    let whole = caps.get(0).expect("group 0");
+    if whole.start() != 0 {
+        return;
+    }
+    let nexus = whole.as_str().starts_with("NpmToken.");
+    if !(nexus || is_credential_name(name, &opts.extra_credential_names))
+        || is_placeholder(&caps[1], &opts.extra_placeholders)
+    {
+        return;
+    }
+    let range = match text[from.min(text.len())..].find(whole.as_str()) {
+        Some(i) => from + i..from + i + whole.len(),
+        None => from..from + 1,
+    };
+    sink.hit(legacy_hit(item, range, whole.as_str(), name));
 }
 
 /// `echo "//registry/:_authToken=<literal>" >> ~/.npmrc`, `npm config set

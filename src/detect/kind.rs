@@ -105,7 +105,12 @@ impl FileKind {
     pub fn has_env_assignments(self) -> bool {
         matches!(
             self,
-            FileKind::EnvFile | FileKind::Script | FileKind::Dockerfile | FileKind::Compose
+            FileKind::EnvFile
+                | FileKind::Script
+                | FileKind::Dockerfile
+                | FileKind::Compose
+                | FileKind::Workflow
+                | FileKind::Action
         )
     }
 

@@ -53,9 +53,19 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
             .as_ref()
             .map(|r| format!(" (suppressed: {r})"))
             .unwrap_or_default();
+        // Facts that help find the credential's owner: safe to print.
+        let facts: Vec<String> = ["username", "variable"]
+            .iter()
+            .filter_map(|k| f.details.get(*k).map(|v| format!("{k} {v}")))
+            .collect();
+        let facts = if facts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", facts.join(", "))
+        };
         writeln!(
             out,
-            "  {}:{} {sev} {} {}{secret}{suppressed}",
+            "  {}:{} {sev} {} {}{facts}{secret}{suppressed}",
             f.span.start_line,
             f.span.start_column,
             paint(bold, &f.rule_id),
