@@ -54,7 +54,7 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
             .map(|r| format!(" (suppressed: {r})"))
             .unwrap_or_default();
         // Facts that help find the credential's owner: safe to print.
-        let facts: Vec<String> = ["username", "variable"]
+        let facts: Vec<String> = ["username"]
             .iter()
             .filter_map(|k| f.details.get(*k).map(|v| format!("{k} {v}")))
             .collect();
