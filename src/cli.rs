@@ -32,6 +32,9 @@ pub struct Cli {
 pub enum Command {
     /// Scan working trees (files on disk).
     Scan(ScanArgs),
+    /// Sweep git history: every unique blob reachable from every ref (or a
+    /// range), with provenance, a leak report and an optional purge plan.
+    History(HistoryArgs),
     /// Record the current findings' fingerprints (never secrets) in a baseline
     /// file, `--output FILE`, for `--baseline FILE`. Takes every `scan` flag.
     Baseline(ScanArgs),
@@ -107,6 +110,36 @@ pub struct ScanArgs {
     pub output: OutputArgs,
 }
 
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    /// The repository (a working tree or a bare repository).
+    #[arg(default_value = ".")]
+    pub repo: PathBuf,
+    /// Sweep only what this branch, tag or revision reaches (repeatable).
+    #[arg(long, value_name = "REF", conflicts_with_all = ["range", "since_commit"])]
+    pub branch: Vec<String>,
+    /// Sweep only the blobs that the commits of A..B add or change (pull-request scans).
+    #[arg(long, value_name = "A..B", conflicts_with = "since_commit")]
+    pub range: Option<String>,
+    /// Same as --range REV..HEAD.
+    #[arg(long, value_name = "REV")]
+    pub since_commit: Option<String>,
+    /// Also sweep objects no ref reaches (dangling commits left by force-pushes, stray blobs).
+    #[arg(long)]
+    pub all_objects: bool,
+    /// Write a `git filter-repo --replace-text` file for the found secrets (mode 0600: it
+    /// holds them) and the steps to purge them next to it, in FILE.README.
+    #[arg(long, value_name = "FILE")]
+    pub purge_plan: Option<PathBuf>,
+    /// Reader threads (0: one per core).
+    #[arg(long, short = 'j', default_value_t = 0)]
+    pub threads: usize,
+    #[command(flatten)]
+    pub filter: crate::filter::FilterArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
 fn parse_severity(s: &str) -> Result<Severity, String> {
     Severity::parse(s).ok_or_else(|| format!("unknown severity {s:?}: use low, medium, high or critical"))
 }
@@ -145,6 +178,7 @@ pub fn run(cli: Cli) -> Result<i32, String> {
             let report = scan_report(&mut args)?;
             emit(&report, &args.output)
         }
+        Command::History(mut args) => crate::history::command(&mut args),
         Command::Baseline(mut args) => crate::filter::baseline::run(&mut args),
     }
 }

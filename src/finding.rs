@@ -219,6 +219,9 @@ pub struct Provenance {
     pub refs: Vec<String>,
     /// Whether the secret is still present in HEAD (any path).
     pub in_head: bool,
+    /// Distinct commits holding this finding's secret in any file (the
+    /// leak report's "across N commits"); `commits` when there is no secret.
+    pub secret_commits: usize,
 }
 
 impl Finding {

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod detect;
 pub mod filter;
 pub mod finding;
+pub mod history;
 pub mod report;
 pub mod rules;
 pub mod scan;

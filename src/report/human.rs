@@ -116,6 +116,10 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
         }
     }
 
+    if report.command == "history" {
+        crate::history::report::write(report, opts, out)?;
+    }
+
     if !shown.is_empty() {
         writeln!(out)?;
     }

@@ -1,0 +1,413 @@
+//! `npmsweep history`: sweep every unique blob of a repository's history
+//! with the same detectors as `scan`, then tell where each finding came from.
+//!
+//! Three passes, each doing only what it must:
+//! 1. plan ([`crate::source::history::plan`]): walk commits and trees once,
+//!    collect unique blob ids with the kinds of path they appear under;
+//! 2. sweep: read every blob once, in parallel, and note which have findings;
+//! 3. attribute ([`provenance`]): for those few blobs only, find every path
+//!    and commit holding them, run the detectors again per path (so each
+//!    finding has the right path, kind and fingerprint) and attach
+//!    provenance.
+
+pub mod progress;
+pub mod provenance;
+pub mod purge;
+pub mod report;
+pub mod tree;
+
+use crate::cli::{self, HistoryArgs};
+use crate::detect::{self, DetectOptions, FileKind, Item};
+use crate::finding::{Finding, Origin, Provenance, sort_findings};
+use crate::scan::{self, Report};
+use crate::source::SourceStats;
+use crate::source::history::{self as source, BlobToScan, Plan, Selection};
+use git2::{Oid, Repository};
+use progress::Progress;
+use provenance::CommitInfo;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// What to sweep and how.
+#[derive(Clone, Debug)]
+pub struct HistoryOptions {
+    pub repo: PathBuf,
+    pub selection: Selection,
+    pub all_objects: bool,
+    /// Reader threads (0: one per core).
+    pub threads: usize,
+    /// Show a progress bar on standard error.
+    pub progress: bool,
+}
+
+/// Run the `history` command: sweep, apply filters, write the purge plan if
+/// asked, report.
+pub fn command(args: &mut HistoryArgs) -> Result<i32, String> {
+    let repo = open(&args.repo)?;
+    let root = repo.workdir().unwrap_or(repo.path()).to_path_buf();
+    let filters = crate::filter::Filters::load(&args.filter, Some(&root))?;
+    filters.apply_defaults(&mut args.output);
+    let detect = filters.detect_options(cli::detect_options(&args.output));
+    let selection = if let Some(range) = &args.range {
+        Selection::Range(range.clone())
+    } else if let Some(rev) = &args.since_commit {
+        Selection::Range(format!("{rev}..HEAD"))
+    } else if !args.branch.is_empty() {
+        Selection::Revisions(args.branch.clone())
+    } else {
+        Selection::AllRefs
+    };
+    let options = HistoryOptions {
+        repo: args.repo.clone(),
+        selection,
+        all_objects: args.all_objects,
+        threads: args.threads,
+        progress: !args.output.quiet && std::io::stderr().is_terminal(),
+    };
+    let mut report = sweep_repository(&repo, &options, &detect)?;
+    filters.apply(&mut report);
+    if let Some(path) = &args.purge_plan {
+        write_purge_plan(path, &repo, &report, args.output.quiet)?;
+    }
+    cli::emit(&report, &args.output)
+}
+
+fn write_purge_plan(
+    path: &Path,
+    repo: &Repository,
+    report: &Report,
+    quiet: bool,
+) -> Result<(), String> {
+    if purge::secrets(&report.findings).is_empty() {
+        if !quiet {
+            eprintln!("npmsweep: no secret found in history: no purge plan written");
+        }
+        return Ok(());
+    }
+    // Rewrite a fresh clone of where the history is published, when known.
+    let origin = repo
+        .find_remote("origin")
+        .ok()
+        .and_then(|r| r.url().ok().map(PathBuf::from));
+    let source = origin.unwrap_or_else(|| repo.workdir().unwrap_or(repo.path()).to_path_buf());
+    let written = purge::write(path, &source, &report.findings)?;
+    // Said even with --quiet: the user must know this file is sensitive.
+    eprintln!(
+        "npmsweep: warning: {} holds {} secret(s) in full (created with mode 0600): keep it private, \
+         never commit it, delete it when done. Revoke the secrets first; the steps are in {}",
+        written.expressions.display(),
+        written.secrets,
+        written.instructions.display()
+    );
+    Ok(())
+}
+
+/// Open a repository (working tree or bare) at or above `path`.
+pub fn open(path: &Path) -> Result<Repository, String> {
+    if !path.exists() {
+        return Err(format!("{}: no such file or directory", path.display()));
+    }
+    Repository::open_ext(
+        path,
+        git2::RepositoryOpenFlags::empty(),
+        std::iter::empty::<&str>(),
+    )
+    .map_err(|e| {
+        if e.code() == git2::ErrorCode::NotFound {
+            format!(
+                "{} is not in a git repository (nor is any parent directory); \
+                     `npmsweep scan` scans plain directories",
+                path.display()
+            )
+        } else {
+            format!(
+                "cannot open the git repository at {}: {}",
+                path.display(),
+                e.message()
+            )
+        }
+    })
+}
+
+/// Sweep with options (opens the repository itself).
+pub fn sweep(options: &HistoryOptions, detect: &DetectOptions) -> Result<Report, String> {
+    let repo = open(&options.repo)?;
+    sweep_repository(&repo, options, detect)
+}
+
+fn sweep_repository(
+    repo: &Repository,
+    options: &HistoryOptions,
+    detect: &DetectOptions,
+) -> Result<Report, String> {
+    let start = Instant::now();
+    tune_libgit2();
+    let mut plan = source::plan(repo, &options.selection, options.all_objects)?;
+    let progress = Progress::new(plan.blobs.len() as u64, options.progress);
+    let found = Mutex::new(Vec::new());
+    let warnings = Mutex::new(Vec::new());
+    let read = source::read_blobs(
+        repo.path(),
+        &plan.blobs,
+        options.threads,
+        |bytes| progress.advance(bytes),
+        |index, bytes| {
+            let d = detect_blob(&plan.blobs[index], bytes, detect);
+            if !d.findings.is_empty() {
+                found.lock().expect("found lock").push(index);
+            }
+            if !d.warnings.is_empty() {
+                warnings.lock().expect("warnings lock").extend(d.warnings);
+            }
+        },
+    )?;
+    progress.finish();
+
+    let mut found = found.into_inner().expect("found lock");
+    found.sort_unstable();
+    let mut stats = merge_stats(std::mem::take(&mut plan.stats), read);
+    stats
+        .warnings
+        .extend(warnings.into_inner().expect("warnings lock"));
+    let findings = attribute(repo, &plan, &found, detect, &mut stats);
+    stats.warnings.sort();
+    stats.warnings.dedup();
+    Ok(Report {
+        command: "history".into(),
+        findings,
+        stats,
+        elapsed: start.elapsed(),
+    })
+}
+
+/// libgit2 settings for reading every object once. Hash verification is
+/// off because hashing every blob again would cost as much as matching
+/// it (git's own `cat-file` does not verify either); the sweep reads content,
+/// it does not vouch for the repository's integrity.
+fn tune_libgit2() {
+    git2::opts::strict_hash_verification(false);
+}
+
+/// Pass 2 detection: every analyser the blob's kinds of path ask for, once.
+/// Binary content gets the token matcher only, as in `scan`.
+fn detect_blob(blob: &BlobToScan, bytes: &[u8], opts: &DetectOptions) -> detect::Detected {
+    let mut kinds = blob.kinds();
+    if kinds.iter().any(|k| *k != FileKind::Other) && scan::looks_binary(bytes) {
+        kinds = vec![FileKind::Other];
+    }
+    let item = Item {
+        path: blob.first_path(),
+        bytes,
+        origin: Origin::Blob {
+            blob_id: blob.id.to_string(),
+        },
+    };
+    detect::detect(&item, &kinds, opts)
+}
+
+fn merge_stats(mut plan: SourceStats, read: SourceStats) -> SourceStats {
+    plan.items += read.items;
+    plan.bytes += read.bytes;
+    plan.skipped += read.skipped;
+    plan.warnings.extend(read.warnings);
+    plan.notes.extend(read.notes);
+    plan
+}
+
+/// A finding from pass 3 with what merging needs.
+struct Candidate {
+    finding: Finding,
+    blob: Oid,
+    commits: Vec<Oid>,
+    /// Sort key of the introducing commit (earliest first).
+    intro: Option<(i64, i64, Oid)>,
+}
+
+/// Pass 3: provenance for the found blobs, and their findings per path.
+fn attribute(
+    repo: &Repository,
+    plan: &Plan,
+    found: &[usize],
+    detect: &DetectOptions,
+    stats: &mut SourceStats,
+) -> Vec<Finding> {
+    if found.is_empty() {
+        return Vec::new();
+    }
+    let odb = match repo.odb() {
+        Ok(o) => o,
+        Err(e) => {
+            stats.warnings.push(format!(
+                "cannot reopen the object database: {}",
+                e.message()
+            ));
+            return Vec::new();
+        }
+    };
+    let found_ids: HashSet<Oid> = found.iter().map(|&i| plan.blobs[i].id).collect();
+    let located = provenance::locate(repo, &odb, &plan.commits, &found_ids);
+
+    let mut infos: HashMap<Oid, CommitInfo> = HashMap::new();
+    let mut info = |id: Oid| -> Option<CommitInfo> {
+        if let Some(i) = infos.get(&id) {
+            return Some(i.clone());
+        }
+        let i = provenance::commit_info(repo, id)?;
+        infos.insert(id, i.clone());
+        Some(i)
+    };
+
+    // Where each found blob is, restricted in range scans to what the range added.
+    let mut places: Vec<(usize, String, Vec<Oid>, Option<CommitInfo>)> = Vec::new();
+    for &index in found {
+        let blob = &plan.blobs[index];
+        let mut any = false;
+        if let Some(paths) = located.placements.get(&blob.id) {
+            for (path, commits) in paths {
+                if let Some(added) = &plan.added
+                    && !added.contains(&(blob.id, path.clone()))
+                {
+                    continue;
+                }
+                let list: Vec<CommitInfo> = commits.iter().filter_map(|c| info(*c)).collect();
+                let intro = provenance::introducing(&list).cloned();
+                places.push((index, path.clone(), commits.clone(), intro));
+                any = true;
+            }
+        }
+        if !any {
+            // No commit names it here (an unreachable blob, or a ref that
+            // points at a tree or blob): report it under the paths seen.
+            let paths: BTreeSet<&str> = blob.seen_as.iter().map(|(_, p)| p.as_str()).collect();
+            for path in paths {
+                places.push((index, path.to_string(), Vec::new(), None));
+            }
+        }
+    }
+    let intro_ids: Vec<Oid> = places
+        .iter()
+        .filter_map(|(_, _, _, i)| i.as_ref().map(|c| c.id))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let refs = provenance::refs_reaching(repo, &plan.refs, &intro_ids);
+
+    let mut candidates = Vec::new();
+    let mut current: Option<(usize, git2::OdbObject)> = None;
+    for (index, path, commits, intro) in places {
+        let blob = &plan.blobs[index];
+        if current.as_ref().is_none_or(|(i, _)| *i != index) {
+            current = match odb.read(blob.id) {
+                Ok(object) => Some((index, object)),
+                Err(e) => {
+                    stats.warnings.push(format!(
+                        "blob {}: {} on second read; its findings are not reported",
+                        blob.id,
+                        tree::describe_error(&e)
+                    ));
+                    None
+                }
+            };
+        }
+        let Some((_, object)) = &current else {
+            continue;
+        };
+        let item = Item {
+            path: &path,
+            bytes: object.data(),
+            origin: Origin::Blob {
+                blob_id: blob.id.to_string(),
+            },
+        };
+        for mut finding in scan::detect_item(&item, detect).findings {
+            finding.provenance = intro.as_ref().map(|c| Provenance {
+                commit: c.id.to_string(),
+                author: c.author.clone(),
+                date: provenance::rfc3339_utc(c.author_time),
+                summary: c.summary.clone(),
+                commits: commits.len(),
+                refs: refs.get(&c.id).cloned().unwrap_or_default(),
+                in_head: false,
+                secret_commits: 0,
+            });
+            candidates.push(Candidate {
+                finding,
+                blob: blob.id,
+                commits: commits.clone(),
+                intro: intro.as_ref().map(|c| (c.author_time, c.commit_time, c.id)),
+            });
+        }
+    }
+    let mut findings = merge_versions(candidates, &located.in_head);
+    sort_findings(&mut findings);
+    findings
+}
+
+/// One finding per fingerprint (rule, path, secret): several versions of a
+/// file holding the same secret become one finding introduced by the
+/// earliest, counted over every commit, reachable from every ref of any.
+/// Then each secret learns in how many commits it appears anywhere and
+/// whether HEAD still holds it.
+fn merge_versions(candidates: Vec<Candidate>, head_blobs: &HashSet<Oid>) -> Vec<Finding> {
+    let mut secret_commits: HashMap<String, HashSet<Oid>> = HashMap::new();
+    let mut secrets_in_head: HashSet<String> = HashSet::new();
+    for c in &candidates {
+        if let Some(id) = c.finding.secret_id() {
+            secret_commits
+                .entry(id.clone())
+                .or_default()
+                .extend(c.commits.iter().copied());
+            if head_blobs.contains(&c.blob) {
+                secrets_in_head.insert(id);
+            }
+        }
+    }
+    let mut groups: HashMap<String, Vec<Candidate>> = HashMap::new();
+    for c in candidates {
+        groups
+            .entry(c.finding.fingerprint.clone())
+            .or_default()
+            .push(c);
+    }
+    let mut out = Vec::with_capacity(groups.len());
+    for (_, mut group) in groups {
+        // Earliest introduction first; unattributed (None) last.
+        group.sort_by(|a, b| match (a.intro, b.intro) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => a.blob.cmp(&b.blob),
+        });
+        let commits: HashSet<Oid> = group
+            .iter()
+            .flat_map(|c| c.commits.iter().copied())
+            .collect();
+        let refs: BTreeSet<String> = group
+            .iter()
+            .filter_map(|c| c.finding.provenance.as_ref())
+            .flat_map(|p| p.refs.iter().cloned())
+            .collect();
+        let in_head = group.iter().any(|c| head_blobs.contains(&c.blob));
+        let mut first = group.swap_remove(0).finding;
+        let secret = first.secret_id();
+        if let Some(p) = first.provenance.as_mut() {
+            p.commits = commits.len();
+            p.refs = refs.into_iter().collect();
+            match &secret {
+                Some(id) => {
+                    p.in_head = secrets_in_head.contains(id);
+                    p.secret_commits = secret_commits.get(id).map_or(0, HashSet::len);
+                }
+                None => {
+                    p.in_head = in_head;
+                    p.secret_commits = p.commits;
+                }
+            }
+        }
+        out.push(first);
+    }
+    out
+}

@@ -1,0 +1,270 @@
+//! Provenance of found blobs: in which commits and at which paths each one
+//! sits, which commit introduced it, which refs reach that commit, and
+//! whether it is still in HEAD.
+//!
+//! Only blobs with findings are looked for, so this runs after the sweep:
+//! each tree is read once more and remembers which found blobs lie under it
+//! (almost always none), which makes every commit's lookup a memo hit.
+
+use crate::history::tree::{self, EntryKind};
+use crate::source::history::RefTip;
+use git2::{Odb, Oid, Repository};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::rc::Rc;
+
+/// Where the found blobs are.
+#[derive(Debug, Default)]
+pub struct Located {
+    /// For each found blob: path → commits whose tree holds it there.
+    pub placements: HashMap<Oid, BTreeMap<String, Vec<Oid>>>,
+    /// Found blobs present in HEAD's tree (any path).
+    pub in_head: HashSet<Oid>,
+}
+
+/// Deeper trees are not followed: no real project nests directories this
+/// deep, and the recursion must stay bounded on hostile repositories.
+const MAX_DEPTH: usize = 512;
+
+/// Find every (path, commit) holding one of the `found` blobs among
+/// `commits`, plus which of them HEAD holds.
+pub fn locate(repo: &Repository, odb: &Odb, commits: &[Oid], found: &HashSet<Oid>) -> Located {
+    let mut index = TreeIndex {
+        odb,
+        found,
+        memo: HashMap::new(),
+        empty: Rc::new(Vec::new()),
+    };
+    let mut located = Located::default();
+    for &commit_id in commits {
+        let Ok(commit) = repo.find_commit(commit_id) else {
+            continue; // already warned about while planning
+        };
+        for (blob, path) in index.contents(commit.tree_id(), 0).iter() {
+            located
+                .placements
+                .entry(*blob)
+                .or_default()
+                .entry(path.clone())
+                .or_default()
+                .push(commit_id);
+        }
+    }
+    if let Ok(head) = repo.head().and_then(|h| h.peel_to_tree()) {
+        located.in_head = index
+            .contents(head.id(), 0)
+            .iter()
+            .map(|(blob, _)| *blob)
+            .collect();
+    }
+    located
+}
+
+struct TreeIndex<'a, 'r> {
+    odb: &'a Odb<'r>,
+    found: &'a HashSet<Oid>,
+    /// Tree id → found blobs under it, with their paths relative to it.
+    memo: HashMap<Oid, Rc<Vec<(Oid, String)>>>,
+    empty: Rc<Vec<(Oid, String)>>,
+}
+
+impl TreeIndex<'_, '_> {
+    fn contents(&mut self, id: Oid, depth: usize) -> Rc<Vec<(Oid, String)>> {
+        if let Some(known) = self.memo.get(&id) {
+            return known.clone();
+        }
+        let odb = self.odb;
+        let mut out = Vec::new();
+        if depth < MAX_DEPTH
+            && let Ok(object) = tree::read(odb, id)
+        {
+            for entry in tree::entries(object.data()).map_while(Result::ok) {
+                match entry.kind {
+                    EntryKind::Blob if self.found.contains(&entry.id) => {
+                        out.push((entry.id, tree::join("", entry.name)));
+                    }
+                    EntryKind::Tree => {
+                        let dir = tree::join("", entry.name);
+                        for (blob, path) in self.contents(entry.id, depth + 1).iter() {
+                            out.push((*blob, format!("{dir}/{path}")));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let result = if out.is_empty() {
+            self.empty.clone()
+        } else {
+            Rc::new(out)
+        };
+        self.memo.insert(id, result.clone());
+        result
+    }
+}
+
+/// What a provenance line says about one commit.
+#[derive(Clone, Debug)]
+pub struct CommitInfo {
+    pub id: Oid,
+    pub author: String,
+    pub author_time: i64,
+    pub commit_time: i64,
+    pub summary: String,
+}
+
+pub fn commit_info(repo: &Repository, id: Oid) -> Option<CommitInfo> {
+    let commit = repo.find_commit(id).ok()?;
+    let author = commit.author();
+    Some(CommitInfo {
+        id,
+        author: String::from_utf8_lossy(author.name_bytes()).into_owned(),
+        author_time: author.when().seconds(),
+        commit_time: commit.time().seconds(),
+        summary: commit
+            .summary_bytes()
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .unwrap_or_default(),
+    })
+}
+
+/// The commit that introduced a blob at a path: earliest author date, ties
+/// broken by committer date and then id so the answer never varies.
+pub fn introducing(infos: &[CommitInfo]) -> Option<&CommitInfo> {
+    infos
+        .iter()
+        .min_by_key(|c| (c.author_time, c.commit_time, c.id))
+}
+
+/// For each target commit, the names of the refs from which it is
+/// reachable. Loads the commit graph of every ref once, then for each target
+/// walks its descendants (few targets: only introducing commits).
+pub fn refs_reaching(
+    repo: &Repository,
+    refs: &[RefTip],
+    targets: &[Oid],
+) -> HashMap<Oid, Vec<String>> {
+    let mut index: HashMap<Oid, usize> = HashMap::new();
+    let mut children: Vec<Vec<usize>> = Vec::new();
+    let mut queue = VecDeque::new();
+    let mut tip_of: Vec<(usize, &str)> = Vec::new();
+    let intern = |id: Oid, index: &mut HashMap<Oid, usize>, children: &mut Vec<Vec<usize>>| {
+        *index.entry(id).or_insert_with(|| {
+            children.push(Vec::new());
+            children.len() - 1
+        })
+    };
+    for tip in refs {
+        if repo.find_commit(tip.target).is_err() {
+            continue; // a ref to a tree or blob reaches no commit
+        }
+        let known = index.contains_key(&tip.target);
+        let i = intern(tip.target, &mut index, &mut children);
+        tip_of.push((i, &tip.name));
+        if !known {
+            queue.push_back(tip.target);
+        }
+    }
+    while let Some(id) = queue.pop_front() {
+        let Ok(commit) = repo.find_commit(id) else {
+            continue;
+        };
+        let child = index[&id];
+        for parent in commit.parent_ids() {
+            let known = index.contains_key(&parent);
+            let p = intern(parent, &mut index, &mut children);
+            children[p].push(child);
+            if !known {
+                queue.push_back(parent);
+            }
+        }
+    }
+    let mut out = HashMap::new();
+    let mut mark = vec![false; children.len()];
+    for &target in targets {
+        let Some(&start) = index.get(&target) else {
+            out.insert(target, Vec::new());
+            continue;
+        };
+        mark.iter_mut().for_each(|m| *m = false);
+        let mut stack = vec![start];
+        mark[start] = true;
+        while let Some(n) = stack.pop() {
+            for &c in &children[n] {
+                if !mark[c] {
+                    mark[c] = true;
+                    stack.push(c);
+                }
+            }
+        }
+        let mut names: Vec<String> = tip_of
+            .iter()
+            .filter(|(i, _)| mark[*i])
+            .map(|(_, name)| name.to_string())
+            .collect();
+        names.sort();
+        names.dedup();
+        out.insert(target, names);
+    }
+    out
+}
+
+/// Seconds since the epoch as RFC 3339 in UTC (`2024-03-01T10:00:00Z`).
+pub fn rfc3339_utc(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let rem = seconds.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (the well-known
+/// era-based conversion: 400-year eras of 146,097 days, March-based years).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_dates_in_utc() {
+        assert_eq!(rfc3339_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339_utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339_utc(1_709_287_200), "2024-03-01T10:00:00Z");
+        assert_eq!(rfc3339_utc(-1), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn earliest_author_date_wins_and_ties_are_stable() {
+        let id = |b: u8| Oid::from_bytes(&[b; 20]).unwrap();
+        let info = |b: u8, at: i64, ct: i64| CommitInfo {
+            id: id(b),
+            author: String::new(),
+            author_time: at,
+            commit_time: ct,
+            summary: String::new(),
+        };
+        let list = [
+            info(3, 20, 5),
+            info(2, 10, 9),
+            info(1, 10, 9),
+            info(4, 10, 8),
+        ];
+        assert_eq!(introducing(&list).unwrap().id, id(4));
+        assert_eq!(introducing(&list[..3]).unwrap().id, id(1));
+    }
+}

@@ -1,0 +1,156 @@
+//! The human leak report of a history sweep: one entry per secret however
+//! many files and commits hold it, with its timeline, then the next steps in
+//! the order that matters (revoke first).
+
+use crate::finding::{Finding, Provenance};
+use crate::report::{ReportOptions, shown_secret};
+use crate::scan::Report;
+use anstyle::Style;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{self, Write};
+
+/// Refs listed by name before "and N more" (a repository with thousands of
+/// pull-request refs would otherwise drown the report).
+const MAX_REFS_SHOWN: usize = 8;
+
+/// One secret across every file and commit that holds it.
+#[derive(Debug)]
+pub struct Leak<'a> {
+    pub shown: String,
+    pub what: &'static str,
+    pub files: BTreeSet<&'a str>,
+    pub commits: usize,
+    /// The earliest introduction among its findings.
+    pub first: &'a Provenance,
+    pub in_head: bool,
+    pub refs: BTreeSet<&'a str>,
+}
+
+/// Group active findings with a secret and provenance by secret id, in
+/// order of first appearance (then id, so the order never varies).
+pub fn leaks<'a>(findings: &'a [Finding], opts: &ReportOptions) -> Vec<Leak<'a>> {
+    let mut groups: BTreeMap<String, Vec<&'a Finding>> = BTreeMap::new();
+    for f in findings.iter().filter(|f| f.suppressed.is_none()) {
+        if let (Some(id), Some(_)) = (f.secret_id(), &f.provenance) {
+            groups.entry(id).or_default().push(f);
+        }
+    }
+    let mut out: Vec<(String, Leak<'a>)> = groups
+        .into_iter()
+        .map(|(id, members)| {
+            let first = members
+                .iter()
+                .filter_map(|f| f.provenance.as_ref())
+                .min_by(|a, b| (&a.date, &a.commit).cmp(&(&b.date, &b.commit)))
+                .expect("grouped findings have provenance");
+            let leak = Leak {
+                shown: shown_secret(members[0], opts).unwrap_or_default(),
+                what: if members[0].rule_id.contains("token") {
+                    "token"
+                } else {
+                    "credential"
+                },
+                files: members.iter().map(|f| f.path.as_str()).collect(),
+                commits: members
+                    .iter()
+                    .filter_map(|f| f.provenance.as_ref())
+                    .map(|p| p.secret_commits)
+                    .max()
+                    .unwrap_or(0),
+                first,
+                in_head: members
+                    .iter()
+                    .any(|f| f.provenance.as_ref().is_some_and(|p| p.in_head)),
+                refs: members
+                    .iter()
+                    .filter_map(|f| f.provenance.as_ref())
+                    .flat_map(|p| p.refs.iter().map(String::as_str))
+                    .collect(),
+            };
+            (id, leak)
+        })
+        .collect();
+    out.sort_by(|(ia, a), (ib, b)| (&a.first.date, ia).cmp(&(&b.first.date, ib)));
+    out.into_iter().map(|(_, leak)| leak).collect()
+}
+
+/// One sentence: "token npm_ab…9xQ2 appears in 3 files across 14 commits, …".
+pub fn sentence(leak: &Leak) -> String {
+    let short = &leak.first.commit[..leak.first.commit.len().min(12)];
+    let files = leak.files.len();
+    let refs = if leak.refs.is_empty() {
+        "no ref (unreachable: only --all-objects sees it)".to_string()
+    } else {
+        let names: Vec<&str> = leak.refs.iter().take(MAX_REFS_SHOWN).copied().collect();
+        let more = leak.refs.len().saturating_sub(MAX_REFS_SHOWN);
+        if more > 0 {
+            format!("{} and {more} more", names.join(", "))
+        } else {
+            names.join(", ")
+        }
+    };
+    format!(
+        "{} {} appears in {files} file{} across {} commit{}, first added in {short} on {} by {}, still in HEAD: {}, reachable from: {refs}",
+        leak.what,
+        leak.shown,
+        if files == 1 { "" } else { "s" },
+        leak.commits,
+        if leak.commits == 1 { "" } else { "s" },
+        leak.first.date,
+        leak.first.author,
+        if leak.in_head { "yes" } else { "no" },
+    )
+}
+
+/// Write the leak report (nothing when no secret was found in history).
+pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::Result<()> {
+    let leaks = leaks(&report.findings, opts);
+    if leaks.is_empty() {
+        return Ok(());
+    }
+    let bold = Style::new().bold();
+    let paint = |text: &str| {
+        if opts.color {
+            format!("{bold}{text}{bold:#}")
+        } else {
+            text.to_string()
+        }
+    };
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{}",
+        paint(&format!(
+            "Leak report: {} secret(s) in git history",
+            leaks.len()
+        ))
+    )?;
+    for leak in &leaks {
+        writeln!(out)?;
+        writeln!(out, "- {}", sentence(leak))?;
+        let files: Vec<&str> = leak.files.iter().copied().collect();
+        writeln!(out, "  files: {}", files.join(", "))?;
+        writeln!(out, "  first commit: \"{}\"", leak.first.summary)?;
+    }
+    let any_in_head = leaks.iter().any(|l| l.in_head);
+    writeln!(out)?;
+    writeln!(out, "{}", paint("Next steps, in this order"))?;
+    writeln!(
+        out,
+        "  1. Revoke every secret above now: once pushed, rotating is the only real fix (clones, forks and\n     caches keep history). npm tokens: npmjs.com → Access Tokens, or `npm token revoke <id or token>`."
+    )?;
+    writeln!(
+        out,
+        "  2. Replace it: reference ${{NPM_TOKEN}} in .npmrc and keep the value in CI secrets, or publish with\n     OIDC trusted publishing and no token at all.{}",
+        if any_in_head {
+            " Some are still in HEAD: remove them there too."
+        } else {
+            ""
+        }
+    )?;
+    writeln!(
+        out,
+        "  3. Optionally, after revoking, purge history: `npmsweep history --purge-plan FILE` writes a\n     git filter-repo expressions file and the exact commands (purging cannot reach forks or clones)."
+    )?;
+    Ok(())
+}

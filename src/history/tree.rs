@@ -1,0 +1,167 @@
+//! Raw git tree objects: parsed straight from the object database's bytes.
+//!
+//! Why not `git2::Tree`: a sweep visits every tree of the repository once,
+//! and libgit2's parsed trees are allocated, cached and reference-counted
+//! per entry. The format is simple (`<octal mode> <name>\0<20-byte id>`,
+//! repeated), so reading it in place is both faster and lighter.
+
+use git2::{ObjectType, Odb, OdbObject, Oid};
+
+/// What a tree entry points at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryKind {
+    Tree,
+    /// A regular file, an executable or a symbolic link.
+    Blob,
+    /// A submodule commit (lives in another repository: not swept).
+    Submodule,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Entry<'a> {
+    pub name: &'a [u8],
+    pub id: Oid,
+    pub kind: EntryKind,
+}
+
+/// Length of a SHA-1 object id in a tree entry.
+const RAW_ID_LEN: usize = 20;
+
+/// Iterate over the entries of a raw tree. Stops at the first malformed
+/// entry and reports it as an error (the caller warns and moves on).
+pub fn entries(data: &[u8]) -> Entries<'_> {
+    Entries { rest: data }
+}
+
+pub struct Entries<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = Result<Entry<'a>, &'static str>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let parsed = parse_entry(self.rest);
+        match parsed {
+            Ok((entry, used)) => {
+                self.rest = &self.rest[used..];
+                Some(Ok(entry))
+            }
+            Err(e) => {
+                self.rest = &[];
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+fn parse_entry(data: &[u8]) -> Result<(Entry<'_>, usize), &'static str> {
+    let space = memchr::memchr(b' ', data).ok_or("entry without a mode")?;
+    let mode = parse_octal(&data[..space]).ok_or("entry with an invalid mode")?;
+    let name_start = space + 1;
+    let nul = memchr::memchr(0, &data[name_start..]).ok_or("entry without a name terminator")?;
+    let name = &data[name_start..name_start + nul];
+    let id_start = name_start + nul + 1;
+    let id_bytes = data
+        .get(id_start..id_start + RAW_ID_LEN)
+        .ok_or("entry with a truncated object id")?;
+    let id = Oid::from_bytes(id_bytes).map_err(|_| "entry with an invalid object id")?;
+    // Mode families as git writes them: 040000 tree, 160000 gitlink,
+    // 100644/100755/120000 blobs.
+    let kind = match mode & 0o170000 {
+        0o040000 => EntryKind::Tree,
+        0o160000 => EntryKind::Submodule,
+        _ => EntryKind::Blob,
+    };
+    Ok((Entry { name, id, kind }, id_start + RAW_ID_LEN))
+}
+
+fn parse_octal(digits: &[u8]) -> Option<u32> {
+    if digits.is_empty() || digits.len() > 7 {
+        return None;
+    }
+    digits.iter().try_fold(0u32, |acc, &d| match d {
+        b'0'..=b'7' => Some(acc * 8 + u32::from(d - b'0')),
+        _ => None,
+    })
+}
+
+/// Read a tree's raw bytes, checking that the object really is a tree.
+pub fn read<'o>(odb: &'o Odb<'_>, id: Oid) -> Result<OdbObject<'o>, String> {
+    let object = odb.read(id).map_err(|e| describe_error(&e))?;
+    if object.kind() != ObjectType::Tree {
+        return Err(format!("expected a tree, found a {}", object.kind()));
+    }
+    Ok(object)
+}
+
+/// A short, human explanation of a libgit2 read error.
+pub fn describe_error(e: &git2::Error) -> String {
+    if e.code() == git2::ErrorCode::NotFound {
+        "missing from the object database".to_string()
+    } else {
+        format!("unreadable ({})", e.message().trim_end_matches('.'))
+    }
+}
+
+/// Join a directory path and an entry name (paths use `/`, no leading one).
+pub fn join(dir: &str, name: &[u8]) -> String {
+    let name = String::from_utf8_lossy(name);
+    if dir.is_empty() {
+        name.into_owned()
+    } else {
+        let mut s = String::with_capacity(dir.len() + 1 + name.len());
+        s.push_str(dir);
+        s.push('/');
+        s.push_str(&name);
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw_entry(mode: &str, name: &str, id: u8) -> Vec<u8> {
+        let mut v = format!("{mode} {name}").into_bytes();
+        v.push(0);
+        v.extend([id; RAW_ID_LEN]);
+        v
+    }
+
+    #[test]
+    fn parses_modes_names_and_ids() {
+        let mut data = raw_entry("100644", ".npmrc", 1);
+        data.extend(raw_entry("40000", "src", 2));
+        data.extend(raw_entry("160000", "vendor", 3));
+        data.extend(raw_entry("120000", "link", 4));
+        let got: Vec<_> = entries(&data).collect::<Result<_, _>>().unwrap();
+        assert_eq!(got.len(), 4);
+        assert_eq!(got[0].name, b".npmrc");
+        assert_eq!(got[0].kind, EntryKind::Blob);
+        assert_eq!(got[0].id, Oid::from_bytes(&[1; 20]).unwrap());
+        assert_eq!(got[1].kind, EntryKind::Tree);
+        assert_eq!(got[2].kind, EntryKind::Submodule);
+        assert_eq!(got[3].kind, EntryKind::Blob);
+    }
+
+    #[test]
+    fn truncated_tree_is_an_error_not_a_panic() {
+        let data = raw_entry("100644", "a", 1);
+        let cut = &data[..data.len() - 5];
+        let got: Vec<_> = entries(cut).collect();
+        assert_eq!(got.len(), 1);
+        assert!(got[0].is_err());
+        let bad_mode = b"10x644 a\0".to_vec();
+        assert!(entries(&bad_mode).next().unwrap().is_err());
+    }
+
+    #[test]
+    fn joins_paths() {
+        assert_eq!(join("", b"a"), "a");
+        assert_eq!(join("a/b", b"c"), "a/b/c");
+    }
+}

@@ -1,0 +1,655 @@
+//! Git history source: decides which blobs a sweep reads, then reads them in
+//! parallel and hands each one's bytes to a visitor.
+//!
+//! Planning walks commits newest first and each commit's tree, skipping any
+//! tree already walked in the same context, and collects every blob once with
+//! the kinds of path it appears under. Reading then follows the order in which
+//! blobs were first met: git packs objects in roughly that order and stores
+//! older versions as deltas against newer ones, so delta bases stay hot in
+//! libgit2's cache instead of being inflated again and again.
+
+use super::SourceStats;
+use crate::detect::FileKind;
+use crate::history::tree::{self, EntryKind};
+use git2::{ObjectType, Odb, Oid, Repository};
+use std::collections::hash_map::{DefaultHasher, Entry as MapEntry};
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+/// Which part of history to sweep.
+#[derive(Clone, Debug)]
+pub enum Selection {
+    /// Every ref: branches, tags, remote-tracking branches, notes, the stash
+    /// and its reflog, and HEAD.
+    AllRefs,
+    /// Only what these revisions (`--branch`) reach.
+    Revisions(Vec<String>),
+    /// Only blobs that the commits of `A..B` add or change.
+    Range(String),
+}
+
+/// One blob to read, with the kinds of path it was seen under (and the first
+/// path seen for each kind) so each analyser runs on it once.
+#[derive(Clone, Debug)]
+pub struct BlobToScan {
+    pub id: Oid,
+    pub seen_as: Vec<(FileKind, String)>,
+}
+
+impl BlobToScan {
+    pub fn kinds(&self) -> Vec<FileKind> {
+        self.seen_as.iter().map(|(k, _)| *k).collect()
+    }
+
+    /// The path shown when one is needed before provenance is known.
+    pub fn first_path(&self) -> &str {
+        &self.seen_as[0].1
+    }
+}
+
+/// A ref (or stash reflog entry) and the object it finally points at.
+#[derive(Clone, Debug)]
+pub struct RefTip {
+    /// Short name as people say it: `main`, `v1.0.0`, `origin/main`, `stash@{1}`.
+    pub name: String,
+    pub target: Oid,
+}
+
+/// What a sweep will read.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Blobs in first-seen order (newest commits first).
+    pub blobs: Vec<BlobToScan>,
+    /// Commits whose trees hold the blobs, newest first.
+    pub commits: Vec<Oid>,
+    /// Every ref, for "reachable from"; filled for every selection.
+    pub refs: Vec<RefTip>,
+    /// Range scans only: the (blob, path) pairs the range added. Provenance
+    /// keeps to these so a range never reports what it did not add.
+    pub added: Option<HashSet<(Oid, String)>>,
+    /// Warnings, notes and skipped objects met while planning.
+    pub stats: SourceStats,
+}
+
+/// Path given to blobs found only through `--all-objects` or a ref that
+/// points straight at a blob: no tree names them.
+pub const UNREACHABLE_PATH: &str = "(unreachable blob)";
+
+/// Work out which blobs to read.
+pub fn plan(repo: &Repository, selection: &Selection, all_objects: bool) -> Result<Plan, String> {
+    let odb = repo
+        .odb()
+        .map_err(|e| format!("cannot open the object database: {}", e.message()))?;
+    let mut planner = Planner::new(repo, &odb);
+    planner.plan.refs = all_ref_tips(repo, &mut planner.plan.stats);
+    if repo.is_shallow() {
+        planner.plan.stats.notes.push(
+            "history is truncated: this is a shallow clone, so commits before its shallow boundary \
+             are not in the repository and were not swept (`git fetch --unshallow` fetches them)"
+                .to_string(),
+        );
+    }
+    if is_partial_clone(repo) {
+        planner.plan.stats.notes.push(
+            "this is a partial clone: blobs that were never downloaded are missing and counted as \
+             skipped (`git fetch --refetch` without a filter downloads them)"
+                .to_string(),
+        );
+    }
+    match selection {
+        Selection::AllRefs => {
+            let tips: Vec<RefTip> = planner.plan.refs.clone();
+            planner.sweep_tips(&tips);
+        }
+        Selection::Revisions(revs) => {
+            let mut tips = Vec::new();
+            for rev in revs {
+                let object = repo
+                    .revparse_single(rev)
+                    .and_then(|o| o.peel(ObjectType::Any))
+                    .map_err(|e| format!("no such revision {rev:?}: {}", e.message()))?;
+                tips.push(RefTip {
+                    name: rev.clone(),
+                    target: object.id(),
+                });
+            }
+            planner.sweep_tips(&tips);
+        }
+        Selection::Range(spec) => planner.sweep_range(spec)?,
+    }
+    if all_objects {
+        planner.sweep_unreachable();
+    }
+    Ok(planner.plan)
+}
+
+/// Every ref's final target. Refs that cannot be resolved are warnings.
+fn all_ref_tips(repo: &Repository, stats: &mut SourceStats) -> Vec<RefTip> {
+    let mut tips = Vec::new();
+    let mut seen = HashSet::new();
+    match repo.references() {
+        Ok(refs) => {
+            for reference in refs {
+                let reference = match reference {
+                    Ok(r) => r,
+                    Err(e) => {
+                        stats
+                            .warnings
+                            .push(format!("cannot read a ref: {}", e.message()));
+                        continue;
+                    }
+                };
+                let full = String::from_utf8_lossy(reference.name_bytes()).into_owned();
+                if !seen.insert(full.clone()) {
+                    continue;
+                }
+                let name = String::from_utf8_lossy(reference.shorthand_bytes()).into_owned();
+                match reference.peel(ObjectType::Any) {
+                    Ok(object) => tips.push(RefTip {
+                        name,
+                        target: object.id(),
+                    }),
+                    Err(e) => {
+                        stats.skipped += 1;
+                        stats.warnings.push(format!(
+                            "ref {full}: cannot resolve it ({}); not swept",
+                            e.message().trim_end_matches('.')
+                        ));
+                    }
+                }
+            }
+        }
+        Err(e) => stats
+            .warnings
+            .push(format!("cannot list refs: {}", e.message())),
+    }
+    // A detached HEAD is a ref of its own; an attached one is its branch.
+    if repo.head_detached().unwrap_or(false)
+        && let Ok(head) = repo.head().and_then(|h| h.peel(ObjectType::Any))
+    {
+        tips.push(RefTip {
+            name: "HEAD".into(),
+            target: head.id(),
+        });
+    }
+    // Older stashes live only in the stash's reflog.
+    if let Ok(reflog) = repo.reflog("refs/stash") {
+        for (i, entry) in reflog.iter().enumerate().skip(1) {
+            tips.push(RefTip {
+                name: format!("stash@{{{i}}}"),
+                target: entry.id_new(),
+            });
+        }
+    }
+    tips.sort_by(|a, b| a.name.cmp(&b.name));
+    tips
+}
+
+fn is_partial_clone(repo: &Repository) -> bool {
+    repo.config()
+        .ok()
+        .and_then(|c| c.get_string("extensions.partialclone").ok())
+        .is_some()
+}
+
+struct Planner<'a, 'r> {
+    repo: &'r Repository,
+    /// Borrowed, not owned, so objects read from it do not borrow the planner.
+    odb: &'a Odb<'r>,
+    plan: Plan,
+    seen_commits: HashSet<Oid>,
+    /// Trees walked, keyed by id and the names of their directory and its
+    /// parent: the kind of a path depends on up to two directory names, so
+    /// a tree met again under another name must be walked again.
+    seen_trees: HashSet<(Oid, u64)>,
+    tree_ids: HashSet<Oid>,
+    blob_index: HashMap<Oid, usize>,
+    path_buf: String,
+    shallow: bool,
+}
+
+impl<'a, 'r> Planner<'a, 'r> {
+    fn new(repo: &'r Repository, odb: &'a Odb<'r>) -> Planner<'a, 'r> {
+        Planner {
+            repo,
+            odb,
+            plan: Plan::default(),
+            seen_commits: HashSet::new(),
+            seen_trees: HashSet::new(),
+            tree_ids: HashSet::new(),
+            blob_index: HashMap::new(),
+            path_buf: String::new(),
+            shallow: repo.is_shallow(),
+        }
+    }
+
+    fn warn(&mut self, message: String) {
+        self.plan.stats.skipped += 1;
+        self.plan.stats.warnings.push(message);
+    }
+
+    /// Sweep what the tips point at: commits (and their history), trees
+    /// and blobs.
+    fn sweep_tips(&mut self, tips: &[RefTip]) {
+        let mut commits = Vec::new();
+        for tip in tips {
+            match self.odb.read_header(tip.target) {
+                Ok((_, ObjectType::Commit)) => commits.push(tip.target),
+                Ok((_, ObjectType::Tree)) => self.walk_tree(tip.target),
+                Ok((_, ObjectType::Blob)) => {
+                    self.add_blob(tip.target, "", &tip.name);
+                }
+                Ok(_) => {}
+                Err(e) => self.warn(format!(
+                    "ref {}: object {} is {}; not swept",
+                    tip.name,
+                    tip.target,
+                    tree::describe_error(&e)
+                )),
+            }
+        }
+        self.walk_commits(commits);
+    }
+
+    /// Walk commits newest first (by committer time), each commit's tree
+    /// right after it.
+    fn walk_commits(&mut self, tips: Vec<Oid>) {
+        let mut queue = BinaryHeap::new();
+        for tip in tips {
+            self.enqueue(&mut queue, tip, None);
+        }
+        while let Some((_, id)) = queue.pop() {
+            let commit = match self.repo.find_commit(id) {
+                Ok(c) => c,
+                Err(e) => {
+                    self.warn(format!(
+                        "commit {id}: {}; not swept",
+                        tree::describe_error(&e)
+                    ));
+                    continue;
+                }
+            };
+            self.plan.commits.push(id);
+            self.walk_tree(commit.tree_id());
+            for parent in commit.parent_ids() {
+                self.enqueue(&mut queue, parent, Some(id));
+            }
+        }
+    }
+
+    fn enqueue(&mut self, queue: &mut BinaryHeap<(i64, Oid)>, id: Oid, child: Option<Oid>) {
+        if !self.seen_commits.insert(id) {
+            return;
+        }
+        match self.repo.find_commit(id) {
+            Ok(c) => queue.push((c.time().seconds(), id)),
+            // Behind a shallow boundary parents are absent by design; the
+            // note about truncated history says so once.
+            Err(_) if self.shallow && child.is_some() => {}
+            Err(e) => {
+                let what = match child {
+                    Some(c) => format!("commit {id} (parent of {c})"),
+                    None => format!("commit {id}"),
+                };
+                self.warn(format!(
+                    "{what}: {}; history behind it was not swept",
+                    tree::describe_error(&e)
+                ));
+            }
+        }
+    }
+
+    /// Walk one tree and every subtree not walked before.
+    fn walk_tree(&mut self, root: Oid) {
+        if !self.seen_trees.insert((root, context_key(b"", ""))) {
+            return;
+        }
+        let mut stack: Vec<(Oid, String)> = vec![(root, String::new())];
+        while let Some((id, dir)) = stack.pop() {
+            self.tree_ids.insert(id);
+            let object = match tree::read(self.odb, id) {
+                Ok(o) => o,
+                Err(e) => {
+                    let at = if dir.is_empty() {
+                        "/".to_string()
+                    } else {
+                        dir.clone()
+                    };
+                    self.warn(format!(
+                        "tree {id} ({at}): {e}; the files under it were not swept"
+                    ));
+                    continue;
+                }
+            };
+            let dir_name = dir.rsplit('/').next().unwrap_or("");
+            for entry in tree::entries(object.data()) {
+                match entry {
+                    Ok(e) => match e.kind {
+                        EntryKind::Tree => {
+                            if self
+                                .seen_trees
+                                .insert((e.id, context_key(e.name, dir_name)))
+                            {
+                                stack.push((e.id, tree::join(&dir, e.name)));
+                            }
+                        }
+                        EntryKind::Blob => {
+                            self.add_blob(e.id, &dir, &String::from_utf8_lossy(e.name));
+                        }
+                        EntryKind::Submodule => {}
+                    },
+                    Err(problem) => {
+                        self.plan.stats.warnings.push(format!(
+                            "tree {id} ({dir}): malformed {problem}; rest of the tree skipped"
+                        ));
+                        self.plan.stats.skipped += 1;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Record a blob seen at `dir/name`. Returns its index.
+    fn add_blob(&mut self, id: Oid, dir: &str, name: &str) -> usize {
+        self.path_buf.clear();
+        if !dir.is_empty() {
+            self.path_buf.push_str(dir);
+            self.path_buf.push('/');
+        }
+        self.path_buf.push_str(name);
+        let kind = FileKind::of(&self.path_buf);
+        match self.blob_index.entry(id) {
+            MapEntry::Occupied(slot) => {
+                let index = *slot.get();
+                let blob = &mut self.plan.blobs[index];
+                if !blob.seen_as.iter().any(|(k, _)| *k == kind) {
+                    blob.seen_as.push((kind, self.path_buf.clone()));
+                }
+                index
+            }
+            MapEntry::Vacant(slot) => {
+                let index = self.plan.blobs.len();
+                slot.insert(index);
+                self.plan.blobs.push(BlobToScan {
+                    id,
+                    seen_as: vec![(kind, self.path_buf.clone())],
+                });
+                index
+            }
+        }
+    }
+
+    /// `A..B`: only the blobs each commit of the range adds or changes
+    /// compared with its parents (for a merge, with every parent).
+    fn sweep_range(&mut self, spec: &str) -> Result<(), String> {
+        if !spec.contains("..") || spec.contains("...") {
+            return Err(format!("--range wants A..B, got {spec:?}"));
+        }
+        let mut walk = self
+            .repo
+            .revwalk()
+            .map_err(|e| format!("cannot walk history: {}", e.message()))?;
+        walk.set_sorting(git2::Sort::TIME)
+            .map_err(|e| e.message().to_string())?;
+        walk.push_range(spec)
+            .map_err(|e| format!("cannot resolve range {spec:?}: {}", e.message()))?;
+        let mut added = HashSet::new();
+        for id in walk {
+            let id = id.map_err(|e| format!("cannot walk range {spec:?}: {}", e.message()))?;
+            let commit = match self.repo.find_commit(id) {
+                Ok(c) => c,
+                Err(e) => {
+                    self.warn(format!(
+                        "commit {id}: {}; not swept",
+                        tree::describe_error(&e)
+                    ));
+                    continue;
+                }
+            };
+            self.plan.commits.push(id);
+            // A missing parent (shallow boundary) is compared with nothing,
+            // so the whole tree counts as added.
+            let parents = commit
+                .parent_ids()
+                .filter_map(|p| self.repo.find_commit(p).ok())
+                .map(|p| p.tree_id())
+                .collect();
+            for (path, blob) in self.changed_blobs(commit.tree_id(), parents) {
+                let (dir, name) = match path.rsplit_once('/') {
+                    Some((d, n)) => (d.to_string(), n.to_string()),
+                    None => (String::new(), path.clone()),
+                };
+                self.add_blob(blob, &dir, &name);
+                added.insert((blob, path));
+            }
+        }
+        self.plan.added = Some(added);
+        Ok(())
+    }
+
+    /// Blobs in `tree` that differ from the same path in every parent tree.
+    fn changed_blobs(&mut self, tree: Oid, parents: Vec<Oid>) -> Vec<(String, Oid)> {
+        let mut out = Vec::new();
+        let mut stack = vec![(tree, parents, String::new())];
+        while let Some((id, parent_ids, dir)) = stack.pop() {
+            let Some(entries) = self.tree_entries(id, &dir) else {
+                continue;
+            };
+            let parent_entries: Vec<HashMap<Vec<u8>, (Oid, EntryKind)>> = parent_ids
+                .iter()
+                .filter_map(|p| self.tree_entries(*p, &dir))
+                .map(|list| list.into_iter().map(|(n, i, k)| (n, (i, k))).collect())
+                .collect();
+            for (name, entry_id, kind) in entries {
+                let olds: Vec<Option<&(Oid, EntryKind)>> =
+                    parent_entries.iter().map(|m| m.get(&name)).collect();
+                if olds.iter().any(|o| o.is_some_and(|(i, _)| *i == entry_id)) {
+                    continue;
+                }
+                match kind {
+                    EntryKind::Tree => {
+                        let sub_parents = olds
+                            .iter()
+                            .flatten()
+                            .filter(|(_, k)| *k == EntryKind::Tree)
+                            .map(|(i, _)| *i)
+                            .collect();
+                        stack.push((entry_id, sub_parents, tree::join(&dir, &name)));
+                    }
+                    EntryKind::Blob => out.push((tree::join(&dir, &name), entry_id)),
+                    EntryKind::Submodule => {}
+                }
+            }
+        }
+        out
+    }
+
+    fn tree_entries(&mut self, id: Oid, dir: &str) -> Option<Vec<(Vec<u8>, Oid, EntryKind)>> {
+        let object = match tree::read(self.odb, id) {
+            Ok(o) => o,
+            Err(e) => {
+                self.warn(format!(
+                    "tree {id} ({dir}): {e}; the files under it were not swept"
+                ));
+                return None;
+            }
+        };
+        let mut out = Vec::new();
+        for entry in tree::entries(object.data()) {
+            match entry {
+                Ok(e) => out.push((e.name.to_vec(), e.id, e.kind)),
+                Err(problem) => {
+                    self.warn(format!(
+                        "tree {id} ({dir}): malformed {problem}; rest of the tree skipped"
+                    ));
+                    break;
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// `--all-objects`: everything in the object database that the refs did
+    /// not reach. Unreachable commits are walked like refs (their blobs get
+    /// paths and provenance); trees and blobs no commit names come last.
+    fn sweep_unreachable(&mut self) {
+        let mut all = Vec::new();
+        if let Err(e) = self.odb.foreach(|id| {
+            all.push(*id);
+            true
+        }) {
+            self.plan.stats.warnings.push(format!(
+                "cannot list every object in the object database: {}",
+                e.message()
+            ));
+        }
+        let (mut commits, mut trees, mut blobs) = (Vec::new(), Vec::new(), Vec::new());
+        for id in all {
+            if self.seen_commits.contains(&id)
+                || self.tree_ids.contains(&id)
+                || self.blob_index.contains_key(&id)
+            {
+                continue;
+            }
+            match self.odb.read_header(id) {
+                Ok((_, ObjectType::Commit)) => commits.push(id),
+                Ok((_, ObjectType::Tree)) => trees.push(id),
+                Ok((_, ObjectType::Blob)) => blobs.push(id),
+                Ok(_) => {}
+                Err(e) => self.warn(format!(
+                    "object {id}: {}; not swept",
+                    tree::describe_error(&e)
+                )),
+            }
+        }
+        let found = (commits.len(), trees.len(), blobs.len());
+        self.walk_commits(commits);
+        for id in trees {
+            if !self.tree_ids.contains(&id) {
+                self.walk_tree(id);
+            }
+        }
+        for id in blobs {
+            if !self.blob_index.contains_key(&id) {
+                self.add_blob(id, "", UNREACHABLE_PATH);
+            }
+        }
+        self.plan.stats.notes.push(format!(
+            "--all-objects: also swept {} unreachable commit(s), {} tree(s) and {} blob(s) that no ref reaches",
+            found.0, found.1, found.2
+        ));
+    }
+}
+
+/// Identity of the directory context a tree is walked in: its own name and
+/// its parent directory's name, case-folded as [`FileKind::of`] folds them.
+fn context_key(name: &[u8], parent: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    name.to_ascii_lowercase().hash(&mut h);
+    parent.to_ascii_lowercase().hash(&mut h);
+    h.finish()
+}
+
+/// Blobs handed out per claim: large enough that claiming is free, small
+/// enough that the threads stay close together in the pack.
+const CHUNK: usize = 32;
+
+/// Read every planned blob on `threads` threads and call `visit` with its
+/// index and bytes. Each thread owns a `Repository` (libgit2 handles are not
+/// shared between threads); all claim chunks from one cursor, in plan order,
+/// so they move through the pack together. Only one blob per thread is in
+/// memory at a time.
+pub fn read_blobs<F, P>(
+    git_dir: &Path,
+    blobs: &[BlobToScan],
+    threads: usize,
+    progress: P,
+    visit: F,
+) -> Result<SourceStats, String>
+where
+    F: Fn(usize, &[u8]) + Sync,
+    P: Fn(u64) + Sync,
+{
+    let threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    }
+    .min(blobs.len().max(1));
+    let mut repos = Vec::with_capacity(threads);
+    for _ in 0..threads {
+        repos.push(
+            Repository::open(git_dir)
+                .map_err(|e| format!("cannot open {}: {}", git_dir.display(), e.message()))?,
+        );
+    }
+    let cursor = AtomicUsize::new(0);
+    let items = AtomicU64::new(0);
+    let bytes = AtomicU64::new(0);
+    let problems = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for repo in repos {
+            let (cursor, items, bytes, problems) = (&cursor, &items, &bytes, &problems);
+            let (visit, progress) = (&visit, &progress);
+            scope.spawn(move || {
+                let odb = match repo.odb() {
+                    Ok(o) => o,
+                    Err(e) => {
+                        problems.lock().expect("problems lock").push(format!(
+                            "a reader thread cannot open the object database: {}",
+                            e.message()
+                        ));
+                        return;
+                    }
+                };
+                loop {
+                    let start = cursor.fetch_add(CHUNK, Ordering::Relaxed);
+                    if start >= blobs.len() {
+                        break;
+                    }
+                    let end = (start + CHUNK).min(blobs.len());
+                    for (index, blob) in blobs.iter().enumerate().take(end).skip(start) {
+                        match odb.read(blob.id) {
+                            Ok(object) if object.kind() == ObjectType::Blob => {
+                                items.fetch_add(1, Ordering::Relaxed);
+                                bytes.fetch_add(object.len() as u64, Ordering::Relaxed);
+                                visit(index, object.data());
+                                progress(object.len() as u64);
+                            }
+                            Ok(object) => {
+                                problems.lock().expect("problems lock").push(format!(
+                                    "blob {} ({}): the object is a {}, not a blob; not swept",
+                                    blob.id,
+                                    blob.first_path(),
+                                    object.kind()
+                                ));
+                                progress(0);
+                            }
+                            Err(e) => {
+                                problems.lock().expect("problems lock").push(format!(
+                                    "blob {} ({}): {}; not swept",
+                                    blob.id,
+                                    blob.first_path(),
+                                    tree::describe_error(&e)
+                                ));
+                                progress(0);
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let warnings = problems.into_inner().expect("problems lock");
+    Ok(SourceStats {
+        items: items.into_inner(),
+        bytes: bytes.into_inner(),
+        skipped: warnings.len() as u64,
+        warnings,
+        notes: Vec::new(),
+    })
+}

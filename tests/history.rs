@@ -1,0 +1,651 @@
+//! End-to-end tests of `npmsweep history`: repositories are built in
+//! temporary directories with the git CLI (fixed names, emails and dates so
+//! commit ids never vary), and tokens are generated at run time.
+
+use npmsweep::rules::expand_templates;
+use npmsweep::token::fake_token;
+use serde_json::Value;
+use std::cell::Cell;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use tempfile::TempDir;
+
+/// A scratch repository driven through the git CLI.
+struct Repo {
+    _dir: TempDir,
+    path: PathBuf,
+    clock: Cell<u64>,
+}
+
+/// Environment that makes git deterministic and blind to the user's setup.
+fn git_env(cmd: &mut Command) -> &mut Command {
+    cmd.env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "Ada Lovelace")
+        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+        .env("GIT_COMMITTER_NAME", "Ada Lovelace")
+        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+        .env("LC_ALL", "C")
+}
+
+fn git_in(dir: &Path, args: &[&str], when: u64) -> String {
+    let date = format!("@{when} +0000");
+    let out = git_env(&mut Command::new("git"))
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "tag.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_DATE", &date)
+        .env("GIT_COMMITTER_DATE", &date)
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// 2024-03-01T10:00:00Z; each commit is one hour later than the previous.
+const EPOCH: u64 = 1_709_287_200;
+
+impl Repo {
+    fn new() -> Repo {
+        let dir = TempDir::new().unwrap();
+        let path = dir.path().join("repo");
+        std::fs::create_dir(&path).unwrap();
+        let repo = Repo {
+            _dir: dir,
+            path,
+            clock: Cell::new(0),
+        };
+        repo.git(&["init", "-q"]);
+        repo
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        git_in(&self.path, args, EPOCH + self.clock.get() * 3600)
+    }
+
+    fn write(&self, rel: &str, content: &str) {
+        let p = self.path.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+
+    fn remove(&self, rel: &str) {
+        std::fs::remove_file(self.path.join(rel)).unwrap();
+    }
+
+    /// Stage everything and commit; returns the commit id.
+    fn commit(&self, message: &str) -> String {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "--allow-empty", "-m", message]);
+        self.clock.set(self.clock.get() + 1);
+        self.git(&["rev-parse", "HEAD"])
+    }
+
+    /// Date of the n-th commit made (0-based), as provenance prints it.
+    fn date_of(&self, n: u64) -> String {
+        npmsweep::history::provenance::rfc3339_utc((EPOCH + n * 3600) as i64)
+    }
+}
+
+fn npmsweep(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_npmsweep"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("run npmsweep")
+}
+
+fn history(repo: &Repo, extra: &[&str]) -> Output {
+    let mut args = vec!["history", "--format", "json"];
+    args.extend_from_slice(extra);
+    npmsweep(&args, &repo.path)
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "invalid JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn findings(doc: &Value) -> Vec<Value> {
+    doc["findings"].as_array().expect("findings array").clone()
+}
+
+fn token_findings(doc: &Value) -> Vec<Value> {
+    findings(doc)
+        .into_iter()
+        .filter(|f| f["rule_id"] == "npm-token")
+        .collect()
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("exit code")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn js_with_token(token: &str) -> String {
+    format!("module.exports = {{ registryToken: \"{token}\" }};\n")
+}
+
+#[test]
+fn token_added_then_deleted_is_found_and_not_in_head() {
+    let repo = Repo::new();
+    let token = fake_token("npm_", 101);
+    repo.write("README.md", "hello\n");
+    repo.write("config.js", &js_with_token(&token));
+    let introduced = repo.commit("add publish config");
+    repo.remove("config.js");
+    repo.commit("remove the token");
+
+    let out = history(&repo, &[]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let doc = json(&out);
+    let found = token_findings(&doc);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let f = &found[0];
+    assert_eq!(f["path"], "config.js");
+    assert_eq!(f["start_line"], 1);
+    assert_eq!(f["origin"]["kind"], "blob");
+    let p = &f["provenance"];
+    assert_eq!(p["commit"], introduced.as_str());
+    assert_eq!(p["author"], "Ada Lovelace");
+    assert_eq!(p["date"], repo.date_of(0).as_str());
+    assert_eq!(p["summary"], "add publish config");
+    assert_eq!(p["commits"], 1);
+    assert_eq!(p["in_head"], false);
+    assert_eq!(p["refs"], serde_json::json!(["main"]));
+    assert_eq!(doc["command"], "history");
+    // Redacted by default, everywhere.
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&token));
+    assert!(!stderr(&out).contains(&token));
+}
+
+#[test]
+fn token_only_on_an_unmerged_branch() {
+    let repo = Repo::new();
+    repo.write("README.md", "hello\n");
+    repo.commit("init");
+    repo.git(&["checkout", "-q", "-b", "feature/publish"]);
+    let token = fake_token("npm_", 102);
+    repo.write(
+        "scripts/publish.sh",
+        &format!("export NPM_TOKEN={token}\nnpm publish\n"),
+    );
+    let introduced = repo.commit("publish script");
+    repo.git(&["checkout", "-q", "main"]);
+
+    let doc = json(&history(&repo, &[]));
+    let found = token_findings(&doc);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["provenance"]["commit"], introduced.as_str());
+    assert_eq!(
+        found[0]["provenance"]["refs"],
+        serde_json::json!(["feature/publish"])
+    );
+    assert_eq!(found[0]["provenance"]["in_head"], false);
+
+    // Restricting the sweep to main does not see it.
+    let out = history(&repo, &["--branch", "main"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(token_findings(&json(&out)).is_empty());
+    // And naming the branch does.
+    let out = history(&repo, &["--branch", "feature/publish"]);
+    assert_eq!(token_findings(&json(&out)).len(), 1);
+}
+
+#[test]
+fn token_only_reachable_from_an_annotated_tag() {
+    let repo = Repo::new();
+    repo.write("README.md", "hello\n");
+    repo.commit("init");
+    repo.git(&["checkout", "-q", "-b", "release-tmp"]);
+    let token = fake_token("npm_", 103);
+    repo.write("dist/config.js", &js_with_token(&token));
+    let tagged = repo.commit("release build");
+    repo.git(&["tag", "-a", "v1.1.0", "-m", "v1.1.0"]);
+    repo.git(&["checkout", "-q", "main"]);
+    repo.git(&["branch", "-q", "-D", "release-tmp"]);
+
+    let doc = json(&history(&repo, &[]));
+    let found = token_findings(&doc);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["provenance"]["commit"], tagged.as_str());
+    assert_eq!(
+        found[0]["provenance"]["refs"],
+        serde_json::json!(["v1.1.0"])
+    );
+}
+
+#[test]
+fn tokens_only_in_the_stash_and_its_reflog() {
+    let repo = Repo::new();
+    repo.write("config.js", "module.exports = {};\n");
+    repo.commit("init");
+    let older = fake_token("npm_", 104);
+    let newer = fake_token("npm_", 105);
+    repo.write("config.js", &js_with_token(&older));
+    repo.git(&["stash", "-q"]);
+    repo.write("config.js", &js_with_token(&newer));
+    repo.git(&["stash", "-q"]);
+
+    let doc = json(&history(&repo, &[]));
+    let found = token_findings(&doc);
+    assert_eq!(found.len(), 2, "{found:?}");
+    let refs: Vec<Value> = found
+        .iter()
+        .map(|f| f["provenance"]["refs"].clone())
+        .collect();
+    assert!(refs.contains(&serde_json::json!(["stash"])), "{refs:?}");
+    assert!(refs.contains(&serde_json::json!(["stash@{1}"])), "{refs:?}");
+    assert!(found.iter().all(|f| f["provenance"]["in_head"] == false));
+}
+
+#[test]
+fn dangling_commit_is_found_only_with_all_objects() {
+    let repo = Repo::new();
+    repo.write("README.md", "hello\n");
+    repo.commit("init");
+    repo.git(&["checkout", "-q", "-b", "oops"]);
+    let token = fake_token("npm_", 106);
+    repo.write("config.js", &js_with_token(&token));
+    let dangling = repo.commit("force-pushed away");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.git(&["branch", "-q", "-D", "oops"]);
+
+    let out = history(&repo, &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(token_findings(&json(&out)).is_empty());
+
+    let out = history(&repo, &["--all-objects"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let doc = json(&out);
+    let found = token_findings(&doc);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["path"], "config.js");
+    assert_eq!(found[0]["provenance"]["commit"], dangling.as_str());
+    assert_eq!(found[0]["provenance"]["refs"], serde_json::json!([]));
+    let notes = doc["notes"].to_string();
+    assert!(notes.contains("1 unreachable commit"), "{notes}");
+}
+
+#[test]
+fn stray_blob_without_any_commit_is_found_with_all_objects() {
+    let repo = Repo::new();
+    repo.write("README.md", "hello\n");
+    repo.commit("init");
+    let token = fake_token("npm_", 107);
+    let stray = repo.path.join("stray.txt");
+    std::fs::write(&stray, js_with_token(&token)).unwrap();
+    let blob = repo.git(&["hash-object", "-w", "stray.txt"]);
+    std::fs::remove_file(&stray).unwrap();
+
+    let doc = json(&history(&repo, &["--all-objects"]));
+    let found = token_findings(&doc);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["origin"]["blob_id"], blob.as_str());
+    assert!(found[0]["provenance"].is_null());
+}
+
+#[test]
+fn renamed_file_is_one_secret_at_two_paths() {
+    let repo = Repo::new();
+    let token = fake_token("npm_", 108);
+    repo.write("old/config.js", &js_with_token(&token));
+    let first = repo.commit("add config");
+    repo.git(&["mv", "old", "new"]);
+    let second = repo.commit("move config");
+
+    let out = history(&repo, &[]);
+    let doc = json(&out);
+    let found = token_findings(&doc);
+    assert_eq!(found.len(), 2, "{found:?}");
+    let by_path = |p: &str| found.iter().find(|f| f["path"] == p).cloned().unwrap();
+    assert_eq!(
+        by_path("old/config.js")["provenance"]["commit"],
+        first.as_str()
+    );
+    assert_eq!(
+        by_path("new/config.js")["provenance"]["commit"],
+        second.as_str()
+    );
+    assert_eq!(found[0]["secret_id"], found[1]["secret_id"]);
+    // Still in HEAD (under the new name), which also makes the old path's
+    // secret "in HEAD": it is the same secret.
+    assert!(found.iter().all(|f| f["provenance"]["in_head"] == true));
+    assert!(found.iter().all(|f| f["provenance"]["secret_commits"] == 2));
+    // One blob read, whatever the number of paths.
+    assert_eq!(doc["summary"]["items_scanned"], 1);
+
+    // The human leak report groups the two findings under one secret.
+    let human = npmsweep(&["history"], &repo.path);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains("Leak report: 1 secret(s) in git history"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "appears in 2 files across 2 commits, first added in {} on {} by Ada Lovelace, still in HEAD: yes, reachable from: main",
+            &first[..12],
+            repo.date_of(0)
+        )),
+        "{text}"
+    );
+    let steps = &text[text.find("Next steps, in this order").expect("next steps")..];
+    let revoke = steps.find("1. Revoke").expect("revoke step");
+    let replace = steps.find("2. Replace").expect("replace step");
+    let purge = steps.find("3. Optionally").expect("purge step");
+    assert!(revoke < replace && replace < purge, "{text}");
+    assert!(!text.contains(&token));
+}
+
+#[test]
+fn same_blob_under_two_paths_is_read_once_and_reported_twice() {
+    let repo = Repo::new();
+    let token = fake_token("npm_", 109);
+    repo.write("a/config.js", &js_with_token(&token));
+    repo.write("b/config.js", &js_with_token(&token));
+    repo.commit("two copies");
+
+    let doc = json(&history(&repo, &[]));
+    assert_eq!(doc["summary"]["items_scanned"], 1);
+    let found = token_findings(&doc);
+    let paths: Vec<&str> = found.iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["a/config.js", "b/config.js"]);
+    assert_ne!(found[0]["fingerprint"], found[1]["fingerprint"]);
+}
+
+#[test]
+fn npmrc_literal_later_replaced_by_env_reference() {
+    let repo = Repo::new();
+    let literal = expand_templates("//registry.npmjs.org/:_authToken={{uuid}}\n");
+    repo.write(".npmrc", &literal);
+    let first = repo.commit("configure registry");
+    let old_blob = repo.git(&["rev-parse", "HEAD:.npmrc"]);
+    repo.write(".npmrc", "//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n");
+    repo.commit("use NPM_TOKEN");
+
+    let out = history(&repo, &[]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let doc = json(&out);
+    let found = findings(&doc);
+    assert!(!found.is_empty());
+    for f in &found {
+        assert_eq!(f["origin"]["blob_id"], old_blob.as_str(), "{f}");
+        assert_eq!(f["path"], ".npmrc");
+        assert_eq!(f["provenance"]["commit"], first.as_str());
+        assert_eq!(f["provenance"]["in_head"], false);
+    }
+}
+
+#[test]
+fn range_scan_sees_only_what_the_range_adds() {
+    let repo = Repo::new();
+    let before = fake_token("npm_", 110);
+    let inside = fake_token("npm_", 111);
+    repo.write("a.js", &js_with_token(&before));
+    let base = repo.commit("before the range");
+    repo.write("README.md", "docs\n");
+    repo.commit("unrelated");
+    repo.write("b.js", &js_with_token(&inside));
+    let added = repo.commit("inside the range");
+
+    for args in [
+        vec!["--range", &format!("{base}..HEAD")],
+        vec!["--since-commit", &base],
+    ] {
+        let args: Vec<&str> = args.iter().map(|s| s.as_ref()).collect();
+        let out = history(&repo, &args);
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        let doc = json(&out);
+        let found = token_findings(&doc);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0]["path"], "b.js");
+        assert_eq!(found[0]["provenance"]["commit"], added.as_str());
+        // README.md and b.js: only what the two commits changed is read.
+        assert_eq!(doc["summary"]["items_scanned"], 2);
+    }
+    let out = history(&repo, &["--range", "not-a-range"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("A..B"), "{}", stderr(&out));
+}
+
+#[test]
+fn shallow_clone_says_history_is_truncated() {
+    let repo = Repo::new();
+    let old = fake_token("npm_", 112);
+    repo.write("config.js", &js_with_token(&old));
+    repo.commit("old token");
+    let current = fake_token("npm_", 113);
+    repo.write("config.js", &js_with_token(&current));
+    repo.commit("new token");
+
+    let target = repo.path.parent().unwrap().join("shallow");
+    let url = format!("file://{}", repo.path.display());
+    git_in(
+        repo.path.parent().unwrap(),
+        &[
+            "clone",
+            "-q",
+            "--depth",
+            "1",
+            &url,
+            target.to_str().unwrap(),
+        ],
+        EPOCH,
+    );
+    let out = npmsweep(&["history", "--format", "json"], &target);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let doc = json(&out);
+    assert!(
+        doc["notes"].to_string().contains("history is truncated"),
+        "{doc}"
+    );
+    assert_eq!(
+        token_findings(&doc).len(),
+        1,
+        "only the commit the clone has"
+    );
+    // The missing parent is expected in a shallow clone: no warning for it.
+    assert!(doc["warnings"].as_array().unwrap().is_empty(), "{doc}");
+}
+
+#[test]
+fn removed_loose_object_is_a_warning_and_the_sweep_completes() {
+    let repo = Repo::new();
+    let token = fake_token("npm_", 114);
+    repo.write("config.js", &js_with_token(&token));
+    repo.write("docs/guide.md", "a guide\n");
+    repo.commit("init");
+    let lost = repo.git(&["rev-parse", "HEAD:docs/guide.md"]);
+    let object = repo
+        .path
+        .join(".git/objects")
+        .join(&lost[..2])
+        .join(&lost[2..]);
+    std::fs::remove_file(&object).expect("the blob is a loose object");
+
+    let out = history(&repo, &[]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(token_findings(&doc).len(), 1);
+    assert_eq!(doc["summary"]["skipped"], 1);
+    let warnings = doc["warnings"].to_string();
+    assert!(warnings.contains(&lost), "{warnings}");
+    assert!(warnings.contains("missing"), "{warnings}");
+    assert!(stderr(&out).contains(&lost));
+}
+
+#[test]
+fn removed_tree_object_is_a_warning_too() {
+    let repo = Repo::new();
+    let token = fake_token("npm_", 115);
+    repo.write("config.js", &js_with_token(&token));
+    repo.write("docs/guide.md", "a guide\n");
+    repo.commit("init");
+    let lost = repo.git(&["rev-parse", "HEAD:docs"]);
+    std::fs::remove_file(
+        repo.path
+            .join(".git/objects")
+            .join(&lost[..2])
+            .join(&lost[2..]),
+    )
+    .unwrap();
+
+    let out = history(&repo, &[]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(token_findings(&doc).len(), 1);
+    assert!(doc["warnings"].to_string().contains(&lost));
+    assert!(doc["summary"]["skipped"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn non_repository_path_is_an_error() {
+    let dir = TempDir::new().unwrap();
+    let out = npmsweep(&["history", dir.path().to_str().unwrap()], dir.path());
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("not in a git repository"),
+        "{}",
+        stderr(&out)
+    );
+    let out = npmsweep(&["history", "/nonexistent/npmsweep"], dir.path());
+    assert_eq!(code(&out), 2);
+}
+
+#[test]
+fn bare_repository_works() {
+    let repo = Repo::new();
+    let token = fake_token("npm_", 116);
+    repo.write("config.js", &js_with_token(&token));
+    repo.commit("init");
+    let bare = repo.path.parent().unwrap().join("bare.git");
+    git_in(
+        repo.path.parent().unwrap(),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            repo.path.to_str().unwrap(),
+            bare.to_str().unwrap(),
+        ],
+        EPOCH,
+    );
+    let out = npmsweep(
+        &["history", "--format", "json", bare.to_str().unwrap()],
+        repo.path.parent().unwrap(),
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let doc = json(&out);
+    let found = token_findings(&doc);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["provenance"]["in_head"], true);
+}
+
+#[test]
+fn purge_plan_is_private_and_holds_filter_repo_expressions() {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = Repo::new();
+    let token = fake_token("npm_", 117);
+    repo.write("config.js", &js_with_token(&token));
+    repo.commit("init");
+    repo.remove("config.js");
+    repo.commit("remove");
+    let plan = repo.path.parent().unwrap().join("purge.txt");
+
+    let out = history(&repo, &["--purge-plan", plan.to_str().unwrap()]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let mode = std::fs::metadata(&plan).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let text = std::fs::read_to_string(&plan).unwrap();
+    assert_eq!(text, format!("literal:{token}==>REDACTED-BY-NPMSWEEP\n"));
+    let readme = std::fs::read_to_string(plan.with_file_name("purge.txt.README")).unwrap();
+    assert!(
+        readme.contains("git filter-repo --sensitive-data-removal --replace-text"),
+        "{readme}"
+    );
+    assert!(readme.contains("Revoke every secret first"), "{readme}");
+    assert!(readme.contains("forks"), "{readme}");
+    assert!(!readme.contains(&token));
+    let err = stderr(&out);
+    assert!(err.contains("holds 1 secret(s) in full"), "{err}");
+    assert!(!err.contains(&token));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&token));
+
+    // An existing, world-readable file is tightened before secrets go in.
+    std::fs::set_permissions(&plan, std::fs::Permissions::from_mode(0o644)).unwrap();
+    history(&repo, &["--purge-plan", plan.to_str().unwrap()]);
+    let mode = std::fs::metadata(&plan).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+}
+
+#[test]
+fn secrets_are_redacted_in_every_format_unless_asked() {
+    let repo = Repo::new();
+    let token = fake_token("npm_", 118);
+    repo.write("config.js", &js_with_token(&token));
+    repo.commit("init");
+    for format in ["human", "json", "sarif", "github"] {
+        let out = npmsweep(&["history", "--format", format], &repo.path);
+        assert_eq!(code(&out), 1, "{format}: {}", stderr(&out));
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+        assert!(!all.contains(&token), "{format} leaked the token");
+        assert!(all.contains("npm_"), "{format} shows a preview: {all}");
+    }
+    let out = npmsweep(&["history", "--show-secrets"], &repo.path);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&token));
+}
+
+#[test]
+fn output_is_deterministic() {
+    let repo = Repo::new();
+    for seed in 0..6u64 {
+        repo.write(
+            &format!("pkg{seed}/config.js"),
+            &js_with_token(&fake_token("npm_", 200 + seed)),
+        );
+        repo.commit(&format!("package {seed}"));
+    }
+    let a = history(&repo, &["-j", "2"]);
+    let b = history(&repo, &["-j", "1"]);
+    assert_eq!(a.stdout, b.stdout);
+    assert_eq!(token_findings(&json(&a)).len(), 6);
+}
+
+#[test]
+fn workflow_kind_follows_the_path_the_blob_was_seen_under() {
+    // The same bytes as a plain file and as an .npmrc: the .npmrc analyser
+    // runs once for the blob, and the finding is reported at the .npmrc path.
+    let repo = Repo::new();
+    let content = expand_templates("//registry.npmjs.org/:_authToken={{uuid}}\n");
+    repo.write("docs/example.txt", &content);
+    repo.write("pkg/.npmrc", &content);
+    repo.commit("init");
+    let doc = json(&history(&repo, &[]));
+    assert_eq!(doc["summary"]["items_scanned"], 1);
+    let found = findings(&doc);
+    assert!(!found.is_empty());
+    assert!(found.iter().all(|f| f["path"] == "pkg/.npmrc"), "{found:?}");
+}
