@@ -8,6 +8,7 @@
 //! fingerprints, and rule metadata comes from the registry.
 
 pub mod bunfig;
+pub mod dockerfile;
 pub mod envassign;
 pub mod kind;
 pub mod lines;
@@ -15,12 +16,13 @@ pub mod npmrc;
 pub mod token;
 pub mod urlcreds;
 pub mod values;
+pub mod workflow;
 pub mod yaml;
 pub mod yarnrc;
 
 pub use kind::FileKind;
 
-use crate::finding::{Finding, Origin, Secret, fingerprint};
+use crate::finding::{Finding, Origin, Secret, Severity, fingerprint};
 use crate::rules::Registry;
 use lines::LineIndex;
 use std::collections::BTreeMap;
@@ -59,6 +61,9 @@ pub struct Hit {
     /// What was found, without the secret.
     pub message: String,
     pub details: BTreeMap<String, String>,
+    /// Overrides the rule's severity for this hit (a workflow rule whose
+    /// risk depends on context, e.g. a PR-head checkout).
+    pub severity: Option<Severity>,
 }
 
 impl Hit {
@@ -70,7 +75,13 @@ impl Hit {
             key: None,
             message: message.into(),
             details: BTreeMap::new(),
+            severity: None,
         }
+    }
+
+    pub fn with_severity(mut self, severity: Severity) -> Hit {
+        self.severity = Some(severity);
+        self
     }
 
     pub fn with_secret(mut self, secret: impl Into<String>) -> Hit {
@@ -155,6 +166,16 @@ pub static DETECTORS: &[Detector] = &[
         applies: |k| k.has_env_assignments(),
         run: envassign::detect,
     },
+    Detector {
+        name: "workflow",
+        applies: |k| matches!(k, FileKind::Workflow | FileKind::Action),
+        run: workflow::detect,
+    },
+    Detector {
+        name: "dockerfile",
+        applies: |k| k == FileKind::Dockerfile,
+        run: dockerfile::detect,
+    },
 ];
 
 /// Run every applicable detector on `item` and build findings.
@@ -182,10 +203,7 @@ pub fn detect(item: &Item, kinds: &[FileKind], opts: &DetectOptions) -> Detected
     }
     dedupe_overlapping(&mut hits);
     let lines = LineIndex::new(item.bytes);
-    let findings = hits
-        .into_iter()
-        .map(|h| finish(item, &lines, h))
-        .collect();
+    let findings = hits.into_iter().map(|h| finish(item, &lines, h)).collect();
     Detected { findings, warnings }
 }
 
@@ -223,7 +241,7 @@ fn finish(item: &Item, lines: &LineIndex, hit: Hit) -> Finding {
     };
     Finding {
         rule_id: rule.id.clone(),
-        severity: rule.severity,
+        severity: hit.severity.unwrap_or(rule.severity),
         confidence: rule.confidence,
         path: item.path.to_string(),
         span,

@@ -1,0 +1,700 @@
+//! `run:` bodies (and Dockerfile `RUN` lines) parsed as shell with
+//! tree-sitter-bash, flattened into the few facts the rules need: each
+//! simple command with its words, the variables each word expands, where the
+//! command's standard output goes, and `${{ … }}` expressions pasted in.
+//!
+//! Expressions are masked with `_` before parsing (same byte length, so
+//! offsets stay valid): tree-sitter would otherwise read `${{` as a broken
+//! parameter expansion.
+
+use std::ops::Range;
+use tree_sitter::{Node, Parser};
+
+/// A `${{ … }}` expression in the body.
+#[derive(Clone, Debug)]
+pub struct Expr {
+    pub range: Range<usize>,
+    /// Text between `${{` and `}}`, trimmed.
+    pub inner: String,
+}
+
+/// A variable expansion: `$NAME`, `${NAME}`, `${NAME:0:4}`…
+#[derive(Clone, Debug)]
+pub struct VarRef {
+    pub name: String,
+    pub range: Range<usize>,
+    /// The value is altered before use (substring, replacement, case
+    /// change): GitHub's masking no longer recognises it.
+    pub transformed: bool,
+}
+
+/// One shell word (argument, redirect target, assigned value).
+#[derive(Clone, Debug, Default)]
+pub struct Word {
+    pub range: Range<usize>,
+    /// Static value with quotes removed; expansions kept as written.
+    pub value: String,
+    /// Expansions that really happen (not those inside single quotes).
+    pub vars: Vec<VarRef>,
+    /// Indexes into [`Script::exprs`] of expressions inside the word.
+    pub exprs: Vec<usize>,
+    /// Contains a `$( … )` substitution.
+    pub substitution: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Assign {
+    pub name: String,
+    pub value: Word,
+    pub range: Range<usize>,
+}
+
+/// Where a command's standard output ends up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stdout {
+    /// The job log (stdout, or stderr via `>&2`).
+    Log,
+    /// A file (`>`/`>>`/`&>`), `/dev/null` included.
+    File(String, Range<usize>),
+    /// The next command of a pipeline (index into [`Script::commands`]).
+    Pipe(usize),
+    /// Captured by `$( … )` or `<( … )`.
+    Captured,
+}
+
+/// A simple command, or a bare assignment / `export` (then `name` is empty
+/// or the declaration keyword).
+#[derive(Clone, Debug)]
+pub struct Command {
+    pub name: String,
+    pub name_range: Range<usize>,
+    pub range: Range<usize>,
+    pub args: Vec<Word>,
+    pub assigns: Vec<Assign>,
+    pub stdout: Stdout,
+    /// Heredoc / here-string fed to standard input.
+    pub stdin: Option<Word>,
+}
+
+impl Command {
+    /// Argument values.
+    pub fn argv(&self) -> impl Iterator<Item = &str> {
+        self.args.iter().map(|w| w.value.as_str())
+    }
+
+    pub fn has_arg(&self, a: &str) -> bool {
+        self.argv().any(|v| v == a)
+    }
+
+    /// Every word of the command: arguments, assigned values, stdin.
+    pub fn words(&self) -> impl Iterator<Item = &Word> {
+        self.args
+            .iter()
+            .chain(self.assigns.iter().map(|a| &a.value))
+            .chain(self.stdin.iter())
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Script {
+    pub commands: Vec<Command>,
+    pub exprs: Vec<Expr>,
+    /// The parser had to recover from a syntax error somewhere.
+    pub has_errors: bool,
+}
+
+/// Find `${{ … }}` expressions (GitHub substitutes them before the shell
+/// runs, so they are not shell syntax).
+pub fn find_exprs(body: &str) -> Vec<Expr> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = body[from..].find("${{") {
+        let start = from + i;
+        let Some(j) = body[start + 3..].find("}}") else {
+            break;
+        };
+        let end = start + 3 + j + 2;
+        out.push(Expr {
+            range: start..end,
+            inner: body[start + 3..end - 2].trim().to_string(),
+        });
+        from = end;
+    }
+    out
+}
+
+/// Parse a shell body. Never fails: a body tree-sitter cannot parse fully
+/// still yields the commands it recognised, with `has_errors` set.
+pub fn parse(body: &str) -> Script {
+    let exprs = find_exprs(body);
+    let mut masked = body.as_bytes().to_vec();
+    for e in &exprs {
+        masked[e.range.clone()].fill(b'_');
+    }
+    let mut parser = Parser::new();
+    if parser
+        .set_language(&tree_sitter_bash::LANGUAGE.into())
+        .is_err()
+    {
+        return Script {
+            exprs,
+            has_errors: true,
+            ..Script::default()
+        };
+    }
+    let Some(tree) = parser.parse(&masked, None) else {
+        return Script {
+            exprs,
+            has_errors: true,
+            ..Script::default()
+        };
+    };
+    let root = tree.root_node();
+    let mut b = Builder {
+        src: body,
+        exprs: &exprs,
+        nodes: Vec::new(),
+        commands: Vec::new(),
+    };
+    b.collect(root);
+    let stdouts: Vec<Stdout> = b.nodes.iter().map(|n| b.stdout_of(*n)).collect();
+    let mut commands = b.commands;
+    for (c, s) in commands.iter_mut().zip(stdouts) {
+        c.stdout = s;
+    }
+    Script {
+        commands,
+        has_errors: root.has_error(),
+        exprs,
+    }
+}
+
+struct Builder<'s, 't> {
+    src: &'s str,
+    exprs: &'s [Expr],
+    nodes: Vec<Node<'t>>,
+    commands: Vec<Command>,
+}
+
+impl<'s, 't> Builder<'s, 't> {
+    fn text(&self, n: Node) -> &'s str {
+        self.src.get(n.byte_range()).unwrap_or("")
+    }
+
+    /// Pre-order walk: document order, which is execution order for the
+    /// straight-line scripts found in CI.
+    fn collect(&mut self, n: Node<'t>) {
+        match n.kind() {
+            "command" => self.command(n),
+            "declaration_command" => self.declaration(n),
+            "variable_assignment"
+                if !n
+                    .parent()
+                    .is_some_and(|p| matches!(p.kind(), "command" | "declaration_command")) =>
+            {
+                let a = self.assign(n);
+                self.push(n, String::new(), n.byte_range(), Vec::new(), vec![a]);
+            }
+            _ => {}
+        }
+        let mut cursor = n.walk();
+        for child in n.children(&mut cursor) {
+            self.collect(child);
+        }
+    }
+
+    fn push(
+        &mut self,
+        n: Node<'t>,
+        name: String,
+        name_range: Range<usize>,
+        args: Vec<Word>,
+        assigns: Vec<Assign>,
+    ) {
+        let stdin = self.stdin_of(n);
+        self.nodes.push(n);
+        self.commands.push(Command {
+            name,
+            name_range,
+            range: n.byte_range(),
+            args,
+            assigns,
+            stdout: Stdout::Log,
+            stdin,
+        });
+    }
+
+    fn command(&mut self, n: Node<'t>) {
+        let mut args = Vec::new();
+        let mut assigns = Vec::new();
+        let mut name = String::new();
+        let mut name_range = n.start_byte()..n.start_byte();
+        let mut cursor = n.walk();
+        for child in n.named_children(&mut cursor) {
+            match child.kind() {
+                "variable_assignment" => assigns.push(self.assign(child)),
+                "command_name" => {
+                    let w = self.word(child);
+                    name = w.value.rsplit('/').next().unwrap_or(&w.value).to_string();
+                    name_range = child.byte_range();
+                }
+                "file_redirect" | "herestring_redirect" => {}
+                "comment" => {}
+                _ => args.push(self.word(child)),
+            }
+        }
+        self.push(n, name, name_range, args, assigns);
+    }
+
+    fn declaration(&mut self, n: Node<'t>) {
+        let mut args = Vec::new();
+        let mut assigns = Vec::new();
+        let mut cursor = n.walk();
+        let keyword = n
+            .child(0)
+            .map(|c| self.text(c).to_string())
+            .unwrap_or_default();
+        for child in n.named_children(&mut cursor) {
+            match child.kind() {
+                "variable_assignment" => assigns.push(self.assign(child)),
+                _ => args.push(self.word(child)),
+            }
+        }
+        let kw_range = n.child(0).map(|c| c.byte_range()).unwrap_or(n.byte_range());
+        self.push(n, keyword, kw_range, args, assigns);
+    }
+
+    fn assign(&self, n: Node) -> Assign {
+        let name = n
+            .child_by_field_name("name")
+            .map(|c| self.text(c).to_string())
+            .unwrap_or_default();
+        let value = n
+            .child_by_field_name("value")
+            .map(|v| self.word(v))
+            .unwrap_or(Word {
+                range: n.end_byte()..n.end_byte(),
+                ..Word::default()
+            });
+        Assign {
+            name,
+            value,
+            range: n.byte_range(),
+        }
+    }
+
+    /// Build a [`Word`] from any argument-like node.
+    fn word(&self, n: Node) -> Word {
+        let mut w = Word {
+            range: n.byte_range(),
+            ..Word::default()
+        };
+        self.fill(n, &mut w, false);
+        w.exprs = self
+            .exprs
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.range.start < n.end_byte() && n.start_byte() < e.range.end)
+            .map(|(i, _)| i)
+            .collect();
+        w
+    }
+
+    fn fill(&self, n: Node, w: &mut Word, in_dquote: bool) {
+        match n.kind() {
+            "raw_string" => {
+                let t = self.text(n);
+                w.value
+                    .push_str(t.trim_start_matches('\'').trim_end_matches('\''));
+            }
+            "string" => {
+                let mut cursor = n.walk();
+                let mut last = n.start_byte() + 1;
+                for child in n.named_children(&mut cursor) {
+                    // Text between named children (spaces inside quotes).
+                    if child.start_byte() > last {
+                        w.value
+                            .push_str(self.src.get(last..child.start_byte()).unwrap_or(""));
+                    }
+                    self.fill(child, w, true);
+                    last = child.end_byte();
+                }
+                let end = n.end_byte().saturating_sub(1);
+                if end > last {
+                    w.value.push_str(self.src.get(last..end).unwrap_or(""));
+                }
+            }
+            "simple_expansion" | "expansion" => {
+                w.value.push_str(self.text(n));
+                if let Some(v) = self.var_ref(n) {
+                    w.vars.push(v);
+                }
+                // `${X:-$Y}`: the default's expansions happen too.
+                let mut cursor = n.walk();
+                for child in n.named_children(&mut cursor) {
+                    if !matches!(child.kind(), "variable_name" | "special_variable_name") {
+                        let mut inner = Word::default();
+                        self.fill(child, &mut inner, in_dquote);
+                        w.vars.extend(inner.vars);
+                    }
+                }
+            }
+            "command_substitution" | "process_substitution" => {
+                w.value.push_str(self.text(n));
+                w.substitution = true;
+            }
+            "concatenation" | "command_name" | "heredoc_body" => {
+                let mut cursor = n.walk();
+                let kids: Vec<Node> = n.named_children(&mut cursor).collect();
+                if kids.is_empty() {
+                    w.value.push_str(self.text(n));
+                    return;
+                }
+                let mut last = n.start_byte();
+                for child in kids {
+                    if child.start_byte() > last {
+                        w.value
+                            .push_str(self.src.get(last..child.start_byte()).unwrap_or(""));
+                    }
+                    self.fill(child, w, in_dquote);
+                    last = child.end_byte();
+                }
+                if n.end_byte() > last {
+                    w.value
+                        .push_str(self.src.get(last..n.end_byte()).unwrap_or(""));
+                }
+            }
+            "word" if !in_dquote => {
+                // Unquoted backslash escapes.
+                let t = self.text(n);
+                let mut chars = t.chars();
+                while let Some(c) = chars.next() {
+                    if c == '\\' {
+                        if let Some(n) = chars.next() {
+                            w.value.push(n);
+                        }
+                    } else {
+                        w.value.push(c);
+                    }
+                }
+            }
+            _ => w.value.push_str(self.text(n)),
+        }
+    }
+
+    fn var_ref(&self, n: Node) -> Option<VarRef> {
+        let mut cursor = n.walk();
+        let name_node = n.named_children(&mut cursor).find(|c| {
+            matches!(
+                c.kind(),
+                "variable_name" | "special_variable_name" | "subscript"
+            )
+        })?;
+        let name = self
+            .text(name_node)
+            .split('[')
+            .next()
+            .unwrap_or("")
+            .to_string();
+        if n.kind() == "simple_expansion" {
+            return Some(VarRef {
+                name,
+                range: n.byte_range(),
+                transformed: false,
+            });
+        }
+        // Everything between `${` and the name, and after the name.
+        let before = self
+            .src
+            .get(n.start_byte() + 2..name_node.start_byte())
+            .unwrap_or("");
+        let after = self
+            .src
+            .get(name_node.end_byte()..n.end_byte().saturating_sub(1))
+            .unwrap_or("");
+        // `${#X}` is a length, `${X:+y}` / `${X+y}` substitute another value:
+        // neither reveals the variable.
+        if before.contains('#') || before.contains('!') {
+            return None;
+        }
+        let op = after.trim_start();
+        if op.starts_with(":+") || op.starts_with('+') {
+            return None;
+        }
+        let transformed = !(op.is_empty()
+            || op.starts_with(":-")
+            || op.starts_with('-')
+            || op.starts_with(":=")
+            || op.starts_with('=')
+            || op.starts_with(":?")
+            || op.starts_with('?'));
+        Some(VarRef {
+            name,
+            range: n.byte_range(),
+            transformed,
+        })
+    }
+
+    /// Heredoc or here-string attached to the statement around `n`.
+    fn stdin_of(&self, n: Node) -> Option<Word> {
+        let mut cur = n;
+        // Own redirects first (here-strings are children of the command).
+        let mut cursor = n.walk();
+        for child in n.named_children(&mut cursor) {
+            if child.kind() == "herestring_redirect" {
+                return Some(self.herestring(child));
+            }
+        }
+        while let Some(p) = cur.parent() {
+            if p.kind() == "redirected_statement" && is_body_of(p, cur) {
+                let mut c = p.walk();
+                for r in p.named_children(&mut c) {
+                    match r.kind() {
+                        "heredoc_redirect" => {
+                            let mut c2 = r.walk();
+                            let body = r
+                                .named_children(&mut c2)
+                                .find(|x| x.kind() == "heredoc_body");
+                            let quoted = r
+                                .named_children(&mut r.walk())
+                                .find(|x| x.kind() == "heredoc_start")
+                                .is_some_and(|s| {
+                                    let t = self.text(s);
+                                    t.starts_with('\'') || t.starts_with('"') || t.starts_with('\\')
+                                });
+                            if let Some(b) = body {
+                                let mut w = self.word(b);
+                                if quoted {
+                                    w.vars.clear();
+                                }
+                                return Some(w);
+                            }
+                        }
+                        "herestring_redirect" => return Some(self.herestring(r)),
+                        _ => {}
+                    }
+                }
+                return None;
+            }
+            if p.kind() != "redirected_statement" {
+                return None;
+            }
+            cur = p;
+        }
+        None
+    }
+
+    fn herestring(&self, r: Node) -> Word {
+        let mut c = r.walk();
+        let arg = r
+            .named_children(&mut c)
+            .find(|x| x.kind() != "file_descriptor");
+        arg.map(|a| self.word(a)).unwrap_or_default()
+    }
+
+    /// Follow the tree upwards: the first stdout redirect, pipeline or
+    /// substitution met decides where the output goes.
+    fn stdout_of(&self, n: Node) -> Stdout {
+        if let Some(s) = self.redirect_stdout(n) {
+            return s;
+        }
+        let mut cur = n;
+        while let Some(p) = cur.parent() {
+            match p.kind() {
+                "command_substitution" | "process_substitution" => return Stdout::Captured,
+                "redirected_statement" if is_body_of(p, cur) => {
+                    if let Some(s) = self.redirect_stdout(p) {
+                        return s;
+                    }
+                }
+                "pipeline" => {
+                    let mut c = p.walk();
+                    let kids: Vec<Node> = p.named_children(&mut c).collect();
+                    if let Some(i) = kids.iter().position(|k| k.id() == cur.id())
+                        && let Some(next) = kids.get(i + 1)
+                        && let Some(idx) = self.first_command_in(*next)
+                    {
+                        return Stdout::Pipe(idx);
+                    }
+                }
+                _ => {}
+            }
+            cur = p;
+        }
+        Stdout::Log
+    }
+
+    fn redirect_stdout(&self, n: Node) -> Option<Stdout> {
+        let mut cursor = n.walk();
+        for r in n.named_children(&mut cursor) {
+            if r.kind() != "file_redirect" {
+                continue;
+            }
+            let fd = r
+                .child_by_field_name("descriptor")
+                .map(|d| self.text(d))
+                .unwrap_or("");
+            let op = (0..r.child_count())
+                .filter_map(|i| r.child(i as u32))
+                .find(|c| !c.is_named())
+                .map(|c| self.text(c))
+                .unwrap_or("");
+            let Some(dest) = r.child_by_field_name("destination") else {
+                continue;
+            };
+            let target = self.word(dest).value;
+            let to_stdout_fd = fd.is_empty() || fd == "1";
+            match op {
+                ">" | ">>" | ">|" if to_stdout_fd => {
+                    return Some(Stdout::File(target, dest.byte_range()));
+                }
+                "&>" | "&>>" => return Some(Stdout::File(target, dest.byte_range())),
+                ">&" if to_stdout_fd => {
+                    if target.chars().all(|c| c.is_ascii_digit()) {
+                        return Some(Stdout::Log);
+                    }
+                    return Some(Stdout::File(target, dest.byte_range()));
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    fn first_command_in(&self, n: Node) -> Option<usize> {
+        let start = n.start_byte();
+        let end = n.end_byte();
+        self.nodes
+            .iter()
+            .position(|c| c.start_byte() >= start && c.end_byte() <= end)
+    }
+}
+
+fn is_body_of(parent: Node, child: Node) -> bool {
+    parent
+        .child_by_field_name("body")
+        .is_some_and(|b| b.id() == child.id())
+}
+
+/// Normalise a path as written in a script: `$HOME`/`${HOME}` become `~`,
+/// the workspace prefix and `./` disappear, so writes and reads of the same
+/// file compare equal.
+pub fn normalize_path(p: &str) -> String {
+    let mut s = p.trim().to_string();
+    for home in ["${HOME}", "$HOME"] {
+        if let Some(rest) = s.strip_prefix(home) {
+            s = format!("~{rest}");
+        }
+    }
+    for ws in ["${GITHUB_WORKSPACE}/", "$GITHUB_WORKSPACE/"] {
+        if let Some(rest) = s.strip_prefix(ws) {
+            s = rest.to_string();
+        }
+    }
+    if s.starts_with("${{")
+        && let Some(end) = s.find("}}")
+        && s[3..end].trim() == "github.workspace"
+    {
+        s = s[end + 2..].trim_start_matches('/').to_string();
+    }
+    while let Some(rest) = s.strip_prefix("./") {
+        s = rest.to_string();
+    }
+    s
+}
+
+/// Is a normalised path inside the workspace (relative, not `~`, not an
+/// absolute or variable-rooted path)?
+pub fn in_workspace(p: &str) -> bool {
+    !(p.starts_with('/') || p.starts_with('~') || p.starts_with('$') || p.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_words_and_vars() {
+        let s = parse("echo \"//r/:_authToken=${NPM_TOKEN}\" > ~/.npmrc\ncat ~/.npmrc\n");
+        assert_eq!(s.commands.len(), 2);
+        let echo = &s.commands[0];
+        assert_eq!(echo.name, "echo");
+        assert_eq!(echo.args[0].value, "//r/:_authToken=${NPM_TOKEN}");
+        assert_eq!(echo.args[0].vars[0].name, "NPM_TOKEN");
+        assert_eq!(echo.stdout, Stdout::File("~/.npmrc".into(), 38..46));
+        assert_eq!(s.commands[1].stdout, Stdout::Log);
+    }
+
+    #[test]
+    fn single_quotes_do_not_expand() {
+        let s = parse("echo '//r/:_authToken=${NPM_TOKEN}' >> .npmrc");
+        assert!(s.commands[0].args[0].vars.is_empty());
+    }
+
+    #[test]
+    fn pipes_substitutions_and_transforms() {
+        let s = parse("echo \"$T\" | base64\nX=$(cat f)\necho ${T:0:4} >&2\necho ${#T} ${T:+set}");
+        assert_eq!(s.commands[0].stdout, Stdout::Pipe(1));
+        assert_eq!(s.commands[1].stdout, Stdout::Log);
+        let cat = s.commands.iter().find(|c| c.name == "cat").unwrap();
+        assert_eq!(cat.stdout, Stdout::Captured);
+        let last = &s.commands[s.commands.len() - 2];
+        assert!(last.args[0].vars[0].transformed);
+        assert_eq!(last.stdout, Stdout::Log);
+        assert!(
+            s.commands
+                .last()
+                .unwrap()
+                .args
+                .iter()
+                .all(|w| w.vars.is_empty())
+        );
+    }
+
+    #[test]
+    fn expressions_are_masked_and_tracked() {
+        let s = parse("npm publish --//r/:_authToken=${{ secrets.NPM_TOKEN }}");
+        assert_eq!(s.exprs.len(), 1);
+        assert_eq!(s.exprs[0].inner, "secrets.NPM_TOKEN");
+        assert_eq!(s.commands[0].name, "npm");
+        assert_eq!(s.commands[0].args[1].exprs, vec![0]);
+        assert!(!s.has_errors);
+    }
+
+    #[test]
+    fn heredocs_feed_stdin() {
+        let s = parse("cat > .npmrc <<EOF\n//r/:_authToken=${NPM_TOKEN}\nEOF\n");
+        let c = &s.commands[0];
+        assert_eq!(c.stdout, Stdout::File(".npmrc".into(), 6..12));
+        assert_eq!(c.stdin.as_ref().unwrap().vars[0].name, "NPM_TOKEN");
+        let q = parse("cat > .npmrc <<'EOF'\n//r/:_authToken=${NPM_TOKEN}\nEOF\n");
+        assert!(q.commands[0].stdin.as_ref().unwrap().vars.is_empty());
+    }
+
+    #[test]
+    fn assignments_and_exports() {
+        let s = parse("export TOKEN=\"$NPM_TOKEN\"\nX=1 npm publish\nY=$Z");
+        assert_eq!(s.commands[0].name, "export");
+        assert_eq!(s.commands[0].assigns[0].name, "TOKEN");
+        assert_eq!(s.commands[1].assigns[0].name, "X");
+        assert_eq!(s.commands[1].name, "npm");
+        assert_eq!(s.commands[2].assigns[0].value.vars[0].name, "Z");
+    }
+
+    #[test]
+    fn broken_shell_does_not_panic() {
+        let s = parse("if then fi \"unterminated");
+        assert!(s.has_errors);
+        let _ = parse("");
+        let _ = parse("${{ unterminated");
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(normalize_path("$HOME/.npmrc"), "~/.npmrc");
+        assert_eq!(normalize_path("./.npmrc"), ".npmrc");
+        assert!(in_workspace(".npmrc"));
+        assert!(!in_workspace("~/.npmrc"));
+        assert!(!in_workspace("$RUNNER_TEMP/.npmrc"));
+    }
+}

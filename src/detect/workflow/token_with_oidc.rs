@@ -1,0 +1,38 @@
+//! `gha-npm-token-with-oidc`: a job set up for trusted publishing
+//! (`id-token: write`) whose publish step still sees a token. npm tries
+//! OIDC first and silently falls back to the token, so a broken
+//! trusted-publisher setup goes unnoticed and the token stays in use.
+
+use super::{Ctx, key, publish_auth, real_publishes};
+use crate::detect::{Hit, Sink};
+
+pub const RULE: &str = "gha-npm-token-with-oidc";
+
+pub fn check(cx: &Ctx, sink: &mut Sink) {
+    let wf = cx.wf;
+    for job in &wf.jobs {
+        if !wf.id_token_write(job) {
+            continue;
+        }
+        for step in &job.steps {
+            let Some(p) = real_publishes(step).into_iter().next() else {
+                continue;
+            };
+            let Some(auth) = publish_auth(cx, job, step, &p) else {
+                continue;
+            };
+            sink.hit(
+                Hit::new(
+                    RULE,
+                    auth.range.clone(),
+                    format!(
+                        "job {} has `id-token: write` for trusted publishing, but `{}` also gets a token ({}, from {}); npm falls back to the token silently when OIDC fails",
+                        job.id, p.what, auth.what, auth.source
+                    ),
+                )
+                .with_key(key(job, Some(step), &format!("publish={}", p.what)))
+                .with_detail("credential", auth.source),
+            );
+        }
+    }
+}
