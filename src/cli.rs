@@ -223,15 +223,17 @@ pub fn scan_report(args: &mut ScanArgs) -> Result<Report, String> {
             scan::scan_worktree(&walk, &detect)
         }
     };
-    filters.apply(&mut report);
+    if args.staged {
+        filters.apply_partial(&mut report);
+    } else {
+        filters.apply(&mut report);
+    }
     Ok(report)
 }
 
 fn explain(rule_id: &str) -> Result<i32, String> {
     let Some(rule) = Registry::global().get(rule_id) else {
-        return Err(format!(
-            "no rule {rule_id:?}; `npmsweep rules` lists them"
-        ));
+        return Err(format!("no rule {rule_id:?}; `npmsweep rules` lists them"));
     };
     let mut out = std::io::stdout().lock();
     let text = format!(

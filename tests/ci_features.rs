@@ -813,3 +813,91 @@ fn templates_expand_for_documentation_examples() {
     assert_eq!(code(&out), 0, "{}", stdout(&out));
     assert!(stdout(&out).contains("1 suppressed"));
 }
+
+// ------------------------------------------------------- pull-request mode
+
+#[test]
+fn pull_request_range_honours_suppressions_and_a_worktree_baseline() {
+    let repo = git_repo();
+    let dir = repo.path();
+    let t1 = fake_token("npm_", 81);
+    let t2 = fake_token("npm_", 82);
+    git(dir, &["checkout", "-q", "-b", "feature"]);
+    write(
+        dir,
+        "fixtures/sample.env",
+        &format!("# npmsweep:ignore npm-token documented sample\nNPM_TOKEN={t1}\n"),
+    );
+    write(dir, "deploy.env", &format!("NPM_TOKEN={t2}\n"));
+    git(dir, &["add", "."]);
+    git(dir, &["commit", "-q", "-m", "add deploy config"]);
+
+    // Record a baseline from the working tree while the secret is there.
+    let work = tempfile::tempdir().unwrap();
+    let base = work.path().join("baseline.json");
+    let base_s = base.to_str().unwrap();
+    let out = run(dir, &["baseline", ".", "-o", base_s]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+
+    // The secret is removed in a later commit: still in the pushed history.
+    write(dir, "deploy.env", "NPM_TOKEN=${NPM_TOKEN}\n");
+    git(dir, &["commit", "-q", "-am", "use the secret store"]);
+    let out = run(dir, &["scan", ".", "--format", "json"]);
+    assert_eq!(
+        code(&out),
+        0,
+        "the final tree is clean (the sample is suppressed)"
+    );
+
+    let out = run(
+        dir,
+        &["history", "--range", "main..feature", "--format", "json"],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(
+        findings(&doc),
+        [("deploy.env".to_string(), 1, "npm-token".to_string())]
+    );
+    assert_eq!(doc["summary"]["suppressed"], 1, "{doc}");
+
+    // The same fingerprint from the tree scan matches the history finding.
+    let out = run(
+        dir,
+        &[
+            "history",
+            "--range",
+            "main..feature",
+            "--baseline",
+            base_s,
+            "--format",
+            "github",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(!stdout(&out).contains("::error"), "{}", stdout(&out));
+}
+
+#[test]
+fn partial_scans_do_not_call_unscanned_baseline_entries_stale() {
+    let repo = git_repo();
+    let dir = repo.path();
+    let t = fake_token("npm_", 91);
+    write(dir, "old.env", &format!("NPM_TOKEN={t}\n"));
+    git(dir, &["add", "old.env"]);
+    git(dir, &["commit", "-q", "-m", "old"]);
+    let work = tempfile::tempdir().unwrap();
+    let base = work.path().join("b.json");
+    let base_s = base.to_str().unwrap();
+    assert_eq!(code(&run(dir, &["baseline", ".", "-o", base_s])), 0);
+
+    write(dir, "new.txt", "hello\n");
+    git(dir, &["add", "new.txt"]);
+    let out = run(
+        dir,
+        &["scan", "--staged", "--baseline", base_s, "--format", "json"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc = json(&out);
+    assert!(doc["notes"].as_array().unwrap().is_empty(), "{doc}");
+}

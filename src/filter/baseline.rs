@@ -146,8 +146,9 @@ pub fn apply(baseline: &BaselineFile, findings: &mut Vec<Finding>) -> Applied {
 }
 
 /// Apply `baseline` to a report and describe the outcome in its notes (which
-/// the human, JSON, SARIF and GitHub reports all carry).
-pub fn apply_to_report(path: &Path, baseline: &BaselineFile, report: &mut Report) {
+/// the human, JSON, SARIF and GitHub reports all carry). Unmatched entries
+/// are listed as stale only when the scan was `complete`.
+pub fn apply_to_report(path: &Path, baseline: &BaselineFile, report: &mut Report, complete: bool) {
     let applied = apply(baseline, &mut report.findings);
     let shown = path.display();
     if applied.matched > 0 {
@@ -155,6 +156,9 @@ pub fn apply_to_report(path: &Path, baseline: &BaselineFile, report: &mut Report
             "baseline {shown}: {} known finding(s) not reported",
             applied.matched
         ));
+    }
+    if !complete {
+        return;
     }
     for e in &applied.stale {
         report.stats.notes.push(format!(

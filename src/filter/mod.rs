@@ -90,13 +90,25 @@ impl Filters {
         self.config.as_ref().and_then(|c| c.exclude.clone())
     }
 
-    /// Apply configuration then baseline to a finished report.
+    /// Apply configuration then baseline to the report of a complete scan
+    /// (a tree, or all of history): unmatched baseline entries are stale.
     pub fn apply(&self, report: &mut Report) {
+        self.apply_with(report, true);
+    }
+
+    /// Same for a scan that only looks at part of the content (`--staged`,
+    /// `history --range`): an unmatched baseline entry may just be outside
+    /// the part scanned, so it is not called stale.
+    pub fn apply_partial(&self, report: &mut Report) {
+        self.apply_with(report, false);
+    }
+
+    fn apply_with(&self, report: &mut Report, complete: bool) {
         if let Some(c) = &self.config {
             apply_config(c, &mut report.findings);
         }
         if let Some((path, b)) = &self.baseline {
-            baseline::apply_to_report(path, b, report);
+            baseline::apply_to_report(path, b, report, complete);
         }
         crate::finding::sort_findings(&mut report.findings);
     }
