@@ -901,3 +901,40 @@ fn partial_scans_do_not_call_unscanned_baseline_entries_stale() {
     let doc = json(&out);
     assert!(doc["notes"].as_array().unwrap().is_empty(), "{doc}");
 }
+
+#[test]
+fn history_range_does_not_call_untouched_baseline_entries_stale() {
+    let repo = git_repo();
+    let dir = repo.path();
+    write(
+        dir,
+        "old.env",
+        &format!("NPM_TOKEN={}\n", fake_token("npm_", 95)),
+    );
+    git(dir, &["add", "old.env"]);
+    git(dir, &["commit", "-q", "-m", "old"]);
+    let work = tempfile::tempdir().unwrap();
+    let base = work.path().join("b.json");
+    let base_s = base.to_str().unwrap();
+    assert_eq!(code(&run(dir, &["baseline", ".", "-o", base_s])), 0);
+    git(dir, &["checkout", "-q", "-b", "feature"]);
+    write(dir, "new.txt", "hello\n");
+    git(dir, &["add", "new.txt"]);
+    git(dir, &["commit", "-q", "-m", "new"]);
+
+    let range = ["history", "--range", "main..feature", "--baseline", base_s];
+    let out = run(dir, &[&range[..], &["--format", "json"]].concat());
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        json(&out)["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| !n.as_str().unwrap().contains("stale"))
+    );
+
+    // A full sweep does check every entry: removing the secret everywhere
+    // (a rewritten history) would make it stale; here it is still matched.
+    let out = run(dir, &["history", "--baseline", base_s, "--format", "json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}

@@ -65,10 +65,18 @@ pub fn command(args: &mut HistoryArgs) -> Result<i32, String> {
         selection,
         all_objects: args.all_objects,
         threads: args.threads,
-        progress: !args.output.quiet && std::io::stderr().is_terminal(),
+        // Like colour: only for a person at a terminal without NO_COLOR.
+        progress: !args.output.quiet
+            && cli::use_color(cli::ColorChoice::Auto, std::io::stderr().is_terminal()),
     };
     let mut report = sweep_repository(&repo, &options, &detect)?;
-    filters.apply(&mut report);
+    // A range sees only what its commits change: unmatched baseline entries
+    // are not stale, just elsewhere.
+    if matches!(options.selection, Selection::Range(_)) {
+        filters.apply_partial(&mut report);
+    } else {
+        filters.apply(&mut report);
+    }
     if let Some(path) = &args.purge_plan {
         write_purge_plan(path, &repo, &report, args.output.quiet)?;
     }
