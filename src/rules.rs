@@ -63,7 +63,10 @@ pub struct Rule {
 
 impl Rule {
     pub fn docs_url(&self) -> String {
-        format!("{DOCS_BASE}{}", self.source_file.trim_start_matches("rules/"))
+        format!(
+            "{DOCS_BASE}{}",
+            self.source_file.trim_start_matches("rules/")
+        )
     }
 
     /// The remediation as plain text (markdown markers left as they are:

@@ -120,7 +120,11 @@ mod tests {
             body[10] = if body[10] == b'x' { b'y' } else { b'x' };
             assert!(!is_valid_npm_token(&body));
         }
-        assert!(!is_valid_npm_token(["npm_", &"0".repeat(36)].concat().as_bytes()));
-        assert!(!is_valid_npm_token(["npm_", &"X".repeat(36)].concat().as_bytes()));
+        assert!(!is_valid_npm_token(
+            ["npm_", &"0".repeat(36)].concat().as_bytes()
+        ));
+        assert!(!is_valid_npm_token(
+            ["npm_", &"X".repeat(36)].concat().as_bytes()
+        ));
     }
 }

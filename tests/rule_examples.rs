@@ -41,8 +41,16 @@ fn registry_loads_and_every_rule_is_documented() {
     assert!(registry.len() >= 8, "only {} rules", registry.len());
     for rule in registry.all() {
         assert!(!rule.title.trim().is_empty(), "{}: title", rule.id);
-        assert!(rule.description.trim().len() > 40, "{}: description", rule.id);
-        assert!(rule.remediation.trim().len() > 40, "{}: remediation", rule.id);
+        assert!(
+            rule.description.trim().len() > 40,
+            "{}: description",
+            rule.id
+        );
+        assert!(
+            rule.remediation.trim().len() > 40,
+            "{}: remediation",
+            rule.id
+        );
         assert!(
             ["very-high", "high", "medium", "low"].contains(&rule.precision.as_str()),
             "{}: precision {}",
@@ -55,7 +63,11 @@ fn registry_loads_and_every_rule_is_documented() {
             rule.id,
             rule.source_file
         );
-        assert!(!rule.examples.is_empty(), "{}: no positive example", rule.id);
+        assert!(
+            !rule.examples.is_empty(),
+            "{}: no positive example",
+            rule.id
+        );
         assert!(
             !rule.negative_examples.is_empty(),
             "{}: no negative example",
@@ -87,7 +99,10 @@ fn positive_examples_fire() {
                     "{} example #{i} ({}): expected line {line}, got {:?}",
                     rule.id,
                     example.path,
-                    matching.iter().map(|f| f.span.start_line).collect::<Vec<_>>()
+                    matching
+                        .iter()
+                        .map(|f| f.span.start_line)
+                        .collect::<Vec<_>>()
                 ));
             }
         }

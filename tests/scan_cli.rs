@@ -56,13 +56,30 @@ fn git(dir: &Path, args: &[&str]) {
 #[test]
 fn clean_tree_exits_zero_and_findings_exit_one() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), ".npmrc", "//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n");
-    write(dir.path(), "src/index.js", "console.log(process.env.npm_config_user_agent)\n");
+    write(
+        dir.path(),
+        ".npmrc",
+        "//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n",
+    );
+    write(
+        dir.path(),
+        "src/index.js",
+        "console.log(process.env.npm_config_user_agent)\n",
+    );
     let out = npmsweep(&["scan", ".", "--format", "json"], dir.path());
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert_eq!(json(&out)["summary"]["total"], 0);
 
-    write(dir.path(), "config/ci.js", format!("const t = '{}'\n", fake_token("npm_", 7)));
+    write(
+        dir.path(),
+        "config/ci.js",
+        format!("const t = '{}'\n", fake_token("npm_", 7)),
+    );
     let out = npmsweep(&["scan", ".", "--format", "json"], dir.path());
     assert_eq!(out.status.code(), Some(1));
     let doc = json(&out);
@@ -76,11 +93,7 @@ fn clean_tree_exits_zero_and_findings_exit_one() {
 #[test]
 fn fail_on_threshold_and_usage_errors() {
     let dir = tempfile::tempdir().unwrap();
-    write(
-        dir.path(),
-        ".env",
-        expand_templates("NPM_TOKEN={{uuid}}\n"),
-    );
+    write(dir.path(), ".env", expand_templates("NPM_TOKEN={{uuid}}\n"));
     // Only a high finding: failing on critical passes.
     let out = npmsweep(&["scan", ".", "--fail-on", "critical"], dir.path());
     assert_eq!(out.status.code(), Some(0));
@@ -117,11 +130,17 @@ fn secrets_are_redacted_unless_asked() {
         let all = [out.stdout.clone(), out.stderr.clone()].concat();
         let text = String::from_utf8_lossy(&all);
         for s in &secrets {
-            assert!(!text.contains(s.as_str()), "{format} output leaks a secret:\n{text}");
+            assert!(
+                !text.contains(s.as_str()),
+                "{format} output leaks a secret:\n{text}"
+            );
         }
         assert!(text.contains("npm_"), "{format}: preview keeps the prefix");
     }
-    let out = npmsweep(&["scan", ".", "--format", "json", "--show-secrets"], dir.path());
+    let out = npmsweep(
+        &["scan", ".", "--format", "json", "--show-secrets"],
+        dir.path(),
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&token), "--show-secrets prints the token");
     // The user name of an _auth value is reported, the password never.
@@ -165,7 +184,10 @@ fn output_is_deterministic_and_sorted() {
 fn output_file_option_writes_there() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "x.js", fake_token("npm_", 3));
-    let out = npmsweep(&["scan", "x.js", "--format", "json", "--output", "r.json"], dir.path());
+    let out = npmsweep(
+        &["scan", "x.js", "--format", "json", "--output", "r.json"],
+        dir.path(),
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let doc: serde_json::Value =
@@ -179,11 +201,24 @@ fn hidden_files_are_scanned_git_dir_is_not_and_ignores_are_honoured() {
     let root = dir.path();
     git(root, &["init", "-q"]);
     write(root, ".gitignore", "ignored/\nsecret.log\n");
-    write(root, ".config/.env.local", format!("T={}\n", fake_token("npm_", 21)));
+    write(
+        root,
+        ".config/.env.local",
+        format!("T={}\n", fake_token("npm_", 21)),
+    );
     write(root, "ignored/a.js", fake_token("npm_", 22));
     // Tracked although ignored: committed is committed.
     write(root, "secret.log", fake_token("npm_", 23));
-    git(root, &["add", "-f", "secret.log", ".config/.env.local", ".gitignore"]);
+    git(
+        root,
+        &[
+            "add",
+            "-f",
+            "secret.log",
+            ".config/.env.local",
+            ".gitignore",
+        ],
+    );
     // Content inside .git is never scanned.
     write(root, ".git/leak.txt", fake_token("npm_", 24));
 
@@ -197,7 +232,10 @@ fn hidden_files_are_scanned_git_dir_is_not_and_ignores_are_honoured() {
     paths.sort();
     assert_eq!(paths, vec![".config/.env.local", "secret.log"]);
 
-    let doc = json(&npmsweep(&["scan", ".", "--format", "json", "--no-ignore"], root));
+    let doc = json(&npmsweep(
+        &["scan", ".", "--format", "json", "--no-ignore"],
+        root,
+    ));
     let mut paths: Vec<String> = doc["findings"]
         .as_array()
         .unwrap()
@@ -205,7 +243,10 @@ fn hidden_files_are_scanned_git_dir_is_not_and_ignores_are_honoured() {
         .map(|f| f["path"].as_str().unwrap().to_string())
         .collect();
     paths.sort();
-    assert_eq!(paths, vec![".config/.env.local", "ignored/a.js", "secret.log"]);
+    assert_eq!(
+        paths,
+        vec![".config/.env.local", "ignored/a.js", "secret.log"]
+    );
 }
 
 #[test]
@@ -248,10 +289,23 @@ fn bad_input_is_a_warning_and_the_scan_goes_on() {
     let locked_readable = std::fs::read(&locked).is_ok();
 
     let out = npmsweep(
-        &["scan", ".", "--format", "json", "--max-file-size", "4096", "--follow"],
+        &[
+            "scan",
+            ".",
+            "--format",
+            "json",
+            "--max-file-size",
+            "4096",
+            "--follow",
+        ],
         root,
     );
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     let doc = json(&out);
     let paths: Vec<&str> = doc["findings"]
@@ -267,7 +321,10 @@ fn bad_input_is_a_warning_and_the_scan_goes_on() {
     assert!(stderr.contains("symlink loop"), "{stderr}");
     assert!(stderr.contains("a/.npmrc: not valid UTF-8"), "{stderr}");
     assert!(stderr.contains(".yarnrc.yml: invalid YAML"), "{stderr}");
-    assert!(stderr.contains("bunfig.toml: invalid TOML at line"), "{stderr}");
+    assert!(
+        stderr.contains("bunfig.toml: invalid TOML at line"),
+        "{stderr}"
+    );
     if !locked_readable {
         assert!(stderr.contains("locked.txt: cannot read"), "{stderr}");
     }
@@ -295,14 +352,21 @@ fn rules_and_explain_list_every_rule() {
         assert_eq!(out.status.code(), Some(0));
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("Remediation"), "{id}");
-        assert!(text.contains("${NPM") || text.contains("$NPM"), "{id}: no env reference advice");
+        assert!(
+            text.contains("${NPM") || text.contains("$NPM"),
+            "{id}: no env reference advice"
+        );
     }
 }
 
 #[test]
 fn invalid_checksums_are_silent_unless_asked() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "docs.md", expand_templates("example: {{npm_token_invalid}}\n"));
+    write(
+        dir.path(),
+        "docs.md",
+        expand_templates("example: {{npm_token_invalid}}\n"),
+    );
     let out = npmsweep(&["scan", ".", "--format", "json"], dir.path());
     assert_eq!(out.status.code(), Some(0));
     let out = npmsweep(

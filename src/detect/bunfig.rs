@@ -31,7 +31,14 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
     let Some(install) = root.get_ref().get("install") else {
         return;
     };
-    walk(item, text, install, &mut vec!["install".to_string()], opts, sink);
+    walk(
+        item,
+        text,
+        install,
+        &mut vec!["install".to_string()],
+        opts,
+        sink,
+    );
 }
 
 fn walk(
@@ -53,9 +60,10 @@ fn walk(
             let range = string_range(text, child.span(), s);
             let (secret, range) = match classify(s, &opts.extra_placeholders) {
                 ValueClass::Literal => (s.to_string(), range),
-                ValueClass::LiteralDefault(r) => {
-                    (s[r.clone()].to_string(), range.start + r.start..range.start + r.end)
-                }
+                ValueClass::LiteralDefault(r) => (
+                    s[r.clone()].to_string(),
+                    range.start + r.start..range.start + r.end,
+                ),
                 _ => continue,
             };
             let mut hit = Hit::new(
@@ -97,6 +105,11 @@ fn string_range(text: &str, span: std::ops::Range<usize>, value: &str) -> std::o
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, col)
 }

@@ -85,7 +85,10 @@ fn legacy_hit(item: &Item, range: std::ops::Range<usize>, uuid: &str, name: &str
     Hit::new(
         RULE_LEGACY,
         range,
-        format!("legacy (UUID) npm token assigned to {name} in {}", item.path),
+        format!(
+            "legacy (UUID) npm token assigned to {name} in {}",
+            item.path
+        ),
     )
     .with_secret(uuid)
     .with_detail("variable", name)
@@ -108,12 +111,17 @@ fn lines(item: &Item, text: &str, opts: &DetectOptions, sink: &mut Sink) {
             }
             let nexus = whole.as_str().starts_with("NpmToken.");
             let name = assigned_name(line, whole.start());
-            let npm_key = name.is_some_and(|n| n.ends_with("_authToken") || n.ends_with("npmAuthToken"));
+            let npm_key =
+                name.is_some_and(|n| n.ends_with("_authToken") || n.ends_with("npmAuthToken"));
             let named = name.is_some_and(|n| is_credential_name(n, &opts.extra_credential_names));
             if !(nexus || npm_key || named) {
                 continue;
             }
-            let label = if nexus { "NpmToken" } else { name.unwrap_or("?") };
+            let label = if nexus {
+                "NpmToken"
+            } else {
+                name.unwrap_or("?")
+            };
             if npm_key {
                 // Leave `_authToken=<uuid>` to the scripted-.npmrc check.
                 continue;
@@ -221,7 +229,9 @@ fn scripted_npmrc(item: &Item, text: &str, opts: &DetectOptions, sink: &mut Sink
         }
         i += sep;
         let value_end = text[i..]
-            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`' | ';' | '&' | '|' | ')'))
+            .find(|c: char| {
+                c.is_whitespace() || matches!(c, '"' | '\'' | '`' | ';' | '&' | '|' | ')')
+            })
             .map(|e| i + e)
             .unwrap_or(text.len());
         let value = &text[i..value_end];

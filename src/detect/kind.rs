@@ -53,14 +53,24 @@ impl FileKind {
             ".yarnrc.yml" | ".yarnrc.yaml" => return FileKind::YarnrcYml,
             ".yarnrc" => return FileKind::YarnrcClassic,
             "bunfig.toml" => return FileKind::Bunfig,
-            "package-lock.json" | "npm-shrinkwrap.json" | "yarn.lock" | "pnpm-lock.yaml"
+            "package-lock.json"
+            | "npm-shrinkwrap.json"
+            | "yarn.lock"
+            | "pnpm-lock.yaml"
             | "bun.lock" => return FileKind::Lockfile,
             "package.json" | "pnpm-workspace.yaml" => return FileKind::PackageConfig,
             "action.yml" | "action.yaml" => return FileKind::Action,
             "dockerfile" | "containerfile" => return FileKind::Dockerfile,
-            "makefile" | "jenkinsfile" | ".gitlab-ci.yml" | ".travis.yml"
-            | "bitbucket-pipelines.yml" | "azure-pipelines.yml" | ".bashrc" | ".zshrc"
-            | ".profile" | ".bash_profile" => return FileKind::Script,
+            "makefile"
+            | "jenkinsfile"
+            | ".gitlab-ci.yml"
+            | ".travis.yml"
+            | "bitbucket-pipelines.yml"
+            | "azure-pipelines.yml"
+            | ".bashrc"
+            | ".zshrc"
+            | ".profile"
+            | ".bash_profile" => return FileKind::Script,
             _ => {}
         }
         if yaml && parent == "workflows" && grandparent == ".github" {
@@ -79,9 +89,11 @@ impl FileKind {
             return FileKind::EnvFile;
         }
         if (parent == ".circleci" && yaml)
-            || [".sh", ".bash", ".zsh", ".ksh", ".mk", ".ps1", ".bat", ".cmd"]
-                .iter()
-                .any(|ext| lower.ends_with(ext))
+            || [
+                ".sh", ".bash", ".zsh", ".ksh", ".mk", ".ps1", ".bat", ".cmd",
+            ]
+            .iter()
+            .any(|ext| lower.ends_with(ext))
         {
             return FileKind::Script;
         }

@@ -194,7 +194,10 @@ mod tests {
         assert_eq!(get("//r.example/:_authToken"), "abc;def");
         assert_eq!(get("key"), "val");
         assert_eq!(get("esc"), "a;b");
-        let tok = e.iter().find(|x| x.key == "//r.example/:_authToken").unwrap();
+        let tok = e
+            .iter()
+            .find(|x| x.key == "//r.example/:_authToken")
+            .unwrap();
         assert_eq!(&text[tok.value_range.clone()], "abc;def");
     }
 

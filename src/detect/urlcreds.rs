@@ -54,7 +54,14 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
         if secret.is_empty() || secret == "x-oauth-basic" {
             // `https://<token>:x-oauth-basic@github.com`: the user is the token.
             if user.len() >= 20 {
-                report(sink, item, auth_start..auth_start + user.len(), user, "", &host);
+                report(
+                    sink,
+                    item,
+                    auth_start..auth_start + user.len(),
+                    user,
+                    "",
+                    &host,
+                );
             }
             continue;
         }
@@ -78,11 +85,21 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
     }
 }
 
-fn report(sink: &mut Sink, item: &Item, range: std::ops::Range<usize>, secret: &str, user: &str, host: &str) {
+fn report(
+    sink: &mut Sink,
+    item: &Item,
+    range: std::ops::Range<usize>,
+    secret: &str,
+    user: &str,
+    host: &str,
+) {
     let mut hit = Hit::new(
         RULE,
         range,
-        format!("credentials embedded in a URL for host {host} in {}", item.path),
+        format!(
+            "credentials embedded in a URL for host {host} in {}",
+            item.path
+        ),
     )
     .with_secret(secret)
     .with_detail("host", host);

@@ -57,9 +57,10 @@ fn walk(
             let range = yaml::scalar_range(text, scalar.span(), v);
             let (secret, range) = match classify(v, &opts.extra_placeholders) {
                 ValueClass::Literal => (v.to_string(), range),
-                ValueClass::LiteralDefault(r) => {
-                    (v[r.clone()].to_string(), range.start + r.start..range.start + r.end)
-                }
+                ValueClass::LiteralDefault(r) => (
+                    v[r.clone()].to_string(),
+                    range.start + r.start..range.start + r.end,
+                ),
                 _ => continue,
             };
             let where_ = if path.is_empty() {
@@ -73,7 +74,14 @@ fn walk(
                 format!("literal {k} for {where_} in {}", item.path),
             )
             .with_secret(secret)
-            .with_detail("key", if path.is_empty() { k.to_string() } else { format!("{}.{k}", path.join(".")) });
+            .with_detail(
+                "key",
+                if path.is_empty() {
+                    k.to_string()
+                } else {
+                    format!("{}.{k}", path.join("."))
+                },
+            );
             if k == "npmAuthIdent"
                 && let Some(user) = ident_user(v)
             {

@@ -212,7 +212,11 @@ fn read_file(path: &Path, max: u64, buf: &mut Vec<u8>) -> Result<usize, ReadErro
 fn describe_walk_error(err: &ignore::Error) -> String {
     match err {
         ignore::Error::WithPath { path, err } => {
-            format!("{}: {}", normalize(&path.to_string_lossy()), describe_walk_error(err))
+            format!(
+                "{}: {}",
+                normalize(&path.to_string_lossy()),
+                describe_walk_error(err)
+            )
         }
         ignore::Error::WithDepth { err, .. } => describe_walk_error(err),
         ignore::Error::Loop { ancestor, child } => format!(
