@@ -604,10 +604,9 @@ fn github_format_prints_escaped_redacted_workflow_commands() {
     let text = stdout(&out);
     assert!(!text.contains(&t), "secret leaked: {text}");
     let lines: Vec<&str> = text.lines().collect();
-    let expected = format!(
-        "::error file=notes%2Cv1%3Afinal.txt,line=2,endLine=2,col=5,endColumn=45,title=npmsweep npm-token%3A npm access token committed::[critical] "
-    );
-    assert!(lines[0].starts_with(&expected), "{}", lines[0]);
+    let expected = "::error file=notes%2Cv1%3Afinal.txt,line=2,endLine=2,col=5,endColumn=45,\
+                    title=npmsweep npm-token%3A npm access token committed::[critical] ";
+    assert!(lines[0].starts_with(expected), "{}", lines[0]);
     assert!(
         lines[0].contains("npm_"),
         "redacted preview expected: {}",
