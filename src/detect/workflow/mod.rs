@@ -677,6 +677,12 @@ pub fn read_only_name(name: &str) -> bool {
     up.contains("READ") || up.ends_with("_RO") || up.contains("_RO_") || up.contains("INSTALL")
 }
 
+/// A credential name that does not rely on `key`/`secret` alone.
+fn strong_credential_name(name: &str) -> bool {
+    let l = name.to_ascii_lowercase();
+    ["token", "auth", "pass"].iter().any(|w| l.contains(w)) && !l.ends_with("always_auth")
+}
+
 /// Is this `name: value` (an env entry or input) an npm credential?
 pub fn credential(name: &str, value: &str, opts: &DetectOptions) -> Option<Credential> {
     let extra = &opts.extra_credential_names;
@@ -699,6 +705,11 @@ pub fn credential(name: &str, value: &str, opts: &DetectOptions) -> Option<Crede
         });
     }
     let v = value.trim();
+    // Without a secret behind it, only a name that plainly says "token"
+    // (not `NPM_CACHE_KEY`) and a value that could be one count.
+    if !strong_credential_name(name) {
+        return None;
+    }
     if v.contains("${{") {
         // A step output or another expression: not a registered secret.
         return Some(Credential {
@@ -714,6 +725,7 @@ pub fn credential(name: &str, value: &str, opts: &DetectOptions) -> Option<Crede
             registered: false,
             read_only: read_only_name(name),
         }),
+        _ if v.len() < 16 || v.contains(char::is_whitespace) => None,
         _ => Some(Credential {
             source: "a literal value".into(),
             registered: false,
@@ -1427,6 +1439,9 @@ mod tests {
         assert!(credential("TOKEN", "${{ secrets.NPM_TOKEN }}", &o).is_some());
         assert!(credential("GITHUB_TOKEN", "${{ secrets.GITHUB_TOKEN }}", &o).is_none());
         assert!(credential("NODE_AUTH_TOKEN", "", &o).is_none());
+        assert!(credential("NPM_CONFIG_ALWAYS_AUTH", "true", &o).is_none());
+        assert!(credential("NPM_CACHE_KEY", "${{ hashFiles('x') }}", &o).is_none());
+        assert!(credential("NODE_AUTH_TOKEN", "${{ steps.t.outputs.token }}", &o).is_some());
         assert!(
             credential("NODE_AUTH_TOKEN", "${{ secrets.NPM_READ_TOKEN }}", &o)
                 .unwrap()

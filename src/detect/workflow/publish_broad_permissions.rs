@@ -34,20 +34,19 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
                     .with_key(key(job, None, "permissions=default")),
                 );
             }
-            Some(b) if b.perms == Permissions::WriteAll => {
-                if seen.insert(b.key.start) {
-                    sink.hit(
-                        Hit::new(
-                            RULE,
-                            b.key.clone(),
-                            format!(
-                                "job {} publishes to npm with `permissions: write-all`",
-                                job.id
-                            ),
-                        )
-                        .with_key(key(job, None, "permissions=write-all")),
-                    );
-                }
+            // One finding per `write-all` block, however many jobs it covers.
+            Some(b) if b.perms == Permissions::WriteAll && seen.insert(b.key.start) => {
+                sink.hit(
+                    Hit::new(
+                        RULE,
+                        b.key.clone(),
+                        format!(
+                            "job {} publishes to npm with `permissions: write-all`",
+                            job.id
+                        ),
+                    )
+                    .with_key(key(job, None, "permissions=write-all")),
+                );
             }
             _ => {}
         }

@@ -10,6 +10,19 @@ use std::collections::BTreeSet;
 
 pub const RULE: &str = "gha-npm-secret-in-run";
 
+/// An environment-variable name for the value (`npm-token` → `NPM_TOKEN`).
+fn shell_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 pub fn check(cx: &Ctx, sink: &mut Sink) {
     for job in &cx.wf.jobs {
         for step in &job.steps {
@@ -33,7 +46,7 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
                             "`${{{{ {what} }}}}` is pasted into the script of step {} in job {}; pass it through the step's `env:` and use `\"${}\"`",
                             step.label,
                             job.id,
-                            if r.name.eq_ignore_ascii_case("NODE_AUTH_TOKEN") { "NODE_AUTH_TOKEN".to_string() } else { r.name.clone() },
+                            shell_name(&r.name),
                         ),
                     )
                     .with_key(key(job, Some(step), &format!("expr={what}")))

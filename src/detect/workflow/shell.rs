@@ -535,7 +535,7 @@ impl<'s, 't> Builder<'s, 't> {
                 .map(|d| self.text(d))
                 .unwrap_or("");
             let op = (0..r.child_count())
-                .filter_map(|i| r.child(i as u32))
+                .filter_map(|i| r.child(i))
                 .find(|c| !c.is_named())
                 .map(|c| self.text(c))
                 .unwrap_or("");
