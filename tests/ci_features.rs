@@ -937,3 +937,60 @@ fn history_range_does_not_call_untouched_baseline_entries_stale() {
     let out = run(dir, &["history", "--baseline", base_s, "--format", "json"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
+
+#[test]
+fn baseline_matches_workflow_findings_after_lines_move() {
+    // Findings without a secret (workflow rules) use a detector key, not the
+    // line, so they also survive edits above them.
+    let dir = tempfile::tempdir().unwrap();
+    let workflow = "name: release\non: push\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n      \
+                    - uses: actions/checkout@v5\n      - uses: actions/setup-node@v4\n        with:\n          \
+                    registry-url: https://registry.npmjs.org\n      - run: npm publish\n        env:\n          \
+                    NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n";
+    write(dir.path(), ".github/workflows/release.yml", workflow);
+    let out = run(dir.path(), &["scan", ".", "--format", "json"]);
+    assert_eq!(code(&out), 1);
+    let before = findings(&json(&out));
+    assert!(!before.is_empty());
+
+    let work = tempfile::tempdir().unwrap();
+    let base = work.path().join("b.json");
+    let base_s = base.to_str().unwrap();
+    assert_eq!(code(&run(dir.path(), &["baseline", ".", "-o", base_s])), 0);
+    write(
+        dir.path(),
+        ".github/workflows/release.yml",
+        &format!("# Release pipeline.\n# Owned by the platform team.\n\n{workflow}"),
+    );
+    let out = run(dir.path(), &["scan", ".", "--format", "json"]);
+    let after = findings(&json(&out));
+    assert_eq!(after.len(), before.len());
+    assert!(after.iter().zip(&before).all(|(a, b)| a.1 == b.1 + 3));
+    let out = run(dir.path(), &["scan", ".", "--baseline", base_s]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+}
+
+#[test]
+fn github_format_lists_suppressed_findings_as_notices_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = fake_token("npm_", 99);
+    write(
+        dir.path(),
+        "a.env",
+        &format!("NPM_TOKEN={t} # npmsweep:ignore revoked, 100% safe\n"),
+    );
+    let out = run(dir.path(), &["scan", ".", "--format", "github"]);
+    assert_eq!(code(&out), 0);
+    assert!(!stdout(&out).contains("::"), "{}", stdout(&out));
+    let out = run(
+        dir.path(),
+        &["scan", ".", "--format", "github", "--show-suppressed"],
+    );
+    assert_eq!(code(&out), 0);
+    let first = stdout(&out).lines().next().unwrap().to_string();
+    assert!(first.starts_with("::notice file=a.env,line=1,"), "{first}");
+    assert!(
+        first.contains("suppressed: revoked, 100%25 safe"),
+        "{first}"
+    );
+}
