@@ -395,3 +395,69 @@ fn binary_scans_a_workflow_end_to_end() {
     let all = format!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(all.contains("broken.yml") && all.contains("1:"), "{all}");
 }
+
+#[test]
+fn printing_edge_cases() {
+    let printed = |body: &str, runs_on: &str, shell: &str| -> Vec<usize> {
+        let wf = format!(
+            "on: push\njobs:\n  a:\n    runs-on: {runs_on}\n    steps:\n      - {shell}run: |\n{}        env:\n          T: ${{{{ secrets.NPM_TOKEN }}}}\n",
+            body.lines()
+                .map(|l| format!("          {l}\n"))
+                .collect::<String>()
+        );
+        scan_as(".github/workflows/a.yml", &wf)
+            .findings
+            .iter()
+            .filter(|f| f.rule_id == "gha-npm-secret-printed")
+            .map(|f| f.span.start_line)
+            .collect()
+    };
+    // stderr is the log too.
+    assert_eq!(
+        printed("echo \"$T\" > /dev/stderr", "ubuntu-latest", ""),
+        vec![7]
+    );
+    // add-mask hides; a heredoc into a file writes; tee to a file prints too.
+    assert!(printed("echo \"::add-mask::$T\"", "ubuntu-latest", "").is_empty());
+    assert!(
+        printed(
+            "cat > .npmrc <<EOF\n//r/:_authToken=${T}\nEOF",
+            "ubuntu-latest",
+            ""
+        )
+        .is_empty()
+    );
+    assert_eq!(
+        printed(
+            "echo \"//r/:_authToken=$T\" | tee .npmrc",
+            "ubuntu-latest",
+            ""
+        ),
+        vec![7]
+    );
+    // A token captured by $( ) is not printed; printing the result is.
+    assert!(printed("X=$(echo \"$T\")", "ubuntu-latest", "").is_empty());
+    assert_eq!(
+        printed("X=$(echo \"$T\" | rev)\necho \"$X\"", "ubuntu-latest", ""),
+        vec![8]
+    );
+    // Windows runners default to PowerShell; `shell: bash` opts back in.
+    assert!(printed("echo \"$T\" | base64", "windows-latest", "").is_empty());
+    assert_eq!(
+        printed(
+            "echo \"$T\" | base64",
+            "windows-latest",
+            "shell: bash\n        "
+        ),
+        vec![8]
+    );
+    // `bash -x` traces from the start.
+    assert_eq!(
+        printed(
+            "npm config set //r/:_authToken \"$T\"",
+            "ubuntu-latest",
+            "shell: bash -x {0}\n        "
+        ),
+        vec![8]
+    );
+}

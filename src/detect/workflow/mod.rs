@@ -747,6 +747,28 @@ pub fn expr_credential(inner: &str, opts: &DetectOptions) -> Option<ContextRef> 
         .find(|r| is_credential_name(&r.name, &opts.extra_credential_names))
 }
 
+/// Is the step's script POSIX shell? `shell: pwsh|powershell|cmd|python`
+/// and the Windows runners' default (PowerShell) are not analysed as bash.
+pub fn posix_shell(job: &Job, step: &Step) -> bool {
+    match &step.shell {
+        Some(s) => {
+            let first = s.value.split_whitespace().next().unwrap_or("");
+            let name = first.rsplit(['/', '\\']).next().unwrap_or(first);
+            !matches!(
+                name.to_ascii_lowercase().trim_end_matches(".exe"),
+                "pwsh" | "powershell" | "cmd" | "python" | "python3"
+            )
+        }
+        None => {
+            job.runs_on.is_empty()
+                || !job
+                    .runs_on
+                    .iter()
+                    .all(|l| l.trim().to_ascii_lowercase().starts_with("windows"))
+        }
+    }
+}
+
 /// How a shell variable holding a credential got it.
 #[derive(Clone, Debug)]
 pub struct ShellCred {
@@ -767,6 +789,9 @@ pub struct StepShell<'a> {
 impl<'a> StepShell<'a> {
     pub fn new(cx: &'a Ctx<'a>, job: &'a Job, step: &'a Step) -> Option<StepShell<'a>> {
         let run = step.run.as_ref()?;
+        if !posix_shell(job, step) {
+            return None;
+        }
         let mut vars = BTreeMap::new();
         for (e, c) in cx.wf.step_credentials(job, step, cx.opts) {
             vars.insert(
@@ -823,7 +848,18 @@ impl<'a> StepShell<'a> {
         // Prefix assignments (`X=1 cmd`) only last for that command, but
         // tracking them does no harm for printing checks.
         for a in &c.assigns {
-            match self.word_cred(&a.value) {
+            // `X=$(echo "$T" | rev)`: derived from the credential, transformed.
+            let derived = || {
+                let inner = Word {
+                    vars: a.value.sub_vars.clone(),
+                    ..Word::default()
+                };
+                self.word_cred(&inner).map(|mut c| {
+                    c.transformed = true;
+                    c
+                })
+            };
+            match self.word_cred(&a.value).or_else(derived) {
                 Some(mut cred) => {
                     cred.transformed |= a.value.substitution;
                     self.vars.insert(a.name.clone(), cred);

@@ -33,6 +33,11 @@ fn reaches_log(cmds: &[Command], mut i: usize) -> Option<bool> {
     for _ in 0..16 {
         match &cmds[i].stdout {
             Stdout::Log => return Some(transformed),
+            Stdout::File(p, _)
+                if matches!(p.as_str(), "/dev/stdout" | "/dev/stderr" | "/dev/tty") =>
+            {
+                return Some(transformed);
+            }
             Stdout::Pipe(n) if *n > i => {
                 let next = &cmds[*n];
                 if !FILTERS.contains(&next.name.as_str()) {
@@ -150,7 +155,9 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
                     );
                 }
                 // 2. echo/printf of the credential.
+                // `::add-mask::` is the workflow command that *hides* a value.
                 if matches!(c.name.as_str(), "echo" | "printf" | "print")
+                    && !c.argv().any(|a| a.trim_start().starts_with("::add-mask::"))
                     && let Some(cred) = c.args.iter().find_map(|w| sh.word_cred(w))
                     && let Some(transformed) = reaches_log(cmds, ci)
                 {

@@ -40,6 +40,9 @@ pub struct Word {
     pub exprs: Vec<usize>,
     /// Contains a `$( … )` substitution.
     pub substitution: bool,
+    /// Expansions inside `$( … )`: what the substitution's output may
+    /// derive from (used for assignments, not for printing).
+    pub sub_vars: Vec<VarRef>,
 }
 
 #[derive(Clone, Debug)]
@@ -342,6 +345,7 @@ impl<'s, 't> Builder<'s, 't> {
             "command_substitution" | "process_substitution" => {
                 w.value.push_str(self.text(n));
                 w.substitution = true;
+                self.inner_vars(n, &mut w.sub_vars);
             }
             "concatenation" | "command_name" | "heredoc_body" => {
                 let mut cursor = n.walk();
@@ -379,6 +383,21 @@ impl<'s, 't> Builder<'s, 't> {
                 }
             }
             _ => w.value.push_str(self.text(n)),
+        }
+    }
+
+    /// Every expansion below `n` (through nested strings and commands).
+    fn inner_vars(&self, n: Node, out: &mut Vec<VarRef>) {
+        let mut cursor = n.walk();
+        for child in n.named_children(&mut cursor) {
+            if matches!(child.kind(), "simple_expansion" | "expansion")
+                && let Some(v) = self.var_ref(child)
+            {
+                out.push(v);
+            }
+            if child.kind() != "raw_string" {
+                self.inner_vars(child, out);
+            }
         }
     }
 
