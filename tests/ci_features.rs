@@ -994,3 +994,29 @@ fn github_format_lists_suppressed_findings_as_notices_on_request() {
         "{first}"
     );
 }
+
+#[test]
+fn sarif_marks_inline_suppressions_as_in_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = fake_token("npm_", 97);
+    write(
+        dir.path(),
+        "a.env",
+        &format!("# npmsweep:ignore npm-token revoked fixture\nNPM_TOKEN={t}\n"),
+    );
+    write(dir.path(), "b.env", &format!("NPM_TOKEN={t}\n"));
+    let out = run(dir.path(), &["scan", ".", "--format", "sarif"]);
+    assert_eq!(code(&out), 1);
+    let doc = json(&out);
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    let by_path = |p: &str| {
+        results
+            .iter()
+            .find(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == p)
+            .unwrap_or_else(|| panic!("no result for {p}: {doc}"))
+    };
+    let s = &by_path("a.env")["suppressions"][0];
+    assert_eq!(s["kind"], "inSource");
+    assert_eq!(s["justification"], "revoked fixture");
+    assert!(by_path("b.env").get("suppressions").is_none());
+}
