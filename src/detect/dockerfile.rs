@@ -234,7 +234,7 @@ fn run(text: &str, ins: &Instruction, opts: &DetectOptions, sink: &mut Sink) {
     let mut writes: Vec<(String, Range<usize>)> = Vec::new();
     for (ci, c) in script.commands.iter().enumerate() {
         let args: Vec<&str> = c.argv().collect();
-        let config_set = matches!(c.name.as_str(), "npm" | "pnpm" | "yarn")
+        let config_set = matches!(c.name.as_str(), "npm" | "pnpm" | "pn" | "yarn")
             && (args.starts_with(&["config", "set"]) || args.first() == Some(&"set"))
             && args.iter().any(|a| {
                 a.contains("_authToken") || a.contains("_auth") || a.contains("npmAuthToken")

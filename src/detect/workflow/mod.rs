@@ -997,7 +997,8 @@ pub fn publish_command(c: &Command) -> Option<(Tool, String)> {
             }
             _ => None,
         },
-        "pnpm" => match first {
+        // `pn`/`pnx` are pnpm 11's short names.
+        "pnpm" | "pn" => match first {
             Some("publish") => Some((Tool::Pnpm, "pnpm publish".into())),
             Some("dlx") | Some("exec") => {
                 let pkg = pos.get(1)?;
@@ -1030,7 +1031,7 @@ pub fn publish_command(c: &Command) -> Option<(Tool, String)> {
             None => None,
         },
         "bun" if first == Some("publish") => Some((Tool::Bun, "bun publish".into())),
-        "npx" | "bunx" | "pnpx" => {
+        "npx" | "bunx" | "pnpx" | "pnx" => {
             let pkg = first?;
             let j = args.iter().position(|a| *a == pkg)? + 1;
             tool_of_package(pkg, &args[j..])
@@ -1044,6 +1045,7 @@ pub fn publish_command(c: &Command) -> Option<(Tool, String)> {
 fn publish_action(step: &Step) -> Option<(Tool, String)> {
     let action = step.action()?;
     match action.as_str() {
+        "changesets/action/publish" => Some((Tool::Changesets, action.clone())),
         "changesets/action" => step
             .with_value("publish")
             .filter(|v| !v.value.trim().is_empty())
@@ -1119,7 +1121,7 @@ pub fn real_publishes(step: &Step) -> Vec<Publish> {
 pub fn write_command(c: &Command) -> bool {
     let args: Vec<&str> = c.argv().collect();
     let pos = positionals(&args);
-    matches!(c.name.as_str(), "npm" | "pnpm" | "yarn")
+    matches!(c.name.as_str(), "npm" | "pnpm" | "pn" | "yarn")
         && matches!(
             pos.first().copied(),
             Some("dist-tag" | "deprecate" | "unpublish" | "access" | "owner" | "team" | "token")
@@ -1249,7 +1251,7 @@ pub fn token_writes(cx: &Ctx, job: &Job) -> Vec<TokenWrite> {
             sh.assign(c);
             let args: Vec<&str> = c.argv().collect();
             // `npm config set //host/:_authToken=$X` / `yarn config set npmAuthToken $X`.
-            let config_set = matches!(c.name.as_str(), "npm" | "pnpm" | "yarn")
+            let config_set = matches!(c.name.as_str(), "npm" | "pnpm" | "pn" | "yarn")
                 && (args.starts_with(&["config", "set"]) || args.first() == Some(&"set"));
             if config_set {
                 let auth_key = args.iter().any(|a| {
@@ -1408,7 +1410,9 @@ pub fn step_consumes(step: &Step, names: &[&str]) -> bool {
             "npm"
                 | "npx"
                 | "pnpm"
+                | "pn"
                 | "pnpx"
+                | "pnx"
                 | "yarn"
                 | "bun"
                 | "bunx"
@@ -1450,6 +1454,8 @@ mod tests {
             "npx lerna publish from-package --yes",
             "bun publish",
             "pnpm dlx semantic-release",
+            "pn publish --filter=!pnpm --access=public",
+            "pnx semantic-release",
         ];
         for s in yes {
             assert!(publish_command(&cmd(s)).is_some(), "{s}");

@@ -26,7 +26,7 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
                     RULE,
                     auth.range.clone(),
                     format!(
-                        "job {} has `id-token: write` for trusted publishing, but `{}` also gets a token ({}, from {}); npm falls back to the token silently when OIDC fails",
+                        "job {} has `id-token: write` for trusted publishing, but `{}` also gets a token ({}, from {}); npm (and pnpm) try OIDC first and silently fall back to the token when it fails",
                         job.id, p.what, auth.what, auth.source
                     ),
                 )
