@@ -1020,3 +1020,40 @@ fn sarif_marks_inline_suppressions_as_in_source() {
     assert_eq!(s["justification"], "revoked fixture");
     assert!(by_path("b.env").get("suppressions").is_none());
 }
+
+#[test]
+fn github_format_puts_the_most_severe_first_and_explains_the_annotation_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    // a.env sorts first by path but is only medium after the override.
+    write(
+        dir.path(),
+        "a.env",
+        &format!("LEGACY_NPM_TOKEN={}\n", synthetic_uuid(1)),
+    );
+    write(
+        dir.path(),
+        "npmsweep.toml",
+        "[severity]\nnpm-legacy-token = \"medium\"\n",
+    );
+    for i in 0..11 {
+        write(
+            dir.path(),
+            &format!("z/{i:02}.env"),
+            &format!("NPM_TOKEN={}\n", fake_token("npm_", 200 + i)),
+        );
+    }
+    let out = run(dir.path(), &["scan", ".", "--format", "github"]);
+    assert_eq!(code(&out), 1);
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[..11].iter().all(|l| l.starts_with("::error file=z/")),
+        "{text}"
+    );
+    assert!(lines[0].starts_with("::error file=z/00.env,"), "{text}");
+    assert!(lines[11].starts_with("::warning file=a.env,"), "{text}");
+    assert!(
+        text.contains("at most 10 annotations of each level"),
+        "{text}"
+    );
+}

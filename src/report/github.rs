@@ -7,24 +7,38 @@
 //! notices. GitHub decodes `%25`, `%0D` and `%0A` in the message, and also
 //! `%3A` and `%2C` in properties (where `:` and `,` are syntax), so those
 //! characters are escaped; secrets are redacted unless `--show-secrets`.
+//! GitHub keeps only the first few commands of each level per step as
+//! annotations, so the most severe findings are printed first.
 
 use super::{ReportOptions, counts, shown_secret};
 use crate::finding::{Finding, Severity};
 use crate::rules::Registry;
 use crate::scan::Report;
+use std::collections::BTreeMap;
 use std::io::{self, Write};
+
+/// GitHub turns at most this many commands of each level into annotations
+/// per step (and 50 per job); the rest stay in the log only.
+pub const ANNOTATIONS_PER_LEVEL: usize = 10;
 
 pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::Result<()> {
     let registry = Registry::global();
-    for f in &report.findings {
-        if f.suppressed.is_some() && !opts.show_suppressed {
-            continue;
-        }
+    // Most severe first, so the annotations GitHub keeps are the ones that
+    // matter; the report's own order (path, line, rule) breaks ties.
+    let mut shown: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.suppressed.is_none() || opts.show_suppressed)
+        .collect();
+    shown.sort_by_key(|f| (f.suppressed.is_some(), std::cmp::Reverse(f.severity)));
+    let mut per_level: BTreeMap<&str, usize> = BTreeMap::new();
+    for f in shown {
         let level = if f.suppressed.is_some() {
             "notice"
         } else {
             level(f.severity)
         };
+        *per_level.entry(level).or_default() += 1;
         let title = match registry.get(&f.rule_id) {
             Some(rule) => format!("npmsweep {}: {}", f.rule_id, rule.title),
             None => format!("npmsweep {}", f.rule_id),
@@ -41,6 +55,12 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
     }
     for note in &report.stats.notes {
         writeln!(out, "::notice title=npmsweep::{}", escape_data(note))?;
+    }
+    if per_level.values().any(|n| *n > ANNOTATIONS_PER_LEVEL) {
+        writeln!(
+            out,
+            "npmsweep: GitHub shows at most {ANNOTATIONS_PER_LEVEL} annotations of each level per step; every finding is listed above in this log (use --format sarif and code scanning for large backlogs)"
+        )?;
     }
     let by_sev = counts(&report.findings);
     let total: usize = by_sev.iter().map(|(_, n)| n).sum();
