@@ -74,6 +74,11 @@ pub struct OutputArgs {
     /// Also list suppressed findings.
     #[arg(long)]
     pub show_suppressed: bool,
+    /// SARIF only: the code-scanning category (`runAutomationDetails.id`), so
+    /// tree and history uploads do not replace each other [default:
+    /// npmsweep/scan/ or npmsweep/history/].
+    #[arg(long, value_name = "CATEGORY", value_parser = parse_sarif_category)]
+    pub sarif_category: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -141,7 +146,16 @@ pub struct HistoryArgs {
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
-    Severity::parse(s).ok_or_else(|| format!("unknown severity {s:?}: use low, medium, high or critical"))
+    Severity::parse(s)
+        .ok_or_else(|| format!("unknown severity {s:?}: use low, medium, high or critical"))
+}
+
+fn parse_sarif_category(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if s.is_empty() || s.chars().any(char::is_control) {
+        return Err("a SARIF category must be non-empty text without control characters".into());
+    }
+    Ok(s.to_string())
 }
 
 /// Parse arguments and run; returns the exit code.
@@ -149,7 +163,11 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_CLEAN };
+            let code = if e.use_stderr() {
+                EXIT_ERROR
+            } else {
+                EXIT_CLEAN
+            };
             let _ = e.print();
             return code;
         }
@@ -281,6 +299,7 @@ pub fn emit(report: &Report, output: &OutputArgs) -> Result<i32, String> {
         color: use_color(output.color, to_terminal),
         show_suppressed: output.show_suppressed,
         quiet: output.quiet,
+        sarif_category: output.sarif_category.clone(),
     };
     if !output.quiet {
         let mut err = std::io::stderr().lock();

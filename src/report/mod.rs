@@ -4,6 +4,7 @@
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod sarif;
 
 use crate::finding::{Finding, Severity};
 use crate::scan::Report;
@@ -18,6 +19,8 @@ pub enum Format {
     Json,
     /// GitHub Actions workflow commands (`::error file=…::…`): annotations.
     Github,
+    /// One SARIF 2.1.0 log for GitHub code scanning (`upload-sarif`).
+    Sarif,
 }
 
 #[derive(Clone, Debug)]
@@ -30,13 +33,22 @@ pub struct ReportOptions {
     pub show_suppressed: bool,
     /// Print only findings: no summary, no remediation.
     pub quiet: bool,
+    /// SARIF `runAutomationDetails.id` category (`--sarif-category`);
+    /// `None` picks `npmsweep/<command>/`.
+    pub sarif_category: Option<String>,
 }
 
-pub fn write(format: Format, report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::Result<()> {
+pub fn write(
+    format: Format,
+    report: &Report,
+    opts: &ReportOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     match format {
         Format::Human => human::write(report, opts, out),
         Format::Json => json::write(report, opts, out),
         Format::Github => github::write(report, opts, out),
+        Format::Sarif => sarif::write(report, opts, out),
     }
 }
 
