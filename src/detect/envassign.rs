@@ -74,7 +74,16 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
                 scripted_npmrc(item, &text, opts, sink);
                 return;
             }
-            Err(e) => sink.warn(item.path, format!("{e}; falling back to line matching")),
+            Err(e) => {
+                // Workflows and actions have their own analyser that
+                // reports the parse error; say it once.
+                if !matches!(
+                    FileKind::of(item.path),
+                    FileKind::Workflow | FileKind::Action
+                ) {
+                    sink.warn(item.path, format!("{e}; falling back to line matching"));
+                }
+            }
         }
     }
     lines(item, &text, opts, sink);

@@ -11,7 +11,9 @@ use std::io::{self, Write};
 
 fn severity_style(s: Severity) -> Style {
     match s {
-        Severity::Critical => Style::new().bold().fg_color(Some(AnsiColor::BrightRed.into())),
+        Severity::Critical => Style::new()
+            .bold()
+            .fg_color(Some(AnsiColor::BrightRed.into())),
         Severity::High => Style::new().fg_color(Some(AnsiColor::Red.into())),
         Severity::Medium => Style::new().fg_color(Some(AnsiColor::Yellow.into())),
         Severity::Low => Style::new().fg_color(Some(AnsiColor::Cyan.into())),
@@ -44,7 +46,10 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
             writeln!(out, "{}", paint(bold, &f.path))?;
             current_path = Some(&f.path);
         }
-        let sev = paint(severity_style(f.severity), &format!("{:<8}", f.severity.as_str()));
+        let sev = paint(
+            severity_style(f.severity),
+            &format!("{:<8}", f.severity.as_str()),
+        );
         let secret = shown_secret(f, opts)
             .map(|s| format!(" [{s}]"))
             .unwrap_or_default();
@@ -85,7 +90,7 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
                         p.summary,
                         p.commits,
                         if p.in_head { "yes" } else { "no" },
-                        if p.refs.is_empty() { "no ref".to_string() } else { p.refs.join(", ") }
+                        refs_summary(&p.refs)
                     )
                 )
             )?;
@@ -111,7 +116,11 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
                 for line in rule.remediation_text().lines() {
                     writeln!(out, "  {line}")?;
                 }
-                writeln!(out, "  {}", paint(dim, &format!("More: npmsweep explain {}", rule.id)))?;
+                writeln!(
+                    out,
+                    "  {}",
+                    paint(dim, &format!("More: npmsweep explain {}", rule.id))
+                )?;
             }
         }
     }
@@ -130,14 +139,30 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
         .filter(|(_, n)| *n > 0)
         .map(|(s, n)| paint(severity_style(*s), &format!("{n} {s}")))
         .collect();
-    let suppressed = report.findings.iter().filter(|f| f.suppressed.is_some()).count();
-    let what = if report.command == "history" { "blobs" } else { "files" };
+    let suppressed = report
+        .findings
+        .iter()
+        .filter(|f| f.suppressed.is_some())
+        .count();
+    let what = if report.command == "history" {
+        "blobs"
+    } else {
+        "files"
+    };
     writeln!(
         out,
         "{} finding(s){}{}; {} {what} scanned ({}), {} skipped, {} warning(s), in {:.2}s",
         total,
-        if parts.is_empty() { String::new() } else { format!(" ({})", parts.join(", ")) },
-        if suppressed > 0 { format!(", {suppressed} suppressed") } else { String::new() },
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", parts.join(", "))
+        },
+        if suppressed > 0 {
+            format!(", {suppressed} suppressed")
+        } else {
+            String::new()
+        },
         report.stats.items,
         human_bytes(report.stats.bytes),
         report.stats.skipped,
@@ -158,5 +183,32 @@ pub fn human_bytes(n: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// At most a few refs: branches and tags first, generated refs (pull
+/// requests, dependabot) last, and a count of the rest. The full list is in
+/// the JSON and SARIF output.
+pub fn refs_summary(refs: &[String]) -> String {
+    const SHOWN: usize = 6;
+    if refs.is_empty() {
+        return "no ref".to_string();
+    }
+    let generated = |r: &str| r.starts_with("pull/") || r.starts_with("dependabot/");
+    let mut ordered: Vec<&String> = refs.iter().filter(|r| !generated(r)).collect();
+    ordered.extend(refs.iter().filter(|r| generated(r)));
+    let mut text = ordered
+        .iter()
+        .take(SHOWN)
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if ordered.len() > SHOWN {
+        text.push_str(&format!(" and {} more", ordered.len() - SHOWN));
+    }
+    text
 }
