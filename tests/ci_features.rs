@@ -68,8 +68,8 @@ fn findings(doc: &Value) -> Vec<(String, u64, String)> {
         .collect()
 }
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
+fn git_output(dir: &Path, args: &[&str]) -> Output {
+    Command::new("git")
         .args(args)
         .current_dir(dir)
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
@@ -79,7 +79,11 @@ fn git(dir: &Path, args: &[&str]) {
         .env("GIT_COMMITTER_NAME", "ci")
         .env("GIT_COMMITTER_EMAIL", "ci@example.com")
         .output()
-        .expect("run git");
+        .expect("run git")
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = git_output(dir, args);
     assert!(
         out.status.success(),
         "git {args:?}: {}",
@@ -1055,5 +1059,47 @@ fn github_format_puts_the_most_severe_first_and_explains_the_annotation_cap() {
     assert!(
         text.contains("at most 10 annotations of each level"),
         "{text}"
+    );
+}
+
+#[test]
+fn staged_skips_intent_to_add_and_warns_about_conflicts() {
+    let repo = git_repo();
+    let dir = repo.path();
+    // `git add -N` announces a path without staging its content.
+    write(
+        dir,
+        "later.env",
+        &format!("NPM_TOKEN={}\n", fake_token("npm_", 301)),
+    );
+    git(dir, &["add", "-N", "later.env"]);
+    let out = run(dir, &["scan", "--staged", "--format", "json"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    std::fs::remove_file(dir.join("later.env")).unwrap();
+    git(dir, &["rm", "-q", "--cached", "later.env"]);
+
+    // A merge conflict leaves unmerged entries: reported, not scanned.
+    write(dir, "conf.txt", "base\n");
+    git(dir, &["add", "conf.txt"]);
+    git(dir, &["commit", "-q", "-m", "base"]);
+    git(dir, &["checkout", "-q", "-b", "other"]);
+    write(dir, "conf.txt", "theirs\n");
+    git(dir, &["commit", "-q", "-am", "theirs"]);
+    git(dir, &["checkout", "-q", "main"]);
+    write(dir, "conf.txt", "ours\n");
+    git(dir, &["commit", "-q", "-am", "ours"]);
+    let merge = git_output(dir, &["merge", "other"]);
+    assert!(
+        String::from_utf8_lossy(&merge.stdout).contains("CONFLICT"),
+        "the merge must conflict: {}{}",
+        String::from_utf8_lossy(&merge.stdout),
+        String::from_utf8_lossy(&merge.stderr)
+    );
+    let out = run(dir, &["scan", "--staged"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("conf.txt: unmerged (conflicted) in the index"),
+        "{}",
+        stderr(&out)
     );
 }

@@ -5,7 +5,8 @@
 //! Only entries that differ from `HEAD` are scanned (new files and staged
 //! changes; every entry in a repository without commits): a pre-commit hook
 //! should judge what the commit adds, not block on files it does not touch.
-//! Submodule entries are skipped (their content is another repository);
+//! Submodule entries are skipped (their content is another repository), as
+//! are `--intent-to-add` entries (nothing staged yet);
 //! unmerged entries are skipped with a warning.
 
 use super::SourceStats;
@@ -16,6 +17,9 @@ use std::path::{Path, PathBuf};
 
 /// Mode bits of a gitlink (submodule) entry.
 const MODE_GITLINK: u32 = 0o160000;
+/// `git add --intent-to-add` entries (libgit2's extended flag): a path is
+/// announced, but no content is staged yet.
+const FLAG_INTENT_TO_ADD: u16 = 1 << 13;
 
 #[derive(Clone, Debug)]
 pub struct StagedOptions {
@@ -73,7 +77,7 @@ where
             unmerged.insert(path);
             continue;
         }
-        if entry.mode & 0o170000 == MODE_GITLINK {
+        if entry.mode & 0o170000 == MODE_GITLINK || entry.flags_extended & FLAG_INTENT_TO_ADD != 0 {
             continue;
         }
         if let Some(tree) = &head_tree
