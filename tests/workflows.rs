@@ -312,14 +312,20 @@ fn odd_but_valid_shapes_do_not_panic() {
 fn truncated_fixtures_never_panic() {
     // Every prefix of every fixture (at char boundaries, in steps) is
     // malformed in its own way; none may panic.
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/workflows");
-    let mut names: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
-        .collect();
+    let mut names = Vec::new();
+    for sub in ["workflows", "dockerfiles"] {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(sub);
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let name = e.unwrap().file_name().to_string_lossy().to_string();
+            names.push((sub, name));
+        }
+    }
     names.sort();
-    for name in names {
-        let text = fixture(&format!("workflows/{name}"));
+    assert!(names.len() >= 17);
+    for (sub, name) in names {
+        let text = fixture(&format!("{sub}/{name}"));
         let path = scan_path(&name);
         let mut cut = 0;
         while cut < text.len() {
