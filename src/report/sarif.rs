@@ -9,7 +9,7 @@
 //! value, previews are redacted, and fingerprints are hashes.
 
 use super::ReportOptions;
-use crate::finding::{Finding, Origin, Severity, Span, hash_hex};
+use crate::finding::{Finding, Origin, Severity, Span};
 use crate::rules::{Registry, Rule};
 use crate::scan::Report;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
@@ -443,14 +443,14 @@ fn json_size(value: &impl serde::Serialize) -> usize {
 
 fn result(f: &Finding, rule_index: Option<usize>, occurrence: usize) -> SarifResult {
     let mut fingerprints = BTreeMap::new();
-    // Derived from the finding fingerprint (rule, path, hash of the secret),
-    // so the alert survives unrelated lines moving; never from the secret.
+    // The finding fingerprint is already a hash of rule, path and the
+    // secret's hash, so the alert survives unrelated lines moving; the
+    // `:n` suffix follows GitHub's own format. Never derived from the secret
+    // itself.
+    let stem = f.fingerprint.get(..16).unwrap_or(&f.fingerprint);
     fingerprints.insert(
         "primaryLocationLineHash".to_string(),
-        format!(
-            "{}:{occurrence}",
-            &hash_hex(&[b"npmsweep/line", f.fingerprint.as_bytes()])[..16]
-        ),
+        format!("{stem}:{occurrence}"),
     );
     fingerprints.insert("npmsweep/v1".to_string(), f.fingerprint.clone());
 
@@ -728,6 +728,14 @@ mod tests {
         }
     }
 
+    fn rule_indexes() -> HashMap<&'static str, usize> {
+        Registry::global()
+            .all()
+            .enumerate()
+            .map(|(i, r)| (r.id.as_str(), i))
+            .collect()
+    }
+
     fn to_json(log: &Sarif) -> Value {
         serde_json::to_value(log).expect("serialisable")
     }
@@ -800,6 +808,7 @@ mod tests {
         // Over the limit with a mix of severities; the critical ones sit at
         // the end of the report order and must all survive the cap.
         let total = MAX_RESULTS + 1_500;
+        let template = finding("p.env", 1, Severity::Low, "value-abcdefgh");
         let mut findings = Vec::with_capacity(total);
         for i in 0..total {
             let severity = if i >= total - 1_000 {
@@ -809,30 +818,46 @@ mod tests {
             } else {
                 Severity::Medium
             };
-            findings.push(finding(
-                &format!("p/{i:06}.env"),
-                1,
+            findings.push(Finding {
+                path: format!("p/{i:06}.env"),
+                // A distinct stand-in: hashing 26,500 secrets in a debug
+                // build would dominate the test's run time.
+                fingerprint: format!("{i:032x}"),
                 severity,
-                &format!("value-{i:08}-abcdefgh"),
-            ));
+                ..template.clone()
+            });
         }
-        let log = to_json(&build(&report(findings), None));
-        let run = &log["runs"][0];
-        let results = run["results"].as_array().unwrap();
+        // The selection itself, not the whole log: serialising 25,000
+        // results to a JSON tree would only slow the test down.
+        let selection = select_results(&findings, &rule_indexes(), MAX_RESULTS, MAX_RESULTS_BYTES);
+        let results = &selection.results;
         assert_eq!(results.len(), MAX_RESULTS);
-        let levels = |l: &str| results.iter().filter(|r| r["level"] == l).count();
-        assert_eq!(levels("error"), 1_000, "every critical finding is kept");
+        let levels = |l: ResultLevel| results.iter().filter(|r| r.level == Some(l)).count();
         assert_eq!(
-            levels("warning"),
+            levels(ResultLevel::Error),
+            1_000,
+            "every critical finding is kept"
+        );
+        assert_eq!(
+            levels(ResultLevel::Warning),
             (total - 1_000) / 2,
             "every medium finding is kept"
         );
-        assert_eq!(levels("note"), MAX_RESULTS - 1_000 - (total - 1_000) / 2);
+        assert_eq!(
+            levels(ResultLevel::Note),
+            MAX_RESULTS - 1_000 - (total - 1_000) / 2
+        );
         let uris: Vec<&str> = results
             .iter()
             .map(|r| {
-                r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-                    .as_str()
+                let location = &r.locations.as_ref().unwrap()[0];
+                let physical = location.physical_location.as_ref().unwrap();
+                physical
+                    .artifact_location
+                    .as_ref()
+                    .unwrap()
+                    .uri
+                    .as_deref()
                     .unwrap()
             })
             .collect();
@@ -840,14 +865,17 @@ mod tests {
             uris.windows(2).all(|w| w[0] < w[1]),
             "kept results stay in report order"
         );
-        let notes = run["invocations"][0]["toolExecutionNotifications"]
-            .as_array()
-            .unwrap();
-        let text = notes[0]["message"]["text"].as_str().unwrap();
-        assert!(text.contains("1500 least severe were left out"), "{text}");
-        assert!(text.contains("1500 low"), "{text}");
-        assert_eq!(notes[0]["level"], "warning");
-        assert_eq!(run["properties"]["results_dropped"], 1_500);
+        assert_eq!(selection.dropped_for_count, 1_500);
+        assert_eq!(selection.dropped_for_size, 0);
+        let text = dropped_message(&report(findings), &selection);
+        assert!(
+            text.starts_with("This log holds 25000 of 26500 findings"),
+            "{text}"
+        );
+        assert!(
+            text.contains("1500 least severe were left out (1500 low)"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -867,12 +895,7 @@ mod tests {
                 )
             })
             .collect();
-        let registry = Registry::global();
-        let index: HashMap<&str, usize> = registry
-            .all()
-            .enumerate()
-            .map(|(i, r)| (r.id.as_str(), i))
-            .collect();
+        let index = rule_indexes();
         let one = serde_json::to_vec(&result(&findings[0], Some(0), 1))
             .unwrap()
             .len();
