@@ -23,7 +23,11 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
         }
         for step in &job.steps {
             for (e, c) in wf.step_credentials(job, step, cx.opts) {
-                if c.read_only || !c.source.starts_with("secrets.") {
+                // GITHUB_TOKEN (GitHub Packages) is scoped by `permissions:`.
+                if c.read_only
+                    || !c.source.starts_with("secrets.")
+                    || c.source.eq_ignore_ascii_case("secrets.GITHUB_TOKEN")
+                {
                     continue;
                 }
                 if !seen.insert((e.key.start, job.id.clone())) {
