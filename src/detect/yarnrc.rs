@@ -163,7 +163,7 @@ fn classic_token(s: &str) -> Option<(String, usize)> {
     if s.is_empty() {
         return None;
     }
-    if s.starts_with('"') {
+    if let Some(unterminated) = s.strip_prefix('"') {
         let bytes = s.as_bytes();
         let mut i = 1;
         while i < bytes.len() {
@@ -178,7 +178,7 @@ fn classic_token(s: &str) -> Option<(String, usize)> {
                 _ => i += 1,
             }
         }
-        return Some((s[1..].to_string(), s.len()));
+        return Some((unterminated.to_string(), s.len()));
     }
     let end = s.find(char::is_whitespace).unwrap_or(s.len());
     Some((s[..end].to_string(), end))
