@@ -431,6 +431,11 @@ fn too_many_findings_are_capped_the_way_github_documents() {
         "{text}"
     );
     assert!(text.contains("--format json"), "{text}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: This log holds 25000 of 25301 findings"),
+        "the cap is also said on stderr: {stderr}"
+    );
     assert!(
         !results.iter().any(|r| uri(r) == "zz/.env"),
         "the least severe finding is the one dropped"

@@ -71,13 +71,24 @@ const PATH_SEGMENT: &AsciiSet = &CONTROLS
     .add(b':');
 
 pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::Result<()> {
-    let log = build(report, opts.sarif_category.as_deref());
+    let (log, capped) = assemble(report, opts.sarif_category.as_deref());
+    // The notification inside the log is easy to miss in CI; say it where
+    // the other warnings go too.
+    if let Some(message) = capped.filter(|_| !opts.quiet) {
+        eprintln!("npmsweep: warning: {message}");
+    }
     serde_json::to_writer_pretty(&mut *out, &log)?;
     writeln!(out)
 }
 
 /// Build the whole log: one run, every rule, the findings that fit.
 pub fn build(report: &Report, category: Option<&str>) -> Sarif {
+    assemble(report, category).0
+}
+
+/// The log, and the message saying what was left out when a GitHub limit
+/// forced a cap.
+fn assemble(report: &Report, category: Option<&str>) -> (Sarif, Option<String>) {
     let registry = Registry::global();
     let rules: Vec<&Rule> = registry.all().collect();
     let rule_index: HashMap<&str, usize> = rules
@@ -92,7 +103,8 @@ pub fn build(report: &Report, category: Option<&str>) -> Sarif {
         MAX_RESULTS,
         MAX_RESULTS_BYTES,
     );
-    let notifications = notifications(report, &selection);
+    let capped = (selection.dropped() > 0).then(|| dropped_message(report, &selection));
+    let notifications = notifications(report, capped.as_deref());
 
     let driver = ToolComponent::builder()
         .name("npmsweep")
@@ -142,11 +154,12 @@ pub fn build(report: &Report, category: Option<&str>) -> Sarif {
         )
         .build();
 
-    Sarif::builder()
+    let log = Sarif::builder()
         .schema(SCHEMA_URI)
         .version(json!("2.1.0"))
         .runs(vec![run])
-        .build()
+        .build();
+    (log, capped)
 }
 
 fn command_name(report: &Report) -> &str {
@@ -630,10 +643,10 @@ fn region(span: Span) -> Region {
 // Notifications
 // ---------------------------------------------------------------------------
 
-fn notifications(report: &Report, selection: &Selection) -> Vec<Notification> {
+fn notifications(report: &Report, capped: Option<&str>) -> Vec<Notification> {
     let mut list = Vec::new();
-    if selection.dropped() > 0 {
-        list.push(notification("warning", &dropped_message(report, selection)));
+    if let Some(message) = capped {
+        list.push(notification("warning", message));
     }
     let warnings = &report.stats.warnings;
     for w in warnings.iter().take(MAX_NOTIFICATIONS) {
