@@ -467,3 +467,25 @@ fn printing_edge_cases() {
         vec![8]
     );
 }
+
+#[test]
+fn default_shells_decide_how_run_bodies_are_read() {
+    let wf = |defaults: &str| {
+        format!(
+            "on: push\n{defaults}jobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm config set //r/:_authToken \"$T\"\n        env:\n          T: ${{{{ secrets.NPM_TOKEN }}}}\n"
+        )
+    };
+    let printed = |text: String| {
+        scan_as(".github/workflows/a.yml", &text)
+            .findings
+            .iter()
+            .filter(|f| f.rule_id == "gha-npm-secret-printed")
+            .count()
+    };
+    assert_eq!(printed(wf("")), 0);
+    assert_eq!(
+        printed(wf("defaults:\n  run:\n    shell: bash -x {0}\n")),
+        1
+    );
+    assert_eq!(printed(wf("defaults:\n  run:\n    shell: pwsh\n")), 0);
+}

@@ -124,7 +124,11 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
                 continue;
             };
             let cmds = &sh.script.commands;
-            let mut xtrace = shell_traces(step.shell.as_ref().map(|s| s.value.as_str()));
+            let shell = step.shell.as_ref().map(|s| s.value.as_str());
+            let shell = shell
+                .or(job.default_shell.as_deref())
+                .or(cx.wf.default_shell.as_deref());
+            let mut xtrace = shell_traces(shell);
             let mut traced_reported = false;
             for (ci, c) in cmds.iter().enumerate() {
                 if let Some(on) = xtrace_change(c) {

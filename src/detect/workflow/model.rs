@@ -1,0 +1,575 @@
+//! The workflow model: workflow → jobs → steps, with `env` at each level,
+//! permissions, runner labels, `uses` + `with`, and `run:` bodies parsed as
+//! shell with a map back to file offsets.
+
+use super::shell::{self, Command, Script};
+use super::{DetectOptions, credential};
+use crate::detect::yaml;
+use marked_yaml::Node;
+use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+/// A scalar value and where it is written.
+#[derive(Clone, Debug)]
+pub struct Scalar {
+    pub value: String,
+    pub range: Range<usize>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Workflow,
+    Job,
+    Step,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Workflow => "workflow",
+            Level::Job => "job",
+            Level::Step => "step",
+        }
+    }
+}
+
+/// An `env:` entry.
+#[derive(Clone, Debug)]
+pub struct EnvVar {
+    pub name: String,
+    pub key: Range<usize>,
+    pub value: Scalar,
+    pub level: Level,
+}
+
+/// Where a credential value comes from.
+#[derive(Clone, Debug)]
+pub struct Credential {
+    /// `secrets.NPM_TOKEN`, `vars.NPM_TOKEN`, or the value's description.
+    pub source: String,
+    /// A registered secret: GitHub masks exact matches of it in logs.
+    pub registered: bool,
+    /// The secret's name says it is read-only (`NPM_READ_TOKEN`…).
+    pub read_only: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Permissions {
+    WriteAll,
+    ReadAll,
+    /// Scope → `read` / `write` / `none`; `{}` is an empty map.
+    Scopes(BTreeMap<String, String>),
+    /// An expression or something unrecognised.
+    Unknown,
+}
+
+#[derive(Clone, Debug)]
+pub struct PermBlock {
+    pub perms: Permissions,
+    /// The `permissions` key.
+    pub key: Range<usize>,
+}
+
+impl PermBlock {
+    pub fn id_token_write(&self) -> bool {
+        match &self.perms {
+            Permissions::WriteAll => true,
+            Permissions::Scopes(m) => m.get("id-token").is_some_and(|v| v == "write"),
+            _ => false,
+        }
+    }
+}
+
+/// A `run:` body, parsed, with the map back to file offsets.
+#[derive(Debug)]
+pub struct Run {
+    pub body: String,
+    pub script: Script,
+    /// Offset of the value's first character in the file.
+    start: usize,
+    /// `(body offset of line, file offset of line)` when the line appears
+    /// verbatim in the file (block scalars).
+    lines: Vec<(usize, Option<usize>)>,
+    pub verbatim: bool,
+}
+
+impl Run {
+    fn new(text: &str, value: &str, start: usize) -> Run {
+        let script = shell::parse(value);
+        let verbatim = text[start..].starts_with(value);
+        let mut lines = Vec::new();
+        let mut cursor = start;
+        let mut off = 0;
+        for line in value.split_inclusive('\n') {
+            let content = line.trim_end_matches('\n').trim_end_matches('\r');
+            let file = if verbatim {
+                Some(start + off)
+            } else if content.is_empty() {
+                None
+            } else {
+                text[cursor..].find(content).map(|i| cursor + i)
+            };
+            if let Some(f) = file {
+                cursor = f + content.len();
+            }
+            lines.push((off, file));
+            off += line.len();
+        }
+        Run {
+            body: value.to_string(),
+            script,
+            start,
+            lines,
+            verbatim,
+        }
+    }
+
+    /// File range of a range of the body (cut at the end of its line).
+    pub fn file_range(&self, r: Range<usize>) -> Range<usize> {
+        let idx = self
+            .lines
+            .iter()
+            .rposition(|(b, _)| *b <= r.start)
+            .unwrap_or(0);
+        match self.lines.get(idx) {
+            Some((b, Some(f))) => {
+                let line_end = self.body[*b..]
+                    .find('\n')
+                    .map(|i| b + i)
+                    .unwrap_or(self.body.len());
+                let end = r.end.min(line_end).max(r.start + 1);
+                f + (r.start - b)..f + (end - b)
+            }
+            _ => self.start..self.start + 1,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Step {
+    pub index: usize,
+    /// `id`, else `name`, else `#<index>`: a stable identity for keys.
+    pub label: String,
+    /// Start of the step's first key.
+    pub range: Range<usize>,
+    pub uses: Option<Scalar>,
+    pub with: Vec<(String, Range<usize>, Scalar)>,
+    pub run: Option<Run>,
+    pub shell: Option<Scalar>,
+    pub env: Vec<EnvVar>,
+}
+
+impl Step {
+    /// The action name without its `@ref`, lower-cased (`actions/setup-node`).
+    pub fn action(&self) -> Option<String> {
+        self.uses.as_ref().map(|u| {
+            u.value
+                .split('@')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+    }
+
+    /// The action's `@ref`.
+    pub fn action_ref(&self) -> Option<&str> {
+        self.uses
+            .as_ref()
+            .and_then(|u| u.value.split_once('@').map(|(_, r)| r.trim()))
+    }
+
+    pub fn with_value(&self, key: &str) -> Option<&Scalar> {
+        self.with
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, _, v)| v)
+    }
+
+    pub fn commands(&self) -> &[Command] {
+        self.run
+            .as_ref()
+            .map(|r| r.script.commands.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// File range of a body range of this step's `run:`.
+    pub fn file_range(&self, r: Range<usize>) -> Range<usize> {
+        match &self.run {
+            Some(run) => run.file_range(r),
+            None => self.range.clone(),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Job {
+    /// `defaults: run: shell:` of the job.
+    pub default_shell: Option<String>,
+    pub id: String,
+    pub key: Range<usize>,
+    /// Runner labels (a scalar becomes one label).
+    pub runs_on: Vec<String>,
+    pub runs_on_range: Option<Range<usize>>,
+    /// `runs-on: { group: … }`.
+    pub runner_group: bool,
+    pub permissions: Option<PermBlock>,
+    pub env: Vec<EnvVar>,
+    pub steps: Vec<Step>,
+    /// A reusable-workflow call: `uses:` at job level.
+    pub uses: Option<Scalar>,
+    pub with: Vec<(String, Range<usize>, Scalar)>,
+    /// The `secrets` key when its value is `inherit`.
+    pub secrets_inherit: Option<Range<usize>>,
+    /// Explicit `secrets:` passed to a reusable workflow.
+    pub secrets: Vec<EnvVar>,
+}
+
+impl Job {
+    pub fn self_hosted(&self) -> bool {
+        self.runner_group
+            || self
+                .runs_on
+                .iter()
+                .any(|l| l.trim().eq_ignore_ascii_case("self-hosted"))
+    }
+}
+
+#[derive(Debug)]
+pub struct Workflow {
+    /// `defaults: run: shell:` of the workflow.
+    pub default_shell: Option<String>,
+    pub is_action: bool,
+    /// Trigger names (`push`, `pull_request_target`, `workflow_call`…).
+    pub triggers: Vec<String>,
+    pub env: Vec<EnvVar>,
+    pub permissions: Option<PermBlock>,
+    pub jobs: Vec<Job>,
+}
+
+impl Workflow {
+    pub(super) fn parse(text: &str, map: &MarkedMappingNode, is_action: bool) -> Workflow {
+        let mut wf = Workflow {
+            is_action,
+            triggers: Vec::new(),
+            env: Vec::new(),
+            permissions: None,
+            jobs: Vec::new(),
+            default_shell: None,
+        };
+        for (k, v) in map.iter() {
+            match k.as_str() {
+                "on" | "true" => wf.triggers = triggers(v),
+                "env" => wf.env = env_vars(text, v, Level::Workflow),
+                "permissions" => wf.permissions = Some(perm_block(text, k, v)),
+                "defaults" => wf.default_shell = default_shell(v),
+                "jobs" => {
+                    if let Some(jobs) = v.as_mapping() {
+                        for (jk, jv) in jobs.iter() {
+                            if let Some(jm) = jv.as_mapping() {
+                                wf.jobs.push(parse_job(text, jk, jm));
+                            }
+                        }
+                    }
+                }
+                "runs" if is_action => {
+                    // A composite action: its steps form one pseudo-job.
+                    if let Some(steps) = v.as_mapping().and_then(|m| m.get_node("steps")) {
+                        let key = key_range(text, k);
+                        wf.jobs.push(Job {
+                            id: "composite".into(),
+                            key,
+                            runs_on: Vec::new(),
+                            runs_on_range: None,
+                            runner_group: false,
+                            default_shell: None,
+                            permissions: None,
+                            env: Vec::new(),
+                            steps: parse_steps(text, steps),
+                            uses: None,
+                            with: Vec::new(),
+                            secrets_inherit: None,
+                            secrets: Vec::new(),
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        wf
+    }
+
+    pub fn has_trigger(&self, name: &str) -> bool {
+        self.triggers.iter().any(|t| t == name)
+    }
+
+    /// Only callable by other workflows: permissions and runner come from
+    /// the caller.
+    pub fn is_reusable_only(&self) -> bool {
+        !self.triggers.is_empty() && self.triggers.iter().all(|t| t == "workflow_call")
+    }
+
+    /// Permissions in force for a job: the job's block replaces the
+    /// workflow's; `None` means the repository default (which never grants
+    /// `id-token`).
+    pub fn effective_permissions<'a>(&'a self, job: &'a Job) -> Option<&'a PermBlock> {
+        job.permissions.as_ref().or(self.permissions.as_ref())
+    }
+
+    pub fn id_token_write(&self, job: &Job) -> bool {
+        self.effective_permissions(job)
+            .is_some_and(PermBlock::id_token_write)
+    }
+
+    /// Environment a step runs with: step over job over workflow.
+    pub fn effective_env<'a>(&'a self, job: &'a Job, step: &'a Step) -> Vec<&'a EnvVar> {
+        let mut out: Vec<&EnvVar> = Vec::new();
+        for e in step.env.iter().chain(&job.env).chain(&self.env) {
+            if !out.iter().any(|o| o.name == e.name) {
+                out.push(e);
+            }
+        }
+        out
+    }
+
+    /// Credentials in a step's environment (and `with:` inputs that carry
+    /// one), most specific level first.
+    pub fn step_credentials<'a>(
+        &'a self,
+        job: &'a Job,
+        step: &'a Step,
+        opts: &DetectOptions,
+    ) -> Vec<(&'a EnvVar, Credential)> {
+        self.effective_env(job, step)
+            .into_iter()
+            .filter_map(|e| credential(&e.name, &e.value.value, opts).map(|c| (e, c)))
+            .collect()
+    }
+}
+
+fn triggers(v: &Node) -> Vec<String> {
+    match v {
+        Node::Scalar(s) => vec![s.as_str().trim().to_string()],
+        Node::Sequence(seq) => seq
+            .iter()
+            .filter_map(|n| n.as_scalar().map(|s| s.as_str().trim().to_string()))
+            .collect(),
+        Node::Mapping(m) => m.iter().map(|(k, _)| k.as_str().to_string()).collect(),
+    }
+}
+
+/// `defaults: { run: { shell: … } }`.
+fn default_shell(v: &Node) -> Option<String> {
+    v.as_mapping()?
+        .get_mapping("run")?
+        .get_scalar("shell")
+        .map(|s| s.as_str().to_string())
+}
+
+fn key_range(text: &str, k: &MarkedScalarNode) -> Range<usize> {
+    yaml::scalar_range(text, k.span(), k.as_str())
+}
+
+fn scalar(text: &str, s: &MarkedScalarNode) -> Scalar {
+    Scalar {
+        value: s.as_str().to_string(),
+        range: yaml::scalar_range(text, s.span(), s.as_str()),
+    }
+}
+
+/// Any node as a scalar (flow sequences and mappings keep their start).
+fn scalar_of(text: &str, n: &Node) -> Scalar {
+    match n {
+        Node::Scalar(s) => scalar(text, s),
+        other => {
+            let start = yaml::span_start(text, other.span());
+            Scalar {
+                value: String::new(),
+                range: start..start + 1,
+            }
+        }
+    }
+}
+
+fn env_vars(text: &str, v: &Node, level: Level) -> Vec<EnvVar> {
+    let Some(m) = v.as_mapping() else {
+        return Vec::new();
+    };
+    m.iter()
+        .map(|(k, v)| EnvVar {
+            name: k.as_str().to_string(),
+            key: key_range(text, k),
+            value: scalar_of(text, v),
+            level,
+        })
+        .collect()
+}
+
+fn perm_block(text: &str, k: &MarkedScalarNode, v: &Node) -> PermBlock {
+    let perms = match v {
+        Node::Scalar(s) => match s.as_str().trim() {
+            "write-all" => Permissions::WriteAll,
+            "read-all" => Permissions::ReadAll,
+            "" => Permissions::Scopes(BTreeMap::new()),
+            _ => Permissions::Unknown,
+        },
+        Node::Mapping(m) => Permissions::Scopes(
+            m.iter()
+                .map(|(k, v)| {
+                    let val = v.as_scalar().map(|s| s.as_str().trim()).unwrap_or("");
+                    (k.as_str().to_string(), val.to_string())
+                })
+                .collect(),
+        ),
+        Node::Sequence(_) => Permissions::Unknown,
+    };
+    PermBlock {
+        perms,
+        key: key_range(text, k),
+    }
+}
+
+fn with_inputs(text: &str, v: &Node) -> Vec<(String, Range<usize>, Scalar)> {
+    let Some(m) = v.as_mapping() else {
+        return Vec::new();
+    };
+    m.iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                key_range(text, k),
+                scalar_of(text, v),
+            )
+        })
+        .collect()
+}
+
+fn parse_job(text: &str, k: &MarkedScalarNode, m: &MarkedMappingNode) -> Job {
+    let mut job = Job {
+        id: k.as_str().to_string(),
+        key: key_range(text, k),
+        runs_on: Vec::new(),
+        runs_on_range: None,
+        runner_group: false,
+        default_shell: None,
+        permissions: None,
+        env: Vec::new(),
+        steps: Vec::new(),
+        uses: None,
+        with: Vec::new(),
+        secrets_inherit: None,
+        secrets: Vec::new(),
+    };
+    for (jk, jv) in m.iter() {
+        match jk.as_str() {
+            "runs-on" => {
+                job.runs_on_range = Some(key_range(text, jk));
+                match jv {
+                    Node::Scalar(s) => job.runs_on = vec![s.as_str().to_string()],
+                    Node::Sequence(seq) => {
+                        job.runs_on = seq
+                            .iter()
+                            .filter_map(|n| n.as_scalar().map(|s| s.as_str().to_string()))
+                            .collect()
+                    }
+                    Node::Mapping(rm) => {
+                        job.runner_group = rm.get_node("group").is_some();
+                        match rm.get_node("labels") {
+                            Some(Node::Scalar(s)) => job.runs_on = vec![s.as_str().to_string()],
+                            Some(Node::Sequence(seq)) => {
+                                job.runs_on = seq
+                                    .iter()
+                                    .filter_map(|n| n.as_scalar().map(|s| s.as_str().to_string()))
+                                    .collect()
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            "permissions" => job.permissions = Some(perm_block(text, jk, jv)),
+            "defaults" => job.default_shell = default_shell(jv),
+            "env" => job.env = env_vars(text, jv, Level::Job),
+            "steps" => job.steps = parse_steps(text, jv),
+            "uses" => job.uses = jv.as_scalar().map(|s| scalar(text, s)),
+            "with" => job.with = with_inputs(text, jv),
+            "secrets" => match jv {
+                Node::Scalar(s) if s.as_str().trim() == "inherit" => {
+                    job.secrets_inherit = Some(key_range(text, jk))
+                }
+                other => job.secrets = env_vars(text, other, Level::Job),
+            },
+            _ => {}
+        }
+    }
+    job
+}
+
+fn parse_steps(text: &str, v: &Node) -> Vec<Step> {
+    let Some(seq) = v.as_sequence() else {
+        return Vec::new();
+    };
+    let mut steps = Vec::new();
+    for (index, n) in seq.iter().enumerate() {
+        let Some(m) = n.as_mapping() else {
+            continue;
+        };
+        let start = yaml::span_start(text, n.span());
+        let mut step = Step {
+            index,
+            label: format!("#{}", index + 1),
+            range: start..start + 1,
+            uses: None,
+            with: Vec::new(),
+            run: None,
+            shell: None,
+            env: Vec::new(),
+        };
+        if let Some((k, _)) = m.iter().next() {
+            step.range = key_range(text, k);
+        }
+        let mut id = None;
+        let mut name = None;
+        for (k, v) in m.iter() {
+            match k.as_str() {
+                "id" => id = v.as_scalar().map(|s| s.as_str().to_string()),
+                "name" => name = v.as_scalar().map(|s| s.as_str().to_string()),
+                "uses" => step.uses = v.as_scalar().map(|s| scalar(text, s)),
+                "with" => step.with = with_inputs(text, v),
+                "shell" => step.shell = v.as_scalar().map(|s| scalar(text, s)),
+                "env" => step.env = env_vars(text, v, Level::Step),
+                "run" => {
+                    if let Some(s) = v.as_scalar() {
+                        let start = yaml::span_start(text, s.span());
+                        let start = match text.as_bytes().get(start) {
+                            Some(b'"') | Some(b'\'') => start + 1,
+                            _ => start,
+                        };
+                        step.run = Some(Run::new(text, s.as_str(), start));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(l) = id.or(name) {
+            step.label = l;
+        }
+        steps.push(step);
+    }
+    steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_offsets_map_to_block_scalars() {
+        let text = "steps:\n  - run: |\n      echo a\n      npm publish\n";
+        let start = text.find("echo").unwrap();
+        let run = Run::new(text, "echo a\nnpm publish\n", start);
+        let r = run.file_range(7..18);
+        assert_eq!(&text[r], "npm publish");
+    }
+}

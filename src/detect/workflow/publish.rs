@@ -1,0 +1,414 @@
+//! Publishing: which commands and actions publish a package, with which
+//! tool, to which registry, and with which credential.
+
+use super::shell::Command;
+use super::{Ctx, Job, Step, Workflow, credential, is_npm_config_file, token_writes};
+use std::ops::Range;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tool {
+    Npm,
+    Pnpm,
+    Yarn,
+    Bun,
+    SemanticRelease,
+    Changesets,
+    Lerna,
+    Nx,
+}
+
+impl Tool {
+    /// Publishes through the npm CLI (so npm's version matters for OIDC).
+    pub fn uses_npm_cli(self) -> bool {
+        matches!(
+            self,
+            Tool::Npm | Tool::SemanticRelease | Tool::Changesets | Tool::Lerna | Tool::Nx
+        )
+    }
+}
+
+/// A publish command or action in a step.
+#[derive(Clone, Debug)]
+pub struct Publish {
+    pub tool: Tool,
+    /// What it looks like (`npm publish`, `changesets/action`).
+    pub what: String,
+    /// File range of the command (or the `uses:` value).
+    pub range: Range<usize>,
+    pub dry_run: bool,
+    pub provenance: bool,
+    /// `--registry` given on the command line.
+    pub registry: Option<String>,
+}
+
+/// Options of npm/pnpm/yarn that take a value (so the value is not the
+/// subcommand).
+const VALUE_FLAGS: &[&str] = &[
+    "-w",
+    "--workspace",
+    "--prefix",
+    "-C",
+    "--dir",
+    "--registry",
+    "--userconfig",
+    "--tag",
+    "--access",
+    "--otp",
+    "--filter",
+    "-F",
+    "--cwd",
+];
+
+/// Positional arguments, skipping options and their values.
+fn positionals<'a>(args: &'a [&'a str]) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let mut skip = false;
+    for a in args {
+        if skip {
+            skip = false;
+            continue;
+        }
+        if a.starts_with('-') {
+            skip = VALUE_FLAGS.contains(a);
+            continue;
+        }
+        out.push(*a);
+    }
+    out
+}
+
+fn strip_version(pkg: &str) -> &str {
+    let p = pkg.trim();
+    // `@scope/name@1` keeps the scope.
+    match p[1.min(p.len())..].find('@') {
+        Some(i) => &p[..i + 1],
+        None => p,
+    }
+}
+
+/// Classify a runner-of-packages invocation (`npx X`, `pnpm dlx X`…) by the
+/// package it runs.
+fn tool_of_package(pkg: &str, rest: &[&str]) -> Option<(Tool, String)> {
+    let pkg = strip_version(pkg);
+    let pos = positionals(rest);
+    match pkg {
+        "semantic-release" => Some((Tool::SemanticRelease, "semantic-release".into())),
+        "changeset" | "@changesets/cli" if pos.first() == Some(&"publish") => {
+            Some((Tool::Changesets, "changeset publish".into()))
+        }
+        "lerna" if pos.first() == Some(&"publish") => Some((Tool::Lerna, "lerna publish".into())),
+        "nx" if pos.first() == Some(&"release") && !rest.contains(&"--skip-publish") => {
+            if pos.get(1).is_none_or(|s| *s == "publish") {
+                Some((Tool::Nx, "nx release".into()))
+            } else {
+                None
+            }
+        }
+        "npm" if pos.first() == Some(&"publish") => Some((Tool::Npm, "npm publish".into())),
+        _ => None,
+    }
+}
+
+/// Does this shell command publish a package? Returns the tool and a label.
+pub fn publish_command(c: &Command) -> Option<(Tool, String)> {
+    let args: Vec<&str> = c.argv().collect();
+    let pos = positionals(&args);
+    let first = pos.first().copied();
+    match c.name.as_str() {
+        "npm" => match first {
+            Some("publish") => Some((Tool::Npm, "npm publish".into())),
+            Some("exec") | Some("x") => {
+                let i = args.iter().position(|a| *a == pos[0])? + 1;
+                let rest = &args[i..];
+                let p = positionals(rest);
+                let pkg = p.first()?;
+                let j = rest.iter().position(|a| a == pkg)? + 1;
+                tool_of_package(pkg, &rest[j..])
+            }
+            _ => None,
+        },
+        // `pn`/`pnx` are pnpm 11's short names.
+        "pnpm" | "pn" => match first {
+            Some("publish") => Some((Tool::Pnpm, "pnpm publish".into())),
+            Some("dlx") | Some("exec") => {
+                let pkg = pos.get(1)?;
+                let j = args.iter().position(|a| a == pkg)? + 1;
+                tool_of_package(pkg, &args[j..])
+            }
+            Some(other) => {
+                let j = args.iter().position(|a| *a == other)? + 1;
+                tool_of_package(other, &args[j..])
+            }
+            None => None,
+        },
+        "yarn" => match first {
+            Some("publish") => Some((Tool::Yarn, "yarn publish".into())),
+            Some("npm") if pos.get(1) == Some(&"publish") => {
+                Some((Tool::Yarn, "yarn npm publish".into()))
+            }
+            Some("workspaces") if args.windows(2).any(|w| w == ["npm", "publish"]) => {
+                Some((Tool::Yarn, "yarn npm publish".into()))
+            }
+            Some("dlx") | Some("exec") => {
+                let pkg = pos.get(1)?;
+                let j = args.iter().position(|a| a == pkg)? + 1;
+                tool_of_package(pkg, &args[j..])
+            }
+            Some(other) => {
+                let j = args.iter().position(|a| *a == other)? + 1;
+                tool_of_package(other, &args[j..])
+            }
+            None => None,
+        },
+        "bun" if first == Some("publish") => Some((Tool::Bun, "bun publish".into())),
+        "npx" | "bunx" | "pnpx" | "pnx" => {
+            let pkg = first?;
+            let j = args.iter().position(|a| *a == pkg)? + 1;
+            tool_of_package(pkg, &args[j..])
+        }
+        "semantic-release" | "changeset" | "lerna" | "nx" => tool_of_package(&c.name, &args),
+        _ => None,
+    }
+}
+
+/// Publishing actions and the tool behind them.
+pub(super) fn publish_action(step: &Step) -> Option<(Tool, String)> {
+    let action = step.action()?;
+    match action.as_str() {
+        "changesets/action/publish" => Some((Tool::Changesets, action.clone())),
+        "changesets/action" => step
+            .with_value("publish")
+            .filter(|v| !v.value.trim().is_empty())
+            .map(|_| (Tool::Changesets, action.clone())),
+        "cycjimmy/semantic-release-action" | "codfish/semantic-release-action" => {
+            Some((Tool::SemanticRelease, action.clone()))
+        }
+        "js-devtools/npm-publish" => Some((Tool::Npm, action.clone())),
+        _ => None,
+    }
+}
+
+/// Every publish in a step (a script may publish several times).
+pub fn step_publishes(step: &Step) -> Vec<Publish> {
+    let mut out = Vec::new();
+    if let Some((tool, what)) = publish_action(step) {
+        let dry_run = step
+            .with_value("dry-run")
+            .or_else(|| step.with_value("dry_run"))
+            .is_some_and(|v| v.value.trim() == "true");
+        out.push(Publish {
+            tool,
+            what,
+            range: step
+                .uses
+                .as_ref()
+                .map(|u| u.range.clone())
+                .unwrap_or(step.range.clone()),
+            dry_run,
+            provenance: step
+                .with_value("provenance")
+                .is_some_and(|v| v.value.trim() == "true"),
+            registry: step.with_value("registry").map(|v| v.value.clone()),
+        });
+    }
+    for c in step.commands() {
+        let Some((tool, what)) = publish_command(c) else {
+            continue;
+        };
+        let args: Vec<&str> = c.argv().collect();
+        let flag = |f: &str| {
+            args.iter()
+                .any(|a| *a == f || a.strip_prefix(f).is_some_and(|r| r == "=true"))
+        };
+        let registry = args.iter().enumerate().find_map(|(i, a)| {
+            if *a == "--registry" {
+                args.get(i + 1).map(|s| s.to_string())
+            } else {
+                a.strip_prefix("--registry=").map(str::to_string)
+            }
+        });
+        out.push(Publish {
+            tool,
+            what,
+            range: step.file_range(c.range.start..c.range.end),
+            dry_run: flag("--dry-run") || (tool == Tool::SemanticRelease && flag("-d")),
+            provenance: flag("--provenance"),
+            registry,
+        });
+    }
+    out
+}
+
+/// Publishes that really publish (not `--dry-run`).
+pub fn real_publishes(step: &Step) -> Vec<Publish> {
+    step_publishes(step)
+        .into_iter()
+        .filter(|p| !p.dry_run)
+        .collect()
+}
+
+/// Commands that need a write-capable token besides publishing.
+pub fn write_command(c: &Command) -> bool {
+    let args: Vec<&str> = c.argv().collect();
+    let pos = positionals(&args);
+    matches!(c.name.as_str(), "npm" | "pnpm" | "pn" | "yarn")
+        && matches!(
+            pos.first().copied(),
+            Some("dist-tag" | "deprecate" | "unpublish" | "access" | "owner" | "team" | "token")
+        )
+}
+
+/// Does the job publish (or change registry state)?
+pub fn job_publishes(job: &Job) -> bool {
+    job.steps
+        .iter()
+        .any(|s| !real_publishes(s).is_empty() || s.commands().iter().any(write_command))
+}
+
+/// The credential a publish authenticates with: an env var in scope, a
+/// `with:` input, or a config file a token was written to before it.
+#[derive(Clone, Debug)]
+pub struct PublishAuth {
+    pub source: String,
+    /// The env key, input key or write that brings it in.
+    pub range: Range<usize>,
+    pub what: String,
+}
+
+pub fn publish_auth(cx: &Ctx, job: &Job, step: &Step, p: &Publish) -> Option<PublishAuth> {
+    if let Some((e, c)) = cx
+        .wf
+        .step_credentials(job, step, cx.opts)
+        .into_iter()
+        .next()
+    {
+        return Some(PublishAuth {
+            source: c.source,
+            range: e.key.clone(),
+            what: format!("{} in {}-level env", e.name, e.level.as_str()),
+        });
+    }
+    for (k, r, v) in &step.with {
+        if let Some(c) = credential(k, &v.value, cx.opts) {
+            return Some(PublishAuth {
+                source: c.source,
+                range: r.clone(),
+                what: format!("input `{k}`"),
+            });
+        }
+    }
+    token_writes(cx, job)
+        .into_iter()
+        .filter(|w| is_npm_config_file(&w.path))
+        .find(|w| w.step < step.index || (w.step == step.index && w.range.start < p.range.start))
+        .map(|w| PublishAuth {
+            what: format!("{} written in step {}", w.path, job.steps[w.step].label),
+            source: w.source,
+            range: w.range,
+        })
+}
+
+// Setup-node and the public registry
+
+pub const PUBLIC_REGISTRY_HOSTS: &[&str] = &["registry.npmjs.org", "registry.npmjs.com"];
+
+/// Does a registry URL point at the public npm registry?
+pub fn is_public_registry(url: &str) -> bool {
+    let host = url
+        .trim()
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_start_matches("//")
+        .split('/')
+        .next()
+        .unwrap_or("");
+    PUBLIC_REGISTRY_HOSTS.contains(&host) || host == "registry.yarnpkg.com"
+}
+
+/// The last `actions/setup-node` step before step `before`.
+pub fn setup_node_before(job: &Job, before: usize) -> Option<&Step> {
+    job.steps[..before.min(job.steps.len())]
+        .iter()
+        .rev()
+        .find(|s| s.action().as_deref() == Some("actions/setup-node"))
+}
+
+/// The registry a publish in step `i` goes to, when it is not the public
+/// one: `--registry`, `NPM_CONFIG_REGISTRY`, or setup-node's `registry-url`.
+pub fn private_registry(wf: &Workflow, job: &Job, i: usize, p: &Publish) -> Option<String> {
+    if let Some(r) = &p.registry {
+        return (!is_public_registry(r)).then(|| r.clone());
+    }
+    let step = &job.steps[i];
+    for e in wf.effective_env(job, step) {
+        let n = e.name.to_ascii_uppercase();
+        if (n == "NPM_CONFIG_REGISTRY"
+            || n == "YARN_NPM_REGISTRY_SERVER"
+            || n == "YARN_NPM_PUBLISH_REGISTRY")
+            && !e.value.value.contains("${{")
+            && !is_public_registry(&e.value.value)
+        {
+            return Some(e.value.value.clone());
+        }
+    }
+    if let Some(url) = setup_node_before(job, i).and_then(|s| s.with_value("registry-url")) {
+        let v = url.value.trim();
+        if !v.is_empty() && !v.contains("${{") && !is_public_registry(v) {
+            return Some(v.to_string());
+        }
+    }
+    if let Some(url) = step.with_value("registry")
+        && !is_public_registry(&url.value)
+    {
+        return Some(url.value.clone());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::workflow::shell;
+
+    fn cmd(s: &str) -> Command {
+        shell::parse(s).commands.remove(0)
+    }
+
+    #[test]
+    fn publish_commands() {
+        let yes = [
+            "npm publish",
+            "npm publish --access public --provenance",
+            "npm -w pkg publish",
+            "pnpm -r publish --no-git-checks",
+            "yarn npm publish",
+            "yarn publish",
+            "yarn workspaces foreach -A npm publish",
+            "npx semantic-release",
+            "npx --yes semantic-release@24",
+            "pnpm changeset publish",
+            "npx changeset publish",
+            "yarn changeset publish",
+            "npx lerna publish from-package --yes",
+            "bun publish",
+            "pnpm dlx semantic-release",
+            "pn publish --filter=!pnpm --access=public",
+            "pnx semantic-release",
+        ];
+        for s in yes {
+            assert!(publish_command(&cmd(s)).is_some(), "{s}");
+        }
+        let no = [
+            "npm ci",
+            "npm run build",
+            "npm pack",
+            "pnpm install --frozen-lockfile",
+            "yarn install --immutable",
+            "npx changeset version",
+            "echo npm publish",
+        ];
+        for s in no {
+            assert!(publish_command(&cmd(s)).is_none(), "{s}");
+        }
+    }
+}
