@@ -216,7 +216,8 @@ pub struct Provenance {
     pub summary: String,
     /// Number of commits in which the blob sits at this path.
     pub commits: usize,
-    /// Refs from which the introducing commit is reachable, sorted.
+    /// Refs from which a commit holding it is reachable (so every ref whose
+    /// history carries the secret at this path), sorted.
     pub refs: Vec<String>,
     /// Whether the secret is still present in HEAD (any path).
     pub in_head: bool,

@@ -209,9 +209,27 @@ fn token_only_on_an_unmerged_branch() {
     let out = history(&repo, &["--branch", "main"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(token_findings(&json(&out)).is_empty());
-    // And naming the branch does.
+    // Naming the branch does, even once the tip no longer holds the token:
+    // --branch sweeps the branch's history, not only its last tree.
+    repo.git(&["checkout", "-q", "feature/publish"]);
+    repo.remove("scripts/publish.sh");
+    repo.commit("drop the script");
+    repo.git(&["checkout", "-q", "main"]);
     let out = history(&repo, &["--branch", "feature/publish"]);
+    let found = token_findings(&json(&out));
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["provenance"]["commit"], introduced.as_str());
+    // An annotated tag given to --branch is peeled to its commit.
+    repo.git(&["tag", "-a", "v0.1.0", "-m", "tag", &introduced]);
+    let out = history(&repo, &["--branch", "v0.1.0"]);
     assert_eq!(token_findings(&json(&out)).len(), 1);
+    let out = history(&repo, &["--branch", "no-such-branch"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("no such revision"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -295,13 +295,7 @@ fn attribute(
             }
         }
     }
-    let intro_ids: Vec<Oid> = places
-        .iter()
-        .filter_map(|(_, _, _, i)| i.as_ref().map(|c| c.id))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let refs = provenance::refs_reaching(repo, &plan.refs, &intro_ids);
+    let graph = provenance::RefGraph::load(repo, &plan.refs);
 
     let mut candidates = Vec::new();
     let mut current: Option<(usize, git2::OdbObject)> = None;
@@ -330,14 +324,19 @@ fn attribute(
                 blob_id: blob.id.to_string(),
             },
         };
-        for mut finding in scan::detect_item(&item, detect).findings {
+        let detected = scan::detect_item(&item, detect).findings;
+        let reach = match (&intro, detected.is_empty()) {
+            (Some(_), false) => graph.refs_reaching(&commits),
+            _ => Vec::new(),
+        };
+        for mut finding in detected {
             finding.provenance = intro.as_ref().map(|c| Provenance {
                 commit: c.id.to_string(),
                 author: c.author.clone(),
                 date: provenance::rfc3339_utc(c.author_time),
                 summary: c.summary.clone(),
                 commits: commits.len(),
-                refs: refs.get(&c.id).cloned().unwrap_or_default(),
+                refs: reach.clone(),
                 in_head: false,
                 secret_commits: 0,
             });

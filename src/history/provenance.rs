@@ -135,77 +135,86 @@ pub fn introducing(infos: &[CommitInfo]) -> Option<&CommitInfo> {
         .min_by_key(|c| (c.author_time, c.commit_time, c.id))
 }
 
-/// For each target commit, the names of the refs from which it is
-/// reachable. Loads the commit graph of every ref once, then for each target
-/// walks its descendants (few targets: only introducing commits).
-pub fn refs_reaching(
-    repo: &Repository,
-    refs: &[RefTip],
-    targets: &[Oid],
-) -> HashMap<Oid, Vec<String>> {
-    let mut index: HashMap<Oid, usize> = HashMap::new();
-    let mut children: Vec<Vec<usize>> = Vec::new();
-    let mut queue = VecDeque::new();
-    let mut tip_of: Vec<(usize, &str)> = Vec::new();
-    let intern = |id: Oid, index: &mut HashMap<Oid, usize>, children: &mut Vec<Vec<usize>>| {
-        *index.entry(id).or_insert_with(|| {
-            children.push(Vec::new());
-            children.len() - 1
-        })
-    };
-    for tip in refs {
-        if repo.find_commit(tip.target).is_err() {
-            continue; // a ref to a tree or blob reaches no commit
-        }
-        let known = index.contains_key(&tip.target);
-        let i = intern(tip.target, &mut index, &mut children);
-        tip_of.push((i, &tip.name));
-        if !known {
-            queue.push_back(tip.target);
-        }
-    }
-    while let Some(id) = queue.pop_front() {
-        let Ok(commit) = repo.find_commit(id) else {
-            continue;
+/// The commit graph of every ref, for "reachable from". Loaded once per
+/// sweep with findings; each question is then one walk over descendants.
+pub struct RefGraph<'a> {
+    index: HashMap<Oid, usize>,
+    children: Vec<Vec<usize>>,
+    tips: Vec<(usize, &'a str)>,
+}
+
+impl<'a> RefGraph<'a> {
+    pub fn load(repo: &Repository, refs: &'a [RefTip]) -> RefGraph<'a> {
+        let mut graph = RefGraph {
+            index: HashMap::new(),
+            children: Vec::new(),
+            tips: Vec::new(),
         };
-        let child = index[&id];
-        for parent in commit.parent_ids() {
-            let known = index.contains_key(&parent);
-            let p = intern(parent, &mut index, &mut children);
-            children[p].push(child);
-            if !known {
-                queue.push_back(parent);
+        let mut queue = VecDeque::new();
+        for tip in refs {
+            if repo.find_commit(tip.target).is_err() {
+                continue; // a ref to a tree or blob reaches no commit
+            }
+            let (i, new) = graph.intern(tip.target);
+            graph.tips.push((i, &tip.name));
+            if new {
+                queue.push_back(tip.target);
             }
         }
+        while let Some(id) = queue.pop_front() {
+            let Ok(commit) = repo.find_commit(id) else {
+                continue; // missing or behind a shallow boundary
+            };
+            let child = graph.index[&id];
+            for parent in commit.parent_ids() {
+                let (p, new) = graph.intern(parent);
+                graph.children[p].push(child);
+                if new {
+                    queue.push_back(parent);
+                }
+            }
+        }
+        graph
     }
-    let mut out = HashMap::new();
-    let mut mark = vec![false; children.len()];
-    for &target in targets {
-        let Some(&start) = index.get(&target) else {
-            out.insert(target, Vec::new());
-            continue;
-        };
-        mark.iter_mut().for_each(|m| *m = false);
-        let mut stack = vec![start];
-        mark[start] = true;
+
+    fn intern(&mut self, id: Oid) -> (usize, bool) {
+        if let Some(&i) = self.index.get(&id) {
+            return (i, false);
+        }
+        self.children.push(Vec::new());
+        let i = self.children.len() - 1;
+        self.index.insert(id, i);
+        (i, true)
+    }
+
+    /// Names of the refs from which any of `commits` is reachable, sorted.
+    pub fn refs_reaching(&self, commits: &[Oid]) -> Vec<String> {
+        let mut mark = vec![false; self.children.len()];
+        let mut stack: Vec<usize> = commits
+            .iter()
+            .filter_map(|c| self.index.get(c).copied())
+            .collect();
+        for &s in &stack {
+            mark[s] = true;
+        }
         while let Some(n) = stack.pop() {
-            for &c in &children[n] {
+            for &c in &self.children[n] {
                 if !mark[c] {
                     mark[c] = true;
                     stack.push(c);
                 }
             }
         }
-        let mut names: Vec<String> = tip_of
+        let mut names: Vec<String> = self
+            .tips
             .iter()
             .filter(|(i, _)| mark[*i])
             .map(|(_, name)| name.to_string())
             .collect();
         names.sort();
         names.dedup();
-        out.insert(target, names);
+        names
     }
-    out
 }
 
 /// Seconds since the epoch as RFC 3339 in UTC (`2024-03-01T10:00:00Z`).

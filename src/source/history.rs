@@ -107,9 +107,14 @@ pub fn plan(repo: &Repository, selection: &Selection, all_objects: bool) -> Resu
         Selection::Revisions(revs) => {
             let mut tips = Vec::new();
             for rev in revs {
+                // Peel tags only: peeling a commit "to any type" would give
+                // its tree, and the sweep would miss the commit's history.
                 let object = repo
                     .revparse_single(rev)
-                    .and_then(|o| o.peel(ObjectType::Any))
+                    .and_then(|o| match o.kind() {
+                        Some(ObjectType::Tag) => o.peel(ObjectType::Any),
+                        _ => Ok(o),
+                    })
                     .map_err(|e| format!("no such revision {rev:?}: {}", e.message()))?;
                 tips.push(RefTip {
                     name: rev.clone(),
