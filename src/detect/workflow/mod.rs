@@ -65,7 +65,7 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
         }
         return;
     };
-    let wf = Workflow::parse(text, map, is_action);
+    let wf = Workflow::parse(&Src::new(text), map, is_action);
     let cx = Ctx {
         item,
         text,

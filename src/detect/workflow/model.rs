@@ -4,7 +4,6 @@
 
 use super::shell::{self, Command, Script};
 use super::{DetectOptions, credential};
-use crate::detect::yaml;
 use marked_yaml::Node;
 use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
 use std::collections::BTreeMap;
@@ -249,7 +248,7 @@ pub struct Workflow {
 }
 
 impl Workflow {
-    pub(super) fn parse(text: &str, map: &MarkedMappingNode, is_action: bool) -> Workflow {
+    pub(super) fn parse(text: &Src, map: &MarkedMappingNode, is_action: bool) -> Workflow {
         let mut wf = Workflow {
             is_action,
             triggers: Vec::new(),
@@ -348,6 +347,57 @@ impl Workflow {
     }
 }
 
+/// The file's text with a line index, so positions of YAML nodes are found
+/// without rescanning from the start (`yaml::offset_of` walks every line).
+pub struct Src<'a> {
+    pub text: &'a str,
+    line_starts: Vec<usize>,
+}
+
+impl<'a> Src<'a> {
+    pub fn new(text: &'a str) -> Src<'a> {
+        let mut line_starts = vec![0];
+        line_starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+        Src { text, line_starts }
+    }
+
+    /// Byte offset of a 1-based line and 1-based character column.
+    fn offset(&self, line: usize, column: usize) -> usize {
+        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
+            return self.text.len();
+        };
+        self.text[start..]
+            .char_indices()
+            .nth(column.saturating_sub(1))
+            .map(|(i, _)| start + i)
+            .unwrap_or(self.text.len())
+    }
+
+    fn span_start(&self, span: &marked_yaml::Span) -> usize {
+        span.start()
+            .map(|m| self.offset(m.line(), m.column()))
+            .unwrap_or(0)
+    }
+
+    /// Same contract as `yaml::scalar_range`: skip an opening quote, cover
+    /// the value when written verbatim, else the rest of its line.
+    fn scalar_range(&self, span: &marked_yaml::Span, value: &str) -> Range<usize> {
+        let text = self.text;
+        let mut start = self.span_start(span);
+        if matches!(text.as_bytes().get(start), Some(b'"') | Some(b'\'')) {
+            start += 1;
+        }
+        if !value.is_empty() && text[start..].starts_with(value) {
+            return start..start + value.len();
+        }
+        let end = text[start..]
+            .find('\n')
+            .map(|i| start + i)
+            .unwrap_or(text.len());
+        start..end.max(start + 1).min(text.len().max(start))
+    }
+}
+
 fn triggers(v: &Node) -> Vec<String> {
     match v {
         Node::Scalar(s) => vec![s.as_str().trim().to_string()],
@@ -367,23 +417,23 @@ fn default_shell(v: &Node) -> Option<String> {
         .map(|s| s.as_str().to_string())
 }
 
-fn key_range(text: &str, k: &MarkedScalarNode) -> Range<usize> {
-    yaml::scalar_range(text, k.span(), k.as_str())
+fn key_range(text: &Src, k: &MarkedScalarNode) -> Range<usize> {
+    text.scalar_range(k.span(), k.as_str())
 }
 
-fn scalar(text: &str, s: &MarkedScalarNode) -> Scalar {
+fn scalar(text: &Src, s: &MarkedScalarNode) -> Scalar {
     Scalar {
         value: s.as_str().to_string(),
-        range: yaml::scalar_range(text, s.span(), s.as_str()),
+        range: text.scalar_range(s.span(), s.as_str()),
     }
 }
 
 /// Any node as a scalar (flow sequences and mappings keep their start).
-fn scalar_of(text: &str, n: &Node) -> Scalar {
+fn scalar_of(text: &Src, n: &Node) -> Scalar {
     match n {
         Node::Scalar(s) => scalar(text, s),
         other => {
-            let start = yaml::span_start(text, other.span());
+            let start = text.span_start(other.span());
             Scalar {
                 value: String::new(),
                 range: start..start + 1,
@@ -392,7 +442,7 @@ fn scalar_of(text: &str, n: &Node) -> Scalar {
     }
 }
 
-fn env_vars(text: &str, v: &Node, level: Level) -> Vec<EnvVar> {
+fn env_vars(text: &Src, v: &Node, level: Level) -> Vec<EnvVar> {
     let Some(m) = v.as_mapping() else {
         return Vec::new();
     };
@@ -406,7 +456,7 @@ fn env_vars(text: &str, v: &Node, level: Level) -> Vec<EnvVar> {
         .collect()
 }
 
-fn perm_block(text: &str, k: &MarkedScalarNode, v: &Node) -> PermBlock {
+fn perm_block(text: &Src, k: &MarkedScalarNode, v: &Node) -> PermBlock {
     let perms = match v {
         Node::Scalar(s) => match s.as_str().trim() {
             "write-all" => Permissions::WriteAll,
@@ -430,7 +480,7 @@ fn perm_block(text: &str, k: &MarkedScalarNode, v: &Node) -> PermBlock {
     }
 }
 
-fn with_inputs(text: &str, v: &Node) -> Vec<(String, Range<usize>, Scalar)> {
+fn with_inputs(text: &Src, v: &Node) -> Vec<(String, Range<usize>, Scalar)> {
     let Some(m) = v.as_mapping() else {
         return Vec::new();
     };
@@ -445,7 +495,7 @@ fn with_inputs(text: &str, v: &Node) -> Vec<(String, Range<usize>, Scalar)> {
         .collect()
 }
 
-fn parse_job(text: &str, k: &MarkedScalarNode, m: &MarkedMappingNode) -> Job {
+fn parse_job(text: &Src, k: &MarkedScalarNode, m: &MarkedMappingNode) -> Job {
     let mut job = Job {
         id: k.as_str().to_string(),
         key: key_range(text, k),
@@ -506,7 +556,7 @@ fn parse_job(text: &str, k: &MarkedScalarNode, m: &MarkedMappingNode) -> Job {
     job
 }
 
-fn parse_steps(text: &str, v: &Node) -> Vec<Step> {
+fn parse_steps(text: &Src, v: &Node) -> Vec<Step> {
     let Some(seq) = v.as_sequence() else {
         return Vec::new();
     };
@@ -515,7 +565,7 @@ fn parse_steps(text: &str, v: &Node) -> Vec<Step> {
         let Some(m) = n.as_mapping() else {
             continue;
         };
-        let start = yaml::span_start(text, n.span());
+        let start = text.span_start(n.span());
         let mut step = Step {
             index,
             label: format!("#{}", index + 1),
@@ -541,12 +591,12 @@ fn parse_steps(text: &str, v: &Node) -> Vec<Step> {
                 "env" => step.env = env_vars(text, v, Level::Step),
                 "run" => {
                     if let Some(s) = v.as_scalar() {
-                        let start = yaml::span_start(text, s.span());
-                        let start = match text.as_bytes().get(start) {
+                        let start = text.span_start(s.span());
+                        let start = match text.text.as_bytes().get(start) {
                             Some(b'"') | Some(b'\'') => start + 1,
                             _ => start,
                         };
-                        step.run = Some(Run::new(text, s.as_str(), start));
+                        step.run = Some(Run::new(text.text, s.as_str(), start));
                     }
                 }
                 _ => {}

@@ -7,6 +7,7 @@
 //! offsets stay valid): tree-sitter would otherwise read `${{` as a broken
 //! parameter expansion.
 
+use std::cell::RefCell;
 use std::ops::Range;
 use tree_sitter::{Node, Parser};
 
@@ -134,18 +135,21 @@ pub fn parse(body: &str) -> Script {
     for e in &exprs {
         masked[e.range.clone()].fill(b'_');
     }
-    let mut parser = Parser::new();
-    if parser
-        .set_language(&tree_sitter_bash::LANGUAGE.into())
-        .is_err()
-    {
-        return Script {
-            exprs,
-            has_errors: true,
-            ..Script::default()
-        };
+    // One parser per thread: building one per `run:` body is the costly part
+    // when history sweeps see thousands of workflow versions.
+    thread_local! {
+        static PARSER: RefCell<Option<Parser>> = const { RefCell::new(None) };
     }
-    let Some(tree) = parser.parse(&masked, None) else {
+    let tree = PARSER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            let mut p = Parser::new();
+            p.set_language(&tree_sitter_bash::LANGUAGE.into()).ok()?;
+            *slot = Some(p);
+        }
+        slot.as_mut()?.parse(&masked, None)
+    });
+    let Some(tree) = tree else {
         return Script {
             exprs,
             has_errors: true,
