@@ -1,16 +1,22 @@
 //! `gha-npm-secrets-inherit`: `secrets: inherit` into a reusable workflow
 //! that publishes hands it every secret of the repository, not just the npm
 //! one. The callee lives in another file, so "publishes" is judged from
-//! its path and inputs (`publish`, `release`, `npm`).
+//! its path and inputs (`publish`, `npm`, `release` but not release notes
+//! or announcements).
 
 use super::{Ctx, key};
 use crate::detect::{Hit, Sink};
 
 pub const RULE: &str = "gha-npm-secrets-inherit";
 
+/// `publish`/`npm` in the name, or `release` unless it is about release
+/// notes or announcements (`release-announcement.yml` publishes nothing).
 fn publishing_name(s: &str) -> bool {
     let l = s.to_ascii_lowercase();
-    ["publish", "release", "npm"].iter().any(|w| l.contains(w))
+    let side_task = ["announce", "note", "changelog", "draft", "label", "notify"]
+        .iter()
+        .any(|w| l.contains(w));
+    ["publish", "npm"].iter().any(|w| l.contains(w)) || (l.contains("release") && !side_task)
 }
 
 pub fn check(cx: &Ctx, sink: &mut Sink) {
