@@ -489,3 +489,46 @@ fn default_shells_decide_how_run_bodies_are_read() {
     );
     assert_eq!(printed(wf("defaults:\n  run:\n    shell: pwsh\n")), 0);
 }
+
+#[test]
+fn token_files_and_exports() {
+    let ids = |steps: &str| -> Vec<(String, usize)> {
+        let wf = format!(
+            "on: push\npermissions: {{contents: read}}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n{steps}"
+        );
+        let mut v: Vec<(String, usize)> = scan_as(".github/workflows/a.yml", &wf)
+            .findings
+            .iter()
+            // Install-only jobs with a publish secret are reported too;
+            // not what this test is about.
+            .filter(|f| f.rule_id != "gha-npm-token-in-install-job")
+            .map(|f| (f.rule_id.clone(), f.span.start_line))
+            .collect();
+        v.sort();
+        v
+    };
+    let write = "      - run: echo \"//registry.npmjs.org/:_authToken=$T\" | tee ${{ github.workspace }}/.npmrc > /dev/null\n        env:\n          T: ${{ secrets.NPM_TOKEN }}\n";
+    // upload-artifact v3 still included dot-files.
+    let v3 = format!(
+        "{write}      - uses: actions/upload-artifact@v3\n        with:\n          path: .\n"
+    );
+    assert_eq!(ids(&v3), vec![("gha-npm-token-persisted".to_string(), 7)]);
+    // v4 leaves them out unless asked; removing the file first also helps.
+    let v4 = format!(
+        "{write}      - uses: actions/upload-artifact@v4\n        with:\n          path: .\n"
+    );
+    assert!(ids(&v4).is_empty(), "{:?}", ids(&v4));
+    let removed = format!(
+        "{write}      - run: rm -f .npmrc\n      - uses: actions/upload-artifact@v3\n        with:\n          path: .\n"
+    );
+    assert!(ids(&removed).is_empty(), "{:?}", ids(&removed));
+    // A Docker build of the workspace ships it too.
+    let docker = format!("{write}      - run: docker build -t app .\n");
+    assert_eq!(
+        ids(&docker),
+        vec![("gha-npm-token-persisted".to_string(), 7)]
+    );
+    // Exporting through $GITHUB_ENV hands it to every later step.
+    let env = "      - run: echo \"NPM_TOKEN=$T\" >> \"$GITHUB_ENV\"\n        env:\n          T: ${{ secrets.NPM_TOKEN }}\n      - uses: some-org/action@v1\n";
+    assert_eq!(ids(env), vec![("gha-npm-token-overexposed".to_string(), 7)]);
+}
