@@ -206,6 +206,8 @@ impl Step {
 pub struct Job {
     /// `defaults: run: shell:` of the job.
     pub default_shell: Option<String>,
+    /// `strategy.matrix` entries whose values are plain lists of scalars.
+    pub matrix: BTreeMap<String, Vec<String>>,
     pub id: String,
     pub key: Range<usize>,
     /// Runner labels (a scalar becomes one label).
@@ -226,6 +228,19 @@ pub struct Job {
 }
 
 impl Job {
+    /// The values an input may take: `${{ matrix.X }}` expands to the
+    /// matrix list, anything else is itself.
+    pub fn values_of(&self, v: &str) -> Vec<String> {
+        let t = v.trim();
+        if let Some(inner) = t.strip_prefix("${{").and_then(|r| r.strip_suffix("}}"))
+            && let Some(name) = inner.trim().strip_prefix("matrix.")
+            && let Some(values) = self.matrix.get(name.trim())
+        {
+            return values.clone();
+        }
+        vec![t.to_string()]
+    }
+
     pub fn self_hosted(&self) -> bool {
         self.runner_group
             || self
@@ -283,6 +298,7 @@ impl Workflow {
                             runs_on_range: None,
                             runner_group: false,
                             default_shell: None,
+                            matrix: BTreeMap::new(),
                             permissions: None,
                             env: Vec::new(),
                             steps: parse_steps(text, steps),
@@ -409,6 +425,23 @@ fn triggers(v: &Node) -> Vec<String> {
     }
 }
 
+/// `strategy: { matrix: { name: [a, b] } }` (lists of scalars only).
+fn matrix(v: &Node) -> BTreeMap<String, Vec<String>> {
+    let Some(m) = v.as_mapping().and_then(|s| s.get_mapping("matrix")) else {
+        return BTreeMap::new();
+    };
+    m.iter()
+        .filter_map(|(k, v)| {
+            let seq = v.as_sequence()?;
+            let values: Option<Vec<String>> = seq
+                .iter()
+                .map(|n| n.as_scalar().map(|s| s.as_str().to_string()))
+                .collect();
+            Some((k.as_str().to_string(), values?))
+        })
+        .collect()
+}
+
 /// `defaults: { run: { shell: … } }`.
 fn default_shell(v: &Node) -> Option<String> {
     v.as_mapping()?
@@ -503,6 +536,7 @@ fn parse_job(text: &Src, k: &MarkedScalarNode, m: &MarkedMappingNode) -> Job {
         runs_on_range: None,
         runner_group: false,
         default_shell: None,
+        matrix: BTreeMap::new(),
         permissions: None,
         env: Vec::new(),
         steps: Vec::new(),
@@ -540,6 +574,7 @@ fn parse_job(text: &Src, k: &MarkedScalarNode, m: &MarkedMappingNode) -> Job {
             }
             "permissions" => job.permissions = Some(perm_block(text, jk, jv)),
             "defaults" => job.default_shell = default_shell(jv),
+            "strategy" => job.matrix = matrix(jv),
             "env" => job.env = env_vars(text, jv, Level::Job),
             "steps" => job.steps = parse_steps(text, jv),
             "uses" => job.uses = jv.as_scalar().map(|s| scalar(text, s)),

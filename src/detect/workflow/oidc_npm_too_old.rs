@@ -82,10 +82,15 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
             let Some(ver) = setup.with_value("node-version") else {
                 continue;
             };
-            let Some((major, minor)) = node_version(&ver.value) else {
+            // With a matrix, the oldest version decides.
+            let Some(old) = job
+                .values_of(&ver.value)
+                .into_iter()
+                .find(|v| node_version(v).is_some_and(|(maj, min)| too_old(maj, min)))
+            else {
                 continue;
             };
-            if !too_old(major, minor) || npm_upgraded(job, step, p.range.start) {
+            if npm_upgraded(job, step, p.range.start) {
                 continue;
             }
             sink.hit(
@@ -94,11 +99,11 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
                     ver.range.clone(),
                     format!(
                         "job {} publishes with trusted publishing (`{}`) on Node {} whose bundled npm is older than 11.5.1, and never upgrades npm: the OIDC exchange will fail",
-                        job.id, p.what, ver.value.trim()
+                        job.id, p.what, old
                     ),
                 )
-                .with_key(key(job, Some(step), &format!("node={}", ver.value.trim())))
-                .with_detail("node-version", ver.value.trim()),
+                .with_key(key(job, Some(step), &format!("node={old}")))
+                .with_detail("node-version", old.clone()),
             );
         }
     }
