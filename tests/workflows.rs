@@ -532,3 +532,30 @@ fn token_files_and_exports() {
     let env = "      - run: echo \"NPM_TOKEN=$T\" >> \"$GITHUB_ENV\"\n        env:\n          T: ${{ secrets.NPM_TOKEN }}\n      - uses: some-org/action@v1\n";
     assert_eq!(ids(env), vec![("gha-npm-token-overexposed".to_string(), 7)]);
 }
+
+#[test]
+fn identities_stay_unique() {
+    let fps = |path: &str, text: &str| -> Vec<(String, usize, String)> {
+        scan_as(path, text)
+            .findings
+            .iter()
+            .map(|f| (f.rule_id.clone(), f.span.start_line, f.fingerprint.clone()))
+            .collect()
+    };
+    // The same ARG in two stages: two findings, two identities.
+    let d = fps(
+        "Dockerfile",
+        "FROM node:24 AS deps\nARG NPM_TOKEN\nRUN npm ci\nFROM node:24 AS test\nARG NPM_TOKEN\nRUN npm test\n",
+    );
+    assert_eq!(d.len(), 2, "{d:?}");
+    assert_ne!(d[0].2, d[1].2);
+    // Two steps named alike publish twice: two findings, two identities.
+    let wf = "on: push\npermissions: {contents: read}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - name: Publish\n        run: npm publish -w a\n        env: {NODE_AUTH_TOKEN: \"${{ secrets.NPM_TOKEN }}\"}\n      - name: Publish\n        run: npm publish -w b\n        env: {NODE_AUTH_TOKEN: \"${{ secrets.NPM_TOKEN }}\"}\n";
+    let w = fps(".github/workflows/a.yml", wf);
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert_ne!(w[0].2, w[1].2);
+    // One command repeated in a step is one finding.
+    let wf = "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: |\n          echo \"$T\" | base64\n          echo \"$T\" | base64\n        env: {T: \"${{ secrets.NPM_READ_TOKEN }}\"}\n";
+    let p = fps(".github/workflows/a.yml", wf);
+    assert_eq!(p.len(), 1, "{p:?}");
+}

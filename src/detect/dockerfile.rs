@@ -25,6 +25,9 @@ struct Instruction {
     keyword: String,
     args: Range<usize>,
     stage: usize,
+    /// `FROM … AS name`, else the stage's number: part of finding keys, so
+    /// the same `ARG` in two stages are two findings.
+    stage_name: String,
 }
 
 /// Split a Dockerfile into instructions, following `\` continuations and
@@ -32,6 +35,7 @@ struct Instruction {
 fn instructions(text: &str) -> Vec<Instruction> {
     let mut out = Vec::new();
     let mut stage = 0;
+    let mut stage_name = String::from("0");
     let lines: Vec<(usize, &str)> = {
         let mut v = Vec::new();
         let mut off = 0;
@@ -76,11 +80,17 @@ fn instructions(text: &str) -> Vec<Instruction> {
         }
         if keyword == "FROM" {
             stage += 1;
+            let words: Vec<&str> = text[args_start..end].split_whitespace().collect();
+            stage_name = match words.iter().position(|w| w.eq_ignore_ascii_case("as")) {
+                Some(i) if i + 1 < words.len() => words[i + 1].to_string(),
+                _ => stage.to_string(),
+            };
         }
         out.push(Instruction {
             keyword,
             args: args_start..end,
             stage,
+            stage_name: stage_name.clone(),
         });
         i += 1;
     }
@@ -105,6 +115,7 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
     };
     let all = instructions(text);
     let last_stage = all.iter().map(|i| i.stage).max().unwrap_or(0);
+    let first = sink.hits.len();
     for ins in &all {
         match ins.keyword.as_str() {
             "ARG" | "ENV" => arg_env(text, ins, opts, sink),
@@ -113,6 +124,7 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
             _ => {}
         }
     }
+    super::workflow::dedupe_keys(sink, first);
 }
 
 fn arg_env(text: &str, ins: &Instruction, opts: &DetectOptions, sink: &mut Sink) {
@@ -163,7 +175,11 @@ fn arg_env(text: &str, ins: &Instruction, opts: &DetectOptions, sink: &mut Sink)
                 start..start + name.len(),
                 format!("npm credential {name} passed as a Docker {what}"),
             )
-            .with_key(format!("{}={name}", ins.keyword.to_ascii_lowercase()))
+            .with_key(format!(
+                "stage={}/{}={name}",
+                ins.stage_name,
+                ins.keyword.to_ascii_lowercase()
+            ))
             .with_detail("variable", name),
         );
     }
@@ -299,7 +315,7 @@ fn run(text: &str, ins: &Instruction, opts: &DetectOptions, sink: &mut Sink) {
                     }
                 ),
             )
-            .with_key(format!("run-writes={path}"))
+            .with_key(format!("stage={}/run-writes={path}", ins.stage_name))
             .with_detail("file", path.clone()),
         );
     }
@@ -342,7 +358,7 @@ fn copy(text: &str, ins: &Instruction, last_stage: usize, sink: &mut Sink) {
                 start..start + w.len(),
                 format!("{} copies {p} into {stage}; if it holds a token (or one is appended later), the token ships in the layer", ins.keyword),
             )
-            .with_key(format!("copy={p}"))
+            .with_key(format!("stage={}/copy={p}", ins.stage_name))
             .with_detail("file", p.to_string()),
         );
     }

@@ -72,8 +72,28 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
         wf: &wf,
         opts,
     };
+    let first = sink.hits.len();
     for check in CHECKS {
         check(&cx, sink);
+    }
+    dedupe_keys(sink, first);
+}
+
+/// One finding per rule and identity: a command repeated in a step is one
+/// problem, and fingerprints must stay unique.
+pub(crate) fn dedupe_keys(sink: &mut Sink, first: usize) {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut i = first;
+    while i < sink.hits.len() {
+        let h = &sink.hits[i];
+        if h.secret.is_none()
+            && let Some(k) = &h.key
+            && !seen.insert((h.rule_id, k.clone()))
+        {
+            sink.hits.remove(i);
+            continue;
+        }
+        i += 1;
     }
 }
 

@@ -642,6 +642,14 @@ fn parse_steps(text: &Src, v: &Node) -> Vec<Step> {
         }
         steps.push(step);
     }
+    // Two steps with one name would share finding identities: qualify
+    // repeated labels with their position.
+    let labels: Vec<String> = steps.iter().map(|s| s.label.clone()).collect();
+    for s in &mut steps {
+        if labels.iter().filter(|l| **l == s.label).count() > 1 {
+            s.label = format!("{}#{}", s.label, s.index + 1);
+        }
+    }
     steps
 }
 

@@ -70,6 +70,15 @@ fn masking_note(cred: &ShellCred, transformed: bool) -> &'static str {
     }
 }
 
+/// Key suffix: a verbatim and a transformed print are two problems.
+fn variant(cred: &ShellCred, transformed: bool) -> &'static str {
+    if transformed || cred.transformed {
+        "/transformed"
+    } else {
+        ""
+    }
+}
+
 /// `set -x`, `set -ex`, `set -o xtrace` turn tracing on; `+x` off.
 fn xtrace_change(c: &Command) -> Option<bool> {
     if c.name != "set" {
@@ -179,7 +188,12 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
                         .with_key(key(
                             job,
                             Some(step),
-                            &format!("cmd={}#{}", c.name, cred.source),
+                            &format!(
+                                "cmd={}#{}{}",
+                                c.name,
+                                cred.source,
+                                variant(&cred, transformed)
+                            ),
                         ))
                         .with_severity(severity(&cred, transformed))
                         .with_detail("credential", &cred.source),
@@ -206,7 +220,12 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
                         .with_key(key(
                             job,
                             Some(step),
-                            &format!("stdin={}#{}", c.name, cred.source),
+                            &format!(
+                                "stdin={}#{}{}",
+                                c.name,
+                                cred.source,
+                                variant(&cred, transformed)
+                            ),
                         ))
                         .with_severity(severity(&cred, transformed))
                         .with_detail("credential", &cred.source),
