@@ -658,7 +658,7 @@ fn workflow_kind_follows_the_path_the_blob_was_seen_under() {
     // runs once for the blob, and the finding is reported at the .npmrc path.
     let repo = Repo::new();
     let content = expand_templates("//registry.npmjs.org/:_authToken={{uuid}}\n");
-    repo.write("docs/example.txt", &content);
+    repo.write("example.txt", &content);
     repo.write("pkg/.npmrc", &content);
     repo.commit("init");
     let doc = json(&history(&repo, &[]));
@@ -666,4 +666,31 @@ fn workflow_kind_follows_the_path_the_blob_was_seen_under() {
     let found = findings(&doc);
     assert!(!found.is_empty());
     assert!(found.iter().all(|f| f["path"] == "pkg/.npmrc"), "{found:?}");
+}
+
+#[test]
+fn blob_seen_under_a_config_name_only_in_older_history_gets_the_config_analyser() {
+    // Newest commit first: the bytes are met as a plain file (and handed to
+    // the readers) before the walk reaches the older commit that had them as
+    // an .npmrc. The .npmrc analyser must still run on them, and the blob
+    // must still count once.
+    let repo = Repo::new();
+    let content = expand_templates("//registry.npmjs.org/:_authToken={{uuid}}\n");
+    repo.write("pkg/.npmrc", &content);
+    let first = repo.commit("npmrc with a literal");
+    repo.remove("pkg/.npmrc");
+    repo.write("example.txt", &content);
+    for i in 0..150 {
+        repo.write(&format!("filler/{i}.txt"), &format!("filler {i}\n"));
+    }
+    repo.commit("keep it as an example, add files");
+
+    let doc = json(&history(&repo, &[]));
+    assert_eq!(doc["summary"]["items_scanned"], 151);
+    let found = findings(&doc);
+    assert!(!found.is_empty(), "{doc}");
+    for f in &found {
+        assert_eq!(f["path"], "pkg/.npmrc", "{f}");
+        assert_eq!(f["provenance"]["commit"], first.as_str());
+    }
 }

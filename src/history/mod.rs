@@ -153,17 +153,26 @@ fn sweep_repository(
 ) -> Result<Report, String> {
     let start = Instant::now();
     tune_libgit2();
-    let mut plan = source::plan(repo, &options.selection, options.all_objects)?;
-    let progress = Progress::new(plan.blobs.len() as u64, options.progress);
+    let progress = Progress::new(options.progress);
     let found = Mutex::new(Vec::new());
     let warnings = Mutex::new(Vec::new());
-    let read = source::read_blobs(
+    let (plan, read) = source::read_while(
         repo.path(),
-        &plan.blobs,
         options.threads,
+        |sink| {
+            source::plan(
+                repo,
+                &options.selection,
+                options.all_objects,
+                &mut |batch| {
+                    progress.planned(batch.len() as u64);
+                    sink(batch);
+                },
+            )
+        },
         |bytes| progress.advance(bytes),
-        |index, bytes| {
-            let d = detect_blob(&plan.blobs[index], bytes, detect);
+        |index, blob, bytes| {
+            let d = detect_blob(blob, bytes, detect);
             if !d.findings.is_empty() {
                 found.lock().expect("found lock").push(index);
             }
@@ -173,9 +182,11 @@ fn sweep_repository(
         },
     )?;
     progress.finish();
+    let mut plan = plan?;
 
     let mut found = found.into_inner().expect("found lock");
     found.sort_unstable();
+    found.dedup();
     let mut stats = merge_stats(std::mem::take(&mut plan.stats), read);
     stats
         .warnings

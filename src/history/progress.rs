@@ -18,9 +18,10 @@ pub struct Progress {
 const MESSAGE_EVERY: u64 = 512;
 
 impl Progress {
-    pub fn new(total: u64, visible: bool) -> Progress {
+    /// A bar whose total grows as planning finds blobs.
+    pub fn new(visible: bool) -> Progress {
         let bar = if visible {
-            ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
+            ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr())
         } else {
             ProgressBar::hidden()
         };
@@ -29,11 +30,17 @@ impl Progress {
         ) {
             bar.set_style(style.progress_chars("=> "));
         }
+        bar.set_message("0 B");
         Progress {
             bar,
             bytes: AtomicU64::new(0),
             start: Instant::now(),
         }
+    }
+
+    /// `n` more blobs to read.
+    pub fn planned(&self, n: u64) {
+        self.bar.inc_length(n);
     }
 
     /// One blob done (`bytes` of it read).

@@ -17,7 +17,7 @@ use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Which part of history to sweep.
 #[derive(Clone, Debug)]
@@ -37,6 +37,9 @@ pub enum Selection {
 pub struct BlobToScan {
     pub id: Oid,
     pub seen_as: Vec<(FileKind, String)>,
+    /// Handed over a second time because it gained a kind of path: read
+    /// again for the new analysers, but not counted again.
+    pub again: bool,
 }
 
 impl BlobToScan {
@@ -78,12 +81,29 @@ pub struct Plan {
 /// points straight at a blob: no tree names them.
 pub const UNREACHABLE_PATH: &str = "(unreachable blob)";
 
-/// Work out which blobs to read.
-pub fn plan(repo: &Repository, selection: &Selection, all_objects: bool) -> Result<Plan, String> {
+/// Blobs handed to readers while planning goes on, with their index in
+/// [`Plan::blobs`].
+pub type Batch = Vec<(usize, BlobToScan)>;
+
+/// Blobs per batch: large enough that handing them over is free, small
+/// enough that every reader has work and the readers stay close together in
+/// the pack.
+const BATCH: usize = 64;
+
+/// Work out which blobs to read, handing them to `sink` in batches as they
+/// are found (so reading overlaps the walk). A blob seen again under a new
+/// kind of path after it was handed over is handed over once more at the
+/// end, with all its kinds.
+pub fn plan(
+    repo: &Repository,
+    selection: &Selection,
+    all_objects: bool,
+    sink: &mut dyn FnMut(Batch),
+) -> Result<Plan, String> {
     let odb = repo
         .odb()
         .map_err(|e| format!("cannot open the object database: {}", e.message()))?;
-    let mut planner = Planner::new(repo, &odb);
+    let mut planner = Planner::new(repo, &odb, sink);
     planner.plan.refs = all_ref_tips(repo, &mut planner.plan.stats);
     if repo.is_shallow() {
         planner.plan.stats.notes.push(
@@ -128,6 +148,7 @@ pub fn plan(repo: &Repository, selection: &Selection, all_objects: bool) -> Resu
     if all_objects {
         planner.sweep_unreachable();
     }
+    planner.finish();
     Ok(planner.plan)
 }
 
@@ -200,7 +221,7 @@ fn is_partial_clone(repo: &Repository) -> bool {
         .is_some()
 }
 
-struct Planner<'a, 'r> {
+struct Planner<'a, 'r, 's> {
     repo: &'r Repository,
     /// Borrowed, not owned, so objects read from it do not borrow the planner.
     odb: &'a Odb<'r>,
@@ -214,10 +235,19 @@ struct Planner<'a, 'r> {
     blob_index: HashMap<Oid, usize>,
     path_buf: String,
     shallow: bool,
+    sink: &'s mut dyn FnMut(Batch),
+    /// Blobs `[0, sent)` have been handed to the sink.
+    sent: usize,
+    /// Handed-over blobs that gained a kind of path since.
+    regained: Vec<usize>,
 }
 
-impl<'a, 'r> Planner<'a, 'r> {
-    fn new(repo: &'r Repository, odb: &'a Odb<'r>) -> Planner<'a, 'r> {
+impl<'a, 'r, 's> Planner<'a, 'r, 's> {
+    fn new(
+        repo: &'r Repository,
+        odb: &'a Odb<'r>,
+        sink: &'s mut dyn FnMut(Batch),
+    ) -> Planner<'a, 'r, 's> {
         Planner {
             repo,
             odb,
@@ -228,6 +258,44 @@ impl<'a, 'r> Planner<'a, 'r> {
             blob_index: HashMap::new(),
             path_buf: String::new(),
             shallow: repo.is_shallow(),
+            sink,
+            sent: 0,
+            regained: Vec::new(),
+        }
+    }
+
+    /// Hand new blobs to the sink in batches (all of them when `all`).
+    fn flush(&mut self, all: bool) {
+        while self.plan.blobs.len() - self.sent >= BATCH
+            || (all && self.plan.blobs.len() > self.sent)
+        {
+            let end = (self.sent + BATCH).min(self.plan.blobs.len());
+            let batch = (self.sent..end)
+                .map(|i| (i, self.plan.blobs[i].clone()))
+                .collect();
+            (self.sink)(batch);
+            self.sent = end;
+        }
+    }
+
+    /// Hand over what is left, then the blobs that gained a kind of path
+    /// after being handed over (rare: the same bytes committed under a
+    /// config file's name after being seen under another name).
+    fn finish(&mut self) {
+        self.flush(true);
+        let mut regained = std::mem::take(&mut self.regained);
+        regained.sort_unstable();
+        regained.dedup();
+        for chunk in regained.chunks(BATCH) {
+            let batch = chunk
+                .iter()
+                .map(|&i| {
+                    let mut blob = self.plan.blobs[i].clone();
+                    blob.again = true;
+                    (i, blob)
+                })
+                .collect();
+            (self.sink)(batch);
         }
     }
 
@@ -279,6 +347,7 @@ impl<'a, 'r> Planner<'a, 'r> {
             };
             self.plan.commits.push(id);
             self.walk_tree(commit.tree_id());
+            self.flush(false);
             for parent in commit.parent_ids() {
                 self.enqueue(&mut queue, parent, Some(id));
             }
@@ -373,6 +442,9 @@ impl<'a, 'r> Planner<'a, 'r> {
                 let blob = &mut self.plan.blobs[index];
                 if !blob.seen_as.iter().any(|(k, _)| *k == kind) {
                     blob.seen_as.push((kind, self.path_buf.clone()));
+                    if index < self.sent {
+                        self.regained.push(index);
+                    }
                 }
                 index
             }
@@ -382,6 +454,7 @@ impl<'a, 'r> Planner<'a, 'r> {
                 self.plan.blobs.push(BlobToScan {
                     id,
                     seen_as: vec![(kind, self.path_buf.clone())],
+                    again: false,
                 });
                 index
             }
@@ -431,6 +504,7 @@ impl<'a, 'r> Planner<'a, 'r> {
                 self.add_blob(blob, &dir, &name);
                 added.insert((blob, path));
             }
+            self.flush(false);
         }
         self.plan.added = Some(added);
         Ok(())
@@ -559,32 +633,30 @@ fn context_key(name: &[u8], parent: &str) -> u64 {
     h.finish()
 }
 
-/// Blobs handed out per claim: large enough that claiming is free, small
-/// enough that the threads stay close together in the pack.
-const CHUNK: usize = 32;
-
-/// Read every planned blob on `threads` threads and call `visit` with its
-/// index and bytes. Each thread owns a `Repository` (libgit2 handles are not
-/// shared between threads); all claim chunks from one cursor, in plan order,
-/// so they move through the pack together. Only one blob per thread is in
-/// memory at a time.
-pub fn read_blobs<F, P>(
+/// Read blobs on `threads` threads while `produce` (the planner, on the
+/// calling thread) hands them over in batches, and call `visit` with each
+/// blob's index, description and bytes. Each thread owns a `Repository`
+/// (libgit2 handles are not shared between threads); batches are taken in
+/// the order they were made, so the readers move through the pack together.
+/// Only one blob per thread is in memory at a time, and the queue of batches
+/// is bounded, so a fast walk cannot run ahead of the readers without limit.
+pub fn read_while<T, Q, F, P>(
     git_dir: &Path,
-    blobs: &[BlobToScan],
     threads: usize,
+    produce: Q,
     progress: P,
     visit: F,
-) -> Result<SourceStats, String>
+) -> Result<(T, SourceStats), String>
 where
-    F: Fn(usize, &[u8]) + Sync,
+    Q: FnOnce(&mut dyn FnMut(Batch)) -> T,
+    F: Fn(usize, &BlobToScan, &[u8]) + Sync,
     P: Fn(u64) + Sync,
 {
     let threads = if threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
         threads
-    }
-    .min(blobs.len().max(1));
+    };
     let mut repos = Vec::with_capacity(threads);
     for _ in 0..threads {
         repos.push(
@@ -592,41 +664,52 @@ where
                 .map_err(|e| format!("cannot open {}: {}", git_dir.display(), e.message()))?,
         );
     }
-    let cursor = AtomicUsize::new(0);
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Batch>(threads * 16);
+    let receiver = Mutex::new(receiver);
     let items = AtomicU64::new(0);
     let bytes = AtomicU64::new(0);
     let problems = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
+    let produced = std::thread::scope(|scope| {
         for repo in repos {
-            let (cursor, items, bytes, problems) = (&cursor, &items, &bytes, &problems);
+            let (receiver, items, bytes, problems) = (&receiver, &items, &bytes, &problems);
             let (visit, progress) = (&visit, &progress);
             scope.spawn(move || {
+                let problem = |p: String| problems.lock().expect("problems lock").push(p);
                 let odb = match repo.odb() {
-                    Ok(o) => o,
+                    Ok(o) => Some(o),
                     Err(e) => {
-                        problems.lock().expect("problems lock").push(format!(
+                        problem(format!(
                             "a reader thread cannot open the object database: {}",
                             e.message()
                         ));
-                        return;
+                        None
                     }
                 };
                 loop {
-                    let start = cursor.fetch_add(CHUNK, Ordering::Relaxed);
-                    if start >= blobs.len() {
-                        break;
-                    }
-                    let end = (start + CHUNK).min(blobs.len());
-                    for (index, blob) in blobs.iter().enumerate().take(end).skip(start) {
+                    // The lock is held only to take the next batch.
+                    let next = receiver.lock().expect("receiver lock").recv();
+                    let Ok(batch) = next else {
+                        break; // planning is over and every batch is taken
+                    };
+                    let Some(odb) = &odb else {
+                        // Keep draining so the planner never blocks forever.
+                        for (_, blob) in &batch {
+                            problem(format!("blob {}: not read (no object database)", blob.id));
+                        }
+                        continue;
+                    };
+                    for (index, blob) in &batch {
                         match odb.read(blob.id) {
                             Ok(object) if object.kind() == ObjectType::Blob => {
-                                items.fetch_add(1, Ordering::Relaxed);
-                                bytes.fetch_add(object.len() as u64, Ordering::Relaxed);
-                                visit(index, object.data());
+                                if !blob.again {
+                                    items.fetch_add(1, Ordering::Relaxed);
+                                    bytes.fetch_add(object.len() as u64, Ordering::Relaxed);
+                                }
+                                visit(*index, blob, object.data());
                                 progress(object.len() as u64);
                             }
                             Ok(object) => {
-                                problems.lock().expect("problems lock").push(format!(
+                                problem(format!(
                                     "blob {} ({}): the object is a {}, not a blob; not swept",
                                     blob.id,
                                     blob.first_path(),
@@ -635,7 +718,7 @@ where
                                 progress(0);
                             }
                             Err(e) => {
-                                problems.lock().expect("problems lock").push(format!(
+                                problem(format!(
                                     "blob {} ({}): {}; not swept",
                                     blob.id,
                                     blob.first_path(),
@@ -648,13 +731,24 @@ where
                 }
             });
         }
+        let mut send = |batch: Batch| {
+            // Fails only if every reader is gone, which cannot happen
+            // while this scope holds them; nothing to do then anyway.
+            let _ = sender.send(batch);
+        };
+        let produced = produce(&mut send);
+        drop(sender);
+        produced
     });
     let warnings = problems.into_inner().expect("problems lock");
-    Ok(SourceStats {
-        items: items.into_inner(),
-        bytes: bytes.into_inner(),
-        skipped: warnings.len() as u64,
-        warnings,
-        notes: Vec::new(),
-    })
+    Ok((
+        produced,
+        SourceStats {
+            items: items.into_inner(),
+            bytes: bytes.into_inner(),
+            skipped: warnings.len() as u64,
+            warnings,
+            notes: Vec::new(),
+        },
+    ))
 }
