@@ -70,7 +70,15 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
     if is_yaml(item.path) {
         match yaml::parse(&text) {
             Ok(root) => {
-                compose(item, &text, &root, None, opts, sink);
+                walk_yaml(
+                    item,
+                    &text,
+                    &yaml::Positions::new(&text),
+                    &root,
+                    None,
+                    opts,
+                    sink,
+                );
                 scripted_npmrc(item, &text, opts, sink);
                 return;
             }
@@ -148,9 +156,10 @@ fn lines(item: &Item, text: &str, opts: &DetectOptions, sink: &mut Sink) {
 /// Walk a YAML document: every `NAME: value` pair and every `NAME=value`
 /// list entry or script line, at any depth (compose `environment` and
 /// `build.args`, workflow `env:`, CI `variables:` and `script:` lines).
-fn compose(
+fn walk_yaml(
     item: &Item,
     text: &str,
+    pos: &yaml::Positions,
     node: &Node,
     key: Option<&str>,
     opts: &DetectOptions,
@@ -159,17 +168,17 @@ fn compose(
     match node {
         Node::Mapping(map) => {
             for (k, v) in map.iter() {
-                compose(item, text, v, Some(k.as_str()), opts, sink);
+                walk_yaml(item, text, pos, v, Some(k.as_str()), opts, sink);
             }
         }
         Node::Sequence(seq) => {
             for v in seq.iter() {
-                compose(item, text, v, None, opts, sink);
+                walk_yaml(item, text, pos, v, None, opts, sink);
             }
         }
         Node::Scalar(s) => {
             let value = s.as_str();
-            let base = yaml::span_start(text, s.span());
+            let base = pos.span_start(s.span());
             // Multi-line scalars (scripts) hold assignments line by line.
             if value.contains('\n') {
                 for line in value.lines() {
@@ -237,6 +246,11 @@ fn scripted_npmrc(item: &Item, text: &str, opts: &DetectOptions, sink: &mut Sink
             continue;
         }
         i += sep;
+        // `$…` is an expansion (`${NPM_TOKEN}`, `$NPM_TOKEN`, `${{ secrets.X }}`,
+        // `$(cat token)`), never a literal, whatever follows its first space.
+        if text[i..].starts_with('$') {
+            continue;
+        }
         let value_end = text[i..]
             .find(|c: char| {
                 c.is_whitespace() || matches!(c, '"' | '\'' | '`' | ';' | '&' | '|' | ')')

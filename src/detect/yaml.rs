@@ -1,6 +1,6 @@
 //! YAML helpers shared by the analysers that parse YAML (`.yarnrc.yml`,
-//! workflows, compose files): parsing with positions, and turning a node's
-//! position into a byte range of the source.
+//! compose files, YAML CI configs): parsing with positions, and turning a
+//! node's line/column marker into a byte range of the source.
 
 use marked_yaml::{LoaderOptions, Node, Span};
 use std::ops::Range;
@@ -12,43 +12,80 @@ pub fn parse(text: &str) -> Result<Node, String> {
     marked_yaml::parse_yaml_with_options(0, text, options).map_err(|e| format!("invalid YAML: {e}"))
 }
 
-/// Byte offset of a 1-based line and 1-based character column.
-pub fn offset_of(text: &str, line: usize, column: usize) -> usize {
-    let mut start = 0;
-    for _ in 1..line {
-        match text[start..].find('\n') {
-            Some(i) => start += i + 1,
-            None => return text.len(),
+/// Byte offsets of a text's line starts, built once per document so that
+/// positions cost a binary search, not a rescan from the top.
+pub struct Positions<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> Positions<'a> {
+    pub fn new(text: &'a str) -> Positions<'a> {
+        let mut starts = vec![0];
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+        Positions { text, starts }
+    }
+
+    /// Byte offset of a 1-based line and 1-based character column.
+    pub fn offset_of(&self, line: usize, column: usize) -> usize {
+        let Some(&start) = self.starts.get(line.saturating_sub(1)) else {
+            return self.text.len();
+        };
+        let rest = &self.text[start..];
+        // ASCII columns are byte columns; otherwise count characters.
+        let col = column.saturating_sub(1);
+        if rest.len() > col && rest.as_bytes()[..col].is_ascii() {
+            return start + col;
         }
+        rest.char_indices()
+            .nth(col)
+            .map(|(i, _)| start + i)
+            .unwrap_or(self.text.len())
     }
-    let line_text = &text[start..];
-    line_text
-        .char_indices()
-        .nth(column.saturating_sub(1))
-        .map(|(i, _)| start + i)
-        .unwrap_or(text.len())
+
+    /// Start offset of a node's span.
+    pub fn span_start(&self, span: &Span) -> usize {
+        span.start()
+            .map(|m| self.offset_of(m.line(), m.column()))
+            .unwrap_or(0)
+    }
+
+    /// The byte range of a scalar value as written: skips an opening quote
+    /// and covers the value when it appears verbatim, else the rest of its
+    /// line.
+    pub fn scalar_range(&self, span: &Span, value: &str) -> Range<usize> {
+        let text = self.text;
+        let mut start = self.span_start(span);
+        if matches!(text.as_bytes().get(start), Some(b'"') | Some(b'\'')) {
+            start += 1;
+        }
+        if text[start..].starts_with(value) && !value.is_empty() {
+            return start..start + value.len();
+        }
+        let end = text[start..]
+            .find('\n')
+            .map(|i| start + i)
+            .unwrap_or(text.len());
+        start..end.max(start + 1).min(text.len().max(start))
+    }
 }
 
-/// Start offset of a node's span.
-pub fn span_start(text: &str, span: &Span) -> usize {
-    span.start()
-        .map(|m| offset_of(text, m.line(), m.column()))
-        .unwrap_or(0)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The byte range of a scalar value as written: skips an opening quote and
-/// covers the value when it appears verbatim, else the rest of its line.
-pub fn scalar_range(text: &str, span: &Span, value: &str) -> Range<usize> {
-    let mut start = span_start(text, span);
-    if matches!(text.as_bytes().get(start), Some(b'"') | Some(b'\'')) {
-        start += 1;
+    #[test]
+    fn positions_map_markers_to_bytes() {
+        let text = "a: 1\nkey: \"välue\"\nc: x\n";
+        let root = parse(text).unwrap();
+        let pos = Positions::new(text);
+        let map = root.as_mapping().unwrap();
+        let v = map.get_scalar("key").unwrap();
+        let r = pos.scalar_range(v.span(), v.as_str());
+        assert_eq!(&text[r], "välue");
+        let c = map.get_scalar("c").unwrap();
+        let r = pos.scalar_range(c.span(), c.as_str());
+        assert_eq!(&text[r], "x");
+        assert_eq!(pos.offset_of(99, 1), text.len());
     }
-    if text[start..].starts_with(value) && !value.is_empty() {
-        return start..start + value.len();
-    }
-    let end = text[start..]
-        .find('\n')
-        .map(|i| start + i)
-        .unwrap_or(text.len());
-    start..end.max(start + 1).min(text.len().max(start))
 }

@@ -27,14 +27,21 @@ fn berry(item: &Item, text: &str, opts: &DetectOptions, sink: &mut Sink) {
             return;
         }
     };
-    walk(item, text, &root, &mut Vec::new(), opts, sink);
+    walk(
+        item,
+        &yaml::Positions::new(text),
+        &root,
+        &mut Vec::new(),
+        opts,
+        sink,
+    );
 }
 
 /// Visit every mapping: the auth keys count wherever they sit (top level,
 /// `npmScopes.<scope>`, `npmRegistries.<url>`).
 fn walk(
     item: &Item,
-    text: &str,
+    pos: &yaml::Positions,
     node: &Node,
     path: &mut Vec<String>,
     opts: &DetectOptions,
@@ -43,7 +50,7 @@ fn walk(
     let Some(map) = node.as_mapping() else {
         if let Some(seq) = node.as_sequence() {
             for child in seq.iter() {
-                walk(item, text, child, path, opts, sink);
+                walk(item, pos, child, path, opts, sink);
             }
         }
         return;
@@ -54,7 +61,7 @@ fn walk(
             && let Some(scalar) = value.as_scalar()
         {
             let v = scalar.as_str();
-            let range = yaml::scalar_range(text, scalar.span(), v);
+            let range = pos.scalar_range(scalar.span(), v);
             let (secret, range) = match classify(v, &opts.extra_placeholders) {
                 ValueClass::Literal => (v.to_string(), range),
                 ValueClass::LiteralDefault(r) => (
@@ -91,7 +98,7 @@ fn walk(
             continue;
         }
         path.push(k.to_string());
-        walk(item, text, value, path, opts, sink);
+        walk(item, pos, value, path, opts, sink);
         path.pop();
     }
 }
