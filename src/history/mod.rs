@@ -99,9 +99,16 @@ fn write_purge_plan(
     let origin = repo
         .find_remote("origin")
         .ok()
-        .and_then(|r| r.url().ok().map(PathBuf::from));
-    let source = origin.unwrap_or_else(|| repo.workdir().unwrap_or(repo.path()).to_path_buf());
-    let written = purge::write(path, &source, &report.findings)?;
+        .and_then(|r| r.url().ok().map(str::to_string));
+    let from_remote = origin.is_some();
+    let source = origin.unwrap_or_else(|| {
+        let local = repo.workdir().unwrap_or(repo.path());
+        std::path::absolute(local)
+            .unwrap_or_else(|_| local.to_path_buf())
+            .display()
+            .to_string()
+    });
+    let written = purge::write(path, &source, from_remote, &report.findings)?;
     // Said even with --quiet: the user must know this file is sensitive.
     eprintln!(
         "npmsweep: warning: {} holds {} secret(s) in full (created with mode 0600): keep it private, \

@@ -57,54 +57,71 @@ pub fn expressions(secrets: &[&Secret]) -> String {
 }
 
 /// The step-by-step text: revoke first, rewrite a mirror, push, then what
-/// a rewrite cannot reach.
-pub fn instructions(expressions_file: &Path, repo: &Path, secrets: usize) -> String {
+/// a rewrite cannot reach. `source` is what to clone: the `origin` remote's
+/// URL when there is one (`from_remote`), else the local repository.
+pub fn instructions(
+    expressions_file: &Path,
+    source: &str,
+    from_remote: bool,
+    secrets: usize,
+) -> String {
     let file = absolute(expressions_file);
-    let repo = absolute(repo);
-    format!(
-        "npmsweep purge plan: {secrets} secret(s) in {file}\n\
-         \n\
-         That file contains the secrets themselves: keep it private (mode 0600), never commit it,\n\
-         and delete it when you are done.\n\
-         \n\
-         0. Revoke every secret first. Rewriting history does not make a pushed secret safe again:\n\
-            it has been in every clone, fork and CI cache since it was pushed. For npm tokens use the\n\
-            Access Tokens page on npmjs.com or `npm token revoke <id or token>` (it can take up to an\n\
-            hour to take effect), then use ${{NPM_TOKEN}} from CI secrets or trusted publishing (OIDC).\n\
-         \n\
-         1. Rewrite a fresh mirror clone (git filter-repo refuses to work on a clone that is not fresh):\n\
-         \n\
-            git clone --mirror {repo} purge.git\n\
-            cd purge.git\n\
-            git filter-repo --sensitive-data-removal --replace-text {file}\n\
-         \n\
-            (--sensitive-data-removal needs git filter-repo 2.47 or newer; leave it out on older ones.)\n\
-         \n\
-         2. Check the result, then replace the remote's history:\n\
-         \n\
-            npmsweep history .\n\
-            git push --force --mirror origin\n\
-         \n\
-         3. Everyone with a clone must re-clone (or their next push brings the secret back).\n\
-         \n\
-         What purging cannot undo:\n\
-         - forks, and every existing clone and CI cache of the repository;\n\
-         - pull-request refs, cached views and search indexes on the hosting service (on GitHub,\n\
-           ask GitHub Support to remove them);\n\
-         - packages already published to the npm registry with the secret inside them\n\
-           (publish a fixed version and deprecate or unpublish the old one);\n\
-         - anyone who has already copied the secret: only revoking it protects you.\n"
-    )
+    let push = if from_remote {
+        "   git push --force --mirror origin".to_string()
+    } else {
+        "   git push --force --mirror <URL of every remote that has the history>".to_string()
+    };
+    let lines = [
+        format!("npmsweep purge plan: {secrets} secret(s) in {file}"),
+        String::new(),
+        "That file contains the secrets themselves: keep it private (mode 0600), never commit it,".into(),
+        "and delete it when you are done.".into(),
+        String::new(),
+        "0. Revoke every secret first. Rewriting history does not make a pushed secret safe again:".into(),
+        "   it has been in every clone, fork and CI cache since it was pushed. For npm tokens use the".into(),
+        "   Access Tokens page on npmjs.com or `npm token revoke <id or token>` (it can take up to an".into(),
+        "   hour to take effect), then use ${NPM_TOKEN} from CI secrets or trusted publishing (OIDC).".into(),
+        String::new(),
+        "1. Rewrite a fresh mirror clone (git filter-repo refuses to rewrite a clone that is not fresh):".into(),
+        String::new(),
+        format!("   git clone --mirror {source} purge.git"),
+        "   cd purge.git".into(),
+        format!("   git filter-repo --sensitive-data-removal --replace-text {file}"),
+        String::new(),
+        "   (--sensitive-data-removal needs git filter-repo 2.47 or newer; leave it out on older ones.)".into(),
+        String::new(),
+        "2. Check the result (`npmsweep history .` inside purge.git), then replace the published history:".into(),
+        String::new(),
+        push,
+        String::new(),
+        "3. Everyone with a clone must re-clone (or their next push brings the secret back).".into(),
+        String::new(),
+        "What purging cannot undo:".into(),
+        "- forks, and every existing clone and CI cache of the repository;".into(),
+        "- pull-request refs, cached views and search indexes on the hosting service (on GitHub,".into(),
+        "  ask GitHub Support to remove them);".into(),
+        "- packages already published to the npm registry with the secret inside them".into(),
+        "  (publish a fixed version and deprecate or unpublish the old one);".into(),
+        "- anyone who has already copied the secret: only revoking it protects you.".into(),
+    ];
+    let mut text = lines.join("\n");
+    text.push('\n');
+    text
 }
 
 /// Write the expressions file (mode 0600) and the instructions next to it.
-pub fn write(path: &Path, repo: &Path, findings: &[Finding]) -> Result<Written, String> {
+pub fn write(
+    path: &Path,
+    source: &str,
+    from_remote: bool,
+    findings: &[Finding],
+) -> Result<Written, String> {
     let secrets = secrets(findings);
     let body = expressions(&secrets);
     write_private(path, body.as_bytes())
         .map_err(|e| format!("cannot write purge plan {}: {e}", path.display()))?;
     let instructions_path = companion(path);
-    let text = instructions(path, repo, secrets.len());
+    let text = instructions(path, source, from_remote, secrets.len());
     std::fs::write(&instructions_path, text)
         .map_err(|e| format!("cannot write {}: {e}", instructions_path.display()))?;
     Ok(Written {
