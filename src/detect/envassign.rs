@@ -33,9 +33,13 @@ fn assigned_name(line: &str, at: usize) -> Option<&str> {
         .unwrap_or(before)
         .trim_end()
         .trim_end_matches(['"', '\'']);
+    // Start right after the last character that cannot be in a name (which
+    // may be several bytes long: step over the whole character).
     let start = before
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
-        .map(|i| i + 1)
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '.'))
+        .map(|(i, c)| i + c.len_utf8())
         .unwrap_or(0);
     let name = &before[start..];
     (!name.is_empty()).then_some(name)

@@ -596,14 +596,16 @@ fn parse_steps(text: &Src, v: &Node) -> Vec<Step> {
         return Vec::new();
     };
     let mut steps = Vec::new();
-    for (index, n) in seq.iter().enumerate() {
+    for (position, n) in seq.iter().enumerate() {
         let Some(m) = n.as_mapping() else {
             continue;
         };
         let start = text.span_start(n.span());
         let mut step = Step {
-            index,
-            label: format!("#{}", index + 1),
+            // `index` addresses `job.steps`: items that are not mappings
+            // (malformed steps) are skipped, so it is not the YAML position.
+            index: steps.len(),
+            label: format!("#{}", position + 1),
             range: start..start + 1,
             uses: None,
             with: Vec::new(),
