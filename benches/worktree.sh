@@ -96,6 +96,10 @@ for mode in $modes; do
         (
             cd "$dir"
             git init -q
+            # No automatic gc: 7,000 loose objects would start a background
+            # `git gc` that competes with the timings (and with rm -rf).
+            git config gc.auto 0
+            git config maintenance.auto false
             git add -A
             git add -f build-cache  # ignored by .gitignore, but committed
             git -c user.name=bench -c user.email=bench@example.invalid commit -q -m "benchmark tree"
