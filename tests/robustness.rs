@@ -109,6 +109,21 @@ fn pathological_inputs_never_panic() {
     let deep_flow = format!("a: {}{}\n", "[".repeat(5000), "]".repeat(5000));
     let long_line = format!("_authToken={}\n", "a".repeat(1 << 20));
     let many_urls = "https://a:b@h/ ".repeat(20_000);
+    let deep_toml = format!(
+        "[install]\ntoken = {}1{}\n",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    let deep_inline_toml = format!(
+        "[install]\nregistry = {}{}\n",
+        "{a=".repeat(3000),
+        "}".repeat(3000)
+    );
+    let deep_shell = format!(
+        "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: echo {}x{}\n",
+        "$(".repeat(3000),
+        ")".repeat(3000)
+    );
     let cases: Vec<Vec<u8>> = vec![
         Vec::new(),
         vec![0; 10_000],
@@ -117,12 +132,16 @@ fn pathological_inputs_never_panic() {
         deep_flow.into_bytes(),
         long_line.into_bytes(),
         many_urls.into_bytes(),
+        deep_toml.into_bytes(),
+        deep_inline_toml.into_bytes(),
+        deep_shell.into_bytes(),
         b"npm_".repeat(10_000),
         b"\xef\xbb\xbf//registry.npmjs.org/:_authToken=abc\r\n".to_vec(),
         b"on: push\njobs: 5\n".to_vec(),
         b"jobs:\n  a:\n    steps: {run: 3}\n".to_vec(),
     ];
-    for c in cases {
+    for (i, c) in cases.into_iter().enumerate() {
+        eprintln!("pathological case {i}");
         run_everywhere(&c, &opts);
     }
 }

@@ -8,8 +8,57 @@ use std::ops::Range;
 /// Parse YAML keeping line and column positions. The error is a sentence
 /// with `line:column`.
 pub fn parse(text: &str) -> Result<Node, String> {
+    if let Some(line) = too_deep(text) {
+        return Err(format!(
+            "YAML nested more than {MAX_DEPTH} levels deep at line {line}; not parsed"
+        ));
+    }
     let options = LoaderOptions::default().prevent_coercion(true);
     marked_yaml::parse_yaml_with_options(0, text, options).map_err(|e| format!("invalid YAML: {e}"))
+}
+
+/// No real configuration nests this deep; a document that does is hostile
+/// or broken, and parsing, walking and dropping its tree recurses once per
+/// level (enough levels overflow a thread's stack, which aborts the process).
+pub const MAX_DEPTH: usize = 256;
+
+/// The first line at which a cheap, conservative estimate of the nesting
+/// depth exceeds [`MAX_DEPTH`]: open flow brackets outside quotes, plus
+/// block indentation, plus `- ` sequence markers opening a line.
+fn too_deep(text: &str) -> Option<usize> {
+    let mut flow: usize = 0;
+    for (n, line) in text.lines().enumerate() {
+        let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+        let mut rest = line.trim_start();
+        let mut dashes = 0;
+        while let Some(r) = rest.strip_prefix('-') {
+            if !(r.is_empty() || r.starts_with([' ', '\t'])) {
+                break;
+            }
+            dashes += 1;
+            rest = r.trim_start();
+        }
+        let mut quote: Option<char> = None;
+        let mut deepest = flow;
+        for c in line.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => quote = Some(c),
+                (None, '#') => break,
+                (None, '[' | '{') => {
+                    flow += 1;
+                    deepest = deepest.max(flow);
+                }
+                (None, ']' | '}') => flow = flow.saturating_sub(1),
+                _ => {}
+            }
+        }
+        if deepest + indent / 2 + dashes > MAX_DEPTH {
+            return Some(n + 1);
+        }
+    }
+    None
 }
 
 /// Byte offsets of a text's line starts, built once per document so that
@@ -87,5 +136,15 @@ mod tests {
         let r = pos.scalar_range(c.span(), c.as_str());
         assert_eq!(&text[r], "x");
         assert_eq!(pos.offset_of(99, 1), text.len());
+    }
+
+    #[test]
+    fn refuses_hostile_nesting_but_not_real_documents() {
+        let deep_flow = format!("a: {}{}\n", "[".repeat(5000), "]".repeat(5000));
+        assert!(parse(&deep_flow).unwrap_err().contains("nested more than"));
+        let deep_block = format!("{}x: 1\n", "- ".repeat(5000));
+        assert!(parse(&deep_block).unwrap_err().contains("line 1"));
+        let fine = "jobs:\n  a:\n    steps:\n      - run: echo '[[[['\n        env: {A: \"{\"}\n";
+        assert!(parse(fine).is_ok());
     }
 }

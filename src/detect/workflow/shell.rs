@@ -157,6 +157,15 @@ pub fn parse(body: &str) -> Script {
         };
     };
     let root = tree.root_node();
+    // The builder recurses once per syntax level; a body nested deeper than
+    // any real script (`$($($(…)))` thousands deep) would overflow the stack.
+    if max_depth(root) > MAX_SYNTAX_DEPTH {
+        return Script {
+            exprs,
+            has_errors: true,
+            ..Script::default()
+        };
+    }
     let mut b = Builder {
         src: body,
         exprs: &exprs,
@@ -173,6 +182,31 @@ pub fn parse(body: &str) -> Script {
         commands,
         has_errors: root.has_error(),
         exprs,
+    }
+}
+
+/// Deeper shell syntax trees are not analysed (see [`parse`]).
+const MAX_SYNTAX_DEPTH: usize = 512;
+
+/// Depth of a syntax tree, measured without recursion.
+fn max_depth(root: Node) -> usize {
+    let mut cursor = root.walk();
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    loop {
+        if cursor.goto_first_child() {
+            depth += 1;
+            deepest = deepest.max(depth);
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return deepest;
+            }
+            depth -= 1;
+        }
     }
 }
 
