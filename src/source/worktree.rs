@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// Read buffers that grew past this are dropped after use.
+const LARGE_BUFFER: usize = 8 * 1024 * 1024;
+
 #[derive(Clone, Debug)]
 pub struct WalkOptions {
     pub roots: Vec<PathBuf>,
@@ -60,6 +63,10 @@ where
             }
         };
         let visited: Mutex<HashSet<PathBuf>> = Mutex::new(HashSet::new());
+        // Only a tree inside a git repository has tracked-but-ignored files
+        // to add back, so only then is the visited set worth keeping.
+        let track_visits =
+            !opts.no_ignore && meta.is_dir() && git2::Repository::discover(root).is_ok();
         let read_one = |path: &Path, buf: &mut Vec<u8>| {
             let relpath = rel(path);
             if let Some(ex) = &opts.exclude
@@ -117,13 +124,18 @@ where
                     Ok(e) => {
                         let is_file = e.file_type().is_some_and(|t| t.is_file());
                         if is_file {
-                            if !opts.no_ignore {
+                            if track_visits {
                                 visited
                                     .lock()
                                     .expect("visited lock")
                                     .insert(e.path().to_path_buf());
                             }
                             read_one(e.path(), &mut buf);
+                            // Do not keep a huge file's buffer for the rest
+                            // of the walk: memory stays bounded per thread.
+                            if buf.capacity() > LARGE_BUFFER {
+                                buf = Vec::with_capacity(64 * 1024);
+                            }
                         }
                     }
                     Err(err) => {
@@ -137,7 +149,7 @@ where
 
         // Committed is committed: a tracked file is scanned even when an
         // ignore pattern matches it.
-        if !opts.no_ignore && meta.is_dir() {
+        if track_visits {
             let visited = visited.into_inner().expect("visited lock");
             let mut buf = Vec::new();
             for path in tracked_files(root) {
