@@ -64,7 +64,7 @@ fn too_deep(text: &str) -> Option<usize> {
 /// Byte offsets of a text's line starts, built once per document so that
 /// positions cost a binary search, not a rescan from the top.
 pub struct Positions<'a> {
-    text: &'a str,
+    pub text: &'a str,
     starts: Vec<usize>,
 }
 

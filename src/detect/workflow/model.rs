@@ -363,56 +363,9 @@ impl Workflow {
     }
 }
 
-/// The file's text with a line index, so positions of YAML nodes are found
-/// without rescanning from the start (`yaml::offset_of` walks every line).
-pub struct Src<'a> {
-    pub text: &'a str,
-    line_starts: Vec<usize>,
-}
-
-impl<'a> Src<'a> {
-    pub fn new(text: &'a str) -> Src<'a> {
-        let mut line_starts = vec![0];
-        line_starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
-        Src { text, line_starts }
-    }
-
-    /// Byte offset of a 1-based line and 1-based character column.
-    fn offset(&self, line: usize, column: usize) -> usize {
-        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
-            return self.text.len();
-        };
-        self.text[start..]
-            .char_indices()
-            .nth(column.saturating_sub(1))
-            .map(|(i, _)| start + i)
-            .unwrap_or(self.text.len())
-    }
-
-    fn span_start(&self, span: &marked_yaml::Span) -> usize {
-        span.start()
-            .map(|m| self.offset(m.line(), m.column()))
-            .unwrap_or(0)
-    }
-
-    /// Same contract as `yaml::scalar_range`: skip an opening quote, cover
-    /// the value when written verbatim, else the rest of its line.
-    fn scalar_range(&self, span: &marked_yaml::Span, value: &str) -> Range<usize> {
-        let text = self.text;
-        let mut start = self.span_start(span);
-        if matches!(text.as_bytes().get(start), Some(b'"') | Some(b'\'')) {
-            start += 1;
-        }
-        if !value.is_empty() && text[start..].starts_with(value) {
-            return start..start + value.len();
-        }
-        let end = text[start..]
-            .find('\n')
-            .map(|i| start + i)
-            .unwrap_or(text.len());
-        start..end.max(start + 1).min(text.len().max(start))
-    }
-}
+/// The file's text with a line index (shared with the other YAML
+/// analysers), so positions of YAML nodes cost a binary search.
+pub use crate::detect::yaml::Positions as Src;
 
 fn triggers(v: &Node) -> Vec<String> {
     match v {
