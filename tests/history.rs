@@ -694,3 +694,72 @@ fn blob_seen_under_a_config_name_only_in_older_history_gets_the_config_analyser(
         assert_eq!(f["provenance"]["commit"], first.as_str());
     }
 }
+
+/// Run npmsweep, failing the test (instead of hanging it) after 60 s.
+fn npmsweep_with_deadline(args: &[&str], dir: &Path) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_npmsweep"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run npmsweep");
+    let start = std::time::Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("npmsweep {args:?} did not finish in 60 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("collect output")
+}
+
+#[test]
+fn truncated_loose_objects_are_warnings_not_a_hang() {
+    // libgit2 never returns from inflating a cut-short loose object: the
+    // sweep must find those first and leave them alone.
+    let repo = Repo::new();
+    let token = fake_token("npm_", 119);
+    repo.write("config.js", &js_with_token(&token));
+    repo.write(
+        "docs/guide.md",
+        "a guide that is long enough to be worth cutting\n",
+    );
+    repo.commit("init");
+    let cut = |id: &str| {
+        let path = repo.path.join(".git/objects").join(&id[..2]).join(&id[2..]);
+        let bytes = std::fs::read(&path).unwrap();
+        let mut perms = std::fs::metadata(&path).unwrap().permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        perms.set_readonly(false);
+        std::fs::set_permissions(&path, perms).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    };
+    let blob = repo.git(&["rev-parse", "HEAD:docs/guide.md"]);
+    let tree = repo.git(&["rev-parse", "HEAD:docs"]);
+    cut(&blob);
+    cut(&tree);
+
+    let out = npmsweep_with_deadline(&["history", "--format", "json"], &repo.path);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(token_findings(&doc).len(), 1);
+    let warnings = doc["warnings"].to_string();
+    assert!(
+        warnings.contains(&blob) && warnings.contains(&tree),
+        "{warnings}"
+    );
+    assert!(warnings.contains("damaged loose object"), "{warnings}");
+    assert!(doc["summary"]["skipped"].as_u64().unwrap() >= 2);
+
+    // A range walk cannot be kept away from them: a clear error instead.
+    let out = npmsweep_with_deadline(&["history", "--range", "HEAD~1..HEAD"], &repo.path);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("damaged loose objects"),
+        "{}",
+        stderr(&out)
+    );
+}

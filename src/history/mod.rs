@@ -10,6 +10,7 @@
 //!    finding has the right path, kind and fingerprint) and attach
 //!    provenance.
 
+pub mod loose;
 pub mod progress;
 pub mod provenance;
 pub mod purge;
@@ -160,6 +161,7 @@ fn sweep_repository(
 ) -> Result<Report, String> {
     let start = Instant::now();
     tune_libgit2();
+    let (damaged, loose_warnings) = loose::check(&repo.commondir().join("objects"));
     let progress = Progress::new(options.progress);
     let found = Mutex::new(Vec::new());
     let warnings = Mutex::new(Vec::new());
@@ -171,6 +173,7 @@ fn sweep_repository(
                 repo,
                 &options.selection,
                 options.all_objects,
+                &damaged,
                 &mut |batch| {
                     progress.planned(batch.len() as u64);
                     sink(batch);
@@ -198,7 +201,9 @@ fn sweep_repository(
     stats
         .warnings
         .extend(warnings.into_inner().expect("warnings lock"));
-    let findings = attribute(repo, &plan, &found, detect, &mut stats);
+    stats.skipped += loose_warnings.len() as u64;
+    stats.warnings.extend(loose_warnings);
+    let findings = attribute(repo, &plan, &found, &damaged, detect, &mut stats);
     stats.warnings.sort();
     stats.warnings.dedup();
     Ok(Report {
@@ -257,6 +262,7 @@ fn attribute(
     repo: &Repository,
     plan: &Plan,
     found: &[usize],
+    damaged: &loose::Damaged,
     detect: &DetectOptions,
     stats: &mut SourceStats,
 ) -> Vec<Finding> {
@@ -274,7 +280,7 @@ fn attribute(
         }
     };
     let found_ids: HashSet<Oid> = found.iter().map(|&i| plan.blobs[i].id).collect();
-    let located = provenance::locate(repo, &odb, &plan.commits, &found_ids);
+    let located = provenance::locate(repo, &odb, &plan.commits, &found_ids, damaged);
 
     let mut infos: HashMap<Oid, CommitInfo> = HashMap::new();
     let mut info = |id: Oid| -> Option<CommitInfo> {
@@ -313,7 +319,7 @@ fn attribute(
             }
         }
     }
-    let graph = provenance::RefGraph::load(repo, &plan.refs);
+    let graph = provenance::RefGraph::load(repo, &plan.refs, damaged);
 
     let mut candidates = Vec::new();
     let mut current: Option<(usize, git2::OdbObject)> = None;

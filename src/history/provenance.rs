@@ -6,6 +6,7 @@
 //! each tree is read once more and remembers which found blobs lie under it
 //! (almost always none), which makes every commit's lookup a memo hit.
 
+use crate::history::loose::Damaged;
 use crate::history::tree::{self, EntryKind};
 use crate::source::history::RefTip;
 use git2::{Odb, Oid, Repository};
@@ -27,10 +28,17 @@ const MAX_DEPTH: usize = 512;
 
 /// Find every (path, commit) holding one of the `found` blobs among
 /// `commits`, plus which of them HEAD holds.
-pub fn locate(repo: &Repository, odb: &Odb, commits: &[Oid], found: &HashSet<Oid>) -> Located {
+pub fn locate(
+    repo: &Repository,
+    odb: &Odb,
+    commits: &[Oid],
+    found: &HashSet<Oid>,
+    damaged: &Damaged,
+) -> Located {
     let mut index = TreeIndex {
         odb,
         found,
+        damaged,
         memo: HashMap::new(),
         empty: Rc::new(Vec::new()),
     };
@@ -49,9 +57,16 @@ pub fn locate(repo: &Repository, odb: &Odb, commits: &[Oid], found: &HashSet<Oid
                 .push(commit_id);
         }
     }
-    if let Ok(head) = repo.head().and_then(|h| h.peel_to_tree()) {
+    let head_tree = repo
+        .head()
+        .ok()
+        .and_then(|h| h.target())
+        .filter(|id| !damaged.contains(*id))
+        .and_then(|id| repo.find_commit(id).ok())
+        .map(|c| c.tree_id());
+    if let Some(tree) = head_tree {
         located.in_head = index
-            .contents(head.id(), 0)
+            .contents(tree, 0)
             .iter()
             .map(|(blob, _)| *blob)
             .collect();
@@ -62,6 +77,7 @@ pub fn locate(repo: &Repository, odb: &Odb, commits: &[Oid], found: &HashSet<Oid
 struct TreeIndex<'a, 'r> {
     odb: &'a Odb<'r>,
     found: &'a HashSet<Oid>,
+    damaged: &'a Damaged,
     /// Tree id → found blobs under it, with their paths relative to it.
     memo: HashMap<Oid, Rc<Vec<(Oid, String)>>>,
     empty: Rc<Vec<(Oid, String)>>,
@@ -75,6 +91,7 @@ impl TreeIndex<'_, '_> {
         let odb = self.odb;
         let mut out = Vec::new();
         if depth < MAX_DEPTH
+            && !self.damaged.contains(id)
             && let Ok(object) = tree::read(odb, id)
         {
             for entry in tree::entries(object.data()).map_while(Result::ok) {
@@ -144,7 +161,7 @@ pub struct RefGraph<'a> {
 }
 
 impl<'a> RefGraph<'a> {
-    pub fn load(repo: &Repository, refs: &'a [RefTip]) -> RefGraph<'a> {
+    pub fn load(repo: &Repository, refs: &'a [RefTip], damaged: &Damaged) -> RefGraph<'a> {
         let mut graph = RefGraph {
             index: HashMap::new(),
             children: Vec::new(),
@@ -152,7 +169,7 @@ impl<'a> RefGraph<'a> {
         };
         let mut queue = VecDeque::new();
         for tip in refs {
-            if repo.find_commit(tip.target).is_err() {
+            if damaged.contains(tip.target) || repo.find_commit(tip.target).is_err() {
                 continue; // a ref to a tree or blob reaches no commit
             }
             let (i, new) = graph.intern(tip.target);
@@ -162,6 +179,9 @@ impl<'a> RefGraph<'a> {
             }
         }
         while let Some(id) = queue.pop_front() {
+            if damaged.contains(id) {
+                continue;
+            }
             let Ok(commit) = repo.find_commit(id) else {
                 continue; // missing or behind a shallow boundary
             };

@@ -10,6 +10,7 @@
 
 use super::SourceStats;
 use crate::detect::FileKind;
+use crate::history::loose::Damaged;
 use crate::history::tree::{self, EntryKind};
 use git2::{ObjectType, Odb, Oid, Repository};
 use std::collections::hash_map::{DefaultHasher, Entry as MapEntry};
@@ -98,13 +99,14 @@ pub fn plan(
     repo: &Repository,
     selection: &Selection,
     all_objects: bool,
+    damaged: &Damaged,
     sink: &mut dyn FnMut(Batch),
 ) -> Result<Plan, String> {
     let odb = repo
         .odb()
         .map_err(|e| format!("cannot open the object database: {}", e.message()))?;
-    let mut planner = Planner::new(repo, &odb, sink);
-    planner.plan.refs = all_ref_tips(repo, &mut planner.plan.stats);
+    let mut planner = Planner::new(repo, &odb, damaged, sink);
+    planner.plan.refs = all_ref_tips(repo, &odb, damaged, &mut planner.plan.stats);
     if repo.is_shallow() {
         planner.plan.stats.notes.push(
             "history is truncated: this is a shallow clone, so commits before its shallow boundary \
@@ -127,18 +129,10 @@ pub fn plan(
         Selection::Revisions(revs) => {
             let mut tips = Vec::new();
             for rev in revs {
-                // Peel tags only: peeling a commit "to any type" would give
-                // its tree, and the sweep would miss the commit's history.
-                let object = repo
-                    .revparse_single(rev)
-                    .and_then(|o| match o.kind() {
-                        Some(ObjectType::Tag) => o.peel(ObjectType::Any),
-                        _ => Ok(o),
-                    })
-                    .map_err(|e| format!("no such revision {rev:?}: {}", e.message()))?;
+                let target = resolve(repo, &odb, damaged, rev)?;
                 tips.push(RefTip {
                     name: rev.clone(),
-                    target: object.id(),
+                    target,
                 });
             }
             planner.sweep_tips(&tips);
@@ -152,8 +146,61 @@ pub fn plan(
     Ok(planner.plan)
 }
 
+/// A `--branch` revision to the object it finally names (tags peeled,
+/// commits kept: peeling a commit "to any type" would give its tree).
+/// Names of refs and full ids are resolved without reading objects, so a
+/// damaged object is refused rather than read; other expressions
+/// (`HEAD~3`) need libgit2 to walk, which is safe only when no loose object
+/// is damaged.
+fn resolve(repo: &Repository, odb: &Odb, damaged: &Damaged, rev: &str) -> Result<Oid, String> {
+    let start = match repo.resolve_reference_from_short_name(rev) {
+        Ok(r) => r.resolve().ok().and_then(|r| r.target()),
+        Err(_) => None,
+    };
+    let start = match start.or_else(|| Oid::from_str(rev).ok().filter(|_| rev.len() == 40)) {
+        Some(id) => id,
+        None if damaged.is_empty() => repo
+            .revparse_single(rev)
+            .map(|o| o.id())
+            .map_err(|e| format!("no such revision {rev:?}: {}", e.message()))?,
+        None => {
+            return Err(format!(
+                "cannot resolve {rev:?} safely in a repository with damaged loose objects: \
+                 name a branch, a tag or a full commit id"
+            ));
+        }
+    };
+    peel_tags(repo, odb, damaged, start).map_err(|e| format!("no such revision {rev:?}: {e}"))
+}
+
+/// Follow annotated tags to the object they finally point at, refusing
+/// damaged objects.
+fn peel_tags(repo: &Repository, odb: &Odb, damaged: &Damaged, mut id: Oid) -> Result<Oid, String> {
+    // Tags of tags of tags…: bounded, a cycle cannot exist in a sound
+    // repository but a hostile one should not spin.
+    for _ in 0..64 {
+        damaged.refuse(id)?;
+        let (_, kind) = odb
+            .read_header(id)
+            .map_err(|e| format!("object {id} is {}", tree::describe_error(&e)))?;
+        if kind != ObjectType::Tag {
+            return Ok(id);
+        }
+        id = repo
+            .find_tag(id)
+            .map_err(|e| format!("tag {id}: {}", e.message()))?
+            .target_id();
+    }
+    Err(format!("tag chain at {id} is too long"))
+}
+
 /// Every ref's final target. Refs that cannot be resolved are warnings.
-fn all_ref_tips(repo: &Repository, stats: &mut SourceStats) -> Vec<RefTip> {
+fn all_ref_tips(
+    repo: &Repository,
+    odb: &Odb,
+    damaged: &Damaged,
+    stats: &mut SourceStats,
+) -> Vec<RefTip> {
     let mut tips = Vec::new();
     let mut seen = HashSet::new();
     match repo.references() {
@@ -173,17 +220,18 @@ fn all_ref_tips(repo: &Repository, stats: &mut SourceStats) -> Vec<RefTip> {
                     continue;
                 }
                 let name = String::from_utf8_lossy(reference.shorthand_bytes()).into_owned();
-                match reference.peel(ObjectType::Any) {
-                    Ok(object) => tips.push(RefTip {
-                        name,
-                        target: object.id(),
-                    }),
+                let target = reference
+                    .resolve()
+                    .map_err(|e| e.message().trim_end_matches('.').to_string())
+                    .and_then(|r| r.target().ok_or_else(|| "no target".to_string()))
+                    .and_then(|id| peel_tags(repo, odb, damaged, id));
+                match target {
+                    Ok(target) => tips.push(RefTip { name, target }),
                     Err(e) => {
                         stats.skipped += 1;
-                        stats.warnings.push(format!(
-                            "ref {full}: cannot resolve it ({}); not swept",
-                            e.message().trim_end_matches('.')
-                        ));
+                        stats
+                            .warnings
+                            .push(format!("ref {full}: cannot resolve it ({e}); not swept"));
                     }
                 }
             }
@@ -194,11 +242,12 @@ fn all_ref_tips(repo: &Repository, stats: &mut SourceStats) -> Vec<RefTip> {
     }
     // A detached HEAD is a ref of its own; an attached one is its branch.
     if repo.head_detached().unwrap_or(false)
-        && let Ok(head) = repo.head().and_then(|h| h.peel(ObjectType::Any))
+        && let Some(head) = repo.head().ok().and_then(|h| h.target())
+        && let Ok(target) = peel_tags(repo, odb, damaged, head)
     {
         tips.push(RefTip {
             name: "HEAD".into(),
-            target: head.id(),
+            target,
         });
     }
     // Older stashes live only in the stash's reflog.
@@ -225,6 +274,8 @@ struct Planner<'a, 'r, 's> {
     repo: &'r Repository,
     /// Borrowed, not owned, so objects read from it do not borrow the planner.
     odb: &'a Odb<'r>,
+    /// Never read these: libgit2 would hang on them.
+    damaged: &'a Damaged,
     plan: Plan,
     seen_commits: HashSet<Oid>,
     /// Trees walked, keyed by id and the names of their directory and its
@@ -246,11 +297,13 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
     fn new(
         repo: &'r Repository,
         odb: &'a Odb<'r>,
+        damaged: &'a Damaged,
         sink: &'s mut dyn FnMut(Batch),
     ) -> Planner<'a, 'r, 's> {
         Planner {
             repo,
             odb,
+            damaged,
             plan: Plan::default(),
             seen_commits: HashSet::new(),
             seen_trees: HashSet::new(),
@@ -309,6 +362,9 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
     fn sweep_tips(&mut self, tips: &[RefTip]) {
         let mut commits = Vec::new();
         for tip in tips {
+            if self.damaged.contains(tip.target) {
+                continue; // reported when the loose objects were checked
+            }
             match self.odb.read_header(tip.target) {
                 Ok((_, ObjectType::Commit)) => commits.push(tip.target),
                 Ok((_, ObjectType::Tree)) => self.walk_tree(tip.target),
@@ -355,7 +411,7 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
     }
 
     fn enqueue(&mut self, queue: &mut BinaryHeap<(i64, Oid)>, id: Oid, child: Option<Oid>) {
-        if !self.seen_commits.insert(id) {
+        if !self.seen_commits.insert(id) || self.damaged.contains(id) {
             return;
         }
         match self.repo.find_commit(id) {
@@ -384,6 +440,9 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
         let mut stack: Vec<(Oid, String)> = vec![(root, String::new())];
         while let Some((id, dir)) = stack.pop() {
             self.tree_ids.insert(id);
+            if self.damaged.contains(id) {
+                continue;
+            }
             let object = match tree::read(self.odb, id) {
                 Ok(o) => o,
                 Err(e) => {
@@ -427,8 +486,11 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
         }
     }
 
-    /// Record a blob seen at `dir/name`. Returns its index.
-    fn add_blob(&mut self, id: Oid, dir: &str, name: &str) -> usize {
+    /// Record a blob seen at `dir/name`.
+    fn add_blob(&mut self, id: Oid, dir: &str, name: &str) {
+        if self.damaged.contains(id) {
+            return;
+        }
         self.path_buf.clear();
         if !dir.is_empty() {
             self.path_buf.push_str(dir);
@@ -446,7 +508,6 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
                         self.regained.push(index);
                     }
                 }
-                index
             }
             MapEntry::Vacant(slot) => {
                 let index = self.plan.blobs.len();
@@ -456,7 +517,6 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
                     seen_as: vec![(kind, self.path_buf.clone())],
                     again: false,
                 });
-                index
             }
         }
     }
@@ -466,6 +526,15 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
     fn sweep_range(&mut self, spec: &str) -> Result<(), String> {
         if !spec.contains("..") || spec.contains("...") {
             return Err(format!("--range wants A..B, got {spec:?}"));
+        }
+        if !self.damaged.is_empty() {
+            // The range is walked by libgit2, which cannot be kept away
+            // from the damaged objects.
+            return Err(
+                "the repository has damaged loose objects (`git fsck` lists them): a --range scan \
+                 cannot walk around them; sweep it without --range, or repair it"
+                    .into(),
+            );
         }
         let mut walk = self
             .repo
@@ -548,6 +617,9 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
     }
 
     fn tree_entries(&mut self, id: Oid, dir: &str) -> Option<Vec<(Vec<u8>, Oid, EntryKind)>> {
+        if self.damaged.contains(id) {
+            return None;
+        }
         let object = match tree::read(self.odb, id) {
             Ok(o) => o,
             Err(e) => {
@@ -591,6 +663,7 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
             if self.seen_commits.contains(&id)
                 || self.tree_ids.contains(&id)
                 || self.blob_index.contains_key(&id)
+                || self.damaged.contains(id)
             {
                 continue;
             }
