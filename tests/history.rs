@@ -763,3 +763,21 @@ fn truncated_loose_objects_are_warnings_not_a_hang() {
         stderr(&out)
     );
 }
+
+#[test]
+fn token_only_in_a_git_note() {
+    let repo = Repo::new();
+    repo.write("README.md", "hello\n");
+    repo.commit("init");
+    let token = fake_token("npm_", 120);
+    repo.git(&["notes", "add", "-m", &format!("publish with {token}")]);
+
+    let doc = json(&history(&repo, &[]));
+    let found = token_findings(&doc);
+    assert_eq!(found.len(), 1, "{doc}");
+    assert_eq!(
+        found[0]["provenance"]["refs"],
+        serde_json::json!(["notes/commits"])
+    );
+    assert_eq!(found[0]["provenance"]["in_head"], false);
+}
