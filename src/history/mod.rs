@@ -252,7 +252,8 @@ fn merge_stats(mut plan: SourceStats, read: SourceStats) -> SourceStats {
 struct Candidate {
     finding: Finding,
     blob: Oid,
-    commits: Vec<Oid>,
+    /// Indices into [`Plan::commits`].
+    commits: Vec<u32>,
     /// Sort key of the introducing commit (earliest first).
     intro: Option<(i64, i64, Oid)>,
 }
@@ -280,7 +281,8 @@ fn attribute(
         }
     };
     let found_ids: HashSet<Oid> = found.iter().map(|&i| plan.blobs[i].id).collect();
-    let located = provenance::locate(repo, &odb, &plan.commits, &found_ids, damaged);
+    let mut located = provenance::locate(repo, &odb, &plan.commits, &found_ids, damaged);
+    let mut times = provenance::CommitTimes::new(repo, &plan.commits);
 
     let mut infos: HashMap<Oid, CommitInfo> = HashMap::new();
     let mut info = |id: Oid| -> Option<CommitInfo> {
@@ -293,20 +295,20 @@ fn attribute(
     };
 
     // Where each found blob is, restricted in range scans to what the range added.
-    let mut places: Vec<(usize, String, Vec<Oid>, Option<CommitInfo>)> = Vec::new();
+    let mut places: Vec<(usize, String, Vec<u32>, Option<CommitInfo>)> = Vec::new();
     for &index in found {
         let blob = &plan.blobs[index];
         let mut any = false;
-        if let Some(paths) = located.placements.get(&blob.id) {
+        if let Some(paths) = located.placements.remove(&blob.id) {
             for (path, commits) in paths {
                 if let Some(added) = &plan.added
                     && !added.contains(&(blob.id, path.clone()))
                 {
                     continue;
                 }
-                let list: Vec<CommitInfo> = commits.iter().filter_map(|c| info(*c)).collect();
-                let intro = provenance::introducing(&list).cloned();
-                places.push((index, path.clone(), commits.clone(), intro));
+                let intro = provenance::introducing(commits.iter().filter_map(|&c| times.key(c)))
+                    .and_then(&mut info);
+                places.push((index, path, commits, intro));
                 any = true;
             }
         }
@@ -350,7 +352,9 @@ fn attribute(
         };
         let detected = scan::detect_item(&item, detect).findings;
         let reach = match (&intro, detected.is_empty()) {
-            (Some(_), false) => graph.refs_reaching(&commits),
+            (Some(_), false) => {
+                graph.refs_reaching(commits.iter().map(|&c| plan.commits[c as usize]))
+            }
             _ => Vec::new(),
         };
         for mut finding in detected {
@@ -383,7 +387,7 @@ fn attribute(
 /// Then each secret learns in how many commits it appears anywhere and
 /// whether HEAD still holds it.
 fn merge_versions(candidates: Vec<Candidate>, head_blobs: &HashSet<Oid>) -> Vec<Finding> {
-    let mut secret_commits: HashMap<String, HashSet<Oid>> = HashMap::new();
+    let mut secret_commits: HashMap<String, HashSet<u32>> = HashMap::new();
     let mut secrets_in_head: HashSet<String> = HashSet::new();
     for c in &candidates {
         if let Some(id) = c.finding.secret_id() {
@@ -412,7 +416,7 @@ fn merge_versions(candidates: Vec<Candidate>, head_blobs: &HashSet<Oid>) -> Vec<
             (None, Some(_)) => std::cmp::Ordering::Greater,
             (None, None) => a.blob.cmp(&b.blob),
         });
-        let commits: HashSet<Oid> = group
+        let commits: HashSet<u32> = group
             .iter()
             .flat_map(|c| c.commits.iter().copied())
             .collect();

@@ -16,8 +16,10 @@ use std::rc::Rc;
 /// Where the found blobs are.
 #[derive(Debug, Default)]
 pub struct Located {
-    /// For each found blob: path → commits whose tree holds it there.
-    pub placements: HashMap<Oid, BTreeMap<String, Vec<Oid>>>,
+    /// For each found blob: path → commits whose tree holds it there, as
+    /// indices into the `commits` given to [`locate`] (a blob that stays in
+    /// a long history is in most commits: ids would cost five times more).
+    pub placements: HashMap<Oid, BTreeMap<String, Vec<u32>>>,
     /// Found blobs present in HEAD's tree (any path).
     pub in_head: HashSet<Oid>,
 }
@@ -43,19 +45,28 @@ pub fn locate(
         empty: Rc::new(Vec::new()),
     };
     let mut located = Located::default();
-    for &commit_id in commits {
+    let mut path = String::new();
+    for (n, &commit_id) in commits.iter().enumerate() {
         let Ok(commit) = repo.find_commit(commit_id) else {
             continue; // already warned about while planning
         };
-        for (blob, path) in index.contents(commit.tree_id(), 0).iter() {
-            located
-                .placements
-                .entry(*blob)
-                .or_default()
-                .entry(path.clone())
-                .or_default()
-                .push(commit_id);
-        }
+        index.each_in_root(commit.tree_id(), |blob, dir, rest| {
+            path.clear();
+            path.push_str(dir);
+            if let Some(rest) = rest {
+                path.push('/');
+                path.push_str(rest);
+            }
+            let paths = located.placements.entry(blob).or_default();
+            // Most (blob, path) pairs recur in many commits: allocate the
+            // key only the first time.
+            match paths.get_mut(path.as_str()) {
+                Some(list) => list.push(n as u32),
+                None => {
+                    paths.insert(path.clone(), vec![n as u32]);
+                }
+            }
+        });
     }
     let head_tree = repo
         .head()
@@ -84,6 +95,37 @@ struct TreeIndex<'a, 'r> {
 }
 
 impl TreeIndex<'_, '_> {
+    /// Call `visit(blob, first component, rest of the path)` for each found
+    /// blob under a commit's root tree. Root trees are not remembered (each
+    /// commit has its own and it lists every found blob), and paths are
+    /// handed out in pieces so the caller builds each one in a reused buffer.
+    fn each_in_root(&mut self, root: Oid, mut visit: impl FnMut(Oid, &str, Option<&str>)) {
+        if self.damaged.contains(root) {
+            return;
+        }
+        let odb = self.odb;
+        let Ok(object) = tree::read(odb, root) else {
+            return;
+        };
+        for entry in tree::entries(object.data()).map_while(Result::ok) {
+            match entry.kind {
+                EntryKind::Blob if self.found.contains(&entry.id) => {
+                    visit(entry.id, &String::from_utf8_lossy(entry.name), None);
+                }
+                EntryKind::Tree => {
+                    let below = self.contents(entry.id, 1);
+                    if !below.is_empty() {
+                        let dir = String::from_utf8_lossy(entry.name);
+                        for (blob, rest) in below.iter() {
+                            visit(*blob, &dir, Some(rest));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
     fn contents(&mut self, id: Oid, depth: usize) -> Rc<Vec<(Oid, String)>> {
         if let Some(known) = self.memo.get(&id) {
             return known.clone();
@@ -144,12 +186,38 @@ pub fn commit_info(repo: &Repository, id: Oid) -> Option<CommitInfo> {
     })
 }
 
-/// The commit that introduced a blob at a path: earliest author date, ties
+/// The commit that introduced a blob at a path, from (author time,
+/// committer time, id) of each commit holding it: earliest author date, ties
 /// broken by committer date and then id so the answer never varies.
-pub fn introducing(infos: &[CommitInfo]) -> Option<&CommitInfo> {
-    infos
-        .iter()
-        .min_by_key(|c| (c.author_time, c.commit_time, c.id))
+pub fn introducing(keys: impl IntoIterator<Item = (i64, i64, Oid)>) -> Option<Oid> {
+    keys.into_iter().min().map(|(_, _, id)| id)
+}
+
+/// (author time, committer time, id) of commits, read once each.
+pub struct CommitTimes<'a> {
+    repo: &'a Repository,
+    commits: &'a [Oid],
+    known: Vec<Option<(i64, i64, Oid)>>,
+}
+
+impl<'a> CommitTimes<'a> {
+    pub fn new(repo: &'a Repository, commits: &'a [Oid]) -> CommitTimes<'a> {
+        CommitTimes {
+            repo,
+            commits,
+            known: vec![None; commits.len()],
+        }
+    }
+
+    pub fn key(&mut self, index: u32) -> Option<(i64, i64, Oid)> {
+        let i = index as usize;
+        if self.known[i].is_none() {
+            let id = self.commits[i];
+            let c = self.repo.find_commit(id).ok()?;
+            self.known[i] = Some((c.author().when().seconds(), c.time().seconds(), id));
+        }
+        self.known[i]
+    }
 }
 
 /// The commit graph of every ref, for "reachable from". Loaded once per
@@ -208,11 +276,11 @@ impl<'a> RefGraph<'a> {
     }
 
     /// Names of the refs from which any of `commits` is reachable, sorted.
-    pub fn refs_reaching(&self, commits: &[Oid]) -> Vec<String> {
+    pub fn refs_reaching(&self, commits: impl IntoIterator<Item = Oid>) -> Vec<String> {
         let mut mark = vec![false; self.children.len()];
         let mut stack: Vec<usize> = commits
-            .iter()
-            .filter_map(|c| self.index.get(c).copied())
+            .into_iter()
+            .filter_map(|c| self.index.get(&c).copied())
             .collect();
         for &s in &stack {
             mark[s] = true;
@@ -280,20 +348,14 @@ mod tests {
     #[test]
     fn earliest_author_date_wins_and_ties_are_stable() {
         let id = |b: u8| Oid::from_bytes(&[b; 20]).unwrap();
-        let info = |b: u8, at: i64, ct: i64| CommitInfo {
-            id: id(b),
-            author: String::new(),
-            author_time: at,
-            commit_time: ct,
-            summary: String::new(),
-        };
         let list = [
-            info(3, 20, 5),
-            info(2, 10, 9),
-            info(1, 10, 9),
-            info(4, 10, 8),
+            (20, 5, id(3)),
+            (10, 9, id(2)),
+            (10, 9, id(1)),
+            (10, 8, id(4)),
         ];
-        assert_eq!(introducing(&list).unwrap().id, id(4));
-        assert_eq!(introducing(&list[..3]).unwrap().id, id(1));
+        assert_eq!(introducing(list), Some(id(4)));
+        assert_eq!(introducing(list[..3].to_vec()), Some(id(1)));
+        assert_eq!(introducing([]), None);
     }
 }
