@@ -112,7 +112,11 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
             skipped: report.stats.skipped,
             total: by_severity.iter().map(|(_, n)| n).sum(),
             findings: by_severity.iter().map(|(s, n)| (s.as_str(), *n)).collect(),
-            suppressed: report.findings.iter().filter(|f| f.suppressed.is_some()).count(),
+            suppressed: report
+                .findings
+                .iter()
+                .filter(|f| f.suppressed.is_some())
+                .count(),
         },
         findings,
         warnings: &report.stats.warnings,
