@@ -323,6 +323,18 @@ fn stray_blob_without_any_commit_is_found_with_all_objects() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0]["origin"]["blob_id"], blob.as_str());
     assert!(found[0]["provenance"].is_null());
+
+    // The leak report (what to revoke) counts it too, though no commit names it.
+    let human = npmsweep(&["history", "--all-objects"], &repo.path);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains("Leak report: 1 secret(s) in git history"),
+        "{text}"
+    );
+    assert!(
+        text.contains("is in an unreachable blob that no commit names"),
+        "{text}"
+    );
 }
 
 #[test]

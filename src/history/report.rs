@@ -2,7 +2,7 @@
 //! many files and commits hold it, with its timeline, then the next steps in
 //! the order that matters (revoke first).
 
-use crate::finding::{Finding, Provenance};
+use crate::finding::{Finding, Origin, Provenance};
 use crate::report::{ReportOptions, shown_secret};
 use crate::scan::Report;
 use anstyle::Style;
@@ -20,18 +20,23 @@ pub struct Leak<'a> {
     pub what: &'static str,
     pub files: BTreeSet<&'a str>,
     pub commits: usize,
-    /// The earliest introduction among its findings.
-    pub first: &'a Provenance,
+    /// The earliest introduction among its findings; `None` when every
+    /// finding is in a stray blob that no commit names (`--all-objects`).
+    pub first: Option<&'a Provenance>,
     pub in_head: bool,
     pub refs: BTreeSet<&'a str>,
 }
 
-/// Group active findings with a secret and provenance by secret id, in
-/// order of first appearance (then id, so the order never varies).
+/// Group active findings with a secret found in history (with provenance,
+/// or in a stray blob that no commit names) by secret id, in order of first
+/// appearance (then id, so the order never varies; stray-only ones last).
 pub fn leaks<'a>(findings: &'a [Finding], opts: &ReportOptions) -> Vec<Leak<'a>> {
     let mut groups: BTreeMap<String, Vec<&'a Finding>> = BTreeMap::new();
     for f in findings.iter().filter(|f| f.suppressed.is_none()) {
-        if let (Some(id), Some(_)) = (f.secret_id(), &f.provenance) {
+        let in_history = f.provenance.is_some() || matches!(f.origin, Origin::Blob { .. });
+        if let Some(id) = f.secret_id()
+            && in_history
+        {
             groups.entry(id).or_default().push(f);
         }
     }
@@ -41,8 +46,7 @@ pub fn leaks<'a>(findings: &'a [Finding], opts: &ReportOptions) -> Vec<Leak<'a>>
             let first = members
                 .iter()
                 .filter_map(|f| f.provenance.as_ref())
-                .min_by(|a, b| (&a.date, &a.commit).cmp(&(&b.date, &b.commit)))
-                .expect("grouped findings have provenance");
+                .min_by(|a, b| (&a.date, &a.commit).cmp(&(&b.date, &b.commit)));
             let leak = Leak {
                 shown: shown_secret(members[0], opts).unwrap_or_default(),
                 what: if members[0].rule_id.contains("token") {
@@ -70,13 +74,22 @@ pub fn leaks<'a>(findings: &'a [Finding], opts: &ReportOptions) -> Vec<Leak<'a>>
             (id, leak)
         })
         .collect();
-    out.sort_by(|(ia, a), (ib, b)| (&a.first.date, ia).cmp(&(&b.first.date, ib)));
+    let order = |l: &Leak<'a>| l.first.map(|p| p.date.as_str());
+    out.sort_by(|(ia, a), (ib, b)| {
+        (order(a).is_none(), order(a), ia).cmp(&(order(b).is_none(), order(b), ib))
+    });
     out.into_iter().map(|(_, leak)| leak).collect()
 }
 
 /// One sentence: "token npm_ab…9xQ2 appears in 3 files across 14 commits, …".
 pub fn sentence(leak: &Leak) -> String {
-    let short = &leak.first.commit[..leak.first.commit.len().min(12)];
+    let Some(first) = leak.first else {
+        return format!(
+            "{} {} is in an unreachable blob that no commit names (found only with --all-objects: no commit, date or ref)",
+            leak.what, leak.shown
+        );
+    };
+    let short = &first.commit[..first.commit.len().min(12)];
     let files = leak.files.len();
     let refs = if leak.refs.is_empty() {
         "no ref (unreachable: only --all-objects sees it)".to_string()
@@ -96,8 +109,8 @@ pub fn sentence(leak: &Leak) -> String {
         if files == 1 { "" } else { "s" },
         leak.commits,
         if leak.commits == 1 { "" } else { "s" },
-        leak.first.date,
-        leak.first.author,
+        first.date,
+        first.author,
         if leak.in_head { "yes" } else { "no" },
     )
 }
@@ -129,8 +142,10 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
         writeln!(out)?;
         writeln!(out, "- {}", sentence(leak))?;
         let files: Vec<&str> = leak.files.iter().copied().collect();
-        writeln!(out, "  files: {}", files.join(", "))?;
-        writeln!(out, "  first commit: \"{}\"", leak.first.summary)?;
+        if let Some(first) = leak.first {
+            writeln!(out, "  files: {}", files.join(", "))?;
+            writeln!(out, "  first commit: \"{}\"", first.summary)?;
+        }
     }
     let any_in_head = leaks.iter().any(|l| l.in_head);
     writeln!(out)?;
