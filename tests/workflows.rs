@@ -559,3 +559,24 @@ fn identities_stay_unique() {
     let p = fps(".github/workflows/a.yml", wf);
     assert_eq!(p.len(), 1, "{p:?}");
 }
+
+#[test]
+fn secret_in_run_remediation_names_the_steps_own_shell_syntax() {
+    let message = |runs_on: &str, shell: &str| -> String {
+        let wf = format!(
+            "on: push\njobs:\n  a:\n    runs-on: {runs_on}\n    steps:\n      - {shell}run: npm whoami --token ${{{{ secrets.NPM_TOKEN }}}}\n"
+        );
+        let found = scan_as(".github/workflows/a.yml", &wf).findings;
+        let f = found
+            .iter()
+            .find(|f| f.rule_id == "gha-npm-secret-in-run")
+            .unwrap_or_else(|| panic!("{found:?}"));
+        f.message.clone()
+    };
+    assert!(message("ubuntu-latest", "").ends_with("use `\"$NPM_TOKEN\"`"));
+    // `"$NPM_TOKEN"` is an empty variable in PowerShell and literal text in cmd.
+    assert!(message("windows-latest", "").ends_with("use `$env:NPM_TOKEN`"));
+    assert!(message("ubuntu-latest", "shell: pwsh\n        ").ends_with("use `$env:NPM_TOKEN`"));
+    assert!(message("windows-latest", "shell: cmd\n        ").ends_with("use `%NPM_TOKEN%`"));
+    assert!(message("windows-latest", "shell: bash\n        ").ends_with("use `\"$NPM_TOKEN\"`"));
+}

@@ -4,7 +4,7 @@
 //! line (visible to `ps`), and escapes masking once the script transforms
 //! it. Passing it through `env:` keeps it out of the script text.
 
-use super::{Ctx, expr_credential, key};
+use super::{Ctx, Job, Step, Workflow, expr_credential, key, posix_shell};
 use crate::detect::{Hit, Sink};
 use std::collections::BTreeSet;
 
@@ -21,6 +21,29 @@ fn shell_name(name: &str) -> String {
             }
         })
         .collect()
+}
+
+/// How the step's script reads an environment variable: `"$NAME"` in a
+/// POSIX shell, `$env:NAME` in PowerShell, `%NAME%` in cmd,
+/// `os.environ["NAME"]` in Python.
+fn env_reference(wf: &Workflow, job: &Job, step: &Step, name: &str) -> String {
+    if posix_shell(wf, job, step) {
+        return format!("\"${name}\"");
+    }
+    let shell = step
+        .shell
+        .as_ref()
+        .map(|s| s.value.as_str())
+        .or(job.default_shell.as_deref())
+        .or(wf.default_shell.as_deref())
+        .unwrap_or("pwsh");
+    let first = shell.split_whitespace().next().unwrap_or("");
+    let exe = first.rsplit(['/', '\\']).next().unwrap_or(first);
+    match exe.to_ascii_lowercase().trim_end_matches(".exe") {
+        "cmd" => format!("%{name}%"),
+        "python" | "python3" => format!("os.environ[\"{name}\"]"),
+        _ => format!("$env:{name}"),
+    }
 }
 
 pub fn check(cx: &Ctx, sink: &mut Sink) {
@@ -43,10 +66,10 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
                         RULE,
                         run.file_range(e.range.clone()),
                         format!(
-                            "`${{{{ {what} }}}}` is pasted into the script of step {} in job {}; pass it through the step's `env:` and use `\"${}\"`",
+                            "`${{{{ {what} }}}}` is pasted into the script of step {} in job {}; pass it through the step's `env:` and use `{}`",
                             step.label,
                             job.id,
-                            shell_name(&r.name),
+                            env_reference(cx.wf, job, step, &shell_name(&r.name)),
                         ),
                     )
                     .with_key(key(job, Some(step), &format!("expr={what}")))
