@@ -230,6 +230,13 @@ pub fn scan_report(args: &mut ScanArgs) -> Result<Report, String> {
             &detect,
         )?,
         None => {
+            // A path given on the command line that does not exist is a usage
+            // error (a typo must not turn a CI scan green), not a warning.
+            for path in &args.paths {
+                if let Err(e) = std::fs::symlink_metadata(path) {
+                    return Err(format!("{}: cannot scan: {e}", path.display()));
+                }
+            }
             let walk = WalkOptions {
                 roots: args.paths.clone(),
                 no_ignore: args.no_ignore,

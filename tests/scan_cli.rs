@@ -106,6 +106,50 @@ fn fail_on_threshold_and_usage_errors() {
     let out = npmsweep(&["explain", "no-such-rule"], dir.path());
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no rule"));
+    // A mistyped path is an error, not a clean scan.
+    for args in [&["scan", "no-such-dir"][..], &["scan", ".", "no-such-dir"]] {
+        let out = npmsweep(args, dir.path());
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-dir: cannot scan"));
+    }
+}
+
+#[test]
+fn env_files_with_latin1_bytes_and_envrc_keep_exact_spans() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = expand_templates("NPM_TOKEN={{uuid}}\n");
+    let mut latin1 = b"# \xdcbersicht \xe9\xe9\n".to_vec();
+    latin1.extend_from_slice(line.as_bytes());
+    write(dir.path(), ".env", &latin1);
+    write(dir.path(), ".envrc", format!("export {line}"));
+    let mut npmrc = b"; Registry f\xfcr CI\n".to_vec();
+    npmrc.extend_from_slice(expand_templates("//r.example.com/:_authToken={{uuid}}\n").as_bytes());
+    write(dir.path(), "n/.npmrc", &npmrc);
+    let out = npmsweep(&["scan", ".", "--format", "json"], dir.path());
+    let doc = json(&out);
+    let spans: Vec<(String, u64, u64, u64)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["start_line"].as_u64().unwrap(),
+                f["start_column"].as_u64().unwrap(),
+                f["end_column"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        spans,
+        vec![
+            (".env".to_string(), 2, 11, 47),
+            (".envrc".to_string(), 1, 18, 54),
+            ("n/.npmrc".to_string(), 2, 29, 65),
+        ],
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

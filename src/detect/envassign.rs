@@ -70,7 +70,8 @@ fn is_yaml(path: &str) -> bool {
 }
 
 pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
-    let text = String::from_utf8_lossy(item.bytes);
+    // Invalid bytes become one `?` each, so spans still point at the bytes.
+    let (text, _) = super::text_keeping_offsets(item.bytes);
     if is_yaml(item.path) {
         match yaml::parse(&text) {
             Ok(root) => {

@@ -23,7 +23,7 @@ pub enum FileKind {
     Dockerfile,
     /// `docker-compose*.yml|yaml`, `compose.yml|yaml`.
     Compose,
-    /// `.env`, `.env.*`, `*.env`.
+    /// `.env*` (`.env`, `.env.local`, `.envrc`, …), `*.env`.
     EnvFile,
     /// Shell scripts and CI configs that assign variables (`*.sh`, `Makefile`,
     /// `Jenkinsfile`, `.gitlab-ci.yml`, …).
@@ -85,7 +85,8 @@ impl FileKind {
         if yaml && (lower.starts_with("docker-compose") || lower.starts_with("compose.")) {
             return FileKind::Compose;
         }
-        if lower == ".env" || lower.starts_with(".env.") || lower.ends_with(".env") {
+        // `.env*` as the README says: `.env.local`, `.env-staging`, direnv's `.envrc`.
+        if lower.starts_with(".env") || lower.ends_with(".env") {
             return FileKind::EnvFile;
         }
         if (parent == ".circleci" && yaml)
@@ -159,6 +160,8 @@ mod tests {
             ("compose.yaml", Compose),
             (".env", EnvFile),
             (".env.local", EnvFile),
+            (".envrc", EnvFile),
+            (".env-staging", EnvFile),
             ("prod.env", EnvFile),
             ("scripts/publish.sh", Script),
             ("Makefile", Script),

@@ -261,3 +261,22 @@ fn finish(item: &Item, lines: &LineIndex, hit: Hit) -> Finding {
 pub fn as_text(bytes: &[u8]) -> Option<&str> {
     std::str::from_utf8(bytes).ok()
 }
+
+/// Text for the parsers of files that are not valid UTF-8 (a Latin-1 comment
+/// in an `.npmrc` or `.env`): every invalid byte becomes one `?`, so byte
+/// offsets in the text are offsets in the original bytes and spans stay
+/// right. Borrowed when the bytes are valid UTF-8. The second value is the
+/// offset of the first invalid byte, for the caller's warning.
+pub fn text_keeping_offsets(bytes: &[u8]) -> (std::borrow::Cow<'_, str>, Option<usize>) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => (std::borrow::Cow::Borrowed(text), None),
+        Err(e) => {
+            let mut out = String::with_capacity(bytes.len());
+            for chunk in bytes.utf8_chunks() {
+                out.push_str(chunk.valid());
+                out.extend(std::iter::repeat_n('?', chunk.invalid().len()));
+            }
+            (std::borrow::Cow::Owned(out), Some(e.valid_up_to()))
+        }
+    }
+}

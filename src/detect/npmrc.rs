@@ -26,9 +26,16 @@ pub fn parse(text: &str) -> Vec<Entry<'_>> {
     let mut entries = Vec::new();
     let mut offset = 0;
     for (index, raw_line) in text.split_inclusive('\n').enumerate() {
-        let line_start = offset;
+        let mut line_start = offset;
         offset += raw_line.len();
-        let line = raw_line.trim_end_matches(['\n', '\r']);
+        let mut line = raw_line.trim_end_matches(['\n', '\r']);
+        // A byte-order mark (Windows editors write one) is not part of the key.
+        if index == 0
+            && let Some(rest) = line.strip_prefix('\u{feff}')
+        {
+            line = rest;
+            line_start += '\u{feff}'.len_utf8();
+        }
         let trimmed = line.trim_start();
         if trimmed.is_empty() || trimmed.starts_with(';') || trimmed.starts_with('#') {
             continue;
@@ -104,20 +111,14 @@ pub fn split_scoped_key(key: &str) -> (Option<&str>, &str) {
 }
 
 pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
-    let text = match std::str::from_utf8(item.bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            sink.warn(
-                item.path,
-                format!(
-                    "not valid UTF-8 at byte {}; parsed the valid part only",
-                    e.valid_up_to()
-                ),
-            );
-            std::str::from_utf8(&item.bytes[..e.valid_up_to()]).unwrap_or("")
-        }
-    };
-    let entries = parse(text);
+    let (text, invalid_at) = super::text_keeping_offsets(item.bytes);
+    if let Some(at) = invalid_at {
+        sink.warn(
+            item.path,
+            format!("not valid UTF-8 at byte {at}; invalid bytes read as '?'"),
+        );
+    }
+    let entries = parse(&text);
     for entry in &entries {
         let (scope, name) = split_scoped_key(entry.key);
         let rule = match name {
@@ -199,6 +200,29 @@ mod tests {
             .find(|x| x.key == "//r.example/:_authToken")
             .unwrap();
         assert_eq!(&text[tok.value_range.clone()], "abc;def");
+    }
+
+    #[test]
+    fn byte_order_mark_is_not_part_of_the_first_key() {
+        let text = "\u{feff}//r.example/:_authToken=abc\r\n";
+        let e = parse(text);
+        assert_eq!(e[0].key, "//r.example/:_authToken");
+        assert_eq!(&text[e[0].value_range.clone()], "abc");
+    }
+
+    #[test]
+    fn invalid_utf8_does_not_hide_later_lines() {
+        let mut bytes = b"; f\xfcr CI\n".to_vec();
+        bytes.extend_from_slice(b"//r.example/:_authToken=s3cr3tValue99x\n");
+        let mut sink = Sink::default();
+        let item = Item {
+            path: ".npmrc",
+            bytes: &bytes,
+            origin: crate::finding::Origin::Worktree,
+        };
+        detect(&item, &DetectOptions::default(), &mut sink);
+        assert_eq!(sink.hits.len(), 1, "{:?}", sink.hits);
+        assert_eq!(&bytes[sink.hits[0].range.clone()], b"s3cr3tValue99x");
     }
 
     #[test]

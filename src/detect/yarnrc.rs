@@ -9,13 +9,16 @@ use marked_yaml::Node;
 pub const RULE: &str = "yarnrc-literal-auth";
 
 pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
-    let Ok(text) = std::str::from_utf8(item.bytes) else {
-        sink.warn(item.path, "not valid UTF-8; skipped Yarn config parsing");
-        return;
-    };
+    let (text, invalid_at) = super::text_keeping_offsets(item.bytes);
+    if let Some(at) = invalid_at {
+        sink.warn(
+            item.path,
+            format!("not valid UTF-8 at byte {at}; invalid bytes read as '?'"),
+        );
+    }
     match FileKind::of(item.path) {
-        FileKind::YarnrcClassic => classic(item, text, opts, sink),
-        _ => berry(item, text, opts, sink),
+        FileKind::YarnrcClassic => classic(item, &text, opts, sink),
+        _ => berry(item, &text, opts, sink),
     }
 }
 
