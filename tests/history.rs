@@ -793,3 +793,42 @@ fn token_only_in_a_git_note() {
     );
     assert_eq!(found[0]["provenance"]["in_head"], false);
 }
+
+#[test]
+fn introducing_commit_is_the_one_that_added_it_even_within_one_second() {
+    // Scripted histories (bots, imports, tests) put many commits in one
+    // second: author dates tie, and the commit that added the secret must
+    // still win over later ones and over the merge that brought it in.
+    let repo = Repo::new();
+    let same_second = |message: &str| -> String {
+        repo.git(&["add", "-A"]);
+        repo.git(&["commit", "-q", "--allow-empty", "-m", message]);
+        repo.git(&["rev-parse", "HEAD"])
+    };
+    repo.write("README.md", "hello\n");
+    same_second("init");
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    let token = fake_token("npm_", 121);
+    repo.write("config.js", &js_with_token(&token));
+    let added = same_second("add config");
+    let mut later = Vec::new();
+    for n in 0..6 {
+        repo.write("notes.txt", &format!("{n}\n"));
+        later.push(same_second(&format!("feature work {n}")));
+    }
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("other.txt", "x\n");
+    same_second("main work");
+    repo.git(&["merge", "-q", "--no-ff", "-m", "merge feature", "feature"]);
+    later.push(repo.git(&["rev-parse", "HEAD"]));
+    // Ids decide among tied dates: this history must be one where an
+    // inheriting commit has the smallest id, or the test proves nothing.
+    assert!(later.iter().any(|c| c < &added), "{added} {later:?}");
+
+    let doc = json(&history(&repo, &[]));
+    let found = token_findings(&doc);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["provenance"]["commit"], added.as_str());
+    assert_eq!(found[0]["provenance"]["summary"], "add config");
+    assert_eq!(found[0]["provenance"]["commits"], 8);
+}

@@ -306,8 +306,7 @@ fn attribute(
                 {
                     continue;
                 }
-                let intro = provenance::introducing(commits.iter().filter_map(|&c| times.key(c)))
-                    .and_then(&mut info);
+                let intro = times.introducing(&commits).and_then(&mut info);
                 places.push((index, path, commits, intro));
                 any = true;
             }

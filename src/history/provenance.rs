@@ -193,11 +193,17 @@ pub fn introducing(keys: impl IntoIterator<Item = (i64, i64, Oid)>) -> Option<Oi
     keys.into_iter().min().map(|(_, _, id)| id)
 }
 
-/// (author time, committer time, id) of commits, read once each.
+/// (author time, committer time, id) and parents of commits, read once each.
 pub struct CommitTimes<'a> {
     repo: &'a Repository,
     commits: &'a [Oid],
     known: Vec<Option<(i64, i64, Oid)>>,
+    /// Parents of each commit read so far, as indices into `commits`
+    /// (parents outside it, e.g. before a range, are left out).
+    parents: Vec<Box<[u32]>>,
+    index: HashMap<Oid, u32>,
+    /// Scratch marks for [`CommitTimes::introducing`], always left all false.
+    held: Vec<bool>,
 }
 
 impl<'a> CommitTimes<'a> {
@@ -206,6 +212,9 @@ impl<'a> CommitTimes<'a> {
             repo,
             commits,
             known: vec![None; commits.len()],
+            parents: vec![Box::default(); commits.len()],
+            index: HashMap::new(),
+            held: vec![false; commits.len()],
         }
     }
 
@@ -215,8 +224,44 @@ impl<'a> CommitTimes<'a> {
             let id = self.commits[i];
             let c = self.repo.find_commit(id).ok()?;
             self.known[i] = Some((c.author().when().seconds(), c.time().seconds(), id));
+            if self.index.is_empty() {
+                self.index = (0u32..)
+                    .zip(self.commits.iter().copied())
+                    .map(|(n, id)| (id, n))
+                    .collect();
+            }
+            self.parents[i] = c
+                .parent_ids()
+                .filter_map(|p| self.index.get(&p).copied())
+                .collect();
         }
         self.known[i]
+    }
+
+    /// The commit that introduced a blob at a path, among the commits that
+    /// hold it there: one that holds it while none of its parents does (a
+    /// commit inheriting it from a parent, such as the merge of the branch
+    /// that added it, only carries it on), earliest by [`introducing`] when
+    /// several did; all of them if none qualifies.
+    pub fn introducing(&mut self, holding: &[u32]) -> Option<Oid> {
+        let keys: Vec<(u32, (i64, i64, Oid))> = holding
+            .iter()
+            .filter_map(|&c| self.key(c).map(|k| (c, k)))
+            .collect();
+        for &(c, _) in &keys {
+            self.held[c as usize] = true;
+        }
+        let held = &self.held;
+        let parents = &self.parents;
+        let first = introducing(
+            keys.iter()
+                .filter(|(c, _)| !parents[*c as usize].iter().any(|&p| held[p as usize]))
+                .map(|&(_, k)| k),
+        );
+        for &(c, _) in &keys {
+            self.held[c as usize] = false;
+        }
+        first.or_else(|| introducing(keys.iter().map(|&(_, k)| k)))
     }
 }
 
