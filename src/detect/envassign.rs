@@ -239,6 +239,19 @@ fn scalar_assignment(
     sink.hit(legacy_hit(item, range, whole.as_str(), name));
 }
 
+/// A printf conversion (`%s`, `%b`, `%q`, `%-20s`…) at the start of `s`.
+fn printf_conversion(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix('%') else {
+        return false;
+    };
+    let spec = rest.trim_start_matches(|c: char| c.is_ascii_digit() || "-+ #.*".contains(c));
+    let mut chars = spec.chars();
+    matches!(
+        chars.next(),
+        Some('s' | 'b' | 'q' | 'd' | 'i' | 'u' | 'x' | 'X')
+    ) && !chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+}
+
 /// `echo "//registry/:_authToken=<literal>" >> ~/.npmrc`, `npm config set
 /// //registry/:_authToken <literal>` and `--//registry/:_authToken=<literal>`
 /// in scripts: a literal token written into npm's config.
@@ -253,12 +266,16 @@ fn scripted_npmrc(item: &Item, text: &str, opts: &DetectOptions, sink: &mut Sink
         i += sep;
         // `$…` is an expansion (`${NPM_TOKEN}`, `$NPM_TOKEN`, `${{ secrets.X }}`,
         // `$(cat token)`), never a literal, whatever follows its first space.
-        if text[i..].starts_with('$') {
+        // `%s` is a printf conversion filled in at run time (`printf
+        // '//registry/:_authToken=%s\n' "$NPM_TOKEN"`), not a literal either.
+        if text[i..].starts_with('$') || printf_conversion(&text[i..]) {
             continue;
         }
+        // A backslash ends the value too: `\n` in an `echo -e`/`printf`
+        // string is not part of the token.
         let value_end = text[i..]
             .find(|c: char| {
-                c.is_whitespace() || matches!(c, '"' | '\'' | '`' | ';' | '&' | '|' | ')')
+                c.is_whitespace() || matches!(c, '"' | '\'' | '`' | ';' | '&' | '|' | ')' | '\\')
             })
             .map(|e| i + e)
             .unwrap_or(text.len());
@@ -280,5 +297,40 @@ fn scripted_npmrc(item: &Item, text: &str, opts: &DetectOptions, sink: &mut Sink
             .with_secret(value)
             .with_detail("key", "_authToken"),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scripted(text: &str) -> Vec<String> {
+        let mut sink = Sink::default();
+        let item = Item {
+            path: "ci/publish.sh",
+            bytes: text.as_bytes(),
+            origin: crate::finding::Origin::Worktree,
+        };
+        scripted_npmrc(&item, text, &DetectOptions::default(), &mut sink);
+        sink.hits
+            .iter()
+            .map(|h| text[h.range.clone()].to_string())
+            .collect()
+    }
+
+    #[test]
+    fn printf_conversions_are_not_literals() {
+        assert!(printf_conversion("%s\\n'"));
+        assert!(printf_conversion("%-20s"));
+        assert!(!printf_conversion("%NPM_TOKEN%"));
+        assert!(!printf_conversion("s3cr3t"));
+        let text = "printf '//registry.npmjs.org/:_authToken=%s\\n' \"$NPM_TOKEN\" > ~/.npmrc\n";
+        assert!(scripted(text).is_empty(), "{:?}", scripted(text));
+    }
+
+    #[test]
+    fn an_escaped_newline_ends_the_value() {
+        let text = "echo -e \"//r.example/:_authToken=s3cr3tValue99x\\n\" > .npmrc\n";
+        assert_eq!(scripted(text), vec!["s3cr3tValue99x"]);
     }
 }
