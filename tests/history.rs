@@ -832,3 +832,34 @@ fn introducing_commit_is_the_one_that_added_it_even_within_one_second() {
     assert_eq!(found[0]["provenance"]["summary"], "add config");
     assert_eq!(found[0]["provenance"]["commits"], 8);
 }
+
+#[test]
+fn detached_head_of_another_worktree_is_a_ref() {
+    let repo = Repo::new();
+    repo.write("README.md", "hello\n");
+    repo.commit("init");
+    let wt = repo.path.parent().unwrap().join("wt");
+    repo.git(&["worktree", "add", "-q", "--detach", wt.to_str().unwrap()]);
+    let token = fake_token("npm_", 122);
+    std::fs::write(wt.join("config.js"), js_with_token(&token)).unwrap();
+    git_in(&wt, &["add", "-A"], EPOCH + 7200);
+    git_in(
+        &wt,
+        &["commit", "-q", "-m", "work in a worktree"],
+        EPOCH + 7200,
+    );
+
+    // git log --all and git gc count it; so does the default sweep.
+    let doc = json(&history(&repo, &[]));
+    let found = token_findings(&doc);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        found[0]["provenance"]["refs"],
+        serde_json::json!(["HEAD@worktree:wt"])
+    );
+    assert_eq!(found[0]["provenance"]["in_head"], false);
+    // From the linked worktree, it is HEAD.
+    let out = npmsweep(&["history", "--format", "json"], &wt);
+    let found = token_findings(&json(&out));
+    assert_eq!(found[0]["provenance"]["refs"], serde_json::json!(["HEAD"]));
+}

@@ -250,6 +250,14 @@ fn all_ref_tips(
             target,
         });
     }
+    // Other worktrees of this repository have HEADs of their own; a
+    // detached one keeps its commits alive (git gc and `git log --all`
+    // count it) although no branch names them.
+    for (name, head) in other_worktree_heads(repo) {
+        if let Ok(target) = peel_tags(repo, odb, damaged, head) {
+            tips.push(RefTip { name, target });
+        }
+    }
     // Older stashes live only in the stash's reflog.
     if let Ok(reflog) = repo.reflog("refs/stash") {
         for (i, entry) in reflog.iter().enumerate().skip(1) {
@@ -261,6 +269,45 @@ fn all_ref_tips(
     }
     tips.sort_by(|a, b| a.name.cmp(&b.name));
     tips
+}
+
+/// Detached HEADs of the repository's other worktrees, named
+/// `HEAD@worktree:<name>` (`main` for the main worktree when the sweep runs
+/// in a linked one). Attached ones are already swept through their branch.
+fn other_worktree_heads(repo: &Repository) -> Vec<(String, Oid)> {
+    let detached = |r: &Repository| -> Option<Oid> {
+        if r.head_detached().ok()? {
+            r.head().ok()?.target()
+        } else {
+            None
+        }
+    };
+    let mut out = Vec::new();
+    let here = repo.path().canonicalize().ok();
+    if repo.is_worktree()
+        && let Ok(main) = Repository::open(repo.commondir())
+        && !main.is_bare()
+        && let Some(id) = detached(&main)
+    {
+        out.push(("HEAD@worktree:main".to_string(), id));
+    }
+    if let Ok(names) = repo.worktrees() {
+        for name in names.iter().flatten().flatten() {
+            let Ok(wt) = repo.find_worktree(name) else {
+                continue;
+            };
+            let Ok(other) = Repository::open_from_worktree(&wt) else {
+                continue;
+            };
+            if other.path().canonicalize().ok() == here {
+                continue;
+            }
+            if let Some(id) = detached(&other) {
+                out.push((format!("HEAD@worktree:{name}"), id));
+            }
+        }
+    }
+    out
 }
 
 fn is_partial_clone(repo: &Repository) -> bool {
