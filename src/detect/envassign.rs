@@ -25,6 +25,17 @@ fn uuid_re() -> &'static Regex {
 /// The name to the left of an assignment ending right before `at`:
 /// `NAME=`, `NAME: `, `NAME ` (Dockerfile `ENV NAME value`), optionally quoted.
 fn assigned_name(line: &str, at: usize) -> Option<&str> {
+    // `NAME=${NPM_TOKEN:-<uuid>}`: the fallback is what NPM_TOKEN gets.
+    if let Some(open) = line[..at].rfind("${") {
+        let inner = &line[open + 2..at];
+        if let Some(name) = [":-", ":=", "-", "="]
+            .iter()
+            .find_map(|op| inner.strip_suffix(op))
+            .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        {
+            return Some(name);
+        }
+    }
     let before = line[..at].trim_end_matches(['"', '\'']);
     let before = before.trim_end();
     let before = before
@@ -219,6 +230,8 @@ fn scalar_assignment(
     sink: &mut Sink,
 ) {
     let val = val.trim_matches(['"', '\'']);
+    // `${NPM_TOKEN:-<uuid>}` (compose, shell): the fallback is a literal.
+    let val = shell_fallback(val).unwrap_or(val);
     let Some(caps) = uuid_re().captures(val) else {
         return;
     };
@@ -237,6 +250,16 @@ fn scalar_assignment(
         None => from..from + 1,
     };
     sink.hit(legacy_hit(item, range, whole.as_str(), name));
+}
+
+/// The fallback of `${NAME:-fallback}` (or `-`, `:=`, `=`), if `val` is one.
+fn shell_fallback(val: &str) -> Option<&str> {
+    let inner = val.strip_prefix("${")?.strip_suffix('}')?;
+    let name_end = inner.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
+    let rest = &inner[name_end..];
+    [":-", ":=", "-", "="]
+        .iter()
+        .find_map(|op| rest.strip_prefix(op))
 }
 
 /// A printf conversion (`%s`, `%b`, `%q`, `%-20s`…) at the start of `s`.
@@ -326,6 +349,43 @@ mod tests {
         assert!(!printf_conversion("s3cr3t"));
         let text = "printf '//registry.npmjs.org/:_authToken=%s\\n' \"$NPM_TOKEN\" > ~/.npmrc\n";
         assert!(scripted(text).is_empty(), "{:?}", scripted(text));
+    }
+
+    fn legacy(path: &str, text: &str) -> Vec<(String, String)> {
+        let mut sink = Sink::default();
+        let item = Item {
+            path,
+            bytes: text.as_bytes(),
+            origin: crate::finding::Origin::Worktree,
+        };
+        detect(&item, &DetectOptions::default(), &mut sink);
+        sink.hits
+            .iter()
+            .filter(|h| h.rule_id == RULE_LEGACY)
+            .map(|h| {
+                (
+                    h.details["variable"].clone(),
+                    text[h.range.clone()].to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn shell_fallbacks_are_literals() {
+        let u = "3f2a9c1e-0b7d-4c11-9a2b-5c1f0e9a2b7d";
+        let want = vec![("NPM_TOKEN".to_string(), u.to_string())];
+        for text in [
+            format!("NPM_TOKEN=${{NPM_TOKEN:-{u}}}\n"),
+            format!("export TOKEN=\"${{NPM_TOKEN-{u}}}\"\n"),
+        ] {
+            assert_eq!(legacy(".env", &text), want, "{text}");
+        }
+        let compose =
+            format!("services:\n  web:\n    environment:\n      NPM_TOKEN: ${{NPM_TOKEN:-{u}}}\n");
+        assert_eq!(legacy("docker-compose.yml", &compose), want);
+        // A reference with no fallback stays silent.
+        assert!(legacy(".env", "NPM_TOKEN=${NPM_TOKEN}\n").is_empty());
     }
 
     #[test]
