@@ -241,12 +241,14 @@ impl Job {
         vec![t.to_string()]
     }
 
+    /// Runner labels, with `${{ matrix.X }}` expanded to the matrix list.
     pub fn self_hosted(&self) -> bool {
         self.runner_group
-            || self
-                .runs_on
-                .iter()
-                .any(|l| l.trim().eq_ignore_ascii_case("self-hosted"))
+            || self.runs_on.iter().any(|l| {
+                self.values_of(l)
+                    .iter()
+                    .any(|v| v.trim().eq_ignore_ascii_case("self-hosted"))
+            })
     }
 }
 
