@@ -155,8 +155,16 @@ fn lines(item: &Item, text: &str, opts: &DetectOptions, sink: &mut Sink) {
             } else {
                 name.unwrap_or("?")
             };
-            if npm_key {
-                // Leave `_authToken=<uuid>` to the scripted-.npmrc check.
+            // Leave `//host/:_authToken=<uuid>` to the scripted-.npmrc check,
+            // which reports it as a literal _authToken. Everything else
+            // (`npm_config__authToken=`, `yarn config set npmAuthToken …`,
+            // an unscoped `_authToken=`) is reported here.
+            let before = &line[..whole.start()];
+            let scripted = name == Some("_authToken")
+                && [":_authToken=", ":_authToken ", ":_authToken\t"]
+                    .iter()
+                    .any(|k| before.contains(k));
+            if scripted {
                 continue;
             }
             sink.hit(legacy_hit(
@@ -384,6 +392,28 @@ mod tests {
         let compose =
             format!("services:\n  web:\n    environment:\n      NPM_TOKEN: ${{NPM_TOKEN:-{u}}}\n");
         assert_eq!(legacy("docker-compose.yml", &compose), want);
+        // npm's and Yarn's own names for the setting.
+        for (text, name) in [
+            (
+                format!("npm_config__authToken={u}\n"),
+                "npm_config__authToken",
+            ),
+            (
+                format!("yarn config set npmAuthToken {u}\n"),
+                "npmAuthToken",
+            ),
+            (format!("_authToken={u}\n"), "_authToken"),
+        ] {
+            assert_eq!(
+                legacy("ci/setup.sh", &text),
+                vec![(name.to_string(), u.to_string())],
+                "{text}"
+            );
+        }
+        // `//host/:_authToken=<uuid>` is reported once, as a literal _authToken.
+        let scoped = format!("echo \"//r.example/:_authToken={u}\" > .npmrc\n");
+        assert!(legacy("ci/setup.sh", &scoped).is_empty());
+        assert_eq!(scripted(&scoped), vec![u.to_string()]);
         // A reference with no fallback stays silent.
         assert!(legacy(".env", "NPM_TOKEN=${NPM_TOKEN}\n").is_empty());
     }
