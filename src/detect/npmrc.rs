@@ -45,6 +45,11 @@ pub fn parse(text: &str) -> Vec<Entry<'_>> {
         }
         let Some(eq) = line.find('=') else { continue };
         let key = line[..eq].trim();
+        // `ini` unquotes keys as it does values: `"//host/:_authToken"=…`.
+        let key = match key.as_bytes() {
+            [b'"', .., b'"'] | [b'\'', .., b'\''] if key.len() >= 2 => key[1..key.len() - 1].trim(),
+            _ => key,
+        };
         if key.is_empty() {
             continue;
         }
@@ -208,6 +213,13 @@ mod tests {
         let e = parse(text);
         assert_eq!(e[0].key, "//r.example/:_authToken");
         assert_eq!(&text[e[0].value_range.clone()], "abc");
+    }
+
+    #[test]
+    fn quoted_keys_are_unquoted() {
+        let e = parse("\"//r.example/:_authToken\"=abc\n'_auth' = def\n");
+        assert_eq!(e[0].key, "//r.example/:_authToken");
+        assert_eq!(e[1].key, "_auth");
     }
 
     #[test]
