@@ -130,7 +130,8 @@ pub struct HistoryArgs {
     #[arg(long, value_name = "REV")]
     pub since_commit: Option<String>,
     /// Also sweep objects no ref reaches (dangling commits left by force-pushes, stray blobs).
-    #[arg(long, conflicts_with_all = ["range", "since_commit"])]
+    /// Not with --branch: what the chosen revisions do not reach is not "unreachable".
+    #[arg(long, conflicts_with_all = ["range", "since_commit", "branch"])]
     pub all_objects: bool,
     /// Write a `git filter-repo --replace-text` file for the found secrets (mode 0600: it
     /// holds them) and the steps to purge them next to it, in FILE.README.

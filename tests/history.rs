@@ -863,3 +863,16 @@ fn detached_head_of_another_worktree_is_a_ref() {
     let found = token_findings(&json(&out));
     assert_eq!(found[0]["provenance"]["refs"], serde_json::json!(["HEAD"]));
 }
+
+#[test]
+fn all_objects_is_refused_with_branch() {
+    // Everything that --branch does not reach is not "unreachable": combined,
+    // the sweep went past the chosen branch and called other branches'
+    // commits unreachable.
+    let repo = Repo::new();
+    repo.write("README.md", "hello\n");
+    repo.commit("init");
+    let out = history(&repo, &["--branch", "main", "--all-objects"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("--all-objects"), "{}", stderr(&out));
+}
