@@ -26,7 +26,10 @@ fn berry(item: &Item, text: &str, opts: &DetectOptions, sink: &mut Sink) {
     let root = match yaml::parse(text) {
         Ok(root) => root,
         Err(e) => {
-            sink.warn(item.path, e);
+            // Malformed YAML (or YAML the parser does not support, such as
+            // anchors) must not hide a literal token: match lines instead.
+            sink.warn(item.path, format!("{e}; falling back to line matching"));
+            berry_lines(item, text, opts, sink);
             return;
         }
     };
@@ -103,6 +106,69 @@ fn walk(
         path.push(k.to_string());
         walk(item, pos, value, path, opts, sink);
         path.pop();
+    }
+}
+
+/// `npmAuthToken: value` / `npmAuthIdent: value` lines of a `.yarnrc.yml`
+/// the YAML parser rejected: plain or quoted scalars only (an anchor is
+/// skipped; flow collections and block scalars are not guessed at).
+fn berry_lines(item: &Item, text: &str, opts: &DetectOptions, sink: &mut Sink) {
+    let mut offset = 0;
+    for (index, raw) in text.split_inclusive('\n').enumerate() {
+        let line_start = offset;
+        offset += raw.len();
+        let line = raw.trim_end_matches(['\n', '\r']);
+        let trimmed = line.trim_start();
+        let Some(key) = ["npmAuthToken", "npmAuthIdent"]
+            .into_iter()
+            .find(|k| trimmed.starts_with(k))
+        else {
+            continue;
+        };
+        let Some(after) = trimmed[key.len()..].trim_start().strip_prefix(':') else {
+            continue;
+        };
+        let mut value = after.trim_start();
+        if value.starts_with('&') {
+            // `&anchor value`
+            value = value
+                .split_once(char::is_whitespace)
+                .map_or("", |(_, v)| v.trim_start());
+        }
+        let start = line_start + (line.len() - value.len());
+        let (value, range) = match value.chars().next() {
+            Some(q @ ('"' | '\'')) => match value[1..].find(q) {
+                Some(end) => (&value[1..1 + end], start + 1..start + 1 + end),
+                None => continue,
+            },
+            Some(c) if !"[{|>*!#".contains(c) => {
+                let end = value.find(" #").unwrap_or(value.len());
+                let v = value[..end].trim_end();
+                (v, start..start + v.len())
+            }
+            _ => continue,
+        };
+        let (secret, range) = match classify(value, &opts.extra_placeholders) {
+            ValueClass::Literal => (value.to_string(), range),
+            ValueClass::LiteralDefault(r) => (
+                value[r.clone()].to_string(),
+                range.start + r.start..range.start + r.end,
+            ),
+            _ => continue,
+        };
+        let mut hit = Hit::new(
+            RULE,
+            range,
+            format!("literal {key} in {}, line {}", item.path, index + 1),
+        )
+        .with_secret(secret)
+        .with_detail("key", key);
+        if key == "npmAuthIdent"
+            && let Some(user) = ident_user(value)
+        {
+            hit = hit.with_detail("username", user);
+        }
+        sink.hit(hit);
     }
 }
 
@@ -192,4 +258,41 @@ fn classic_token(s: &str) -> Option<(String, usize)> {
     }
     let end = s.find(char::is_whitespace).unwrap_or(s.len());
     Some((s[..end].to_string(), end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hits(text: &str) -> Vec<(String, String)> {
+        let mut sink = Sink::default();
+        let item = Item {
+            path: ".yarnrc.yml",
+            bytes: text.as_bytes(),
+            origin: crate::finding::Origin::Worktree,
+        };
+        detect(&item, &DetectOptions::default(), &mut sink);
+        sink.hits
+            .iter()
+            .map(|h| (h.details["key"].clone(), text[h.range.clone()].to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn malformed_yaml_falls_back_to_lines() {
+        let u = "3f2a9c1e-0b7d-4c11-9a2b-5c1f0e9a2b7d";
+        // Anchors (valid YAML the parser rejects) and a broken document.
+        let anchored =
+            format!("npmAuthToken: &tok \"{u}\"\nnpmScopes:\n  acme:\n    npmAuthToken: *tok\n");
+        assert_eq!(
+            hits(&anchored),
+            vec![("npmAuthToken".to_string(), u.to_string())]
+        );
+        let broken = "npmAuthIdent: bob:s3cretPassw0rd # ci\n  bad: [x\nnpmAuthToken: [unclosed\n";
+        assert_eq!(
+            hits(broken),
+            vec![("npmAuthIdent".to_string(), "bob:s3cretPassw0rd".to_string())]
+        );
+        assert!(hits("npmAuthToken: ${NPM_TOKEN}\n  bad: [x\n").is_empty());
+    }
 }
