@@ -18,6 +18,7 @@ fn ends_authority(b: u8) -> bool {
 
 pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
     let bytes = item.bytes;
+    let in_lockfile = super::FileKind::of(item.path) == super::FileKind::Lockfile;
     for sep in memmem::find_iter(bytes, b"://") {
         // Scheme: letters, digits, `+`, `-`, `.` before `://`.
         let mut s = sep;
@@ -71,6 +72,10 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
         }
         match classify(&secret, &opts.extra_placeholders) {
             ValueClass::Literal | ValueClass::LiteralDefault(_) => {}
+            // Lockfiles hold URLs as the package manager resolved them: a `$`
+            // there is part of the password (`pa$$w0rd`, `%24ecret`), not a
+            // `$NAME` reference; only an unexpanded `${NAME}` is not a secret.
+            ValueClass::EnvReference if in_lockfile && !secret.contains("${") => {}
             _ => continue,
         }
         let raw_len = userinfo.len() - (secret_start - auth_start);
@@ -126,4 +131,40 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secrets(path: &str, text: &str) -> Vec<String> {
+        let mut sink = Sink::default();
+        let item = Item {
+            path,
+            bytes: text.as_bytes(),
+            origin: crate::finding::Origin::Worktree,
+        };
+        detect(&item, &DetectOptions::default(), &mut sink);
+        sink.hits
+            .iter()
+            .map(|h| text[h.range.clone()].to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_dollar_in_a_lockfile_password_is_literal() {
+        let lock = "{\"resolved\": \"https://bob:pa$$w0rd@npm.example.com/a.tgz\",\n \"b\": \"https://bob:%24ecret%40pass@npm.example.com/b.tgz\",\n \"c\": \"https://bob:${NPM_PASS}@npm.example.com/c.tgz\"}\n";
+        assert_eq!(
+            secrets("package-lock.json", lock),
+            vec!["pa$$w0rd", "%24ecret%40pass"]
+        );
+        // In .npmrc a `$NAME` password stays a reference, as before.
+        assert!(
+            secrets(
+                ".npmrc",
+                "registry=https://bob:$NPM_PASS@npm.example.com/\n"
+            )
+            .is_empty()
+        );
+    }
 }
