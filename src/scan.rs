@@ -27,11 +27,57 @@ pub fn looks_binary(bytes: &[u8]) -> bool {
     memchr::memchr(0, &bytes[..bytes.len().min(8192)]).is_some()
 }
 
+/// Text saved as UTF-16 with a byte-order mark (Windows PowerShell 5's `>`
+/// and `Out-File` write UTF-16LE), decoded to UTF-8 so that configuration is
+/// parsed and tokens are found; lines and columns (code points) are those of
+/// the original. `None` for anything else, including bytes that start with a
+/// UTF-16 mark but do not decode cleanly to mostly-ASCII text (binary
+/// formats, 8-bit text).
+pub fn utf16_text(bytes: &[u8]) -> Option<String> {
+    let little_endian = match bytes {
+        [0xFF, 0xFE, ..] => true,
+        [0xFE, 0xFF, ..] => false,
+        _ => return None,
+    };
+    if !bytes.len().is_multiple_of(2) {
+        return None;
+    }
+    let units = bytes[2..].chunks_exact(2).map(|c| {
+        if little_endian {
+            u16::from_le_bytes([c[0], c[1]])
+        } else {
+            u16::from_be_bytes([c[0], c[1]])
+        }
+    });
+    let mut text = String::with_capacity(bytes.len() / 2);
+    let mut ascii = 0;
+    for c in char::decode_utf16(units) {
+        match c {
+            Ok('\0') | Err(_) => return None,
+            Ok(c) => {
+                ascii += usize::from(c.is_ascii());
+                text.push(c);
+            }
+        }
+    }
+    // Configuration and scripts are mostly ASCII; 8-bit text that merely
+    // starts with `\xff\xfe` decodes to code units that never are.
+    (ascii * 2 >= text.chars().count()).then_some(text)
+}
+
 /// Detect on one item: config analysers only on text, the token matcher on
 /// everything; then mark findings silenced by inline `npmsweep:ignore`
 /// comments (here because the item's bytes are at hand). Returns findings
 /// and warnings.
 pub fn detect_item(item: &Item, opts: &DetectOptions) -> detect::Detected {
+    if let Some(text) = utf16_text(item.bytes) {
+        let decoded = Item {
+            path: item.path,
+            bytes: text.as_bytes(),
+            origin: item.origin.clone(),
+        };
+        return detect_item(&decoded, opts);
+    }
     let mut d = detect_unfiltered(item, opts);
     crate::filter::suppress::apply(item.path, item.bytes, &mut d);
     d

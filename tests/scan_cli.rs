@@ -115,6 +115,47 @@ fn fail_on_threshold_and_usage_errors() {
 }
 
 #[test]
+fn utf16_files_with_a_byte_order_mark_are_decoded() {
+    let dir = tempfile::tempdir().unwrap();
+    // What Windows PowerShell 5 writes for `echo "…" > .npmrc`.
+    let text = expand_templates(
+        "//registry.npmjs.org/:_authToken={{uuid}}\r\n//r.example.com/:_authToken={{npm_token}}\r\n",
+    );
+    let mut le = vec![0xFF, 0xFE];
+    le.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    write(dir.path(), ".npmrc", &le);
+    let mut be = vec![0xFE, 0xFF];
+    be.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
+    write(dir.path(), "notes.txt", &be);
+    let out = npmsweep(&["scan", ".", "--format", "json"], dir.path());
+    let doc = json(&out);
+    let found: Vec<(String, String, u64, u64)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["rule_id"].as_str().unwrap().to_string(),
+                f["start_line"].as_u64().unwrap(),
+                f["start_column"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want = |p: &str, r: &str, l, c| (p.to_string(), r.to_string(), l, c);
+    assert_eq!(
+        found,
+        vec![
+            want(".npmrc", "npmrc-literal-auth-token", 1, 34),
+            want(".npmrc", "npm-token", 2, 29),
+            want("notes.txt", "npm-token", 2, 29),
+        ],
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
 fn env_files_with_latin1_bytes_and_envrc_keep_exact_spans() {
     let dir = tempfile::tempdir().unwrap();
     let line = expand_templates("NPM_TOKEN={{uuid}}\n");

@@ -225,6 +225,8 @@ fn tune_libgit2() {
 /// Pass 2 detection: every analyser the blob's kinds of path ask for, once.
 /// Binary content gets the token matcher only, as in `scan`.
 fn detect_blob(blob: &BlobToScan, bytes: &[u8], opts: &DetectOptions) -> detect::Detected {
+    let utf16 = scan::utf16_text(bytes);
+    let bytes = utf16.as_deref().map_or(bytes, str::as_bytes);
     let mut kinds = blob.kinds();
     if kinds.iter().any(|k| *k != FileKind::Other) && scan::looks_binary(bytes) {
         kinds = vec![FileKind::Other];
