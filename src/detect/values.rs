@@ -29,8 +29,11 @@ fn reference_re() -> &'static Regex {
         Regex::new(
             r"(?x)
               \$\{\{[^}]*\}\}                                   # GitHub Actions expression
-            | \$\{(?P<name>[A-Za-z_][A-Za-z0-9_.]*)
-                 (?: \? | (?P<op>:?-)(?P<default>[^}]*) )? \}  # ${NAME}, ${NAME?}, ${NAME:-x}
+            | \$\{ \s* (?:env[:.])? (?P<name>[A-Za-z_][A-Za-z0-9_.]*) \s*
+                 (?: \? | :\?[^}]* | (?P<op>:?-)(?P<default>[^}]*) )? \}
+                                            # ${NAME}, ${NAME?}, ${NAME:?msg}, ${NAME:-x}, ${ NAME }, ${env:NAME}
+            | \$env:[A-Za-z_][A-Za-z0-9_]*                      # $env:NAME (PowerShell)
+            | \$\([A-Za-z_][A-Za-z0-9_.]*\)                     # $(NAME) (Azure Pipelines, make)
             | \$[A-Za-z_][A-Za-z0-9_]*                          # $NAME
             | %[A-Za-z_][A-Za-z0-9_]*%                          # %NAME% (Windows)
             ",
@@ -160,6 +163,19 @@ pub fn is_placeholder(value: &str, extra: &[String]) -> bool {
     {
         return true;
     }
+    // Token-replacement markers of deployment tools: __NPM_TOKEN__,
+    // @@NPM_TOKEN@@, #{NPM_TOKEN}# (an upper-case name, nothing random).
+    for (open, close) in [("__", "__"), ("@@", "@@"), ("#{", "}#"), ("#{", "}")] {
+        if let Some(name) = v.strip_prefix(open).and_then(|r| r.strip_suffix(close))
+            && !name.is_empty()
+            && name.starts_with(|c: char| c.is_ascii_uppercase())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        {
+            return true;
+        }
+    }
     // xxxxxxxx, XXXX-XXXX, ********, 00000000-0000-…, npm_xxxx…, ffff… :
     // a value whose random part is one repeated character.
     let body = lower
@@ -202,6 +218,12 @@ mod tests {
             "\"${NPM_TOKEN}\"",
             "Bearer ${NPM_TOKEN}",
             "%NPM_TOKEN%",
+            "${NPM_TOKEN:?}",
+            "${NPM_TOKEN:?NPM_TOKEN must be set}",
+            "${ NPM_TOKEN }",
+            "${env:NPM_TOKEN}",
+            "$env:NPM_TOKEN",
+            "$(NPM_TOKEN)",
         ] {
             assert_eq!(classify(v.trim_matches('"'), &[]), EnvReference, "{v}");
         }
@@ -230,6 +252,9 @@ mod tests {
             "ffffffff-ffff-ffff-ffff-ffffffffffff",
             "********",
             "{{ token }}",
+            "__NPM_TOKEN__",
+            "@@NPM_TOKEN@@",
+            "#{NPM_TOKEN}#",
         ] {
             assert_eq!(classify(v, &[]), Placeholder, "{v}");
         }
@@ -239,7 +264,13 @@ mod tests {
 
     #[test]
     fn literals() {
-        for v in ["a1B2c3D4e5F6g7H8", "npm_Q3vT9zLmP0", "s3cr3t-value"] {
+        for v in [
+            "a1B2c3D4e5F6g7H8",
+            "npm_Q3vT9zLmP0",
+            "s3cr3t-value",
+            "__a1B2c3D4e5F6g7H8__",
+            "${NPM_TOKEN:+a1B2c3D4e5F6g7H8}",
+        ] {
             assert_eq!(classify(v, &[]), Literal, "{v}");
         }
     }
