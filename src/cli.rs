@@ -238,8 +238,19 @@ pub fn scan_report(args: &mut ScanArgs) -> Result<Report, String> {
                     return Err(format!("{}: cannot scan: {e}", path.display()));
                 }
             }
+            // The same directory or file given twice (`scan . .`, `scan a ./a`)
+            // is scanned once: every finding would be reported twice.
+            let mut seen = std::collections::HashSet::new();
+            let roots: Vec<PathBuf> = args
+                .paths
+                .iter()
+                .filter(|p| {
+                    seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()))
+                })
+                .cloned()
+                .collect();
             let walk = WalkOptions {
-                roots: args.paths.clone(),
+                roots,
                 no_ignore: args.no_ignore,
                 follow_links: args.follow,
                 max_file_size: args.max_file_size,

@@ -106,6 +106,9 @@ fn fail_on_threshold_and_usage_errors() {
     let out = npmsweep(&["explain", "no-such-rule"], dir.path());
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no rule"));
+    // The same root given twice is scanned once.
+    let out = npmsweep(&["scan", ".", "./", "--format", "json"], dir.path());
+    assert_eq!(json(&out)["summary"]["total"], 1);
     // A mistyped path is an error, not a clean scan.
     for args in [&["scan", "no-such-dir"][..], &["scan", ".", "no-such-dir"]] {
         let out = npmsweep(args, dir.path());
