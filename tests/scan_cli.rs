@@ -118,6 +118,19 @@ fn fail_on_threshold_and_usage_errors() {
 }
 
 #[test]
+fn control_characters_in_file_names_are_escaped_in_the_human_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = expand_templates("NPM_TOKEN={{uuid}}\n");
+    write(dir.path(), "x\u{1b}[31mred/.env", &line);
+    write(dir.path(), "a\nb/.env", &line);
+    let out = npmsweep(&["scan", "."], dir.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains('\u{1b}'), "{stdout}");
+    assert!(stdout.contains("x\\u{1b}[31mred/.env"), "{stdout}");
+    assert!(stdout.contains("a\\nb/.env"), "{stdout}");
+}
+
+#[test]
 fn utf16_files_with_a_byte_order_mark_are_decoded() {
     let dir = tempfile::tempdir().unwrap();
     // What Windows PowerShell 5 writes for `echo "…" > .npmrc`.

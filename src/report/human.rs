@@ -20,6 +20,26 @@ fn severity_style(s: Severity) -> Style {
     }
 }
 
+/// Control characters from file names, messages or commit metadata (a
+/// crafted file name with an escape sequence or a newline) are printed
+/// escaped, never sent to the terminal as they are.
+fn clean(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect::<String>()
+            .into()
+    } else {
+        text.into()
+    }
+}
+
 pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::Result<()> {
     let registry = Registry::global();
     let paint = |style: Style, text: &str| -> String {
@@ -43,7 +63,7 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
             if current_path.is_some() {
                 writeln!(out)?;
             }
-            writeln!(out, "{}", paint(bold, &f.path))?;
+            writeln!(out, "{}", paint(bold, &clean(&f.path)))?;
             current_path = Some(&f.path);
         }
         let sev = paint(
@@ -74,7 +94,7 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
             f.span.start_line,
             f.span.start_column,
             paint(bold, &f.rule_id),
-            f.message,
+            clean(&f.message),
         )?;
         if let Some(p) = &f.provenance {
             let short = &p.commit[..p.commit.len().min(12)];
@@ -86,8 +106,8 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
                     &format!(
                         "introduced in {short} on {} by {} (\"{}\"); in {} commit(s); in HEAD: {}; reachable from: {}",
                         p.date,
-                        p.author,
-                        p.summary,
+                        clean(&p.author),
+                        clean(&p.summary),
                         p.commits,
                         if p.in_head { "yes" } else { "no" },
                         refs_summary(&p.refs)
