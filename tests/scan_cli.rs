@@ -476,3 +476,43 @@ fn invalid_checksums_are_silent_unless_asked() {
     );
     assert_eq!(rule_ids(&json(&out)), vec!["npm-token-invalid-checksum"]);
 }
+
+#[test]
+fn paths_are_shown_as_the_root_was_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        ".github/workflows/ci.yml",
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ secrets.NPM_TOKEN }} | base64\n",
+    );
+    write(root, "sub/a.js", fake_token("npm_", 41));
+    // A scan of `.github` still sees a workflow: its path keeps `.github/`.
+    for arg in [".github", ".github/workflows", "."] {
+        let doc = json(&npmsweep(&["scan", arg, "--format", "json"], root));
+        let paths: Vec<&str> = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["path"].as_str().unwrap())
+            .filter(|p| p.ends_with(".yml"))
+            .collect();
+        assert!(
+            !paths.is_empty(),
+            "scan {arg}: the workflow was not analysed"
+        );
+        assert!(
+            paths.iter().all(|p| *p == ".github/workflows/ci.yml"),
+            "{paths:?}"
+        );
+    }
+    let doc = json(&npmsweep(&["scan", "sub", "--format", "json"], root));
+    assert_eq!(doc["findings"][0]["path"], "sub/a.js");
+    // An absolute root shows paths relative to itself.
+    let abs = root.join("sub");
+    let doc = json(&npmsweep(
+        &["scan", abs.to_str().unwrap(), "--format", "json"],
+        root,
+    ));
+    assert_eq!(doc["findings"][0]["path"], "a.js");
+}

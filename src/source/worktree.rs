@@ -50,16 +50,24 @@ where
                 continue;
             }
         };
-        let rel = |p: &Path| -> String {
+        // Paths are shown the way the user named the root, like ripgrep:
+        // `scan .` shows `x`, `scan sub` shows `sub/x` (so a scan of
+        // `.github` still sees `.github/workflows/…` and classifies it as a
+        // workflow), several roots keep their own names, and an absolute
+        // root shows paths relative to itself. Exclude globs always match
+        // the path relative to the root.
+        let shown_root = normalize(&root_display);
+        let prefix = (multi || (root.is_relative() && !shown_root.is_empty() && shown_root != "."))
+            .then(|| shown_root.trim_end_matches('/').to_string());
+        let rel = |p: &Path| -> (String, String) {
             if meta.is_file() {
-                return normalize(&root_display);
+                return (shown_root.clone(), shown_root.clone());
             }
             let r = p.strip_prefix(root).unwrap_or(p);
             let r = normalize(&r.to_string_lossy());
-            if multi {
-                format!("{}/{}", normalize(&root_display).trim_end_matches('/'), r)
-            } else {
-                r
+            match &prefix {
+                Some(pre) => (format!("{pre}/{r}"), r),
+                None => (r.clone(), r),
             }
         };
         let visited: Mutex<HashSet<PathBuf>> = Mutex::new(HashSet::new());
@@ -68,9 +76,9 @@ where
         let track_visits =
             !opts.no_ignore && meta.is_dir() && git2::Repository::discover(root).is_ok();
         let read_one = |path: &Path, buf: &mut Vec<u8>| {
-            let relpath = rel(path);
+            let (relpath, under_root) = rel(path);
             if let Some(ex) = &opts.exclude
-                && ex.is_match(&relpath)
+                && ex.is_match(&under_root)
             {
                 return;
             }
