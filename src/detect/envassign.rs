@@ -62,6 +62,13 @@ pub fn is_credential_name(name: &str, extra: &[String]) -> bool {
         return true;
     }
     let lower = name.to_ascii_lowercase();
+    // `NPM_TOKEN_FILE=/run/secrets/npm` names where a token is, not a token.
+    const NOT_A_VALUE: &[&str] = &[
+        "_file", "_path", "_dir", "_url", "_name", "_type", "_enabled", "_env",
+    ];
+    if NOT_A_VALUE.iter().any(|s| lower.ends_with(s)) {
+        return false;
+    }
     let npmish = lower.contains("npm") || lower.contains("node_auth") || lower.contains("yarn");
     let credish = ["token", "auth", "pass", "secret", "key"]
         .iter()
@@ -422,5 +429,37 @@ mod tests {
     fn an_escaped_newline_ends_the_value() {
         let text = "echo -e \"//r.example/:_authToken=s3cr3tValue99x\\n\" > .npmrc\n";
         assert_eq!(scripted(text), vec!["s3cr3tValue99x"]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_credential_name;
+
+    #[test]
+    fn credential_names() {
+        for n in [
+            "NPM_TOKEN",
+            "NODE_AUTH_TOKEN",
+            "NPM_AUTH_TOKEN",
+            "YARN_NPM_AUTH_TOKEN",
+            "npm_config__authToken",
+            "NPM_PUBLISH_TOKEN",
+        ] {
+            assert!(is_credential_name(n, &[]), "{n}");
+        }
+        for n in [
+            "NPM_TOKEN_FILE",
+            "NODE_AUTH_TOKEN_PATH",
+            "NPM_REGISTRY_URL",
+            "NODE_ENV",
+            "GITHUB_TOKEN",
+        ] {
+            assert!(!is_credential_name(n, &[]), "{n}");
+        }
+        assert!(is_credential_name(
+            "REGISTRY_BEARER",
+            &["registry_bearer".into()]
+        ));
     }
 }
