@@ -433,7 +433,7 @@ mod tests {
 }
 
 #[cfg(test)]
-mod tests {
+mod credential_name_tests {
     use super::is_credential_name;
 
     #[test]
