@@ -33,11 +33,6 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
     let bytes = item.bytes;
     for m in prefilter().find_iter(bytes) {
         let start = m.start();
-        // A token starts at a word boundary: `process.env.npm_config_x`
-        // and `my_npm_thing` are identifiers, not tokens.
-        if start > 0 && is_word_byte(bytes[start - 1]) {
-            continue;
-        }
         let end = start + NPM_TOKEN_LEN;
         if end > bytes.len() {
             continue;
@@ -46,9 +41,14 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
         if !shape().is_match(window) {
             continue;
         }
-        if bytes.get(end).is_some_and(|&b| is_word_byte(b)) {
-            continue;
-        }
+        // A string shaped like a token usually starts and ends at a word
+        // boundary (`my_npm_thing` is an identifier). A checksum-valid one is
+        // a token whatever surrounds it — `"…\nnpm_…"` in a JSON string,
+        // `token%3Dnpm_…` URL-encoded, `base64:npm_…x` in a log — since 36
+        // characters pass the CRC-32 by chance once in 2^32.
+        let left = start == 0 || !is_word_byte(bytes[start - 1]);
+        let right = !bytes.get(end).is_some_and(|&b| is_word_byte(b));
+        let bounded = left && right;
         let token = String::from_utf8_lossy(window).into_owned();
         if is_valid_npm_token(window) {
             sink.hit(
@@ -60,7 +60,10 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
                 .with_secret(token)
                 .with_detail("checksum", "valid"),
             );
-        } else if opts.include_invalid_tokens && !super::values::is_placeholder(&token, &[]) {
+        } else if bounded
+            && opts.include_invalid_tokens
+            && !super::values::is_placeholder(&token, &[])
+        {
             sink.hit(
                 Hit::new(
                     RULE_INVALID,
@@ -71,5 +74,46 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
                 .with_detail("checksum", "invalid"),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::{fake_invalid_token, fake_token};
+
+    fn found(text: &str, include_invalid: bool) -> Vec<(&'static str, String)> {
+        let mut sink = Sink::default();
+        let item = Item {
+            path: "x.json",
+            bytes: text.as_bytes(),
+            origin: crate::finding::Origin::Worktree,
+        };
+        let opts = DetectOptions {
+            include_invalid_tokens: include_invalid,
+            ..DetectOptions::default()
+        };
+        detect(&item, &opts, &mut sink);
+        sink.hits
+            .iter()
+            .map(|h| (h.rule_id, text[h.range.clone()].to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn valid_tokens_need_no_word_boundary() {
+        let t = fake_token("npm_", 1);
+        for text in [
+            format!("\"auth:\\n{t}\""),
+            format!("?token%3D{t}&x=1"),
+            format!("npm_{t}"),
+            format!("{t}_suffix"),
+        ] {
+            assert_eq!(found(&text, false), vec![(RULE_VALID, t.clone())], "{text}");
+        }
+        // Invalid checksums still need boundaries (identifiers, examples).
+        let bad = fake_invalid_token(3);
+        assert!(found(&format!("x{bad}"), true).is_empty());
+        assert_eq!(found(&format!(" {bad} "), true), vec![(RULE_INVALID, bad)]);
     }
 }
