@@ -55,6 +55,19 @@ pub fn classify(value: &str, extra_placeholders: &[String]) -> ValueClass {
         let mut saw_reference = false;
         for caps in reference_re().captures_iter(trimmed) {
             let m = caps.get(0).expect("group 0");
+            // A bare `$NAME` right after a letter, digit or `$` is part of a
+            // literal (`hunter2$ecret`, `pa$$w0rd`): only `${…}` expands
+            // mid-word in the configs npm and Yarn read.
+            if m.as_str().len() > 1
+                && !matches!(m.as_str().as_bytes()[1], b'{' | b'(')
+                && m.as_str().starts_with('$')
+                && trimmed[..m.start()]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_alphanumeric() || c == '$')
+            {
+                continue;
+            }
             saw_reference = true;
             if let Some(default) = caps.name("default") {
                 let d = default.as_str();
@@ -224,6 +237,9 @@ mod tests {
             "${env:NPM_TOKEN}",
             "$env:NPM_TOKEN",
             "$(NPM_TOKEN)",
+            "Bearer $NPM_TOKEN",
+            "$NPM_USER:$NPM_PASS",
+            "abc${NPM_TOKEN}",
         ] {
             assert_eq!(classify(v.trim_matches('"'), &[]), EnvReference, "{v}");
         }
@@ -269,6 +285,8 @@ mod tests {
             "npm_Q3vT9zLmP0",
             "s3cr3t-value",
             "__a1B2c3D4e5F6g7H8__",
+            "hunter2$ecretPassw0rd",
+            "pa$$w0rd1",
             "${NPM_TOKEN:+a1B2c3D4e5F6g7H8}",
         ] {
             assert_eq!(classify(v, &[]), Literal, "{v}");
