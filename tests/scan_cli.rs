@@ -131,6 +131,38 @@ fn control_characters_in_file_names_are_escaped_in_the_human_report() {
 }
 
 #[test]
+fn package_json_scripts_are_scanned_like_shell_scripts() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "package.json",
+        expand_templates(
+            "{\n  \"scripts\": {\n    \"release\": \"npm publish --//registry.npmjs.org/:_authToken={{uuid}}\",\n    \"ci\": \"NPM_TOKEN={{uuid}} npm ci\",\n    \"env\": \"echo $npm_config_registry ${NPM_TOKEN}\"\n  }\n}\n",
+        ),
+    );
+    let out = npmsweep(&["scan", ".", "--format", "json"], dir.path());
+    let doc = json(&out);
+    let found: Vec<(String, u64)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap().to_string(),
+                f["start_line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            ("npmrc-literal-auth-token".to_string(), 3),
+            ("npm-legacy-token".to_string(), 4)
+        ]
+    );
+}
+
+#[test]
 fn utf16_files_with_a_byte_order_mark_are_decoded() {
     let dir = tempfile::tempdir().unwrap();
     // What Windows PowerShell 5 writes for `echo "…" > .npmrc`.
@@ -515,4 +547,48 @@ fn paths_are_shown_as_the_root_was_named() {
         root,
     ));
     assert_eq!(doc["findings"][0]["path"], "a.js");
+}
+
+#[test]
+fn yaml_anchors_and_aliases_are_expanded() {
+    // GitHub Actions accepts anchors; a workflow using them is analysed,
+    // and a tag (GitLab's `!reference`) does not stop parsing.
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        ".github/workflows/ci.yml",
+        "on: push\npermissions:\n  contents: read\njobs:\n  a:\n    runs-on: ubuntu-latest\n    env: &e\n      NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n    steps:\n      - run: npm ci\n  b:\n    runs-on: ubuntu-latest\n    env: *e\n    steps:\n      - run: echo \"$NODE_AUTH_TOKEN\" | base64\n",
+    );
+    write(
+        dir.path(),
+        ".gitlab-ci.yml",
+        expand_templates(
+            ".vars: &vars\n  NPM_TOKEN: \"{{uuid}}\"\npublish:\n  variables: *vars\n  script:\n    - !reference [.setup, script]\n    - npm publish\n",
+        ),
+    );
+    let out = npmsweep(&["scan", ".", "--format", "json"], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("invalid YAML"), "{stderr}");
+    let doc = json(&out);
+    let found: Vec<(String, u64)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap().to_string(),
+                f["start_line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        found.contains(&("gha-npm-secret-printed".to_string(), 15)),
+        "{found:?}"
+    );
+    // The aliased variables repeat the anchored UUID: one finding, at the anchor.
+    let legacy: Vec<_> = found
+        .iter()
+        .filter(|(r, _)| r == "npm-legacy-token")
+        .collect();
+    assert_eq!(legacy, vec![&("npm-legacy-token".to_string(), 2)]);
 }

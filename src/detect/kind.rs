@@ -114,11 +114,14 @@ impl FileKind {
         )
     }
 
-    /// Files where `NPM_TOKEN=<value>`-style assignments appear.
+    /// Files where `NPM_TOKEN=<value>`-style assignments appear (including
+    /// `package.json`, whose `scripts` are shell commands:
+    /// `"release": "NPM_TOKEN=… npm publish"`).
     pub fn has_env_assignments(self) -> bool {
         matches!(
             self,
             FileKind::EnvFile
+                | FileKind::PackageConfig
                 | FileKind::Script
                 | FileKind::Dockerfile
                 | FileKind::Compose
