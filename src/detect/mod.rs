@@ -210,7 +210,16 @@ pub fn detect(item: &Item, kinds: &[FileKind], opts: &DetectOptions) -> Detected
 /// A checksum-valid token reported by the token matcher is the most precise
 /// finding for those bytes; a config rule pointing at the same value would
 /// only repeat it.
+///
+/// And one rule reporting the same secret at the same bytes twice (a YAML
+/// alias repeats its anchor's value, which lives at the anchor) is one
+/// finding: both would share a fingerprint.
 fn dedupe_overlapping(hits: &mut Vec<Hit>) {
+    let mut seen = std::collections::HashSet::new();
+    hits.retain(|h| {
+        let identity = h.secret.as_ref().map(|s| s.id()).or_else(|| h.key.clone());
+        seen.insert((h.rule_id, h.range.start, h.range.end, identity))
+    });
     let token_ranges: Vec<Range<usize>> = hits
         .iter()
         .filter(|h| h.rule_id == token::RULE_VALID)

@@ -2,19 +2,171 @@
 //! compose files, YAML CI configs): parsing with positions, and turning a
 //! node's line/column marker into a byte range of the source.
 
-use marked_yaml::{LoaderOptions, Node, Span};
+use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode, MarkedSequenceNode};
+use marked_yaml::{Marker, Node, Span};
+use std::collections::HashMap;
 use std::ops::Range;
+use yaml_rust2::parser::{Event, MarkedEventReceiver};
+use yaml_rust2::scanner::{Marker as YamlMarker, TScalarStyle};
 
 /// Parse YAML keeping line and column positions. The error is a sentence
 /// with `line:column`.
+///
+/// Anchors and aliases are expanded (GitHub Actions accepts them in
+/// workflows), tags are ignored, and only the first document of a stream is
+/// returned. `marked-yaml`'s own loader refuses anchors and tags, so the
+/// tree is built here from `yaml-rust2` events into `marked-yaml` nodes.
 pub fn parse(text: &str) -> Result<Node, String> {
     if let Some(line) = too_deep(text) {
         return Err(format!(
             "YAML nested more than {MAX_DEPTH} levels deep at line {line}; not parsed"
         ));
     }
-    let options = LoaderOptions::default().prevent_coercion(true);
-    marked_yaml::parse_yaml_with_options(0, text, options).map_err(|e| format!("invalid YAML: {e}"))
+    let mut loader = Loader::default();
+    let mut parser = yaml_rust2::parser::Parser::new_from_str(text);
+    if let Err(e) = parser.load(&mut loader, false) {
+        let m = e.marker();
+        return Err(format!(
+            "invalid YAML: {}:{}: {}",
+            m.line(),
+            m.col() + 1,
+            e.info()
+        ));
+    }
+    if let Some(e) = loader.error {
+        return Err(format!("invalid YAML: {e}"));
+    }
+    match loader.root {
+        Some(root @ Node::Mapping(_)) => Ok(root),
+        Some(other) => {
+            let at = other
+                .span()
+                .start()
+                .map(|m| format!("{}:{}: ", m.line(), m.column()))
+                .unwrap_or_default();
+            Err(format!("invalid YAML: {at}the top level is not a mapping"))
+        }
+        None => Ok(Node::Mapping(MarkedMappingNode::new_empty(
+            Span::new_blank(),
+        ))),
+    }
+}
+
+/// At most this many nodes, counting every alias expansion: a "billion
+/// laughs" document of nested aliases must not exhaust memory.
+const MAX_NODES: usize = 1_000_000;
+
+enum Open {
+    Sequence(MarkedSequenceNode, usize),
+    Mapping(MarkedMappingNode, usize, Option<MarkedScalarNode>),
+}
+
+#[derive(Default)]
+struct Loader {
+    open: Vec<Open>,
+    /// Anchored nodes and their sizes in nodes.
+    anchors: HashMap<usize, (Node, usize)>,
+    /// Nodes built so far in each open container (for anchor sizes).
+    sizes: Vec<usize>,
+    total: usize,
+    root: Option<Node>,
+    done: bool,
+    error: Option<String>,
+}
+
+impl Loader {
+    fn fail(&mut self, mark: YamlMarker, what: &str) {
+        if self.error.is_none() {
+            self.error = Some(format!("{}:{}: {what}", mark.line(), mark.col() + 1));
+        }
+    }
+
+    /// Attach a finished node (of `size` nodes) to the open container.
+    fn attach(&mut self, node: Node, size: usize, mark: YamlMarker) {
+        self.total += size;
+        if self.total > MAX_NODES {
+            self.fail(mark, "too many nodes (alias expansion); not parsed");
+            return;
+        }
+        if let Some(s) = self.sizes.last_mut() {
+            *s += size;
+        }
+        match self.open.last_mut() {
+            None => {
+                self.root = Some(node);
+                self.done = true;
+            }
+            Some(Open::Sequence(seq, _)) => seq.push(node),
+            Some(Open::Mapping(map, _, key)) => match key.take() {
+                Some(k) => {
+                    map.insert(k, node);
+                }
+                None => match node {
+                    Node::Scalar(k) => *key = Some(k),
+                    _ => self.fail(mark, "keys in mappings must be scalars"),
+                },
+            },
+        }
+    }
+}
+
+impl MarkedEventReceiver for Loader {
+    fn on_event(&mut self, ev: Event, mark: YamlMarker) {
+        if self.done || self.error.is_some() {
+            return;
+        }
+        let span = Span::new_start(Marker::new(0, mark.index(), mark.line(), mark.col() + 1));
+        match ev {
+            Event::Scalar(value, style, anchor, _tag) => {
+                let mut node = MarkedScalarNode::new(span, value);
+                node.set_coerce(matches!(style, TScalarStyle::Plain));
+                let node = Node::Scalar(node);
+                if anchor > 0 {
+                    self.anchors.insert(anchor, (node.clone(), 1));
+                }
+                self.attach(node, 1, mark);
+            }
+            Event::Alias(id) => match self.anchors.get(&id) {
+                Some((node, size)) => {
+                    let (node, size) = (node.clone(), *size);
+                    self.attach(node, size, mark);
+                }
+                None => self.fail(mark, "alias to an unknown anchor"),
+            },
+            Event::SequenceStart(anchor, _tag) => {
+                self.open
+                    .push(Open::Sequence(MarkedSequenceNode::new_empty(span), anchor));
+                self.sizes.push(1);
+            }
+            Event::MappingStart(anchor, _tag) => {
+                self.open.push(Open::Mapping(
+                    MarkedMappingNode::new_empty(span),
+                    anchor,
+                    None,
+                ));
+                self.sizes.push(1);
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let size = self.sizes.pop().unwrap_or(1);
+                let (node, anchor) = match self.open.pop() {
+                    Some(Open::Sequence(seq, anchor)) => (Node::Sequence(seq), anchor),
+                    Some(Open::Mapping(map, anchor, _)) => (Node::Mapping(map), anchor),
+                    None => return self.fail(mark, "unbalanced collection end"),
+                };
+                if anchor > 0 {
+                    self.anchors.insert(anchor, (node.clone(), size));
+                }
+                // The container's own nodes were counted as they arrived.
+                self.total -= size - 1;
+                self.attach(node, size, mark);
+            }
+            Event::Nothing
+            | Event::StreamStart
+            | Event::StreamEnd
+            | Event::DocumentStart
+            | Event::DocumentEnd => {}
+        }
+    }
 }
 
 /// No real configuration nests this deep; a document that does is hostile

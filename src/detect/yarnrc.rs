@@ -281,13 +281,25 @@ mod tests {
     #[test]
     fn malformed_yaml_falls_back_to_lines() {
         let u = "3f2a9c1e-0b7d-4c11-9a2b-5c1f0e9a2b7d";
-        // Anchors (valid YAML the parser rejects) and a broken document.
+        // Anchors are expanded: the alias repeats the anchored value, at the
+        // anchor (`detect::detect` then keeps one finding for those bytes).
         let anchored =
             format!("npmAuthToken: &tok \"{u}\"\nnpmScopes:\n  acme:\n    npmAuthToken: *tok\n");
         assert_eq!(
             hits(&anchored),
-            vec![("npmAuthToken".to_string(), u.to_string())]
+            vec![
+                ("npmAuthToken".to_string(), u.to_string()),
+                ("npmScopes.acme.npmAuthToken".to_string(), u.to_string())
+            ]
         );
+        let item = Item {
+            path: ".yarnrc.yml",
+            bytes: anchored.as_bytes(),
+            origin: crate::finding::Origin::Worktree,
+        };
+        let findings =
+            crate::detect::detect(&item, &[FileKind::YarnrcYml], &DetectOptions::default());
+        assert_eq!(findings.findings.len(), 1);
         let broken = "npmAuthIdent: bob:s3cretPassw0rd # ci\n  bad: [x\nnpmAuthToken: [unclosed\n";
         assert_eq!(
             hits(broken),
