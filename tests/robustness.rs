@@ -109,6 +109,17 @@ fn pathological_inputs_never_panic() {
     let deep_flow = format!("a: {}{}\n", "[".repeat(5000), "]".repeat(5000));
     let long_line = format!("_authToken={}\n", "a".repeat(1 << 20));
     let many_urls = "https://a:b@h/ ".repeat(20_000);
+    // "Billion laughs": each alias doubles the previous one ten times over.
+    let mut laughs = String::from(
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    for (prev, next) in ["a", "b", "c", "d", "e", "f", "g", "h"]
+        .iter()
+        .zip(["b", "c", "d", "e", "f", "g", "h", "i"])
+    {
+        let refs = vec![format!("*{prev}"); 9].join(",");
+        laughs.push_str(&format!("{next}: &{next} [{refs}]\n"));
+    }
     let deep_toml = format!(
         "[install]\ntoken = {}1{}\n",
         "[".repeat(5000),
@@ -135,6 +146,7 @@ fn pathological_inputs_never_panic() {
         deep_toml.into_bytes(),
         deep_inline_toml.into_bytes(),
         deep_shell.into_bytes(),
+        laughs.into_bytes(),
         b"npm_".repeat(10_000),
         b"\xef\xbb\xbf//registry.npmjs.org/:_authToken=abc\r\n".to_vec(),
         b"on: push\njobs: 5\n".to_vec(),

@@ -127,6 +127,10 @@ impl MarkedEventReceiver for Loader {
                 self.attach(node, 1, mark);
             }
             Event::Alias(id) => match self.anchors.get(&id) {
+                // Refuse before cloning: the clone itself is the bomb.
+                Some((_, size)) if self.total + size > MAX_NODES => {
+                    self.fail(mark, "too many nodes (alias expansion); not parsed")
+                }
                 Some((node, size)) => {
                     let (node, size) = (node.clone(), *size);
                     self.attach(node, size, mark);
