@@ -110,12 +110,13 @@ impl fmt::Debug for Secret {
 ///
 /// Known prefixes (`npm_`, `ghp_`, `NpmToken.`, `eyJ`) are kept as they say
 /// what kind of value it is; otherwise at most 2 characters are shown. Short
-/// values show nothing but their length class.
+/// values (under 12 characters) show `****`, not even their length.
 pub fn redact(value: &str) -> String {
     let chars: Vec<char> = value.chars().collect();
     let n = chars.len();
     if n < 12 {
-        return "*".repeat(n.clamp(3, 8));
+        // Not even the length of a short secret is shown.
+        return "****".to_string();
     }
     let known = [
         "npm_",
@@ -266,8 +267,8 @@ mod tests {
         assert!(!r.contains("cdefgh"));
         let u = "0b6a2c4e-1111-4222-8333-abcdefabcdef";
         assert_eq!(redact(u), "0b…cdef");
-        assert_eq!(redact("hunter2"), "*******");
-        assert_eq!(redact("ab"), "***");
+        assert_eq!(redact("hunter2"), "****");
+        assert_eq!(redact("ab"), "****");
     }
 
     #[test]
