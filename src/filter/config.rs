@@ -176,13 +176,19 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
 
 /// Compile exclude patterns. Gitignore-like conveniences: `*` does not cross
 /// `/`; a pattern without `/` matches at any depth (`*.md`); every pattern
-/// also matches everything below it (`fixtures` skips `fixtures/a/b`).
+/// also matches everything below it (`fixtures` skips `fixtures/a/b`); a
+/// leading `/` anchors a pattern at the root (`/.env` skips only `./.env`).
 pub fn compile_excludes(patterns: &[String]) -> Result<GlobSet, String> {
     let mut set = GlobSetBuilder::new();
     for p in patterns {
         let p = p.trim().trim_start_matches("./").trim_end_matches('/');
+        // A leading `/` anchors the pattern at the scan root, as in .gitignore.
+        let (p, anchored) = match p.strip_prefix('/') {
+            Some(rest) => (rest, true),
+            None => (p, false),
+        };
         let mut variants = vec![p.to_string(), format!("{p}/**")];
-        if !p.contains('/') {
+        if !p.contains('/') && !anchored {
             variants.push(format!("**/{p}"));
             variants.push(format!("**/{p}/**"));
         }
@@ -291,6 +297,8 @@ npm-legacy-token = "medium"
             e.0.starts_with("npmsweep.toml:2:13: unknown severity"),
             "{e}"
         );
+        let anchored = compile_excludes(&["/.env".to_string()]).unwrap();
+        assert!(anchored.is_match(".env") && !anchored.is_match("sub/.env"));
         let e = parse_str("exclude = [\"a[\"]\n").unwrap_err();
         assert!(
             e.0.starts_with("npmsweep.toml:1:12: exclude: invalid glob"),
