@@ -83,8 +83,27 @@ pub fn detect_item(item: &Item, opts: &DetectOptions) -> detect::Detected {
     d
 }
 
+/// A file without a telling name that starts with a shell shebang
+/// (`#!/bin/sh`, `#!/usr/bin/env bash`) is a script: `bin/release`.
+fn is_shell_script(bytes: &[u8]) -> bool {
+    let Some(rest) = bytes.strip_prefix(b"#!") else {
+        return false;
+    };
+    let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len()).min(128)];
+    let line = String::from_utf8_lossy(line);
+    let interpreter = line
+        .split_whitespace()
+        .find(|w| !w.ends_with("/env") && !w.starts_with('-'))
+        .unwrap_or("");
+    let name = interpreter.rsplit('/').next().unwrap_or("");
+    matches!(name, "sh" | "bash" | "zsh" | "dash" | "ksh" | "ash")
+}
+
 fn detect_unfiltered(item: &Item, opts: &DetectOptions) -> detect::Detected {
-    let kind = FileKind::of(item.path);
+    let mut kind = FileKind::of(item.path);
+    if kind == FileKind::Other && is_shell_script(item.bytes) {
+        kind = FileKind::Script;
+    }
     if kind != FileKind::Other && looks_binary(item.bytes) {
         let mut d = detect::detect(item, &[FileKind::Other], opts);
         d.warnings.push(format!(
@@ -137,6 +156,13 @@ pub fn scan_worktree(walk: &WalkOptions, opts: &DetectOptions) -> Report {
     });
     let mut findings = findings.into_inner().expect("findings lock");
     sort_findings(&mut findings);
+    // Overlapping roots (`scan ./.npmrc .`) see a file twice: one finding.
+    findings.dedup_by(|a, b| {
+        a.path == b.path
+            && a.span == b.span
+            && a.rule_id == b.rule_id
+            && a.fingerprint == b.fingerprint
+    });
     stats
         .warnings
         .extend(warnings.into_inner().expect("warnings lock"));

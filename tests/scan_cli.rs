@@ -592,3 +592,47 @@ fn yaml_anchors_and_aliases_are_expanded() {
         .collect();
     assert_eq!(legacy, vec![&("npm-legacy-token".to_string(), 2)]);
 }
+
+#[test]
+fn overlapping_roots_and_extensionless_scripts() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        ".npmrc",
+        expand_templates("//r.example/:_authToken={{uuid}}\n"),
+    );
+    // A script without an extension is recognised by its shebang.
+    write(
+        root,
+        "bin/release",
+        expand_templates("#!/usr/bin/env bash\nexport NPM_TOKEN={{uuid}}\nnpm publish\n"),
+    );
+    write(
+        root,
+        "bin/notes",
+        expand_templates("#!/usr/bin/env python3\nNPM_TOKEN='{{uuid}}'\n"),
+    );
+    let doc = json(&npmsweep(
+        &["scan", "./.npmrc", ".", "--format", "json"],
+        root,
+    ));
+    let found: Vec<(String, String)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["rule_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (".npmrc".to_string(), "npmrc-literal-auth-token".to_string()),
+            ("bin/release".to_string(), "npm-legacy-token".to_string()),
+        ]
+    );
+}

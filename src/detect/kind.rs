@@ -62,6 +62,7 @@ impl FileKind {
             "action.yml" | "action.yaml" => return FileKind::Action,
             "dockerfile" | "containerfile" => return FileKind::Dockerfile,
             "makefile"
+            | "justfile"
             | "jenkinsfile"
             | ".gitlab-ci.yml"
             | ".travis.yml"

@@ -57,7 +57,8 @@ where
         // root shows paths relative to itself. Exclude globs always match
         // the path relative to the root.
         let shown_root = normalize(&root_display);
-        let prefix = (multi || (root.is_relative() && !shown_root.is_empty() && shown_root != "."))
+        let names_a_subtree = !shown_root.is_empty() && shown_root != ".";
+        let prefix = (names_a_subtree && (multi || root.is_relative()))
             .then(|| shown_root.trim_end_matches('/').to_string());
         let rel = |p: &Path| -> (String, String) {
             if meta.is_file() {
