@@ -323,6 +323,17 @@ pub fn emit(report: &Report, output: &OutputArgs) -> Result<i32, String> {
     if !output.quiet {
         let mut err = std::io::stderr().lock();
         for w in &report.stats.warnings {
+            // A crafted file name must not drive the terminal.
+            let w: String = w
+                .chars()
+                .map(|c| {
+                    if c.is_control() {
+                        c.escape_default().to_string()
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect();
             let _ = writeln!(err, "npmsweep: warning: {w}");
         }
     }
