@@ -876,3 +876,27 @@ fn all_objects_is_refused_with_branch() {
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(stderr(&out).contains("--all-objects"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_repository_nothing_can_be_read_from_is_an_error_not_clean() {
+    // Every object lives in one pack, and the pack is cut short: no ref
+    // resolves. A CI gate must not read that as "no findings".
+    let repo = Repo::new();
+    repo.write("a.js", &js_with_token(&fake_token("npm_", 77)));
+    repo.commit("add");
+    repo.git(&["gc", "-q"]);
+    let pack_dir = repo.path.join(".git/objects/pack");
+    let pack = std::fs::read_dir(&pack_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "pack"))
+        .expect("a pack");
+    let bytes = std::fs::read(&pack).unwrap();
+    let mut perms = std::fs::metadata(&pack).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o644);
+    std::fs::set_permissions(&pack, perms).unwrap();
+    std::fs::write(&pack, &bytes[..100]).unwrap();
+    let out = history(&repo, &[]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("nothing in"), "{}", stderr(&out));
+}

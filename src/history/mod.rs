@@ -71,6 +71,18 @@ pub fn command(args: &mut HistoryArgs) -> Result<i32, String> {
             && cli::use_color(cli::ColorChoice::Auto, std::io::stderr().is_terminal()),
     };
     let mut report = sweep_repository(&repo, &options, &detect)?;
+    // A sweep that could read nothing at all but met damage (every ref
+    // unresolvable, a truncated pack) must not pass a CI gate as "clean".
+    if report.stats.items == 0 && report.stats.skipped > 0 {
+        for w in &report.stats.warnings {
+            eprintln!("npmsweep: warning: {w}");
+        }
+        return Err(format!(
+            "nothing in {} could be swept: {} object(s) or ref(s) were unreadable (see the warnings above)",
+            args.repo.display(),
+            report.stats.skipped
+        ));
+    }
     // A range sees only what its commits change: unmatched baseline entries
     // are not stale, just elsewhere.
     if matches!(options.selection, Selection::Range(_)) {
