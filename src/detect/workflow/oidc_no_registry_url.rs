@@ -4,7 +4,7 @@
 //! registry (the public one by default) for the OIDC exchange, so this is
 //! only a hint when debugging a failing trusted publish.
 
-use super::{Ctx, key, real_publishes, setup_node_before};
+use super::{Ctx, Tool, key, real_publishes, setup_node_before};
 use crate::detect::{Hit, Sink};
 
 pub const RULE: &str = "gha-npm-oidc-no-registry-url";
@@ -16,9 +16,11 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
             continue;
         }
         for step in &job.steps {
+            // semantic-release and changesets write their own npm config, so
+            // setup-node's registry-url says nothing about their publish.
             let Some(p) = real_publishes(step)
                 .into_iter()
-                .find(|p| p.tool.uses_npm_cli())
+                .find(|p| matches!(p.tool, Tool::Npm | Tool::Pnpm))
             else {
                 continue;
             };
