@@ -199,7 +199,13 @@ fn sweep_repository(
                 found.lock().expect("found lock").push(index);
             }
             if !d.warnings.is_empty() {
-                warnings.lock().expect("warnings lock").extend(d.warnings);
+                // Name the version: one path has many blobs in history.
+                let short = &blob.id.to_string()[..12];
+                warnings.lock().expect("warnings lock").extend(
+                    d.warnings
+                        .into_iter()
+                        .map(|w| format!("{w} (blob {short})")),
+                );
             }
         },
     )?;
