@@ -8,7 +8,7 @@
 //! the verbatim-and-masked case is lowered to medium.
 
 use super::shell::{Command, Stdout, normalize_path};
-use super::{Ctx, ShellCred, StepShell, key, token_writes};
+use super::{Ctx, Job, ShellCred, Step, StepShell, key, token_writes};
 use crate::detect::{Hit, Sink};
 use crate::finding::Severity;
 
@@ -125,6 +125,42 @@ fn dumps_env(c: &Command) -> bool {
     }
 }
 
+/// A command that prints a credential to the log: `via` says how it got
+/// there (`cmd` for an argument, `stdin` for a here-string or heredoc),
+/// which keeps the two findings of one command apart.
+fn printed(
+    job: &Job,
+    step: &Step,
+    range: std::ops::Range<usize>,
+    c: &Command,
+    via: &str,
+    cred: &ShellCred,
+    transformed: bool,
+) -> Hit {
+    Hit::new(
+        RULE,
+        range,
+        format!(
+            "`{}` prints the npm credential from {} to the job log{}",
+            c.name,
+            cred.source,
+            masking_note(cred, transformed)
+        ),
+    )
+    .with_key(key(
+        job,
+        Some(step),
+        &format!(
+            "{via}={}#{}{}",
+            c.name,
+            cred.source,
+            variant(cred, transformed)
+        ),
+    ))
+    .with_severity(severity(cred, transformed))
+    .with_detail("credential", &cred.source)
+}
+
 pub fn check(cx: &Ctx, sink: &mut Sink) {
     for job in &cx.wf.jobs {
         let writes = token_writes(cx, job);
@@ -174,30 +210,15 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
                     && let Some(cred) = c.args.iter().find_map(|w| sh.word_cred(w))
                     && let Some(transformed) = reaches_log(cmds, ci)
                 {
-                    sink.hit(
-                        Hit::new(
-                            RULE,
-                            range.clone(),
-                            format!(
-                                "`{}` prints the npm credential from {} to the job log{}",
-                                c.name,
-                                cred.source,
-                                masking_note(&cred, transformed)
-                            ),
-                        )
-                        .with_key(key(
-                            job,
-                            Some(step),
-                            &format!(
-                                "cmd={}#{}{}",
-                                c.name,
-                                cred.source,
-                                variant(&cred, transformed)
-                            ),
-                        ))
-                        .with_severity(severity(&cred, transformed))
-                        .with_detail("credential", &cred.source),
-                    );
+                    sink.hit(printed(
+                        job,
+                        step,
+                        range.clone(),
+                        c,
+                        "cmd",
+                        &cred,
+                        transformed,
+                    ));
                 }
                 // 3. A here-string or heredoc with the credential into a filter.
                 if FILTERS.contains(&c.name.as_str())
@@ -206,30 +227,15 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
                     && let Some(transformed) = reaches_log(cmds, ci)
                 {
                     let transformed = transformed || !matches!(c.name.as_str(), "cat" | "tee");
-                    sink.hit(
-                        Hit::new(
-                            RULE,
-                            range.clone(),
-                            format!(
-                                "`{}` prints the npm credential from {} to the job log{}",
-                                c.name,
-                                cred.source,
-                                masking_note(&cred, transformed)
-                            ),
-                        )
-                        .with_key(key(
-                            job,
-                            Some(step),
-                            &format!(
-                                "stdin={}#{}{}",
-                                c.name,
-                                cred.source,
-                                variant(&cred, transformed)
-                            ),
-                        ))
-                        .with_severity(severity(&cred, transformed))
-                        .with_detail("credential", &cred.source),
-                    );
+                    sink.hit(printed(
+                        job,
+                        step,
+                        range.clone(),
+                        c,
+                        "stdin",
+                        &cred,
+                        transformed,
+                    ));
                 }
                 // 4. A file that received an expanded token, printed.
                 if FILE_PRINTERS.contains(&c.name.as_str()) && reaches_log(cmds, ci).is_some() {
