@@ -636,3 +636,29 @@ fn overlapping_roots_and_extensionless_scripts() {
         ]
     );
 }
+
+#[test]
+fn every_yaml_document_is_read_and_extra_workflow_documents_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "docker-compose.yml",
+        expand_templates(
+            "services:\n  a:\n    image: x\n---\nservices:\n  b:\n    environment:\n      NPM_TOKEN: {{uuid}}\n",
+        ),
+    );
+    write(
+        dir.path(),
+        ".github/workflows/ci.yml",
+        "on: push\njobs: {}\n---\non: push\n",
+    );
+    let out = npmsweep(&["scan", ".", "--format", "json"], dir.path());
+    let doc = json(&out);
+    assert_eq!(doc["findings"][0]["rule_id"], "npm-legacy-token");
+    assert_eq!(doc["findings"][0]["start_line"], 8);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(".github/workflows/ci.yml: 2 YAML documents; only the first is analysed"),
+        "{stderr}"
+    );
+}

@@ -91,17 +91,14 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
     // Invalid bytes become one `?` each, so spans still point at the bytes.
     let (text, _) = super::text_keeping_offsets(item.bytes);
     if is_yaml(item.path) {
-        match yaml::parse(&text) {
-            Ok(root) => {
-                walk_yaml(
-                    item,
-                    &text,
-                    &yaml::Positions::new(&text),
-                    &root,
-                    None,
-                    opts,
-                    sink,
-                );
+        // Every document of the stream: compose overrides and CI files may
+        // hold several.
+        match yaml::parse_all(&text) {
+            Ok(docs) => {
+                let positions = yaml::Positions::new(&text);
+                for root in &docs {
+                    walk_yaml(item, &text, &positions, root, None, opts, sink);
+                }
                 scripted_npmrc(item, &text, opts, sink);
                 return;
             }

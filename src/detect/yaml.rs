@@ -14,9 +14,31 @@ use yaml_rust2::scanner::{Marker as YamlMarker, TScalarStyle};
 ///
 /// Anchors and aliases are expanded (GitHub Actions accepts them in
 /// workflows), tags are ignored, and only the first document of a stream is
-/// returned. `marked-yaml`'s own loader refuses anchors and tags, so the
-/// tree is built here from `yaml-rust2` events into `marked-yaml` nodes.
+/// returned (see [`parse_all`]). `marked-yaml`'s own loader refuses anchors
+/// and tags, so the tree is built here from `yaml-rust2` events into
+/// `marked-yaml` nodes.
 pub fn parse(text: &str) -> Result<Node, String> {
+    let mut docs = parse_all(text)?;
+    let first = if docs.is_empty() {
+        Node::Mapping(MarkedMappingNode::new_empty(Span::new_blank()))
+    } else {
+        docs.swap_remove(0)
+    };
+    match first {
+        Node::Mapping(_) => Ok(first),
+        other => {
+            let at = other
+                .span()
+                .start()
+                .map(|m| format!("{}:{}: ", m.line(), m.column()))
+                .unwrap_or_default();
+            Err(format!("invalid YAML: {at}the top level is not a mapping"))
+        }
+    }
+}
+
+/// Every document of a YAML stream (`---`-separated), in order.
+pub fn parse_all(text: &str) -> Result<Vec<Node>, String> {
     if let Some(line) = too_deep(text) {
         return Err(format!(
             "YAML nested more than {MAX_DEPTH} levels deep at line {line}; not parsed"
@@ -24,7 +46,7 @@ pub fn parse(text: &str) -> Result<Node, String> {
     }
     let mut loader = Loader::default();
     let mut parser = yaml_rust2::parser::Parser::new_from_str(text);
-    if let Err(e) = parser.load(&mut loader, false) {
+    if let Err(e) = parser.load(&mut loader, true) {
         let m = e.marker();
         return Err(format!(
             "invalid YAML: {}:{}: {}",
@@ -36,20 +58,7 @@ pub fn parse(text: &str) -> Result<Node, String> {
     if let Some(e) = loader.error {
         return Err(format!("invalid YAML: {e}"));
     }
-    match loader.root {
-        Some(root @ Node::Mapping(_)) => Ok(root),
-        Some(other) => {
-            let at = other
-                .span()
-                .start()
-                .map(|m| format!("{}:{}: ", m.line(), m.column()))
-                .unwrap_or_default();
-            Err(format!("invalid YAML: {at}the top level is not a mapping"))
-        }
-        None => Ok(Node::Mapping(MarkedMappingNode::new_empty(
-            Span::new_blank(),
-        ))),
-    }
+    Ok(loader.docs)
 }
 
 /// At most this many nodes, counting every alias expansion: a "billion
@@ -69,8 +78,7 @@ struct Loader {
     /// Nodes built so far in each open container (for anchor sizes).
     sizes: Vec<usize>,
     total: usize,
-    root: Option<Node>,
-    done: bool,
+    docs: Vec<Node>,
     error: Option<String>,
 }
 
@@ -92,10 +100,7 @@ impl Loader {
             *s += size;
         }
         match self.open.last_mut() {
-            None => {
-                self.root = Some(node);
-                self.done = true;
-            }
+            None => self.docs.push(node),
             Some(Open::Sequence(seq, _)) => seq.push(node),
             Some(Open::Mapping(map, _, key)) => match key.take() {
                 Some(k) => {
@@ -112,7 +117,7 @@ impl Loader {
 
 impl MarkedEventReceiver for Loader {
     fn on_event(&mut self, ev: Event, mark: YamlMarker) {
-        if self.done || self.error.is_some() {
+        if self.error.is_some() {
             return;
         }
         let span = Span::new_start(Marker::new(0, mark.index(), mark.line(), mark.col() + 1));

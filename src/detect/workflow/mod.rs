@@ -48,8 +48,20 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
         sink.warn(item.path, "not valid UTF-8; workflow not analysed");
         return;
     };
-    let root = match yaml::parse(text) {
-        Ok(root) => root,
+    let root = match yaml::parse_all(text) {
+        Ok(mut docs) if docs.len() > 1 => {
+            // GitHub reads one document per workflow file.
+            sink.warn(
+                item.path,
+                format!(
+                    "{} YAML documents; only the first is analysed as a workflow",
+                    docs.len()
+                ),
+            );
+            docs.swap_remove(0)
+        }
+        Ok(mut docs) if docs.len() == 1 => docs.swap_remove(0),
+        Ok(_) => return,
         Err(e) => {
             sink.warn(item.path, format!("{e}; workflow not analysed"));
             return;
