@@ -91,7 +91,7 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
                     RULE,
                     range,
                     format!(
-                        "job {} of a `{trigger}` workflow receives an npm credential ({name}, from {source}){why}",
+                        "job {} of a workflow triggered by `{trigger}` receives an npm credential ({name}, from {source}){why}",
                         job.id
                     ),
                 )
