@@ -10,7 +10,7 @@
 //! GitHub keeps only the first few commands of each level per step as
 //! annotations, so the most severe findings are printed first.
 
-use super::{ReportOptions, counts, shown_secret};
+use super::{ReportOptions, findings_summary, shown_secret};
 use crate::finding::{Finding, Severity};
 use crate::rules::Registry;
 use crate::scan::Report;
@@ -62,31 +62,10 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
             "npmsweep: GitHub shows at most {ANNOTATIONS_PER_LEVEL} annotations of each level per step; every finding is listed above in this log (use --format sarif and code scanning for large backlogs)"
         )?;
     }
-    let by_sev = counts(&report.findings);
-    let total: usize = by_sev.iter().map(|(_, n)| n).sum();
-    let parts: Vec<String> = by_sev
-        .iter()
-        .filter(|(_, n)| *n > 0)
-        .map(|(s, n)| format!("{n} {s}"))
-        .collect();
-    let suppressed = report
-        .findings
-        .iter()
-        .filter(|f| f.suppressed.is_some())
-        .count();
     writeln!(
         out,
-        "npmsweep: {total} finding(s){}{}; {} item(s) scanned, {} skipped",
-        if parts.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", parts.join(", "))
-        },
-        if suppressed > 0 {
-            format!(", {suppressed} suppressed")
-        } else {
-            String::new()
-        },
+        "npmsweep: {}; {} item(s) scanned, {} skipped",
+        findings_summary(&report.findings, |_, t| t.to_string()),
         report.stats.items,
         report.stats.skipped
     )

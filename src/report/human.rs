@@ -1,7 +1,7 @@
 //! `--format human`: findings grouped by file, coloured by severity on a
 //! terminal, the remediation of each rule once, and a summary line.
 
-use super::{ReportOptions, counts, shown_secret};
+use super::{ReportOptions, findings_summary, shown_secret};
 use crate::finding::{Finding, Severity};
 use crate::rules::Registry;
 use crate::scan::Report;
@@ -152,18 +152,6 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
     if !shown.is_empty() {
         writeln!(out)?;
     }
-    let by_sev = counts(&report.findings);
-    let total: usize = by_sev.iter().map(|(_, n)| n).sum();
-    let parts: Vec<String> = by_sev
-        .iter()
-        .filter(|(_, n)| *n > 0)
-        .map(|(s, n)| paint(severity_style(*s), &format!("{n} {s}")))
-        .collect();
-    let suppressed = report
-        .findings
-        .iter()
-        .filter(|f| f.suppressed.is_some())
-        .count();
     let what = if report.command == "history" {
         "blobs"
     } else {
@@ -171,18 +159,8 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
     };
     writeln!(
         out,
-        "{} finding(s){}{}; {} {what} scanned ({}), {} skipped, {} warning(s), in {:.2}s",
-        total,
-        if parts.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", parts.join(", "))
-        },
-        if suppressed > 0 {
-            format!(", {suppressed} suppressed")
-        } else {
-            String::new()
-        },
+        "{}; {} {what} scanned ({}), {} skipped, {} warning(s), in {:.2}s",
+        findings_summary(&report.findings, |s, t| paint(severity_style(s), t)),
         report.stats.items,
         human_bytes(report.stats.bytes),
         report.stats.skipped,

@@ -76,3 +76,24 @@ pub fn counts(findings: &[Finding]) -> Vec<(Severity, usize)> {
         })
         .collect()
 }
+
+/// "3 finding(s) (1 critical, 2 high), 1 suppressed": the head of every
+/// report's summary line. `paint` styles each severity count.
+pub fn findings_summary(findings: &[Finding], paint: impl Fn(Severity, &str) -> String) -> String {
+    let by_sev = counts(findings);
+    let total: usize = by_sev.iter().map(|(_, n)| n).sum();
+    let parts: Vec<String> = by_sev
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, n)| paint(*s, &format!("{n} {s}")))
+        .collect();
+    let mut text = format!("{total} finding(s)");
+    if !parts.is_empty() {
+        text.push_str(&format!(" ({})", parts.join(", ")));
+    }
+    let suppressed = findings.iter().filter(|f| f.suppressed.is_some()).count();
+    if suppressed > 0 {
+        text.push_str(&format!(", {suppressed} suppressed"));
+    }
+    text
+}
