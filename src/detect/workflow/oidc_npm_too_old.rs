@@ -3,7 +3,7 @@
 //! `actions/setup-node` and never upgrading npm fails the OIDC exchange
 //! (often with a misleading 404).
 
-use super::{Ctx, Job, Step, key, real_publishes, setup_node_before};
+use super::{Ctx, Job, Step, key, publishing_steps, setup_node_before};
 use crate::detect::{Hit, Sink};
 
 pub const RULE: &str = "gha-npm-oidc-npm-too-old";
@@ -65,47 +65,42 @@ pub fn npm_upgraded(job: &Job, before: &Step, at: usize) -> bool {
 
 pub fn check(cx: &Ctx, sink: &mut Sink) {
     let wf = cx.wf;
-    for job in &wf.jobs {
+    for (job, step, publishes) in publishing_steps(wf) {
         if !wf.id_token_write(job) {
             continue;
         }
-        for step in &job.steps {
-            let Some(p) = real_publishes(step)
-                .into_iter()
-                .find(|p| p.tool.uses_npm_cli())
-            else {
-                continue;
-            };
-            let Some(setup) = setup_node_before(job, step.index) else {
-                continue;
-            };
-            let Some(ver) = setup.with_value("node-version") else {
-                continue;
-            };
-            // With a matrix, the oldest version decides.
-            let Some(old) = job
-                .values_of(&ver.value)
-                .into_iter()
-                .find(|v| node_version(v).is_some_and(|(maj, min)| too_old(maj, min)))
-            else {
-                continue;
-            };
-            if npm_upgraded(job, step, p.range.start) {
-                continue;
-            }
-            sink.hit(
-                Hit::new(
-                    RULE,
-                    ver.range.clone(),
-                    format!(
-                        "job {} publishes with trusted publishing (`{}`) on Node {} whose bundled npm is older than 11.5.1, and never upgrades npm: the OIDC exchange will fail",
-                        job.id, p.what, old
-                    ),
-                )
-                .with_key(key(job, Some(step), &format!("node={old}")))
-                .with_detail("node-version", old.clone()),
-            );
+        let Some(p) = publishes.into_iter().find(|p| p.tool.uses_npm_cli()) else {
+            continue;
+        };
+        let Some(setup) = setup_node_before(job, step.index) else {
+            continue;
+        };
+        let Some(ver) = setup.with_value("node-version") else {
+            continue;
+        };
+        // With a matrix, the oldest version decides.
+        let Some(old) = job
+            .values_of(&ver.value)
+            .into_iter()
+            .find(|v| node_version(v).is_some_and(|(maj, min)| too_old(maj, min)))
+        else {
+            continue;
+        };
+        if npm_upgraded(job, step, p.range.start) {
+            continue;
         }
+        sink.hit(
+            Hit::new(
+                RULE,
+                ver.range.clone(),
+                format!(
+                    "job {} publishes with trusted publishing (`{}`) on Node {} whose bundled npm is older than 11.5.1, and never upgrades npm: the OIDC exchange will fail",
+                    job.id, p.what, old
+                ),
+            )
+            .with_key(key(job, Some(step), &format!("node={old}")))
+            .with_detail("node-version", old.clone()),
+        );
     }
 }
 

@@ -239,6 +239,17 @@ pub fn step_publishes(step: &Step) -> Vec<Publish> {
     out
 }
 
+/// Every step that really publishes, with its job and its publishes, in
+/// document order: the loop each publishing audit starts from.
+pub fn publishing_steps(wf: &Workflow) -> impl Iterator<Item = (&Job, &Step, Vec<Publish>)> {
+    wf.jobs.iter().flat_map(|job| {
+        job.steps.iter().filter_map(move |step| {
+            let publishes = real_publishes(step);
+            (!publishes.is_empty()).then_some((job, step, publishes))
+        })
+    })
+}
+
 /// Publishes that really publish (not `--dry-run`).
 pub fn real_publishes(step: &Step) -> Vec<Publish> {
     step_publishes(step)

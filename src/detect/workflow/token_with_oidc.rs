@@ -3,36 +3,32 @@
 //! OIDC first and silently falls back to the token, so a broken
 //! trusted-publisher setup goes unnoticed and the token stays in use.
 
-use super::{Ctx, key, publish_auth, real_publishes};
+use super::{Ctx, key, publish_auth, publishing_steps};
 use crate::detect::{Hit, Sink};
 
 pub const RULE: &str = "gha-npm-token-with-oidc";
 
 pub fn check(cx: &Ctx, sink: &mut Sink) {
     let wf = cx.wf;
-    for job in &wf.jobs {
+    for (job, step, publishes) in publishing_steps(wf) {
         if !wf.id_token_write(job) {
             continue;
         }
-        for step in &job.steps {
-            let Some(p) = real_publishes(step).into_iter().next() else {
-                continue;
-            };
-            let Some(auth) = publish_auth(cx, job, step, &p) else {
-                continue;
-            };
-            sink.hit(
-                Hit::new(
-                    RULE,
-                    auth.range.clone(),
-                    format!(
-                        "job {} has `id-token: write` for trusted publishing, but `{}` also gets a token ({}, from {}); npm (and pnpm) try OIDC first and silently fall back to the token when it fails",
-                        job.id, p.what, auth.what, auth.source
-                    ),
-                )
-                .with_key(key(job, Some(step), &format!("publish={}", p.what)))
-                .with_detail("credential", auth.source),
-            );
-        }
+        let p = &publishes[0];
+        let Some(auth) = publish_auth(cx, job, step, p) else {
+            continue;
+        };
+        sink.hit(
+            Hit::new(
+                RULE,
+                auth.range.clone(),
+                format!(
+                    "job {} has `id-token: write` for trusted publishing, but `{}` also gets a token ({}, from {}); npm (and pnpm) try OIDC first and silently fall back to the token when it fails",
+                    job.id, p.what, auth.what, auth.source
+                ),
+            )
+            .with_key(key(job, Some(step), &format!("publish={}", p.what)))
+            .with_detail("credential", auth.source),
+        );
     }
 }
