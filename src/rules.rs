@@ -12,6 +12,9 @@ use std::sync::OnceLock;
 
 include!(concat!(env!("OUT_DIR"), "/rule_files.rs"));
 
+/// The policy file among the embedded `rules/` files: facts, not a rule.
+pub const POLICY_FILE: &str = "rules/npm-policy.toml";
+
 /// Where the rule's documentation lives online.
 pub const DOCS_BASE: &str = "https://github.com/npmsweep/npmsweep/blob/main/rules/";
 
@@ -82,11 +85,21 @@ pub struct Registry {
 
 impl Registry {
     fn load() -> Result<Registry, String> {
+        let policy = Policy::load()?;
         let mut rules = BTreeMap::new();
         for (file, text) in RULE_FILES {
+            if *file == POLICY_FILE {
+                continue;
+            }
             let mut rule: Rule =
                 toml::from_str(text).map_err(|e| format!("{file}: invalid rule file: {e}"))?;
             rule.source_file = file.to_string();
+            rule.description = policy
+                .interpolate(&rule.description)
+                .map_err(|e| format!("{file}: description: {e}"))?;
+            rule.remediation = policy
+                .interpolate(&rule.remediation)
+                .map_err(|e| format!("{file}: remediation: {e}"))?;
             if !(0.1..=10.0).contains(&rule.security_severity) {
                 return Err(format!("{file}: security_severity out of range"));
             }
@@ -119,6 +132,91 @@ impl Registry {
 
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
+    }
+}
+
+/// One fact of npm's policy (a date, a version, a URL) with its source.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fact {
+    /// What texts print: phrased to read correctly before and after the date.
+    pub value: String,
+    /// What the fact is (documentation).
+    pub note: String,
+    /// Where it was announced or documented.
+    pub source: String,
+}
+
+/// npm's token and publishing policy (`rules/npm-policy.toml`): the dates and
+/// versions that messages and remediation cite, kept in one place so that a
+/// moved date is a one-line data change. Texts refer to a fact as
+/// `{{policy.NAME}}` (its value) or `{{source.NAME}}` (its source URL).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    pub facts: BTreeMap<String, Fact>,
+}
+
+impl Policy {
+    fn load() -> Result<Policy, String> {
+        let text = RULE_FILES
+            .iter()
+            .find(|(f, _)| *f == POLICY_FILE)
+            .map(|(_, t)| *t)
+            .ok_or_else(|| format!("{POLICY_FILE} is missing"))?;
+        toml::from_str(text).map_err(|e| format!("{POLICY_FILE}: invalid policy file: {e}"))
+    }
+
+    /// The process-wide policy (compiled in, like the rules).
+    pub fn global() -> &'static Policy {
+        static POLICY: OnceLock<Policy> = OnceLock::new();
+        POLICY.get_or_init(|| Policy::load().unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    /// A fact's value. Detectors name facts with constants; an unknown name
+    /// is a build defect, caught by the tests that run every detector.
+    pub fn value(&self, name: &str) -> &str {
+        match self.facts.get(name) {
+            Some(f) => &f.value,
+            None => panic!("{POLICY_FILE} has no fact {name}"),
+        }
+    }
+
+    /// Replace `{{policy.NAME}}` and `{{source.NAME}}` in `text`; an unknown
+    /// name is an error. Other `{{…}}` (GitHub expressions, test templates)
+    /// are left alone.
+    pub fn interpolate(&self, text: &str) -> Result<String, String> {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(i) = rest.find("{{") {
+            let (before, after) = rest.split_at(i);
+            out.push_str(before);
+            let reference = after[2..].find("}}").and_then(|end| {
+                let inner = &after[2..2 + end];
+                let (kind, name) = inner.split_once('.')?;
+                matches!(kind, "policy" | "source").then_some((kind, name, end))
+            });
+            match reference {
+                Some((kind, name, end)) => {
+                    let fact = self
+                        .facts
+                        .get(name)
+                        .ok_or_else(|| format!("unknown policy fact `{name}`"))?;
+                    out.push_str(if kind == "policy" {
+                        &fact.value
+                    } else {
+                        &fact.source
+                    });
+                    rest = &after[2 + end + 2..];
+                }
+                None => {
+                    out.push_str("{{");
+                    rest = &after[2..];
+                }
+            }
+        }
+        out.push_str(rest);
+        Ok(out)
     }
 }
 
@@ -162,4 +260,50 @@ pub fn synthetic_uuid(seed: u64) -> String {
         &hex[17..20],
         &hex[20..32]
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_loads_with_sources() {
+        let p = Policy::global();
+        assert_eq!(p.value("bypass_2fa_publish_end"), "about January 2027");
+        for (name, fact) in &p.facts {
+            assert!(
+                fact.source.starts_with("https://"),
+                "{name}: {}",
+                fact.source
+            );
+            assert!(!fact.value.is_empty() && !fact.note.is_empty(), "{name}");
+        }
+    }
+
+    #[test]
+    fn interpolation() {
+        let p = Policy::global();
+        let got = p
+            .interpolate("npm {{policy.npm_stage_version}} ({{source.npm_stage_version}}), ${{ secrets.NPM_TOKEN }} {{npm_token}}")
+            .unwrap();
+        assert_eq!(
+            got,
+            "npm 11.15.0 (https://docs.npmjs.com/cli/v11/commands/npm-stage), ${{ secrets.NPM_TOKEN }} {{npm_token}}"
+        );
+        assert!(p.interpolate("{{policy.no_such_fact}}").is_err());
+        assert_eq!(
+            p.interpolate("unclosed {{policy.x").unwrap(),
+            "unclosed {{policy.x"
+        );
+    }
+
+    #[test]
+    fn every_rule_text_is_interpolated() {
+        for rule in Registry::global().all() {
+            for text in [&rule.description, &rule.remediation] {
+                assert!(!text.contains("{{policy."), "{}", rule.id);
+                assert!(!text.contains("{{source."), "{}", rule.id);
+            }
+        }
+    }
 }
