@@ -39,6 +39,16 @@ pub struct Publish {
     pub provenance: bool,
     /// `--registry` given on the command line.
     pub registry: Option<String>,
+    /// Staged (`npm stage publish`, `pnpm stage publish`): uploaded for a
+    /// maintainer to approve with 2FA, not published directly.
+    pub staged: bool,
+}
+
+/// `npm stage publish` / `pnpm stage publish`: staged publishing (npm's
+/// approval queue). Other `stage` subcommands (`list`, `approve`…) do not
+/// upload anything.
+fn is_stage_publish(pos: &[&str]) -> bool {
+    pos.first() == Some(&"stage") && pos.get(1) == Some(&"publish")
 }
 
 /// Options of npm/pnpm/yarn that take a value (so the value is not the
@@ -117,6 +127,9 @@ pub fn publish_command(c: &Command) -> Option<(Tool, String)> {
     match c.name.as_str() {
         "npm" => match first {
             Some("publish") => Some((Tool::Npm, "npm publish".into())),
+            Some("stage") if is_stage_publish(&pos) => {
+                Some((Tool::Npm, "npm stage publish".into()))
+            }
             Some("exec") | Some("x") => {
                 let i = args.iter().position(|a| *a == pos[0])? + 1;
                 let rest = &args[i..];
@@ -130,6 +143,9 @@ pub fn publish_command(c: &Command) -> Option<(Tool, String)> {
         // `pn`/`pnx` are pnpm 11's short names.
         "pnpm" | "pn" => match first {
             Some("publish") => Some((Tool::Pnpm, "pnpm publish".into())),
+            Some("stage") if is_stage_publish(&pos) => {
+                Some((Tool::Pnpm, "pnpm stage publish".into()))
+            }
             Some("dlx") | Some("exec") => {
                 let pkg = pos.get(1)?;
                 let j = args.iter().position(|a| a == pkg)? + 1;
@@ -209,6 +225,7 @@ pub fn step_publishes(step: &Step) -> Vec<Publish> {
                 .with_value("provenance")
                 .is_some_and(|v| v.value.trim() == "true"),
             registry: step.with_value("registry").map(|v| v.value.clone()),
+            staged: false,
         });
     }
     for c in step.commands() {
@@ -234,6 +251,8 @@ pub fn step_publishes(step: &Step) -> Vec<Publish> {
             dry_run: flag("--dry-run") || (tool == Tool::SemanticRelease && flag("-d")),
             provenance: flag("--provenance"),
             registry,
+            staged: matches!(c.name.as_str(), "npm" | "pnpm" | "pn")
+                && is_stage_publish(&positionals(&args)),
         });
     }
     out
@@ -386,6 +405,24 @@ mod tests {
     }
 
     #[test]
+    fn staged_publishes_are_flagged() {
+        let staged = |s: &str| {
+            let c = cmd(s);
+            let args: Vec<&str> = c.argv().collect();
+            matches!(c.name.as_str(), "npm" | "pnpm" | "pn")
+                && is_stage_publish(&positionals(&args))
+        };
+        assert!(staged("npm stage publish --tag next"));
+        assert!(staged("pnpm stage publish -r"));
+        assert!(!staged("npm publish"));
+        assert!(!staged("npm stage list"));
+        assert_eq!(
+            publish_command(&cmd("npm stage publish")).unwrap().1,
+            "npm stage publish"
+        );
+    }
+
+    #[test]
     fn publish_commands() {
         let yes = [
             "npm publish",
@@ -405,6 +442,9 @@ mod tests {
             "pnpm dlx semantic-release",
             "pn publish --filter=!pnpm --access=public",
             "pnx semantic-release",
+            "npm stage publish",
+            "npm stage publish --access public",
+            "pnpm stage publish -r",
         ];
         for s in yes {
             assert!(publish_command(&cmd(s)).is_some(), "{s}");
@@ -417,6 +457,9 @@ mod tests {
             "yarn install --immutable",
             "npx changeset version",
             "echo npm publish",
+            "npm stage list",
+            "npm stage approve 1234",
+            "pnpm stage view 1234",
         ];
         for s in no {
             assert!(publish_command(&cmd(s)).is_none(), "{s}");
