@@ -10,7 +10,7 @@ use crate::scan::{self, Report};
 use crate::source::worktree::WalkOptions;
 use clap::{Args, Parser, Subcommand};
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub const EXIT_CLEAN: i32 = 0;
 pub const EXIT_FINDINGS: i32 = 1;
@@ -339,6 +339,18 @@ pub fn emit(report: &Report, output: &OutputArgs) -> Result<i32, String> {
     }
     let mut buf = Vec::new();
     report::write(format, report, &opts, &mut buf).map_err(|e| e.to_string())?;
+    if format == Format::Github && !output.quiet {
+        // GitHub renders this file on the run's summary page.
+        let summary = std::env::var_os("GITHUB_STEP_SUMMARY")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+        report::github::write_step_summary(report, summary.as_deref(), &mut buf).map_err(|e| {
+            format!(
+                "cannot write the job summary to {}: {e}",
+                summary.as_deref().unwrap_or(Path::new("-")).display()
+            )
+        })?;
+    }
     match &output.output {
         Some(path) => std::fs::write(path, &buf)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?,

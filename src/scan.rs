@@ -15,6 +15,8 @@ pub struct Report {
     pub command: String,
     /// Sorted findings (suppressed ones included, flagged).
     pub findings: Vec<Finding>,
+    /// Publish paths and what npm's token policy does to them.
+    pub readiness: crate::readiness::Readiness,
     pub stats: SourceStats,
     /// Wall time; shown by the human report only (JSON and SARIF stay
     /// byte-identical from run to run).
@@ -123,10 +125,12 @@ pub fn scan_staged(
     let start = Instant::now();
     let mut findings = Vec::new();
     let mut warnings = Vec::new();
+    let mut publish_paths = Vec::new();
     let mut stats = crate::source::staged::walk(staged, |item| {
         let d = detect_item(item, opts);
         findings.extend(d.findings);
         warnings.extend(d.warnings);
+        publish_paths.extend(d.publish_paths);
     })?;
     sort_findings(&mut findings);
     stats.warnings.extend(warnings);
@@ -135,6 +139,7 @@ pub fn scan_staged(
     Ok(Report {
         command: "scan".into(),
         findings,
+        readiness: crate::readiness::Readiness::new(publish_paths),
         stats,
         elapsed: start.elapsed(),
     })
@@ -145,8 +150,15 @@ pub fn scan_worktree(walk: &WalkOptions, opts: &DetectOptions) -> Report {
     let start = Instant::now();
     let findings = Mutex::new(Vec::new());
     let warnings = Mutex::new(Vec::new());
+    let publish_paths = Mutex::new(Vec::new());
     let mut stats = worktree::walk(walk, |item| {
         let d = detect_item(item, opts);
+        if !d.publish_paths.is_empty() {
+            publish_paths
+                .lock()
+                .expect("publish paths lock")
+                .extend(d.publish_paths);
+        }
         if !d.findings.is_empty() {
             findings.lock().expect("findings lock").extend(d.findings);
         }
@@ -171,6 +183,9 @@ pub fn scan_worktree(walk: &WalkOptions, opts: &DetectOptions) -> Report {
     Report {
         command: "scan".into(),
         findings,
+        readiness: crate::readiness::Readiness::new(
+            publish_paths.into_inner().expect("publish paths lock"),
+        ),
         stats,
         elapsed: start.elapsed(),
     }

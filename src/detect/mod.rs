@@ -114,6 +114,8 @@ pub struct Sink {
     /// Problems with the content (malformed YAML, invalid UTF-8 in a config
     /// file…), each a complete sentence naming the position. Never fatal.
     pub warnings: Vec<String>,
+    /// Publishes the detectors understood, for the readiness summary.
+    pub publish_sites: Vec<crate::readiness::Site>,
 }
 
 impl Sink {
@@ -124,6 +126,10 @@ impl Sink {
     pub fn warn(&mut self, path: &str, message: impl std::fmt::Display) {
         self.warnings.push(format!("{path}: {message}"));
     }
+
+    pub fn publish_site(&mut self, site: crate::readiness::Site) {
+        self.publish_sites.push(site);
+    }
 }
 
 /// The result of running detectors on one item.
@@ -131,6 +137,8 @@ impl Sink {
 pub struct Detected {
     pub findings: Vec<Finding>,
     pub warnings: Vec<String>,
+    /// Publish paths in the item (see [`crate::readiness`]).
+    pub publish_paths: Vec<crate::readiness::PublishPath>,
 }
 
 /// Every detector, in the order they run. Adding a detector is adding a
@@ -194,17 +202,32 @@ pub fn detect(item: &Item, kinds: &[FileKind], opts: &DetectOptions) -> Detected
             (d.run)(item, opts, &mut sink);
         }
     }
-    let Sink { mut hits, warnings } = sink;
-    if hits.is_empty() {
+    let Sink {
+        mut hits,
+        warnings,
+        publish_sites,
+    } = sink;
+    if hits.is_empty() && publish_sites.is_empty() {
         return Detected {
-            findings: Vec::new(),
             warnings,
+            ..Detected::default()
         };
     }
     dedupe_overlapping(&mut hits);
     let lines = LineIndex::new(item.bytes);
     let findings = hits.into_iter().map(|h| finish(item, &lines, h)).collect();
-    Detected { findings, warnings }
+    let publish_paths = publish_sites
+        .into_iter()
+        .map(|s| {
+            let line = lines.span(s.range.clone()).start_line;
+            crate::readiness::PublishPath::new(item.path, line, s)
+        })
+        .collect();
+    Detected {
+        findings,
+        warnings,
+        publish_paths,
+    }
 }
 
 /// A checksum-valid token reported by the token matcher is the most precise

@@ -10,6 +10,7 @@
 //!    finding has the right path, kind and fingerprint) and attach
 //!    provenance.
 
+pub mod head;
 pub mod loose;
 pub mod progress;
 pub mod provenance;
@@ -227,6 +228,7 @@ fn sweep_repository(
     Ok(Report {
         command: "history".into(),
         findings,
+        readiness: head::readiness(repo, &damaged, detect),
         stats,
         elapsed: start.elapsed(),
     })

@@ -71,6 +71,39 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
     )
 }
 
+/// The publish-readiness summary as a job-summary Markdown block: appended
+/// to `summary_file` (GitHub's `$GITHUB_STEP_SUMMARY`) when given, with a
+/// line in the log saying so; printed to `out` otherwise. Nothing when the
+/// scan found no publish path.
+pub fn write_step_summary(
+    report: &Report,
+    summary_file: Option<&std::path::Path>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    if report.readiness.is_empty() {
+        return Ok(());
+    }
+    let block = super::readiness::markdown(&report.readiness);
+    match summary_file {
+        Some(path) => {
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(path)?;
+            f.write_all(format!("{block}\n").as_bytes())?;
+            writeln!(
+                out,
+                "npmsweep: publish readiness ({}) written to the job summary",
+                report.readiness.headline()
+            )
+        }
+        None => {
+            writeln!(out)?;
+            out.write_all(block.as_bytes())
+        }
+    }
+}
+
 /// The workflow-command level of a severity.
 pub fn level(s: Severity) -> &'static str {
     match s {

@@ -148,6 +148,11 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
     if report.command == "history" {
         crate::history::report::write(report, opts, out)?;
     }
+    if !opts.quiet {
+        super::readiness::human(&report.readiness, out, &|t| clean(t).into_owned(), &|t| {
+            paint(bold, t)
+        })?;
+    }
 
     if !shown.is_empty() {
         writeln!(out)?;

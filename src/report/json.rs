@@ -17,6 +17,8 @@ struct Document<'a> {
     tool: Tool,
     command: &'a str,
     summary: Summary,
+    /// Publish paths and npm's token policy (see `crate::readiness`).
+    publish_readiness: serde_json::Value,
     findings: Vec<JsonFinding<'a>>,
     warnings: &'a [String],
     notes: &'a [String],
@@ -118,6 +120,7 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
                 .filter(|f| f.suppressed.is_some())
                 .count(),
         },
+        publish_readiness: report.readiness.to_json(),
         findings,
         warnings: &report.stats.warnings,
         notes: &report.stats.notes,

@@ -4,6 +4,7 @@
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod readiness;
 pub mod sarif;
 
 use crate::finding::{Finding, Severity};

@@ -135,6 +135,7 @@ fn assemble(report: &Report, category: Option<&str>) -> (Sarif, Option<String>) 
     run_properties.insert("skipped".to_string(), json!(report.stats.skipped));
     run_properties.insert("findings".to_string(), json!(report.findings.len()));
     run_properties.insert("results_dropped".to_string(), json!(selection.dropped()));
+    run_properties.insert("publish_readiness".to_string(), report.readiness.to_json());
 
     let run = Run::builder()
         .tool(Tool::from(driver))
@@ -736,6 +737,7 @@ mod tests {
         Report {
             command: "scan".into(),
             findings,
+            readiness: Default::default(),
             stats: SourceStats::default(),
             elapsed: Default::default(),
         }

@@ -1,10 +1,13 @@
-//! `gha-npm-long-lived-publish-token`: a publish authenticated by a
-//! long-lived token on a GitHub-hosted runner, to the public registry —
-//! exactly where OIDC trusted publishing works and needs no token at all.
-//! Jobs with `id-token: write` are left to `gha-npm-token-with-oidc`.
+//! `gha-npm-long-lived-publish-token`: a direct publish to the public
+//! registry authenticated by a long-lived token. npm tokens that bypass 2FA
+//! (what a CI job publishing without a one-time password uses) lose direct
+//! publishing from about January 2027 (`rules/npm-policy.toml`): this job
+//! stops working then. Staged publishes are `long_lived_stage_token`'s;
+//! jobs with `id-token: write` are left to `gha-npm-token-with-oidc`.
 
 use super::{Ctx, Tool, key, private_registry, publish_auth, publishing_steps};
 use crate::detect::{Hit, Sink};
+use crate::rules::Policy;
 
 pub const RULE: &str = "gha-npm-long-lived-publish-token";
 
@@ -13,29 +16,42 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
     if wf.is_action {
         return;
     }
+    let policy = Policy::global();
     for (job, step, publishes) in publishing_steps(wf) {
-        if job.self_hosted() || wf.id_token_write(job) {
+        if wf.id_token_write(job) {
             continue;
         }
         for p in publishes {
-            // Bun has no trusted-publishing support to move to.
-            if p.tool == Tool::Bun || private_registry(wf, job, step.index, &p).is_some() {
+            if p.staged || private_registry(wf, job, step.index, &p).is_some() {
                 continue;
             }
             let Some(auth) = publish_auth(cx, job, step, &p) else {
                 continue;
+            };
+            // The way forward depends on where the job runs and what it runs.
+            let way_forward = if job.self_hosted() {
+                "trusted publishing does not support self-hosted runners: move the publish to a GitHub-hosted runner with trusted publishing (OIDC), or stage it with `npm stage publish` for a maintainer to approve with 2FA"
+            } else if p.tool == Tool::Bun {
+                "`bun publish` has no trusted publishing: publish with npm and trusted publishing (OIDC), or stage with `npm stage publish` for a maintainer to approve with 2FA"
+            } else {
+                "move to npm trusted publishing (OIDC, no token), or stage with `npm stage publish` for a maintainer to approve with 2FA"
             };
             sink.hit(
                 Hit::new(
                     RULE,
                     p.range.clone(),
                     format!(
-                        "`{}` in job {} authenticates with a long-lived token ({}, from {}) on a GitHub-hosted runner; npm trusted publishing (OIDC) would need no token",
-                        p.what, job.id, auth.what, auth.source
+                        "`{}` in job {} publishes with a long-lived token ({}, from {}); npm tokens that bypass 2FA lose direct publishing from {}, so this publish will stop working: {way_forward}",
+                        p.what,
+                        job.id,
+                        auth.what,
+                        auth.source,
+                        policy.value("bypass_2fa_publish_end"),
                     ),
                 )
                 .with_key(key(job, Some(step), &format!("publish={}", p.what)))
-                .with_detail("credential", auth.source),
+                .with_detail("credential", auth.source)
+                .with_detail("readiness", "will-break"),
             );
         }
     }

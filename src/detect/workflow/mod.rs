@@ -18,12 +18,14 @@ mod writes;
 
 mod docker_build_arg;
 mod long_lived_publish_token;
+mod long_lived_stage_token;
 mod oidc_no_registry_url;
 mod oidc_npm_too_old;
 mod oidc_reusable_workflow;
 mod oidc_self_hosted;
 mod provenance_no_id_token;
 mod publish_broad_permissions;
+mod publish_paths;
 mod secret_in_run;
 mod secret_printed;
 mod secrets_inherit;
@@ -116,6 +118,7 @@ const CHECKS: &[fn(&Ctx, &mut Sink)] = &[
     token_overexposed::check,
     token_persisted::check,
     long_lived_publish_token::check,
+    long_lived_stage_token::check,
     token_with_oidc::check,
     oidc_npm_too_old::check,
     oidc_self_hosted::check,
@@ -127,6 +130,8 @@ const CHECKS: &[fn(&Ctx, &mut Sink)] = &[
     publish_broad_permissions::check,
     secrets_inherit::check,
     docker_build_arg::check,
+    // Not a rule: publish paths for the readiness summary.
+    publish_paths::collect,
 ];
 
 /// What every rule gets.

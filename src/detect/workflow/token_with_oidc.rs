@@ -5,6 +5,7 @@
 
 use super::{Ctx, key, publish_auth, publishing_steps};
 use crate::detect::{Hit, Sink};
+use crate::rules::Policy;
 
 pub const RULE: &str = "gha-npm-token-with-oidc";
 
@@ -23,8 +24,12 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
                 RULE,
                 auth.range.clone(),
                 format!(
-                    "job {} has `id-token: write` for trusted publishing, but `{}` also gets a token ({}, from {}); npm (and pnpm) try OIDC first and silently fall back to the token when it fails",
-                    job.id, p.what, auth.what, auth.source
+                    "job {} has `id-token: write` for trusted publishing, but `{}` also gets a token ({}, from {}); npm (and pnpm) try OIDC first and silently fall back to the token when it fails, and that fallback can no longer publish directly from {}",
+                    job.id,
+                    p.what,
+                    auth.what,
+                    auth.source,
+                    Policy::global().value("bypass_2fa_publish_end"),
                 ),
             )
             .with_key(key(job, Some(step), &format!("publish={}", p.what)))

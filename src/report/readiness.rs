@@ -1,0 +1,172 @@
+//! The publish-readiness summary as text: a section of the human report and
+//! a GitHub job-summary block (Markdown) for `--format github`. JSON and
+//! SARIF carry [`Readiness::to_json`] as it is.
+
+use crate::readiness::{PublishPath, Readiness, Status};
+use crate::rules::Policy;
+use std::io::{self, Write};
+
+/// Statuses in the order a maintainer acts on them: what breaks first.
+const ORDER: [Status; 6] = [
+    Status::WillBreak,
+    Status::TokenFallback,
+    Status::TokenStaged,
+    Status::Unknown,
+    Status::TrustedPublishing,
+    Status::OtherRegistry,
+];
+
+/// What to do about each status (none for the good ones).
+fn advice(status: Status) -> Option<String> {
+    let p = Policy::global();
+    match status {
+        Status::WillBreak => Some(format!(
+            "move to trusted publishing (preferred; `id-token: write`, npm >= {}, no token), or stage with `npm stage publish` (npm >= {}) and approve each release with 2FA: `npmsweep explain gha-npm-long-lived-publish-token`",
+            p.value("npm_oidc_version"),
+            p.value("npm_stage_version")
+        )),
+        Status::TokenFallback => Some(
+            "remove the token from the publish step so that a broken trusted-publisher set-up fails loudly: `npmsweep explain gha-npm-token-with-oidc`".into(),
+        ),
+        Status::TokenStaged => Some(
+            "keeps working, but the token is still a long-lived credential: stage with trusted publishing instead: `npmsweep explain gha-npm-long-lived-stage-token`".into(),
+        ),
+        Status::Unknown => Some(
+            "no token or `id-token: write` visible where it runs: check how it authenticates".into(),
+        ),
+        Status::TrustedPublishing | Status::OtherRegistry => None,
+    }
+}
+
+/// The human report's section; `clean` escapes control characters and
+/// `bold` styles the heading.
+pub fn human(
+    readiness: &Readiness,
+    out: &mut dyn Write,
+    clean: &dyn Fn(&str) -> String,
+    bold: &dyn Fn(&str) -> String,
+) -> io::Result<()> {
+    if readiness.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{}",
+        bold(&format!("Publish readiness: {}", readiness.headline()))
+    )?;
+    writeln!(out, "  {}", Readiness::deadline_sentence())?;
+    for status in ORDER {
+        let paths: Vec<&PublishPath> = readiness.with_status(status).collect();
+        if paths.is_empty() {
+            continue;
+        }
+        writeln!(out, "  {} ({}):", status.label(), paths.len())?;
+        for p in paths {
+            let staged = if p.staged { " (staged)" } else { "" };
+            writeln!(out, "    - {}{staged}", clean(&Readiness::describe(p)))?;
+        }
+        if let Some(a) = advice(status) {
+            writeln!(out, "    → {a}")?;
+        }
+    }
+    Ok(())
+}
+
+/// A GitHub job-summary block (Markdown) for `--format github`.
+pub fn markdown(readiness: &Readiness) -> String {
+    let mut out = String::from("## npm publish readiness\n\n");
+    out.push_str(&Readiness::deadline_sentence());
+    out.push_str("\n\n");
+    if readiness.is_empty() {
+        out.push_str("No publish path found.\n");
+        return out;
+    }
+    out.push_str("| status | publish paths |\n|---|---:|\n");
+    for s in ORDER {
+        out.push_str(&format!("| {} | {} |\n", s.label(), readiness.count(s)));
+    }
+    out.push_str(&format!(
+        "| staged for approval (any authentication) | {} |\n\n",
+        readiness.staged()
+    ));
+    out.push_str("| status | file | CI | job | step | command | credential |\n");
+    out.push_str("|---|---|---|---|---|---|---|\n");
+    for status in ORDER {
+        for p in readiness.with_status(status) {
+            out.push_str(&format!(
+                "| {}{} | `{}:{}` | {} | {} | {} | `{}` | {} |\n",
+                p.status.label(),
+                if p.staged { " (staged)" } else { "" },
+                md_cell(&p.path),
+                p.line,
+                p.ci,
+                md_cell(&p.job),
+                md_cell(&p.step),
+                md_cell(&p.command),
+                p.credential
+                    .as_deref()
+                    .map(|c| format!("`{}`", md_cell(c)))
+                    .unwrap_or_else(|| "-".into()),
+            ));
+        }
+    }
+    let todo: Vec<Status> = ORDER
+        .into_iter()
+        .filter(|s| readiness.count(*s) > 0)
+        .filter(|s| advice(*s).is_some())
+        .collect();
+    if !todo.is_empty() {
+        out.push('\n');
+        for s in todo {
+            out.push_str(&format!(
+                "- **{}**: {}\n",
+                s.label(),
+                advice(s).unwrap_or_default()
+            ));
+        }
+    }
+    let p = Policy::global();
+    out.push_str(&format!(
+        "\nSources: [npm token changes]({}), [trusted publishing]({}), [staged publishing]({}).\n",
+        p.facts["bypass_2fa_publish_end"].source,
+        p.value("trusted_publishing_docs"),
+        p.value("staged_publishing_docs"),
+    ));
+    out
+}
+
+/// A table cell: no pipes, backticks or line breaks from file content can
+/// change the table's structure.
+fn md_cell(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '|' => '/',
+            '`' => '\'',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_cannot_break_the_table() {
+        assert_eq!(md_cell("a|b`c\nd"), "a/b'c d");
+    }
+
+    #[test]
+    fn empty_summary_says_so() {
+        let md = markdown(&Readiness::default());
+        assert!(md.contains("No publish path found."), "{md}");
+        let mut out = Vec::new();
+        human(&Readiness::default(), &mut out, &|s| s.into(), &|s| {
+            s.into()
+        })
+        .unwrap();
+        assert!(out.is_empty());
+    }
+}
