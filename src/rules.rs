@@ -164,7 +164,16 @@ impl Policy {
             .find(|(f, _)| *f == POLICY_FILE)
             .map(|(_, t)| *t)
             .ok_or_else(|| format!("{POLICY_FILE} is missing"))?;
-        toml::from_str(text).map_err(|e| format!("{POLICY_FILE}: invalid policy file: {e}"))
+        let mut policy: Policy =
+            toml::from_str(text).map_err(|e| format!("{POLICY_FILE}: invalid policy file: {e}"))?;
+        // A value may cite other facts (one level: a sentence citing a date).
+        let raw = policy.clone();
+        for (name, fact) in policy.facts.iter_mut() {
+            fact.value = raw
+                .interpolate(&fact.value)
+                .map_err(|e| format!("{POLICY_FILE}: fact {name}: {e}"))?;
+        }
+        Ok(policy)
     }
 
     /// The process-wide policy (compiled in, like the rules).
@@ -295,6 +304,22 @@ mod tests {
             p.interpolate("unclosed {{policy.x").unwrap(),
             "unclosed {{policy.x"
         );
+    }
+
+    /// Since phase 1 of the 2FA-bypass deprecation, revoking needs an
+    /// interactive 2FA challenge: every "revoke" says how.
+    #[test]
+    fn every_revoke_says_how() {
+        for rule in Registry::global().all() {
+            let text = rule.remediation.to_lowercase();
+            if text.contains("revoke") {
+                assert!(
+                    text.contains("access tokens") && text.contains("--otp"),
+                    "{}: says revoke but not how",
+                    rule.id
+                );
+            }
+        }
     }
 
     #[test]

@@ -152,7 +152,7 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
     writeln!(out, "{}", paint("Next steps, in this order"))?;
     writeln!(
         out,
-        "  1. Revoke every secret above now: once pushed, rotating is the only real fix (clones, forks and\n     caches keep history). npm tokens: npmjs.com → Access Tokens, or `npm token revoke <id or token>`."
+        "  1. Revoke every secret above now: once pushed, rotating is the only real fix (clones, forks and\n     caches keep history). npm tokens: npmjs.com → Access Tokens, or\n     `npm token revoke <id|token> --otp <code>` as yourself (revoking needs interactive 2FA: a token\n     that bypasses 2FA cannot revoke tokens)."
     )?;
     writeln!(
         out,
