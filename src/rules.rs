@@ -322,6 +322,35 @@ mod tests {
         }
     }
 
+    /// Remediation snippets agree with each other and with npm 12: one
+    /// major version per action, checkouts that do not keep the job's
+    /// GitHub token on disk, no blind `npm@latest` (npm 12 changes install
+    /// defaults).
+    #[test]
+    fn remediation_snippets_are_consistent() {
+        for rule in Registry::global().all() {
+            let text = &rule.remediation;
+            for (i, _) in text.match_indices("actions/checkout@") {
+                let rest = &text[i..];
+                assert!(rest.starts_with("actions/checkout@v6"), "{}", rule.id);
+                let next = rest.lines().take(3).collect::<Vec<_>>().join("\n");
+                assert!(
+                    next.contains("persist-credentials: false"),
+                    "{}: {next}",
+                    rule.id
+                );
+            }
+            for (i, _) in text.match_indices("actions/setup-node@") {
+                assert!(
+                    text[i..].starts_with("actions/setup-node@v6"),
+                    "{}",
+                    rule.id
+                );
+            }
+            assert!(!text.contains("npm@latest"), "{}", rule.id);
+        }
+    }
+
     #[test]
     fn every_rule_text_is_interpolated() {
         for rule in Registry::global().all() {

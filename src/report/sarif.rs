@@ -210,17 +210,24 @@ jobs:
       contents: read
       id-token: write             # lets npm exchange the job's OIDC token
     steps:
-      - uses: actions/checkout@v5
-      - uses: actions/setup-node@v5
+      - uses: actions/checkout@v6
+        with:
+          persist-credentials: false
+      - uses: actions/setup-node@v6
         with:
           node-version: 24
           registry-url: https://registry.npmjs.org
-      - run: npm install -g npm@latest   # the OIDC exchange needs npm 11.5.1 or newer
+      # The OIDC exchange needs npm {{policy.npm_oidc_version}} or newer; staying on npm 11 avoids
+      # npm 12's new install defaults until you choose them.
+      - run: npm install -g npm@^{{policy.npm_stage_version}}
+      # npm 12 runs dependency install scripts only when package.json allows them.
       - run: npm ci
       - run: npm publish          # no NODE_AUTH_TOKEN: npm uses OIDC, provenance is automatic
 ```
 
-Then delete the old publish token on npmjs.com and the `NPM_TOKEN` secret."#;
+Then revoke the old publish token ({{policy.revoke_npm_token}}) and delete the
+`NPM_TOKEN` secret. To have a maintainer approve each release with 2FA, run
+`npm stage publish` instead of `npm publish` (npm {{policy.npm_stage_version}} or newer)."#;
 
 fn rule_descriptor(rule: &Rule) -> ReportingDescriptor {
     let description = rule.description.trim();
@@ -230,7 +237,11 @@ fn rule_descriptor(rule: &Rule) -> ReportingDescriptor {
     // A remediation that already shows an OIDC job does not need ours too.
     if !remediation.contains("id-token: write") {
         help.push('\n');
-        help.push_str(TRUSTED_PUBLISHING_MARKDOWN);
+        help.push_str(
+            &crate::rules::Policy::global()
+                .interpolate(TRUSTED_PUBLISHING_MARKDOWN)
+                .unwrap_or_else(|e| panic!("trusted-publishing help: {e}")),
+        );
         help.push('\n');
     }
     let help_markdown = format!("{help}\n[Rule documentation]({docs})\n");
