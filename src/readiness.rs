@@ -50,13 +50,15 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, in the order a maintainer acts on them: what breaks
+    /// first. Reports list them in this order.
     pub const ALL: [Status; 6] = [
-        Status::TrustedPublishing,
-        Status::TokenStaged,
         Status::WillBreak,
         Status::TokenFallback,
-        Status::OtherRegistry,
+        Status::TokenStaged,
         Status::Unknown,
+        Status::TrustedPublishing,
+        Status::OtherRegistry,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -298,7 +300,7 @@ mod tests {
         assert_eq!(r.staged(), 1);
         assert_eq!(
             r.headline(),
-            "2 publish path(s): 1 trusted publishing, 1 long-lived token: will break; 1 staged for approval"
+            "2 publish path(s): 1 long-lived token: will break, 1 trusted publishing; 1 staged for approval"
         );
     }
 }

@@ -6,15 +6,16 @@ use crate::readiness::{PublishPath, Readiness, Status};
 use crate::rules::Policy;
 use std::io::{self, Write};
 
-/// Statuses in the order a maintainer acts on them: what breaks first.
-const ORDER: [Status; 6] = [
-    Status::WillBreak,
-    Status::TokenFallback,
-    Status::TokenStaged,
-    Status::Unknown,
-    Status::TrustedPublishing,
-    Status::OtherRegistry,
-];
+const ORDER: [Status; 6] = Status::ALL;
+
+/// " (staged)" where the status does not already say so.
+fn staged_note(p: &PublishPath) -> &'static str {
+    if p.staged && p.status != Status::TokenStaged {
+        " (staged)"
+    } else {
+        ""
+    }
+}
 
 /// What to do about each status (none for the good ones).
 fn advice(status: Status) -> Option<String> {
@@ -63,8 +64,12 @@ pub fn human(
         }
         writeln!(out, "  {} ({}):", status.label(), paths.len())?;
         for p in paths {
-            let staged = if p.staged { " (staged)" } else { "" };
-            writeln!(out, "    - {}{staged}", clean(&Readiness::describe(p)))?;
+            writeln!(
+                out,
+                "    - {}{}",
+                clean(&Readiness::describe(p)),
+                staged_note(p)
+            )?;
         }
         if let Some(a) = advice(status) {
             writeln!(out, "    → {a}")?;
@@ -97,7 +102,7 @@ pub fn markdown(readiness: &Readiness) -> String {
             out.push_str(&format!(
                 "| {}{} | `{}:{}` | {} | {} | {} | `{}` | {} |\n",
                 p.status.label(),
-                if p.staged { " (staged)" } else { "" },
+                staged_note(p),
                 md_cell(&p.path),
                 p.line,
                 p.ci,
