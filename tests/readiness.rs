@@ -214,3 +214,56 @@ fn history_counts_publish_paths_at_head() {
         "the old version is still reported"
     );
 }
+
+/// Repository scripts are publish paths too (`ci: "script"`), and count in
+/// history at HEAD.
+#[test]
+fn repository_scripts_are_publish_paths() {
+    let dir = tree(
+        "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm test\n",
+    );
+    std::fs::create_dir_all(dir.path().join("scripts")).unwrap();
+    std::fs::write(
+        dir.path().join("scripts/release.sh"),
+        "#!/bin/sh\necho \"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\" > .npmrc\nnpm publish\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("package.json"),
+        "{\n  \"scripts\": {\n    \"stage\": \"NODE_AUTH_TOKEN=$NPM_TOKEN npm stage publish\"\n  }\n}\n",
+    )
+    .unwrap();
+    let check = |doc: &Value| {
+        let r = &doc["publish_readiness"];
+        assert_eq!(r["total"], 2, "{r}");
+        assert_eq!(r["counts"]["will-break"], 1, "{r}");
+        assert_eq!(r["counts"]["token-staged"], 1, "{r}");
+        assert!(
+            r["paths"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["ci"] == "script")
+        );
+    };
+    let doc = json(dir.path(), "scan");
+    check(&doc);
+    let severities: Vec<(&str, &str)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap(), f["severity"].as_str().unwrap()))
+        .collect();
+    assert!(
+        severities.contains(&("scripts/release.sh", "high")),
+        "{severities:?}"
+    );
+    assert!(
+        severities.contains(&("package.json", "medium")),
+        "{severities:?}"
+    );
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    git(dir.path(), &["add", "."]);
+    git(dir.path(), &["commit", "-q", "-m", "scripts"]);
+    check(&json(dir.path(), "history"));
+}

@@ -13,6 +13,7 @@ pub mod envassign;
 pub mod kind;
 pub mod lines;
 pub mod npmrc;
+pub mod script_publish;
 pub mod token;
 pub mod urlcreds;
 pub mod values;
@@ -178,6 +179,11 @@ pub static DETECTORS: &[Detector] = &[
         name: "workflow",
         applies: |k| matches!(k, FileKind::Workflow | FileKind::Action),
         run: workflow::detect,
+    },
+    Detector {
+        name: "script-publish",
+        applies: |k| matches!(k, FileKind::Script | FileKind::PackageConfig),
+        run: script_publish::detect,
     },
     Detector {
         name: "dockerfile",

@@ -10,9 +10,14 @@ use crate::readiness::Readiness;
 use crate::scan;
 use git2::{ObjectType, Oid, Repository};
 
-/// Kinds of file whose analysers report publish paths.
+/// Kinds of file whose analysers report publish paths (shell scripts known
+/// only by their shebang are not read here: that would mean reading every
+/// extensionless blob).
 fn may_publish(kind: FileKind) -> bool {
-    matches!(kind, FileKind::Workflow | FileKind::Action)
+    matches!(
+        kind,
+        FileKind::Workflow | FileKind::Action | FileKind::Script | FileKind::PackageConfig
+    )
 }
 
 /// Publish paths in HEAD's tree; empty without a HEAD commit (an empty
