@@ -210,10 +210,10 @@ jobs:
       contents: read
       id-token: write             # lets npm exchange the job's OIDC token
     steps:
-      - uses: actions/checkout@v6
+      - uses: {{policy.checkout_action}}
         with:
           persist-credentials: false
-      - uses: actions/setup-node@v6
+      - uses: {{policy.setup_node_action}}
         with:
           node-version: 24
           registry-url: https://registry.npmjs.org
