@@ -156,6 +156,8 @@ fn package_json_scripts_are_scanned_like_shell_scripts() {
     assert_eq!(
         found,
         vec![
+            // The publish itself: a long-lived token that stops publishing in 2027.
+            ("script-npm-token-publish".to_string(), 3),
             ("npmrc-literal-auth-token".to_string(), 3),
             ("npm-legacy-token".to_string(), 4)
         ]
@@ -633,6 +635,11 @@ fn overlapping_roots_and_extensionless_scripts() {
         vec![
             (".npmrc".to_string(), "npmrc-literal-auth-token".to_string()),
             ("bin/release".to_string(), "npm-legacy-token".to_string()),
+            // It also publishes with that token (stops working in 2027).
+            (
+                "bin/release".to_string(),
+                "script-npm-token-publish".to_string()
+            ),
         ]
     );
 }

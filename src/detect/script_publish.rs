@@ -156,7 +156,15 @@ fn publish(
     if registry.is_some_and(|r| !is_public_registry(r)) {
         return;
     }
-    let Some(token) = token else {
+    // `npm publish --//registry.npmjs.org/:_authToken=…` carries its own.
+    let inline = args
+        .iter()
+        .any(|a| a.starts_with("--//") && a.contains(":_authToken="));
+    let Some(token) = (if inline {
+        Some("a token on the command line")
+    } else {
+        token
+    }) else {
         return;
     };
     let range: Range<usize> = offset + c.range.start..offset + c.range.end;
