@@ -217,12 +217,15 @@ impl Readiness {
         )
     }
 
-    /// Where a publish path is: "path:line job/step `command`".
+    /// Where a publish path is: "path:line job J, step S: `command`", or
+    /// for repository scripts "path:line script S: `command`".
     pub fn describe(p: &PublishPath) -> String {
-        let mut text = format!(
-            "{}:{} job {}, step {}: `{}`",
-            p.path, p.line, p.job, p.step, p.command
-        );
+        let place = match (p.ci, p.step.as_str()) {
+            ("script", "-") => String::new(),
+            ("script", step) => format!(" script {step}"),
+            _ => format!(" job {}, step {}", p.job, p.step),
+        };
+        let mut text = format!("{}:{}{place}: `{}`", p.path, p.line, p.command);
         if let Some(c) = &p.credential {
             text.push_str(&format!(" with {c}"));
         }

@@ -17,8 +17,18 @@ fn staged_note(p: &PublishPath) -> &'static str {
     }
 }
 
-/// What to do about each status (none for the good ones).
-fn advice(status: Status) -> Option<String> {
+/// What to do about a status's paths (none for the good ones), pointing at
+/// the rule that explains it for GitHub Actions and for repository scripts.
+fn advice(readiness: &Readiness, status: Status) -> Option<String> {
+    let scripts = readiness
+        .with_status(status)
+        .any(|p| p.ci == "script")
+        .then_some("; repository scripts: `npmsweep explain script-npm-token-publish`")
+        .unwrap_or("");
+    general_advice(status).map(|a| format!("{a}{scripts}"))
+}
+
+fn general_advice(status: Status) -> Option<String> {
     let p = Policy::global();
     match status {
         Status::WillBreak => Some(format!(
@@ -71,7 +81,7 @@ pub fn human(
                 staged_note(p)
             )?;
         }
-        if let Some(a) = advice(status) {
+        if let Some(a) = advice(readiness, status) {
             writeln!(out, "    → {a}")?;
         }
     }
@@ -119,7 +129,7 @@ pub fn markdown(readiness: &Readiness) -> String {
     let todo: Vec<Status> = ORDER
         .into_iter()
         .filter(|s| readiness.count(*s) > 0)
-        .filter(|s| advice(*s).is_some())
+        .filter(|s| general_advice(*s).is_some())
         .collect();
     if !todo.is_empty() {
         out.push('\n');
@@ -127,7 +137,7 @@ pub fn markdown(readiness: &Readiness) -> String {
             out.push_str(&format!(
                 "- **{}**: {}\n",
                 s.label(),
-                advice(s).unwrap_or_default()
+                advice(readiness, s).unwrap_or_default()
             ));
         }
     }
