@@ -20,11 +20,11 @@ fn staged_note(p: &PublishPath) -> &'static str {
 /// What to do about a status's paths (none for the good ones), pointing at
 /// the rule that explains it for GitHub Actions and for repository scripts.
 fn advice(readiness: &Readiness, status: Status) -> Option<String> {
-    let scripts = readiness
-        .with_status(status)
-        .any(|p| p.ci == "script")
-        .then_some("; repository scripts: `npmsweep explain script-npm-token-publish`")
-        .unwrap_or("");
+    let scripts = if readiness.with_status(status).any(|p| p.ci == "script") {
+        "; repository scripts: `npmsweep explain script-npm-token-publish`"
+    } else {
+        ""
+    };
     general_advice(status).map(|a| format!("{a}{scripts}"))
 }
 
