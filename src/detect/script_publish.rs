@@ -41,6 +41,11 @@ fn is_shell_script(path: &str) -> bool {
 }
 
 pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
+    // Most package.json files (think node_modules) and scripts never
+    // publish: a memchr-speed check keeps them from the JSON and shell parsers.
+    if memchr::memmem::find(item.bytes, b"publish").is_none() {
+        return;
+    }
     let Ok(text) = std::str::from_utf8(item.bytes) else {
         return;
     };
