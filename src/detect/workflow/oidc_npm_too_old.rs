@@ -94,8 +94,11 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
                 RULE,
                 ver.range.clone(),
                 format!(
-                    "job {} publishes with trusted publishing (`{}`) on Node {} whose bundled npm is older than 11.5.1, and never upgrades npm: the OIDC exchange will fail",
-                    job.id, p.what, old
+                    "job {} publishes with trusted publishing (`{}`) on Node {} whose bundled npm is older than {}, and never upgrades npm: the OIDC exchange will fail",
+                    job.id,
+                    p.what,
+                    old,
+                    crate::rules::Policy::global().value("npm_oidc_version")
                 ),
             )
             .with_key(key(job, Some(step), &format!("node={old}")))
