@@ -120,6 +120,26 @@ impl Site {
     }
 }
 
+/// What reports may say about a credential's source: a name
+/// (`secrets.NPM_TOKEN`, `$NPM_TOKEN`) or a fixed phrase, never an
+/// expression from the file, which could hold a literal value.
+pub fn credential_label(source: &str) -> String {
+    let name_ok = |n: &str| {
+        !n.is_empty()
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    };
+    let is_name = match source.split_once('.') {
+        Some((ctx, name)) => matches!(ctx, "secrets" | "vars" | "env" | "inputs") && name_ok(name),
+        None => source.strip_prefix('$').is_some_and(name_ok),
+    };
+    if is_name || matches!(source, "a literal value" | "a token on the command line") {
+        source.to_string()
+    } else {
+        "an expression".to_string()
+    }
+}
+
 /// A placed publish path, as reports show it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct PublishPath {
@@ -148,7 +168,7 @@ impl PublishPath {
             step: site.step,
             command: site.command,
             auth: site.auth,
-            credential: site.credential,
+            credential: site.credential.as_deref().map(credential_label),
             staged: site.staged,
             registry: if site.npmjs { "npmjs" } else { "other" },
         }
@@ -291,6 +311,18 @@ mod tests {
         );
         assert_eq!(site(Token, false, false).status(), Status::OtherRegistry);
         assert_eq!(site(Unknown, false, true).status(), Status::Unknown);
+    }
+
+    #[test]
+    fn credentials_are_named_never_quoted() {
+        assert_eq!(credential_label("secrets.NPM_TOKEN"), "secrets.NPM_TOKEN");
+        assert_eq!(credential_label("$NODE_AUTH_TOKEN"), "$NODE_AUTH_TOKEN");
+        assert_eq!(credential_label("a literal value"), "a literal value");
+        assert_eq!(
+            credential_label("${{ github.ref == 'x' && 'npm_abc' || '' }}"),
+            "an expression"
+        );
+        assert_eq!(credential_label("secrets.A B"), "an expression");
     }
 
     #[test]
