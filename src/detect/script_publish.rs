@@ -201,7 +201,7 @@ fn publish(
             RULE,
             range.clone(),
             format!(
-                "`{what}` in {place} publishes with a long-lived token ({token}); npm tokens that bypass 2FA lose direct publishing from {end}, so this publish will stop working: publish from CI with trusted publishing (OIDC), or stage with `npm stage publish` for a maintainer to approve with 2FA"
+                "`{what}` in {place} publishes with a long-lived token ({token}); npm tokens that bypass 2FA lose direct publishing from {end}, so this publish stops working then: publish from CI with trusted publishing (OIDC), or stage with `npm stage publish` for a maintainer to approve with 2FA"
             ),
         )
         .with_detail("readiness", "will-break")

@@ -41,7 +41,7 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
                     RULE,
                     p.range.clone(),
                     format!(
-                        "`{}` in job {} publishes with a long-lived token ({}, from {}); npm tokens that bypass 2FA lose direct publishing from {}, so this publish will stop working: {way_forward}",
+                        "`{}` in job {} publishes with a long-lived token ({}, from {}); npm tokens that bypass 2FA lose direct publishing from {}, so this publish stops working then: {way_forward}",
                         p.what,
                         job.id,
                         auth.what,
