@@ -18,7 +18,8 @@ pub enum Format {
     Human,
     /// One JSON document (schema in the README).
     Json,
-    /// GitHub Actions workflow commands (`::error file=…::…`): annotations.
+    /// GitHub Actions workflow commands (`::error file=…::…`): annotations,
+    /// plus the publish-readiness summary for `$GITHUB_STEP_SUMMARY`.
     Github,
     /// One SARIF 2.1.0 log for GitHub code scanning (`upload-sarif`).
     Sarif,
