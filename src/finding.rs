@@ -4,6 +4,7 @@
 //! which has no `Display` and a `Debug` that redacts, so printing one by
 //! accident is a type error rather than a code-review catch.
 
+pub use crate::redact::InputText;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -189,8 +190,9 @@ pub struct Finding {
     /// Path relative to the scan root, with forward slashes.
     pub path: String,
     pub span: Span,
-    /// What was found and where, never containing the secret.
-    pub message: String,
+    /// What was found and where, never containing the secret (input-derived
+    /// text in it is redacted by construction: see [`InputText`]).
+    pub message: InputText,
     /// Redacted preview of the credential, if the finding is about one.
     pub preview: Option<String>,
     pub secret: Option<Secret>,
@@ -199,9 +201,9 @@ pub struct Finding {
     pub fingerprint: String,
     pub origin: Origin,
     /// Extra facts safe to print (user name of an `_auth`, env var name…).
-    pub details: BTreeMap<String, String>,
+    pub details: BTreeMap<String, InputText>,
     /// Set by the suppression filter; kept so reports can show it.
-    pub suppressed: Option<String>,
+    pub suppressed: Option<InputText>,
     /// Where in git history the finding comes from (history sweeps only).
     pub provenance: Option<Provenance>,
 }
@@ -211,10 +213,10 @@ pub struct Finding {
 pub struct Provenance {
     /// The commit that introduced the blob at this path (earliest by date).
     pub commit: String,
-    pub author: String,
+    pub author: InputText,
     /// Author date, RFC 3339 in UTC.
     pub date: String,
-    pub summary: String,
+    pub summary: InputText,
     /// Number of commits in which the blob sits at this path.
     pub commits: usize,
     /// Refs from which a commit holding it is reachable (so every ref whose

@@ -130,8 +130,7 @@ pub fn scan_staged(
     })?;
     sort_findings(&mut findings);
     stats.warnings.extend(warnings);
-    stats.warnings.sort();
-    stats.warnings.dedup();
+    stats.settle();
     Ok(Report {
         command: "scan".into(),
         findings,
@@ -166,8 +165,7 @@ pub fn scan_worktree(walk: &WalkOptions, opts: &DetectOptions) -> Report {
     stats
         .warnings
         .extend(warnings.into_inner().expect("warnings lock"));
-    stats.warnings.sort();
-    stats.warnings.dedup();
+    stats.settle();
     Report {
         command: "scan".into(),
         findings,

@@ -22,7 +22,7 @@ pub mod yarnrc;
 
 pub use kind::FileKind;
 
-use crate::finding::{Finding, Origin, Secret, Severity, fingerprint};
+use crate::finding::{Finding, InputText, Origin, Secret, Severity, fingerprint};
 use crate::rules::Registry;
 use lines::LineIndex;
 use std::collections::BTreeMap;
@@ -248,18 +248,26 @@ fn finish(item: &Item, lines: &LineIndex, hit: Hit) -> Finding {
         (None, Some(k)) => k.clone(),
         (None, None) => format!("{}:{}", span.start_line, span.start_column),
     };
+    // Every input-derived string of a finding passes through `InputText`,
+    // which redacts credential-shaped text and the hit's own secret.
+    let message = InputText::with_secret(&hit.message, hit.secret.as_ref());
+    let details = hit
+        .details
+        .iter()
+        .map(|(k, v)| (k.clone(), InputText::with_secret(v, hit.secret.as_ref())))
+        .collect();
     Finding {
         rule_id: rule.id.clone(),
         severity: hit.severity.unwrap_or(rule.severity),
         confidence: rule.confidence,
         path: item.path.to_string(),
         span,
-        message: hit.message,
+        message,
         preview: hit.secret.as_ref().map(Secret::preview),
         fingerprint: fingerprint(&rule.id, item.path, &identity),
         secret: hit.secret,
         origin: item.origin.clone(),
-        details: hit.details,
+        details,
         suppressed: None,
         provenance: None,
     }

@@ -19,7 +19,8 @@ pub mod tree;
 
 use crate::cli::{self, HistoryArgs};
 use crate::detect::{self, DetectOptions, FileKind, Item};
-use crate::finding::{Finding, Origin, Provenance, sort_findings};
+use crate::finding::{Finding, InputText, Origin, Provenance, sort_findings};
+use crate::redact::scrub;
 use crate::scan::{self, Report};
 use crate::source::SourceStats;
 use crate::source::history::{self as source, BlobToScan, Plan, Selection};
@@ -222,8 +223,7 @@ fn sweep_repository(
     stats.skipped += loose_warnings.len() as u64;
     stats.warnings.extend(loose_warnings);
     let findings = attribute(repo, &plan, &found, &damaged, detect, &mut stats);
-    stats.warnings.sort();
-    stats.warnings.dedup();
+    stats.settle();
     Ok(Report {
         command: "history".into(),
         findings,
@@ -379,11 +379,12 @@ fn attribute(
         for mut finding in detected {
             finding.provenance = intro.as_ref().map(|c| Provenance {
                 commit: c.id.to_string(),
-                author: c.author.clone(),
+                author: InputText::new(&c.author),
                 date: provenance::rfc3339_utc(c.author_time),
-                summary: c.summary.clone(),
+                summary: InputText::new(&c.summary),
                 commits: commits.len(),
-                refs: reach.clone(),
+                // Ref names are input too: a branch can be named anything.
+                refs: reach.iter().map(|r| scrub(r).into_owned()).collect(),
                 in_head: false,
                 secret_commits: 0,
             });

@@ -57,7 +57,7 @@ struct JsonFinding<'a> {
     secret_id: Option<String>,
     fingerprint: &'a str,
     origin: &'a Origin,
-    details: &'a BTreeMap<String, String>,
+    details: &'a BTreeMap<String, crate::finding::InputText>,
     #[serde(skip_serializing_if = "Option::is_none")]
     suppressed: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -86,7 +86,7 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
                 start_column: f.span.start_column,
                 end_line: f.span.end_line,
                 end_column: f.span.end_column,
-                message: &f.message,
+                message: f.message.as_str(),
                 secret: shown_secret(f, opts),
                 secret_id: f.secret_id(),
                 fingerprint: &f.fingerprint,

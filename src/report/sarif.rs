@@ -985,7 +985,7 @@ mod tests {
     fn a_secret_leaking_into_a_message_is_scrubbed() {
         let secret = "npm_leakedvalue_abcdefghijklmnop";
         let mut f = finding(".env", 1, Severity::High, secret);
-        f.message = format!("token {secret} in file");
+        f.message = format!("token {secret} in file").into();
         f.details.insert("value".into(), secret.into());
         let text = serde_json::to_string(&build(&report(vec![f]), None)).unwrap();
         assert!(!text.contains(secret));

@@ -19,3 +19,19 @@ pub struct SourceStats {
     /// Facts about the scan worth telling (e.g. "history is truncated").
     pub notes: Vec<String>,
 }
+
+impl SourceStats {
+    /// Make warnings and notes ready to print: credential-shaped text copied
+    /// from the input (a parser quoting a line, a ref name) redacted like a
+    /// secret, then sorted and deduplicated. Every command calls this once
+    /// on the stats it reports.
+    pub fn settle(&mut self) {
+        for text in self.warnings.iter_mut().chain(self.notes.iter_mut()) {
+            if let std::borrow::Cow::Owned(clean) = crate::redact::scrub(text) {
+                *text = clean;
+            }
+        }
+        self.warnings.sort();
+        self.warnings.dedup();
+    }
+}
