@@ -176,7 +176,7 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("npmsweep: error: {e}");
+            eprintln!("npmsweep: error: {}", report::terminal::escape(&e));
             EXIT_ERROR
         }
     }
@@ -324,17 +324,7 @@ pub fn emit(report: &Report, output: &OutputArgs) -> Result<i32, String> {
         let mut err = std::io::stderr().lock();
         for w in &report.stats.warnings {
             // A crafted file name must not drive the terminal.
-            let w: String = w
-                .chars()
-                .map(|c| {
-                    if c.is_control() {
-                        c.escape_default().to_string()
-                    } else {
-                        c.to_string()
-                    }
-                })
-                .collect();
-            let _ = writeln!(err, "npmsweep: warning: {w}");
+            let _ = writeln!(err, "npmsweep: warning: {}", report::terminal::escape(w));
         }
     }
     let mut buf = Vec::new();

@@ -76,6 +76,18 @@ fn word_char(c: char) -> bool {
 /// Redact every credential-shaped word of `text` (see [`credential_like`])
 /// and the password of every `scheme://user:password@` URL.
 pub fn scrub(text: &str) -> Cow<'_, str> {
+    scrub_words(text, |_| false)
+}
+
+/// [`scrub`] for npmsweep's own warnings and notes, which name git objects:
+/// a word of exactly 40 or 64 lowercase hex digits (an object id) is kept.
+pub fn scrub_keeping_object_ids(text: &str) -> Cow<'_, str> {
+    scrub_words(text, |w| {
+        matches!(w.len(), 40 | 64) && w.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
+fn scrub_words(text: &str, keep: impl Fn(&str) -> bool) -> Cow<'_, str> {
     let text = redact_url_passwords(text);
     if !text.chars().any(|c| c.is_ascii_alphanumeric()) {
         return text;
@@ -89,7 +101,7 @@ pub fn scrub(text: &str) -> Cow<'_, str> {
         rest = &rest[start..];
         let end = rest.find(|c| !word_char(c)).unwrap_or(rest.len());
         let word = &rest[..end];
-        match credential_like(word) {
+        match credential_like(word).filter(|_| !keep(word)) {
             Some(range) => {
                 changed = true;
                 out.push_str(&word[..range.start]);

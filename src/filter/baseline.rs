@@ -200,7 +200,7 @@ pub fn run(args: &mut ScanArgs) -> Result<i32, String> {
         .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     if !args.output.quiet {
         for w in &report.stats.warnings {
-            eprintln!("npmsweep: warning: {w}");
+            eprintln!("npmsweep: warning: {}", crate::report::terminal::escape(w));
         }
         eprintln!(
             "npmsweep: wrote {} baseline entr{} to {} ({} item(s) scanned)",

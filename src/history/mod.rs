@@ -76,7 +76,7 @@ pub fn command(args: &mut HistoryArgs) -> Result<i32, String> {
     // unresolvable, a truncated pack) must not pass a CI gate as "clean".
     if report.stats.items == 0 && report.stats.skipped > 0 {
         for w in &report.stats.warnings {
-            eprintln!("npmsweep: warning: {w}");
+            eprintln!("npmsweep: warning: {}", crate::report::terminal::escape(w));
         }
         return Err(format!(
             "nothing in {} could be swept: {} object(s) or ref(s) were unreadable (see the warnings above)",

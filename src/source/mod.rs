@@ -23,11 +23,11 @@ pub struct SourceStats {
 impl SourceStats {
     /// Make warnings and notes ready to print: credential-shaped text copied
     /// from the input (a parser quoting a line, a ref name) redacted like a
-    /// secret, then sorted and deduplicated. Every command calls this once
+    /// secret (git object ids excepted), then sorted and deduplicated. Every command calls this once
     /// on the stats it reports.
     pub fn settle(&mut self) {
         for text in self.warnings.iter_mut().chain(self.notes.iter_mut()) {
-            if let std::borrow::Cow::Owned(clean) = crate::redact::scrub(text) {
+            if let std::borrow::Cow::Owned(clean) = crate::redact::scrub_keeping_object_ids(text) {
                 *text = clean;
             }
         }

@@ -1,0 +1,130 @@
+//! What npmsweep prints and writes when the repository under review is
+//! hostile: terminal escapes in every human output path, fail-open exit
+//! codes, and output files.
+
+use base64::Engine;
+use npmsweep::token::fake_token;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_npmsweep")
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(bin())
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("run npmsweep")
+}
+
+fn git(dir: &Path, args: &[&str], author: &str) {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", author)
+        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
+        .env("GIT_COMMITTER_NAME", "CI")
+        .env("GIT_COMMITTER_EMAIL", "ci@example.com")
+        .env("GIT_AUTHOR_DATE", "@1709287200 +0000")
+        .env("GIT_COMMITTER_DATE", "@1709287200 +0000")
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every ESC must start one of the report's own colour sequences
+/// (`ESC [ digits ; … m`); no other control character but newline, and no
+/// bidi control, may reach the terminal.
+fn assert_terminal_safe(what: &str, bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\u{1b}' {
+            let mut j = i + 1;
+            assert_eq!(chars.get(j), Some(&'['), "{what}: bare ESC in {text:?}");
+            j += 1;
+            while chars
+                .get(j)
+                .is_some_and(|c| c.is_ascii_digit() || *c == ';')
+            {
+                j += 1;
+            }
+            assert_eq!(
+                chars.get(j),
+                Some(&'m'),
+                "{what}: ESC that is not a colour at {i}: {text:?}"
+            );
+            i = j + 1;
+            continue;
+        }
+        assert!(
+            !npmsweep::report::terminal::is_unsafe(c),
+            "{what}: unsafe {c:?} at {i}: {text:?}"
+        );
+        i += 1;
+    }
+}
+
+const HOSTILE: &str = "\u{1b}]0;pwned\u{7}\u{1b}[2J\r\u{202e}\u{2066}\u{9b}8m";
+
+#[test]
+fn terminal_escapes_from_the_input_never_reach_the_terminal() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let repo = dir.path();
+    git(repo, &["init", "-q"], "x");
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let token = fake_token("npm_", 4242);
+    let npmrc = format!(
+        "//a.example.com/:_auth={}\n//b.example.com/:_authToken=abcdefghijkl{}\n# npmsweep:ignore accepted {HOSTILE}\n//c.example.com/:_authToken={token}\n",
+        b64.encode(format!("ci{HOSTILE}bot:s3cret-password")),
+        "\u{1b}[2J",
+    );
+    std::fs::write(repo.join(".npmrc"), npmrc).unwrap();
+    let hostile_name = format!("x{}.env", "\u{202e}\r\u{1b}[31m");
+    std::fs::write(repo.join(&hostile_name), format!("NPM_TOKEN={token}\n")).unwrap();
+    git(repo, &["add", "-A"], "x");
+    git(
+        repo,
+        &["commit", "-q", "-m", &format!("add config {HOSTILE}")],
+        &format!("Eve {HOSTILE}"),
+    );
+    for args in [
+        &["scan", ".", "--color", "always", "--show-suppressed"][..],
+        &["scan", ".", "--color", "never", "--show-suppressed"][..],
+        &["history", ".", "--color", "always", "--show-suppressed"][..],
+        &["history", ".", "--format", "github"][..],
+    ] {
+        let out = run(repo, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+        assert_terminal_safe(&format!("{args:?} stdout"), &out.stdout);
+        assert_terminal_safe(&format!("{args:?} stderr"), &out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        // Escaped, not dropped: the reader sees that something was there.
+        assert!(
+            stdout.contains("\\u{1b}") || stdout.contains("%1B"),
+            "{args:?}: {stdout}"
+        );
+    }
+    let human = run(repo, &["history", ".", "--color", "always"]);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.contains("Leak report"), "{text}");
+    assert!(text.contains("\\u{202e}"), "{text}");
+}
