@@ -195,7 +195,13 @@ pub fn run(cli: Cli) -> Result<i32, String> {
         Command::Explain { rule_id } => explain(&rule_id),
         Command::Scan(mut args) => {
             let report = scan_report(&mut args)?;
-            emit(&report, &args.output)
+            let code = emit(&report, &args.output)?;
+            // The report (with its skipped count) is written first, for CI
+            // artifacts; then a scan that read nothing fails like an error.
+            match scan::nothing_scanned(&report).filter(|_| !args.staged) {
+                Some(why) => Err(why),
+                None => Ok(code),
+            }
         }
         Command::History(mut args) => crate::history::command(&mut args),
         Command::Baseline(mut args) => crate::filter::baseline::run(&mut args),
@@ -233,11 +239,19 @@ pub fn scan_report(args: &mut ScanArgs) -> Result<Report, String> {
         None => {
             // A path given on the command line that does not exist is a usage
             // error (a typo must not turn a CI scan green), not a warning.
+            // One that is a FIFO, socket or device is never opened (reading
+            // it could block forever): it is skipped, counted and warned
+            // about.
+            let mut special = Vec::new();
             for path in &args.paths {
                 if let Err(e) = std::fs::symlink_metadata(path) {
                     return Err(format!("{}: cannot scan: {e}", path.display()));
                 }
+                if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+                    special.push(path.clone());
+                }
             }
+            args.paths.retain(|p| !special.contains(p));
             // The same directory or file given twice (`scan . .`, `scan a ./a`)
             // is scanned once: every finding would be reported twice.
             let mut seen = std::collections::HashSet::new();
@@ -257,7 +271,16 @@ pub fn scan_report(args: &mut ScanArgs) -> Result<Report, String> {
                 threads: args.threads,
                 exclude: filters.exclude(),
             };
-            scan::scan_worktree(&walk, &detect)
+            let mut report = scan::scan_worktree(&walk, &detect);
+            for path in &special {
+                report.stats.skipped += 1;
+                report.stats.warnings.push(format!(
+                    "{}: not a regular file or directory (a FIFO, socket or device): not scanned",
+                    path.display()
+                ));
+            }
+            report.stats.settle();
+            report
         }
     };
     if args.staged {

@@ -76,7 +76,7 @@ fn assert_terminal_safe(what: &str, bytes: &[u8]) {
             continue;
         }
         assert!(
-            !npmsweep::report::terminal::is_unsafe(c),
+            c == '\n' || !npmsweep::report::terminal::is_unsafe(c),
             "{what}: unsafe {c:?} at {i}: {text:?}"
         );
         i += 1;
@@ -98,7 +98,7 @@ fn terminal_escapes_from_the_input_never_reach_the_terminal() {
         "\u{1b}[2J",
     );
     std::fs::write(repo.join(".npmrc"), npmrc).unwrap();
-    let hostile_name = format!("x{}.env", "\u{202e}\r\u{1b}[31m");
+    let hostile_name = format!("x{}.env", "\u{202e}\r\u{1b}[31m\nforged line");
     std::fs::write(repo.join(&hostile_name), format!("NPM_TOKEN={token}\n")).unwrap();
     git(repo, &["add", "-A"], "x");
     git(
@@ -117,6 +117,10 @@ fn terminal_escapes_from_the_input_never_reach_the_terminal() {
         assert_terminal_safe(&format!("{args:?} stdout"), &out.stdout);
         assert_terminal_safe(&format!("{args:?} stderr"), &out.stderr);
         let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !stdout.lines().any(|l| l.starts_with("forged line")),
+            "{args:?}: a newline in a file name started a line: {stdout}"
+        );
         // Escaped, not dropped: the reader sees that something was there.
         assert!(
             stdout.contains("\\u{1b}") || stdout.contains("%1B"),
@@ -127,4 +131,69 @@ fn terminal_escapes_from_the_input_never_reach_the_terminal() {
     let text = String::from_utf8_lossy(&human.stdout);
     assert!(text.contains("Leak report"), "{text}");
     assert!(text.contains("\\u{202e}"), "{text}");
+}
+
+fn json_summary(out: &Output) -> serde_json::Value {
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    doc["summary"].clone()
+}
+
+#[test]
+fn a_scan_that_read_nothing_is_an_error_not_clean() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join("big.env"), "NPM_TOKEN=x\n".repeat(10)).unwrap();
+    std::fs::create_dir(root.join("empty")).unwrap();
+    let fifo = root.join("fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let cases: [(&[&str], u64); 3] = [
+        (&["big.env", "--max-file-size", "10"], 1),
+        (&["fifo"], 1),
+        (&["empty"], 0),
+    ];
+    for (args, skipped) in cases {
+        for format in ["json", "sarif", "human", "github"] {
+            let mut all = vec!["scan"];
+            all.extend_from_slice(args);
+            all.extend_from_slice(&["--format", format]);
+            let out = run(root, &all);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{all:?}: {stderr}");
+            assert!(stderr.contains("nothing was scanned"), "{all:?}: {stderr}");
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            match format {
+                "json" => assert_eq!(json_summary(&out)["skipped"], skipped, "{stdout}"),
+                "sarif" => {
+                    let log: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                    let run = &log["runs"][0];
+                    assert_eq!(run["properties"]["skipped"], skipped, "{stdout}");
+                    assert_eq!(
+                        run["invocations"][0]["executionSuccessful"],
+                        skipped == 0,
+                        "{stdout}"
+                    );
+                }
+                _ => assert!(
+                    stdout.contains(&format!("{skipped} skipped")),
+                    "{format}: {stdout}"
+                ),
+            }
+        }
+    }
+    // One readable file is a scan: the unreadable one is a warning.
+    std::fs::write(root.join("ok.env"), "A=1\n").unwrap();
+    let out = run(root, &["scan", "ok.env", "fifo", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(json_summary(&out)["skipped"], 1);
+    assert_eq!(json_summary(&out)["items_scanned"], 1);
+    // `baseline` refuses to record a scan that read nothing.
+    let out = run(root, &["baseline", "fifo", "-o", "b.json"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
 }

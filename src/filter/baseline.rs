@@ -195,6 +195,13 @@ pub fn run(args: &mut ScanArgs) -> Result<i32, String> {
         None
     };
     let report = crate::cli::scan_report(args)?;
+    // A baseline of a scan that read nothing would accept nothing and look
+    // like a clean record.
+    if !args.staged
+        && let Some(why) = crate::scan::nothing_scanned(&report)
+    {
+        return Err(why);
+    }
     let file = BaselineFile::from_findings(&report.findings, previous.as_ref());
     std::fs::write(&out, file.to_json())
         .map_err(|e| format!("cannot write {}: {e}", out.display()))?;

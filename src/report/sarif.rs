@@ -114,7 +114,8 @@ fn assemble(report: &Report, category: Option<&str>) -> (Sarif, Option<String>) 
         .build();
 
     let invocation = Invocation::builder()
-        .execution_successful(true)
+        // A scan that read nothing did not succeed, whatever it found.
+        .execution_successful(report.stats.items > 0 || report.stats.skipped == 0)
         .tool_execution_notifications(notifications)
         .build();
 
