@@ -353,8 +353,15 @@ pub fn emit(report: &Report, output: &OutputArgs) -> Result<i32, String> {
     let mut buf = Vec::new();
     report::write(format, report, &opts, &mut buf).map_err(|e| e.to_string())?;
     match &output.output {
-        Some(path) => std::fs::write(path, &buf)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        Some(path) => {
+            // Never through a symlink; private when it can hold a secret.
+            let access = if output.show_secrets {
+                crate::outfile::Access::OwnerOnly
+            } else {
+                crate::outfile::Access::Default
+            };
+            crate::outfile::write(path, &buf, access)?
+        }
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(&buf)

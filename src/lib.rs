@@ -8,6 +8,7 @@ pub mod detect;
 pub mod filter;
 pub mod finding;
 pub mod history;
+pub mod outfile;
 pub mod redact;
 pub mod report;
 pub mod rules;

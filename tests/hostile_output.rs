@@ -197,3 +197,159 @@ fn a_scan_that_read_nothing_is_an_error_not_clean() {
     let out = run(root, &["baseline", "fifo", "-o", "b.json"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// A repository whose history holds a token and a secret with filter-repo's
+/// separator in it, with an `origin` whose URL carries a credential.
+fn leaky_repo() -> (tempfile::TempDir, std::path::PathBuf, String, String) {
+    let dir = tempfile::TempDir::new().unwrap();
+    let repo = dir.path().join("my repo");
+    std::fs::create_dir(&repo).unwrap();
+    git(&repo, &["init", "-q"], "x");
+    let token = fake_token("npm_", 5151);
+    let tricky = "Xy9q==>kq2Lm4Pz8Rt6".to_string();
+    std::fs::write(
+        repo.join(".npmrc"),
+        format!(
+            "//registry.npmjs.org/:_authToken={token}\n//registry.example.com/:_authToken={tricky}\n"
+        ),
+    )
+    .unwrap();
+    git(&repo, &["add", "-A"], "x");
+    git(&repo, &["commit", "-q", "-m", "add"], "x");
+    std::fs::remove_file(repo.join(".npmrc")).unwrap();
+    git(&repo, &["commit", "-q", "-a", "-m", "remove"], "x");
+    git(
+        &repo,
+        &[
+            "remote",
+            "add",
+            "origin",
+            "https://ci-bot:ghp_remotecredential123456@example.com/o/r.git",
+        ],
+        "x",
+    );
+    (dir, repo, token, tricky)
+}
+
+#[test]
+fn purge_plan_covers_every_secret_and_is_written_safely() {
+    let (dir, repo, token, tricky) = leaky_repo();
+    let plan = dir.path().join("plan file.txt");
+    let plan_arg = plan.to_str().unwrap();
+
+    // A symlink planted at the plan's path or at its README's is not
+    // followed; its target keeps its content and mode.
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    for link in [plan.clone(), dir.path().join("plan file.txt.README")] {
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        let out = run(&repo, &["history", ".", "--purge-plan", plan_arg]);
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("symbolic link"));
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert_eq!(mode(&victim), 0o644);
+        std::fs::remove_file(&link).unwrap();
+    }
+
+    let out = run(&repo, &["history", ".", "--purge-plan", plan_arg]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(mode(&plan), 0o600);
+    let text = std::fs::read_to_string(&plan).unwrap();
+    assert!(text.contains(&format!("literal:{token}==>")), "{text}");
+    assert!(text.contains(&format!("literal:{tricky}==>")), "{text}");
+    let readme = std::fs::read_to_string(dir.path().join("plan file.txt.README")).unwrap();
+    assert!(!readme.contains("remotecredential"), "{readme}");
+    assert!(readme.contains("git clone --mirror https://example.com/o/r.git purge.git"));
+    assert!(
+        readme.contains(&format!("--replace-text '{}'", plan.display())),
+        "{readme}"
+    );
+
+    // The real git filter-repo removes both secrets from a mirror, when it
+    // is installed (`pip install git-filter-repo`).
+    let have_filter_repo = Command::new("git")
+        .args(["filter-repo", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have_filter_repo {
+        eprintln!("git filter-repo not installed: end-to-end purge not run");
+        return;
+    }
+    let mirror = dir.path().join("purge.git");
+    git(
+        dir.path(),
+        &[
+            "clone",
+            "-q",
+            "--mirror",
+            repo.to_str().unwrap(),
+            "purge.git",
+        ],
+        "x",
+    );
+    git(
+        &mirror,
+        &["filter-repo", "--force", "--replace-text", plan_arg],
+        "x",
+    );
+    let out = Command::new("git")
+        .args(["log", "--all", "-p"])
+        .current_dir(&mirror)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(log.contains("REDACTED-BY-NPMSWEEP"), "{log}");
+    assert!(!log.contains(&token), "{log}");
+    assert!(!log.contains(&tricky), "{log}");
+}
+
+#[test]
+fn report_files_are_never_written_through_links_and_private_with_secrets() {
+    let (dir, repo, token, _) = leaky_repo();
+    let out_path = dir.path().join("report.json");
+    let out_arg = out_path.to_str().unwrap();
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    std::os::unix::fs::symlink(&victim, &out_path).unwrap();
+    let out = run(&repo, &["history", ".", "--format", "json", "-o", out_arg]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    std::fs::remove_file(&out_path).unwrap();
+
+    // An existing world-readable file is replaced by a private one when
+    // the report holds secrets in full.
+    std::fs::write(&out_path, "old").unwrap();
+    let out = run(
+        &repo,
+        &[
+            "history",
+            ".",
+            "--format",
+            "json",
+            "--show-secrets",
+            "-o",
+            out_arg,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(mode(&out_path), 0o600);
+    assert!(std::fs::read_to_string(&out_path).unwrap().contains(&token));
+    let out = run(&repo, &["history", ".", "--format", "json", "-o", out_arg]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(!std::fs::read_to_string(&out_path).unwrap().contains(&token));
+    // `-o /dev/stdout` (a symlink to a stream) still works.
+    let out = run(
+        &repo,
+        &["history", ".", "--format", "json", "-o", "/dev/stdout"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+}

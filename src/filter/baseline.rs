@@ -203,8 +203,11 @@ pub fn run(args: &mut ScanArgs) -> Result<i32, String> {
         return Err(why);
     }
     let file = BaselineFile::from_findings(&report.findings, previous.as_ref());
-    std::fs::write(&out, file.to_json())
-        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    crate::outfile::write(
+        &out,
+        file.to_json().as_bytes(),
+        crate::outfile::Access::Default,
+    )?;
     if !args.output.quiet {
         for w in &report.stats.warnings {
             eprintln!("npmsweep: warning: {}", crate::report::terminal::escape(w));
