@@ -353,3 +353,53 @@ fn report_files_are_never_written_through_links_and_private_with_secrets() {
     );
     assert_eq!(out.status.code(), Some(1), "{out:?}");
 }
+
+#[test]
+fn a_bad_packed_refs_line_is_worked_around_never_clean() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let repo = dir.path();
+    git(repo, &["init", "-q"], "x");
+    let token = fake_token("npm_", 6161);
+    let token2 = fake_token("npm_", 6162);
+    std::fs::write(repo.join("a.env"), format!("NPM_TOKEN={token}\n")).unwrap();
+    git(repo, &["add", "-A"], "x");
+    git(repo, &["commit", "-q", "-m", "one"], "x");
+    git(repo, &["checkout", "-q", "-b", "side"], "x");
+    std::fs::write(repo.join("b.env"), format!("NPM_TOKEN={token2}\n")).unwrap();
+    git(repo, &["add", "-A"], "x");
+    git(repo, &["commit", "-q", "-m", "two"], "x");
+    git(repo, &["checkout", "-q", "main"], "x");
+    git(repo, &["tag", "v1"], "x");
+    git(repo, &["pack-refs", "--all"], "x");
+    let packed = repo.join(".git/packed-refs");
+    let good = std::fs::read_to_string(&packed).unwrap();
+    assert!(good.contains("refs/heads/side"), "{good}");
+    // One bad line in the middle.
+    let mut lines: Vec<&str> = good.lines().collect();
+    lines.insert(2, "this is not a ref line");
+    std::fs::write(&packed, lines.join("\n") + "\n").unwrap();
+
+    let out = run(repo, &["history", ".", "--format", "json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"] == "npm-token")
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(found, ["a.env", "b.env"], "{doc}");
+    assert!(doc["summary"]["skipped"].as_u64().unwrap() >= 1, "{doc}");
+    let warnings = doc["warnings"].to_string();
+    assert!(warnings.contains("packed-refs line 3"), "{warnings}");
+
+    // Nothing readable at all: an error, not a clean result.
+    std::fs::write(&packed, "garbage\n").unwrap();
+    for head in ["refs/heads/main", "refs/heads/side", "refs/tags/v1"] {
+        let _ = std::fs::remove_file(repo.join(".git").join(head));
+    }
+    let out = run(repo, &["history", ".", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}

@@ -2,6 +2,7 @@
 //! to a visitor and reports what it could not read; none of them detects.
 
 pub mod history;
+pub mod ref_files;
 pub mod staged;
 pub mod worktree;
 
