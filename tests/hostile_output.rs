@@ -403,3 +403,89 @@ fn a_bad_packed_refs_line_is_worked_around_never_clean() {
     let out = run(repo, &["history", ".", "--format", "json"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
+
+/// A guessable secret (a `_password`) leaves no hash of itself anywhere: its
+/// baseline entry, JSON fingerprint and SARIF fingerprints are the same
+/// whatever the password, and it has no `secret_id`. Tokens keep a public
+/// `secret_id`. Old unsalted baselines are matched and migrated.
+#[test]
+fn no_brute_forceable_hash_of_a_password_and_baselines_migrate() {
+    use npmsweep::finding::{Secret, fingerprint};
+    let dir = tempfile::TempDir::new().unwrap();
+    let root = dir.path();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let token = fake_token("npm_", 7171);
+    let npmrc = |password: &str| {
+        format!(
+            "//registry.example.com/:username=ci-bot\n//registry.example.com/:_password={}\n//registry.npmjs.org/:_authToken={token}\n",
+            b64.encode(password)
+        )
+    };
+    let mut seen = Vec::new();
+    for password in ["hunter", "s3cret"] {
+        std::fs::write(root.join(".npmrc"), npmrc(password)).unwrap();
+        let out = run(root, &["scan", ".", "--format", "json"]);
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let by_rule = |rule: &str| {
+            doc["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["rule_id"] == rule)
+                .unwrap()
+                .clone()
+        };
+        let pw = by_rule("npmrc-basic-auth");
+        assert!(pw.get("secret_id").is_none(), "{pw}");
+        let tok = by_rule("npm-token");
+        assert_eq!(
+            tok["secret_id"].as_str().unwrap(),
+            Secret::new(token.clone()).id()
+        );
+        let sarif = run(root, &["scan", ".", "--format", "sarif"]);
+        let log: serde_json::Value = serde_json::from_slice(&sarif.stdout).unwrap();
+        let prints: Vec<String> = log["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["partialFingerprints"].to_string())
+            .collect();
+        seen.push((pw["fingerprint"].clone(), prints));
+    }
+    assert_eq!(seen[0], seen[1], "fingerprints depend on the password");
+
+    // A format-1 baseline as older versions wrote it (value-derived
+    // fingerprints, no salt) is matched, then rewritten salted.
+    let old_password = Secret::new(b64.encode("s3cret"));
+    let legacy = serde_json::json!({
+        "npmsweep_baseline": 1,
+        "entries": [
+            {"path": ".npmrc", "line": 2, "rule_id": "npmrc-basic-auth", "note": "accepted",
+             "fingerprint": fingerprint("npmrc-basic-auth", ".npmrc", &old_password.id())},
+            {"path": ".npmrc", "line": 3, "rule_id": "npm-token", "note": "",
+             "fingerprint": fingerprint("npm-token", ".npmrc", &Secret::new(token.clone()).id())}
+        ]
+    });
+    let base = root.join("baseline.json");
+    std::fs::write(&base, legacy.to_string()).unwrap();
+    let base_s = base.to_str().unwrap();
+    let out = run(
+        root,
+        &["scan", ".", "--baseline", base_s, "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("unsalted fingerprints"));
+    let out = run(root, &["baseline", ".", "-o", base_s]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("migrated from format 1"));
+    let text = std::fs::read_to_string(&base).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["npmsweep_baseline"], 2);
+    assert!(text.contains("\"accepted\""), "{text}");
+    assert!(!text.contains(&old_password.id()[..12]), "{text}");
+    let out = run(root, &["scan", ".", "--baseline", base_s]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // Stable: writing it again changes nothing.
+    run(root, &["baseline", ".", "-o", base_s]);
+    assert_eq!(std::fs::read_to_string(&base).unwrap(), text);
+}

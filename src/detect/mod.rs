@@ -244,6 +244,9 @@ fn finish(item: &Item, lines: &LineIndex, hit: Hit) -> Finding {
         .unwrap_or_else(|| panic!("detector used unknown rule id {}", hit.rule_id));
     let span = lines.span(hit.range.clone());
     let identity = match (&hit.secret, &hit.key) {
+        // A guessable value (a password) is identified by where it is: a
+        // hash of it in a baseline or report could be brute-forced.
+        (Some(s), _) if s.is_guessable() => guessable_identity(&hit),
         (Some(s), _) => s.id(),
         (None, Some(k)) => k.clone(),
         (None, None) => format!("{}:{}", span.start_line, span.start_column),
@@ -265,12 +268,30 @@ fn finish(item: &Item, lines: &LineIndex, hit: Hit) -> Finding {
         message,
         preview: hit.secret.as_ref().map(Secret::preview),
         fingerprint: fingerprint(&rule.id, item.path, &identity),
+        legacy_fingerprint: hit
+            .secret
+            .as_ref()
+            .filter(|s| s.is_guessable())
+            .map(|s| fingerprint(&rule.id, item.path, &s.id())),
         secret: hit.secret,
         origin: item.origin.clone(),
         details,
         suppressed: None,
         provenance: None,
     }
+}
+
+/// The fingerprint identity of a guessable secret: the detector's facts
+/// about where it is (key, registry, variable, user name), never the value.
+fn guessable_identity(hit: &Hit) -> String {
+    let mut identity = String::from("guessable-value-at");
+    for (name, value) in &hit.details {
+        identity.push_str(&format!(";{name}={value}"));
+    }
+    if let Some(key) = &hit.key {
+        identity.push_str(&format!(";key={key}"));
+    }
+    identity
 }
 
 /// Decode bytes as UTF-8 for the parsers that need text. Invalid UTF-8 in a

@@ -88,7 +88,7 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
                 end_column: f.span.end_column,
                 message: f.message.as_str(),
                 secret: shown_secret(f, opts),
-                secret_id: f.secret_id(),
+                secret_id: f.public_secret_id(),
                 fingerprint: &f.fingerprint,
                 origin: &f.origin,
                 details: &f.details,
