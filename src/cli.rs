@@ -283,6 +283,7 @@ pub fn scan_report(args: &mut ScanArgs) -> Result<Report, String> {
             report
         }
     };
+    filters.audit_change(&mut report, None)?;
     if args.staged {
         filters.apply_partial(&mut report);
     } else {

@@ -167,7 +167,7 @@ pub fn credential_like(word: &str) -> Option<std::ops::Range<usize>> {
     let suspicious = (hex && n >= 32 && digits && letters)
         || (n >= 16 && digits && letters && entropy(longest) >= 3.0)
         || (n >= 24 && mixed_case && entropy(longest) >= 3.5);
-    suspicious.then(|| 0..word.len())
+    suspicious.then_some(0..word.len())
 }
 
 /// Byte offset of a UUID (8-4-4-4-12 hex digits) in `word`.

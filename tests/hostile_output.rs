@@ -489,3 +489,98 @@ fn no_brute_forceable_hash_of_a_password_and_baselines_migrate() {
     run(root, &["baseline", ".", "-o", base_s]);
     assert_eq!(std::fs::read_to_string(&base).unwrap(), text);
 }
+
+/// A pull request that loosens its own gate — `exclude = ["**"]`, a severity
+/// override, a baseline accepting its token, an `npmsweep:ignore` comment —
+/// is judged with the base's settings and the loosening is reported in
+/// every format.
+#[test]
+fn a_change_cannot_loosen_its_own_gate() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let repo = dir.path();
+    git(repo, &["init", "-q"], "x");
+    std::fs::write(repo.join("README.md"), "hello\n").unwrap();
+    git(repo, &["add", "-A"], "x");
+    git(repo, &["commit", "-q", "-m", "base"], "x");
+    git(repo, &["checkout", "-q", "-b", "feature"], "x");
+    let token = fake_token("npm_", 8181);
+    let sample = fake_token("npm_", 8182);
+    std::fs::write(repo.join("deploy.env"), format!("NPM_TOKEN={token}\n")).unwrap();
+    std::fs::write(
+        repo.join("sample.env"),
+        format!("# npmsweep:ignore npm-token just a sample\nNPM_TOKEN={sample}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        repo.join("npmsweep.toml"),
+        "fail-on = \"critical\"\nexclude = [\"**\"]\n[severity]\nnpm-token = \"low\"\n",
+    )
+    .unwrap();
+    // A baseline accepting everything, written by the change itself.
+    let out = run(
+        repo,
+        &[
+            "baseline",
+            ".",
+            "--no-config",
+            "-o",
+            "npmsweep-baseline.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    git(repo, &["add", "-A"], "x");
+    git(repo, &["commit", "-q", "-m", "loosen"], "x");
+
+    // Without --config-from the change's own settings turn the scan
+    // into nothing (and a scan that read nothing is not clean either).
+    let out = run(repo, &["scan", ".", "--baseline", "npmsweep-baseline.json"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+
+    let check = |args: &[&str]| {
+        for format in ["json", "human", "sarif", "github"] {
+            let mut all = args.to_vec();
+            all.extend_from_slice(&["--format", format]);
+            let out = run(repo, &all);
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(out.status.code(), Some(1), "{all:?}: {out:?}");
+            assert!(text.contains("deploy.env"), "{all:?}: {text}");
+            assert!(text.contains("modifies npmsweep.toml"), "{all:?}: {text}");
+            assert!(
+                text.contains("modifies npmsweep-baseline.json"),
+                "{all:?}: {text}"
+            );
+            assert!(
+                text.contains("adds an npmsweep:ignore comment at sample.env:1")
+                    && text.contains("silencing 1 finding(s)"),
+                "{all:?}: {text}"
+            );
+            if format == "json" {
+                let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                let f = doc["findings"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|f| f["path"] == "deploy.env")
+                    .unwrap()
+                    .clone();
+                assert_eq!(f["severity"], "critical", "{f}");
+            }
+        }
+    };
+    // The README's pull-request recipe: the range's base is the default.
+    check(&[
+        "history",
+        "--range",
+        "main..feature",
+        "--baseline",
+        "npmsweep-baseline.json",
+    ]);
+    check(&[
+        "scan",
+        ".",
+        "--config-from",
+        "main",
+        "--baseline",
+        "npmsweep-baseline.json",
+    ]);
+}

@@ -50,6 +50,34 @@ pub struct HistoryOptions {
 pub fn command(args: &mut HistoryArgs) -> Result<i32, String> {
     let repo = open(&args.repo)?;
     let root = repo.workdir().unwrap_or(repo.path()).to_path_buf();
+    // A pull-request sweep takes its settings from the base by default: the
+    // change under review cannot loosen its own gate.
+    let range = args
+        .range
+        .clone()
+        .or_else(|| args.since_commit.as_ref().map(|r| format!("{r}..HEAD")));
+    let commit_of = |spec: &str| {
+        repo.revparse_single(spec)
+            .and_then(|o| o.peel_to_commit())
+            .map(|c| c.id())
+    };
+    let f = &mut args.filter;
+    if f.config_from.is_none() && f.config.is_none() && !f.no_config {
+        // Only when the base resolves: a bad range is the sweep's error.
+        f.config_from = range
+            .as_deref()
+            .and_then(crate::filter::config_from::range_base)
+            .filter(|base| commit_of(base).is_ok())
+            .map(str::to_string);
+    }
+    let audit_head = match &args.filter.config_from {
+        Some(_) => range
+            .as_deref()
+            .and_then(crate::filter::config_from::range_head)
+            .or(Some("HEAD"))
+            .and_then(|head| commit_of(head).ok()),
+        None => None,
+    };
     let filters = crate::filter::Filters::load(&args.filter, Some(&root))?;
     filters.apply_defaults(&mut args.output);
     let detect = filters.detect_options(cli::detect_options(&args.output));
@@ -84,6 +112,7 @@ pub fn command(args: &mut HistoryArgs) -> Result<i32, String> {
             report.stats.skipped
         ));
     }
+    filters.audit_change(&mut report, audit_head)?;
     // A range sees only what its commits change: unmatched baseline entries
     // are not stale, just elsewhere.
     if matches!(options.selection, Selection::Range(_)) {
