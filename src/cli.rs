@@ -176,7 +176,11 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("npmsweep: error: {}", report::terminal::escape(&e));
+            // Each line prefixed, so a newline from the input cannot forge
+            // a line of its own; every other control character escaped.
+            for line in e.lines() {
+                eprintln!("npmsweep: error: {}", report::terminal::escape(line));
+            }
             EXIT_ERROR
         }
     }
