@@ -79,11 +79,12 @@ pub fn scrub(text: &str) -> Cow<'_, str> {
     scrub_words(text, |_| false)
 }
 
-/// [`scrub`] for npmsweep's own warnings and notes, which name git objects:
-/// a word of exactly 40 or 64 lowercase hex digits (an object id) is kept.
+/// [`scrub`] for npmsweep's own warnings and notes, which name git objects
+/// and baseline entries: a word of exactly 32, 40 or 64 lowercase hex digits
+/// (a fingerprint, an object id) is kept.
 pub fn scrub_keeping_object_ids(text: &str) -> Cow<'_, str> {
     scrub_words(text, |w| {
-        matches!(w.len(), 40 | 64) && w.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        matches!(w.len(), 32 | 40 | 64) && w.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
     })
 }
 

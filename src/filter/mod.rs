@@ -209,6 +209,9 @@ impl Filters {
             baseline::apply_to_report(path, b, report, complete);
         }
         crate::finding::sort_findings(&mut report.findings);
+        // Notes added here name paths from the baseline and the change:
+        // input, redacted like every other warning and note.
+        report.stats.settle();
     }
 }
 
