@@ -584,3 +584,30 @@ fn a_change_cannot_loosen_its_own_gate() {
         "npmsweep-baseline.json",
     ]);
 }
+
+/// The human report's own line breaks go through `term_line!` (a newline
+/// written any other way inside the renderer would be escaped as input):
+/// a report of ordinary input shows no escaped control character at all.
+#[test]
+fn ordinary_human_reports_have_no_escaped_line_breaks() {
+    let (_dir, repo, token, _) = leaky_repo();
+    std::fs::write(repo.join("deploy.env"), format!("NPM_TOKEN={token}\n")).unwrap();
+    std::fs::create_dir_all(repo.join(".github/workflows")).unwrap();
+    std::fs::write(
+        repo.join(".github/workflows/release.yml"),
+        "on: push\njobs:\n  release:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm publish\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n",
+    )
+    .unwrap();
+    for args in [
+        &["history", ".", "--color", "always"][..],
+        &["scan", ".", "--color", "never", "--show-suppressed"][..],
+    ] {
+        let out = run(&repo, args);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.lines().count() > 5, "{args:?}: {text}");
+        assert!(
+            !text.contains("\\n") && !text.contains("\\u{"),
+            "{args:?}: a line break or control written around term_line!: {text}"
+        );
+    }
+}
