@@ -176,7 +176,11 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("npmsweep: error: {e}");
+            // Each line prefixed, so a newline from the input cannot forge
+            // a line of its own; every other control character escaped.
+            for line in e.lines() {
+                eprintln!("npmsweep: error: {}", report::terminal::escape(line));
+            }
             EXIT_ERROR
         }
     }
@@ -195,7 +199,13 @@ pub fn run(cli: Cli) -> Result<i32, String> {
         Command::Explain { rule_id } => explain(&rule_id),
         Command::Scan(mut args) => {
             let report = scan_report(&mut args)?;
-            emit(&report, &args.output)
+            let code = emit(&report, &args.output)?;
+            // The report (with its skipped count) is written first, for CI
+            // artifacts; then a scan that read nothing fails like an error.
+            match scan::nothing_scanned(&report).filter(|_| !args.staged) {
+                Some(why) => Err(why),
+                None => Ok(code),
+            }
         }
         Command::History(mut args) => crate::history::command(&mut args),
         Command::Baseline(mut args) => crate::filter::baseline::run(&mut args),
@@ -233,11 +243,19 @@ pub fn scan_report(args: &mut ScanArgs) -> Result<Report, String> {
         None => {
             // A path given on the command line that does not exist is a usage
             // error (a typo must not turn a CI scan green), not a warning.
+            // One that is a FIFO, socket or device is never opened (reading
+            // it could block forever): it is skipped, counted and warned
+            // about.
+            let mut special = Vec::new();
             for path in &args.paths {
                 if let Err(e) = std::fs::symlink_metadata(path) {
                     return Err(format!("{}: cannot scan: {e}", path.display()));
                 }
+                if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+                    special.push(path.clone());
+                }
             }
+            args.paths.retain(|p| !special.contains(p));
             // The same directory or file given twice (`scan . .`, `scan a ./a`)
             // is scanned once: every finding would be reported twice.
             let mut seen = std::collections::HashSet::new();
@@ -257,9 +275,19 @@ pub fn scan_report(args: &mut ScanArgs) -> Result<Report, String> {
                 threads: args.threads,
                 exclude: filters.exclude(),
             };
-            scan::scan_worktree(&walk, &detect)
+            let mut report = scan::scan_worktree(&walk, &detect);
+            for path in &special {
+                report.stats.skipped += 1;
+                report.stats.warnings.push(format!(
+                    "{}: not a regular file or directory (a FIFO, socket or device): not scanned",
+                    path.display()
+                ));
+            }
+            report.stats.settle();
+            report
         }
     };
+    filters.audit_change(&mut report, None)?;
     if args.staged {
         filters.apply_partial(&mut report);
     } else {
@@ -324,17 +352,7 @@ pub fn emit(report: &Report, output: &OutputArgs) -> Result<i32, String> {
         let mut err = std::io::stderr().lock();
         for w in &report.stats.warnings {
             // A crafted file name must not drive the terminal.
-            let w: String = w
-                .chars()
-                .map(|c| {
-                    if c.is_control() {
-                        c.escape_default().to_string()
-                    } else {
-                        c.to_string()
-                    }
-                })
-                .collect();
-            let _ = writeln!(err, "npmsweep: warning: {w}");
+            let _ = writeln!(err, "npmsweep: warning: {}", report::terminal::escape(w));
         }
     }
     let mut buf = Vec::new();
@@ -352,8 +370,15 @@ pub fn emit(report: &Report, output: &OutputArgs) -> Result<i32, String> {
         })?;
     }
     match &output.output {
-        Some(path) => std::fs::write(path, &buf)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        Some(path) => {
+            // Never through a symlink; private when it can hold a secret.
+            let access = if output.show_secrets {
+                crate::outfile::Access::OwnerOnly
+            } else {
+                crate::outfile::Access::Default
+            };
+            crate::outfile::write(path, &buf, access)?
+        }
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(&buf)

@@ -4,6 +4,7 @@
 //! which has no `Display` and a `Debug` that redacts, so printing one by
 //! accident is a type error rather than a code-review catch.
 
+pub use crate::redact::InputText;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -98,6 +99,32 @@ impl Secret {
     pub fn preview(&self) -> String {
         redact(&self.0)
     }
+
+    /// Could the value be found by guessing, given a hash of it? A password
+    /// (`_password`, the `user:password` inside `_auth`, a short literal)
+    /// can: an unsalted or public-salt hash of a 6-character password falls
+    /// to brute force in about a minute. A random token (`npm_…`, a UUID, a
+    /// JWT, a long high-entropy string) cannot. No hash of a guessable value
+    /// is ever printed or stored: its findings are identified by where they
+    /// are, not by the value (see `detect::finish`), and it has no public
+    /// `secret_id`.
+    pub fn is_guessable(&self) -> bool {
+        use base64::Engine;
+        let v = &self.0;
+        let random_looking = v.chars().count() >= 20
+            && crate::redact::credential_like(v).is_some_and(|r| r == (0..v.len()));
+        // Base64 of printable text is an encoding of a password, not a token.
+        let encodes_text = base64::engine::general_purpose::STANDARD
+            .decode(v)
+            .is_ok_and(|d| !d.is_empty() && d.iter().all(|b| (0x20..0x7f).contains(b)));
+        !random_looking || encodes_text
+    }
+
+    /// The id printed as `secret_id`: [`Secret::id`] for values that cannot
+    /// be guessed, `None` for those that can (see [`Secret::is_guessable`]).
+    pub fn public_id(&self) -> Option<String> {
+        (!self.is_guessable()).then(|| self.id())
+    }
 }
 
 impl fmt::Debug for Secret {
@@ -189,8 +216,9 @@ pub struct Finding {
     /// Path relative to the scan root, with forward slashes.
     pub path: String,
     pub span: Span,
-    /// What was found and where, never containing the secret.
-    pub message: String,
+    /// What was found and where, never containing the secret (input-derived
+    /// text in it is redacted by construction: see [`InputText`]).
+    pub message: InputText,
     /// Redacted preview of the credential, if the finding is about one.
     pub preview: Option<String>,
     pub secret: Option<Secret>,
@@ -199,9 +227,12 @@ pub struct Finding {
     pub fingerprint: String,
     pub origin: Origin,
     /// Extra facts safe to print (user name of an `_auth`, env var name…).
-    pub details: BTreeMap<String, String>,
+    pub details: BTreeMap<String, InputText>,
+    /// For a guessable secret, the fingerprint older versions computed from
+    /// its hash: only to match entries of format-1 baselines. Never printed.
+    pub legacy_fingerprint: Option<String>,
     /// Set by the suppression filter; kept so reports can show it.
-    pub suppressed: Option<String>,
+    pub suppressed: Option<InputText>,
     /// Where in git history the finding comes from (history sweeps only).
     pub provenance: Option<Provenance>,
 }
@@ -211,10 +242,10 @@ pub struct Finding {
 pub struct Provenance {
     /// The commit that introduced the blob at this path (earliest by date).
     pub commit: String,
-    pub author: String,
+    pub author: InputText,
     /// Author date, RFC 3339 in UTC.
     pub date: String,
-    pub summary: String,
+    pub summary: InputText,
     /// Number of commits in which the blob sits at this path.
     pub commits: usize,
     /// Refs from which a commit holding it is reachable (so every ref whose
@@ -228,9 +259,15 @@ pub struct Provenance {
 }
 
 impl Finding {
-    /// The identity used to group one secret across files and commits.
+    /// The identity used to group one secret across files and commits
+    /// (internal: never printed for a guessable secret).
     pub fn secret_id(&self) -> Option<String> {
         self.secret.as_ref().map(Secret::id)
+    }
+
+    /// The `secret_id` reports print: see [`Secret::public_id`].
+    pub fn public_secret_id(&self) -> Option<String> {
+        self.secret.as_ref().and_then(Secret::public_id)
     }
 
     /// Total order used by every report: path, position, rule.

@@ -10,6 +10,7 @@
 //! a particular CI system: a GitLab or CircleCI analyser adds `Site`s with
 //! its own `ci` name.
 
+use crate::redact::InputText;
 use serde::Serialize;
 use std::ops::Range;
 
@@ -146,13 +147,13 @@ pub struct PublishPath {
     pub path: String,
     pub line: usize,
     pub ci: &'static str,
-    pub job: String,
-    pub step: String,
-    pub command: String,
+    pub job: InputText,
+    pub step: InputText,
+    pub command: InputText,
     pub status: Status,
     pub auth: Auth,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub credential: Option<String>,
+    pub credential: Option<InputText>,
     pub staged: bool,
     pub registry: &'static str,
 }
@@ -164,11 +165,16 @@ impl PublishPath {
             line,
             ci: site.ci,
             status: site.status(),
-            job: site.job,
-            step: site.step,
-            command: site.command,
+            // Input-derived text: redacted like every message (a job name or
+            // a secret's name can hold a pasted token).
+            job: InputText::new(&site.job),
+            step: InputText::new(&site.step),
+            command: InputText::new(&site.command),
             auth: site.auth,
-            credential: site.credential.as_deref().map(credential_label),
+            credential: site
+                .credential
+                .as_deref()
+                .map(|c| InputText::new(&credential_label(c))),
             staged: site.staged,
             registry: if site.npmjs { "npmjs" } else { "other" },
         }

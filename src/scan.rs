@@ -23,6 +23,26 @@ pub struct Report {
     pub elapsed: Duration,
 }
 
+/// Why a `scan` report must not pass as clean because it read nothing:
+/// every root was unreadable, not a regular file or directory, or over the
+/// size limit, or every file under it was excluded or ignored. `None` when
+/// at least one file was scanned. (`--staged` with nothing staged and a
+/// history range that changes nothing are not this: they have nothing to
+/// read, which is a clean result.)
+pub fn nothing_scanned(report: &Report) -> Option<String> {
+    if report.stats.items > 0 {
+        return None;
+    }
+    Some(if report.stats.skipped > 0 {
+        format!(
+            "nothing was scanned: {} file(s) or path(s) could not be read (see the warnings); a scan that read nothing is not clean",
+            report.stats.skipped
+        )
+    } else {
+        "nothing was scanned: no file under the given path(s) after ignore files and excludes; a scan that read nothing is not clean".to_string()
+    })
+}
+
 /// Is `bytes` binary? Same heuristic as git and ripgrep: a NUL byte in the
 /// first 8 KiB.
 pub fn looks_binary(bytes: &[u8]) -> bool {
@@ -134,8 +154,7 @@ pub fn scan_staged(
     })?;
     sort_findings(&mut findings);
     stats.warnings.extend(warnings);
-    stats.warnings.sort();
-    stats.warnings.dedup();
+    stats.settle();
     Ok(Report {
         command: "scan".into(),
         findings,
@@ -178,8 +197,7 @@ pub fn scan_worktree(walk: &WalkOptions, opts: &DetectOptions) -> Report {
     stats
         .warnings
         .extend(warnings.into_inner().expect("warnings lock"));
-    stats.warnings.sort();
-    stats.warnings.dedup();
+    stats.settle();
     Report {
         command: "scan".into(),
         findings,

@@ -404,7 +404,8 @@ fn baseline_round_trip() {
         "baseline leaks: {text}"
     );
     let doc: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(doc["npmsweep_baseline"], 1);
+    assert_eq!(doc["npmsweep_baseline"], 2);
+    assert_eq!(doc["salt"].as_str().unwrap().len(), 64);
     let entry = &doc["entries"][0];
     assert_eq!(entry["path"], "old.env");
     assert_eq!(entry["rule_id"], "npm-token");

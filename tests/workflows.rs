@@ -571,7 +571,7 @@ fn secret_in_run_remediation_names_the_steps_own_shell_syntax() {
             .iter()
             .find(|f| f.rule_id == "gha-npm-secret-in-run")
             .unwrap_or_else(|| panic!("{found:?}"));
-        f.message.clone()
+        f.message.to_string()
     };
     assert!(message("ubuntu-latest", "").ends_with("use `\"$NPM_TOKEN\"`"));
     // `"$NPM_TOKEN"` is an empty variable in PowerShell and literal text in cmd.

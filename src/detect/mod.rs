@@ -23,7 +23,7 @@ pub mod yarnrc;
 
 pub use kind::FileKind;
 
-use crate::finding::{Finding, Origin, Secret, Severity, fingerprint};
+use crate::finding::{Finding, InputText, Origin, Secret, Severity, fingerprint};
 use crate::rules::Registry;
 use lines::LineIndex;
 use std::collections::BTreeMap;
@@ -273,25 +273,54 @@ fn finish(item: &Item, lines: &LineIndex, hit: Hit) -> Finding {
         .unwrap_or_else(|| panic!("detector used unknown rule id {}", hit.rule_id));
     let span = lines.span(hit.range.clone());
     let identity = match (&hit.secret, &hit.key) {
+        // A guessable value (a password) is identified by where it is: a
+        // hash of it in a baseline or report could be brute-forced.
+        (Some(s), _) if s.is_guessable() => guessable_identity(&hit),
         (Some(s), _) => s.id(),
         (None, Some(k)) => k.clone(),
         (None, None) => format!("{}:{}", span.start_line, span.start_column),
     };
+    // Every input-derived string of a finding passes through `InputText`,
+    // which redacts credential-shaped text and the hit's own secret.
+    let message = InputText::with_secret(&hit.message, hit.secret.as_ref());
+    let details = hit
+        .details
+        .iter()
+        .map(|(k, v)| (k.clone(), InputText::with_secret(v, hit.secret.as_ref())))
+        .collect();
     Finding {
         rule_id: rule.id.clone(),
         severity: hit.severity.unwrap_or(rule.severity),
         confidence: rule.confidence,
         path: item.path.to_string(),
         span,
-        message: hit.message,
+        message,
         preview: hit.secret.as_ref().map(Secret::preview),
         fingerprint: fingerprint(&rule.id, item.path, &identity),
+        legacy_fingerprint: hit
+            .secret
+            .as_ref()
+            .filter(|s| s.is_guessable())
+            .map(|s| fingerprint(&rule.id, item.path, &s.id())),
         secret: hit.secret,
         origin: item.origin.clone(),
-        details: hit.details,
+        details,
         suppressed: None,
         provenance: None,
     }
+}
+
+/// The fingerprint identity of a guessable secret: the detector's facts
+/// about where it is (key, registry, variable, user name), never the value.
+fn guessable_identity(hit: &Hit) -> String {
+    let mut identity = String::from("guessable-value-at");
+    for (name, value) in &hit.details {
+        identity.push_str(&format!(";{name}={value}"));
+    }
+    if let Some(key) = &hit.key {
+        identity.push_str(&format!(";key={key}"));
+    }
+    identity
 }
 
 /// Decode bytes as UTF-8 for the parsers that need text. Invalid UTF-8 in a

@@ -8,6 +8,7 @@
 
 pub mod baseline;
 pub mod config;
+pub mod config_from;
 pub mod suppress;
 
 use crate::cli::OutputArgs;
@@ -33,19 +34,41 @@ pub struct FilterArgs {
     /// `npmsweep baseline`); entries that match nothing are listed as notes.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Take npmsweep.toml and the --baseline file from git revision REV (the
+    /// pull request's base) instead of the change under review; report the
+    /// change's edits to them and the npmsweep:ignore comments it adds
+    /// [default for `history --range A..B`: A].
+    #[arg(long, value_name = "REV", conflicts_with_all = ["config", "no_config"])]
+    pub config_from: Option<String>,
 }
 
 /// Loaded configuration and baseline, ready to apply.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Filters {
     pub config: Option<Config>,
     baseline: Option<(PathBuf, BaselineFile)>,
+    /// `--config-from`: the revision settings come from, and the
+    /// repository-relative files that hold them.
+    revision: Option<(config_from::Revision, Vec<String>)>,
+}
+
+impl std::fmt::Debug for Filters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Filters")
+            .field("config", &self.config)
+            .field("baseline", &self.baseline)
+            .field("config_from", &self.revision.as_ref().map(|r| &r.0.spec))
+            .finish()
+    }
 }
 
 impl Filters {
     /// Load what `args` asks for. `scan_root` is the directory searched for
     /// `npmsweep.toml` (`None` when the scan has no single root directory).
     pub fn load(args: &FilterArgs, scan_root: Option<&Path>) -> Result<Filters, String> {
+        if let Some(spec) = &args.config_from {
+            return Self::load_from_revision(args, scan_root, spec);
+        }
         let config_path = if args.no_config {
             None
         } else if let Some(p) = &args.config {
@@ -63,7 +86,82 @@ impl Filters {
             Some(p) => Some((p.clone(), BaselineFile::load(p)?)),
             None => None,
         };
-        Ok(Filters { config, baseline })
+        Ok(Filters {
+            config,
+            baseline,
+            revision: None,
+        })
+    }
+
+    /// `--config-from REV`: `npmsweep.toml` and the baseline as they are
+    /// in REV. A baseline outside the repository is not part of the change
+    /// and is read from disk; one inside it but missing from REV accepts
+    /// nothing.
+    fn load_from_revision(
+        args: &FilterArgs,
+        scan_root: Option<&Path>,
+        spec: &str,
+    ) -> Result<Filters, String> {
+        let root = scan_root.ok_or_else(|| {
+            format!("--config-from {spec}: give one PATH, the repository's top level")
+        })?;
+        let rev = config_from::Revision::open(root, spec)?;
+        let mut files = vec![config::FILE_NAME.to_string()];
+        let shown = |p: &str| PathBuf::from(format!("{spec}:{p}"));
+        let config = match rev.read(config::FILE_NAME)? {
+            Some(bytes) => {
+                let text = String::from_utf8(bytes).map_err(|_| {
+                    format!(
+                        "{spec}:{}: configuration is not valid UTF-8",
+                        config::FILE_NAME
+                    )
+                })?;
+                Some(config::parse(&shown(config::FILE_NAME), &text).map_err(|e| e.to_string())?)
+            }
+            None => None,
+        };
+        let baseline = match &args.baseline {
+            None => None,
+            Some(p) => match rev.relative(p) {
+                Ok(rel) => {
+                    files.push(rel.clone());
+                    let file = match rev.read(&rel)? {
+                        Some(bytes) => {
+                            BaselineFile::parse(&shown(&rel), &String::from_utf8_lossy(&bytes))?
+                        }
+                        None => BaselineFile {
+                            npmsweep_baseline: baseline::FORMAT_VERSION,
+                            salt: Some("0".repeat(64)),
+                            entries: Vec::new(),
+                        },
+                    };
+                    Some((shown(&rel), file))
+                }
+                Err(_) => Some((p.clone(), BaselineFile::load(p)?)),
+            },
+        };
+        Ok(Filters {
+            config,
+            baseline,
+            revision: Some((rev, files)),
+        })
+    }
+
+    /// With `--config-from`: note the change's edits to the configuration
+    /// and the `npmsweep:ignore` comments it adds, with what they silence. `head` is the commit under review (`None`:
+    /// the working tree). Call before [`Filters::apply`].
+    pub fn audit_change(&self, report: &mut Report, head: Option<git2::Oid>) -> Result<(), String> {
+        let Some((rev, files)) = &self.revision else {
+            return Ok(());
+        };
+        // A damaged repository may not diff: the sweep still stands.
+        match config_from::audit(rev, head, files) {
+            Ok(audit) => config_from::add_notes(rev, audit, report),
+            Err(e) => report.stats.warnings.push(format!(
+                "cannot check the change for edits to npmsweep's configuration: {e}"
+            )),
+        }
+        Ok(())
     }
 
     /// Give the configuration's `fail-on` to `output` unless the command
@@ -111,6 +209,9 @@ impl Filters {
             baseline::apply_to_report(path, b, report, complete);
         }
         crate::finding::sort_findings(&mut report.findings);
+        // Notes added here name paths from the baseline and the change:
+        // input, redacted like every other warning and note.
+        report.stats.settle();
     }
 }
 

@@ -86,11 +86,11 @@ pub fn apply(path: &str, bytes: &[u8], detected: &mut Detected) {
 }
 
 fn suppress(f: &mut Finding, d: &Directive) {
-    f.suppressed = Some(
-        d.reason
-            .clone()
-            .unwrap_or_else(|| DEFAULT_REASON.to_string()),
-    );
+    let reason = d.reason.as_deref().unwrap_or(DEFAULT_REASON);
+    f.suppressed = Some(crate::finding::InputText::with_secret(
+        reason,
+        f.secret.as_ref(),
+    ));
 }
 
 /// Find a directive in a comment on `line`, if there is one.

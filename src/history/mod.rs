@@ -20,7 +20,8 @@ pub mod tree;
 
 use crate::cli::{self, HistoryArgs};
 use crate::detect::{self, DetectOptions, FileKind, Item};
-use crate::finding::{Finding, Origin, Provenance, sort_findings};
+use crate::finding::{Finding, InputText, Origin, Provenance, sort_findings};
+use crate::redact::scrub;
 use crate::scan::{self, Report};
 use crate::source::SourceStats;
 use crate::source::history::{self as source, BlobToScan, Plan, Selection};
@@ -50,6 +51,34 @@ pub struct HistoryOptions {
 pub fn command(args: &mut HistoryArgs) -> Result<i32, String> {
     let repo = open(&args.repo)?;
     let root = repo.workdir().unwrap_or(repo.path()).to_path_buf();
+    // A pull-request sweep takes its settings from the base by default: the
+    // change under review cannot loosen its own gate.
+    let range = args
+        .range
+        .clone()
+        .or_else(|| args.since_commit.as_ref().map(|r| format!("{r}..HEAD")));
+    let commit_of = |spec: &str| {
+        repo.revparse_single(spec)
+            .and_then(|o| o.peel_to_commit())
+            .map(|c| c.id())
+    };
+    let f = &mut args.filter;
+    if f.config_from.is_none() && f.config.is_none() && !f.no_config {
+        // Only when the base resolves: a bad range is the sweep's error.
+        f.config_from = range
+            .as_deref()
+            .and_then(crate::filter::config_from::range_base)
+            .filter(|base| commit_of(base).is_ok())
+            .map(str::to_string);
+    }
+    let audit_head = match &args.filter.config_from {
+        Some(_) => range
+            .as_deref()
+            .and_then(crate::filter::config_from::range_head)
+            .or(Some("HEAD"))
+            .and_then(|head| commit_of(head).ok()),
+        None => None,
+    };
     let filters = crate::filter::Filters::load(&args.filter, Some(&root))?;
     filters.apply_defaults(&mut args.output);
     let detect = filters.detect_options(cli::detect_options(&args.output));
@@ -76,7 +105,7 @@ pub fn command(args: &mut HistoryArgs) -> Result<i32, String> {
     // unresolvable, a truncated pack) must not pass a CI gate as "clean".
     if report.stats.items == 0 && report.stats.skipped > 0 {
         for w in &report.stats.warnings {
-            eprintln!("npmsweep: warning: {w}");
+            eprintln!("npmsweep: warning: {}", crate::report::terminal::escape(w));
         }
         return Err(format!(
             "nothing in {} could be swept: {} object(s) or ref(s) were unreadable (see the warnings above)",
@@ -84,6 +113,7 @@ pub fn command(args: &mut HistoryArgs) -> Result<i32, String> {
             report.stats.skipped
         ));
     }
+    filters.audit_change(&mut report, audit_head)?;
     // A range sees only what its commits change: unmatched baseline entries
     // are not stale, just elsewhere.
     if matches!(options.selection, Selection::Range(_)) {
@@ -223,8 +253,7 @@ fn sweep_repository(
     stats.skipped += loose_warnings.len() as u64;
     stats.warnings.extend(loose_warnings);
     let findings = attribute(repo, &plan, &found, &damaged, detect, &mut stats);
-    stats.warnings.sort();
-    stats.warnings.dedup();
+    stats.settle();
     Ok(Report {
         command: "history".into(),
         findings,
@@ -381,11 +410,12 @@ fn attribute(
         for mut finding in detected {
             finding.provenance = intro.as_ref().map(|c| Provenance {
                 commit: c.id.to_string(),
-                author: c.author.clone(),
+                author: InputText::new(&c.author),
                 date: provenance::rfc3339_utc(c.author_time),
-                summary: c.summary.clone(),
+                summary: InputText::new(&c.summary),
                 commits: commits.len(),
-                refs: reach.clone(),
+                // Ref names are input too: a branch can be named anything.
+                refs: reach.iter().map(|r| scrub(r).into_owned()).collect(),
                 in_head: false,
                 secret_commits: 0,
             });

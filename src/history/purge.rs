@@ -7,10 +7,8 @@
 //! a companion file next to it rather than into it.
 
 use crate::finding::{Finding, Secret};
+use crate::outfile::{self, Access, shell_quote, url_without_credentials};
 use std::collections::BTreeMap;
-use std::fs::OpenOptions;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// What each secret is replaced with. It reads as a placeholder to npm
@@ -36,24 +34,43 @@ pub fn secrets(findings: &[Finding]) -> Vec<&Secret> {
     by_id.into_values().collect()
 }
 
-/// One expression per secret: `literal:` so no secret is read as a regex
-/// or glob, and an explicit replacement.
+/// One expression per secret, for every secret whatever its bytes.
+///
+/// git filter-repo reads the file line by line, strips trailing `\r`/`\n`,
+/// and splits each line at its *last* `==>` (the replacement never holds
+/// one, so a secret containing `==>` still parses). A secret that holds a
+/// line break cannot be written literally: it becomes a `regex:` whose
+/// every byte other than a letter or digit is an `\xNN` escape, so it is
+/// matched exactly and the expression holds neither a line break nor `==>`.
 pub fn expressions(secrets: &[&Secret]) -> String {
     let mut out = String::new();
     for s in secrets {
-        // filter-repo splits at the last `==>` and reads line by line: a
-        // secret containing either could not be expressed literally.
         let value = s.expose();
-        if value.contains("==>") || value.contains(['\n', '\r']) {
+        if value.is_empty() {
             continue;
         }
-        out.push_str("literal:");
-        out.push_str(value);
+        out.push_str(&expression(value));
         out.push_str("==>");
         out.push_str(REPLACEMENT);
         out.push('\n');
     }
     out
+}
+
+/// The match half of one `--replace-text` line for `value`.
+fn expression(value: &str) -> String {
+    if !value.contains(['\n', '\r']) {
+        return format!("literal:{value}");
+    }
+    let mut regex = String::from("regex:");
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() {
+            regex.push(b as char);
+        } else {
+            regex.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    regex
 }
 
 /// The step-by-step text: revoke first, rewrite a mirror, push, then what
@@ -65,7 +82,11 @@ pub fn instructions(
     from_remote: bool,
     secrets: usize,
 ) -> String {
-    let file = absolute(expressions_file);
+    let file = shell_quote(&absolute(expressions_file));
+    // A remote URL with a token in it (`https://x:TOKEN@host/…`) is copied
+    // without its credentials: git asks the credential helper instead.
+    let (source, had_credentials) = url_without_credentials(source);
+    let source = shell_quote(&source);
     let push = if from_remote {
         "   git push --force --mirror origin".to_string()
     } else {
@@ -86,7 +107,14 @@ pub fn instructions(
         String::new(),
         "1. Rewrite a fresh mirror clone (git filter-repo refuses to rewrite a clone that is not fresh):".into(),
         String::new(),
-        format!("   git clone --mirror {source} purge.git"),
+        format!(
+            "   git clone --mirror {source} purge.git{}",
+            if had_credentials {
+                "\n   (the origin URL held credentials: they are left out here, git asks for them)"
+            } else {
+                ""
+            }
+        ),
         "   cd purge.git".into(),
         format!("   git filter-repo --sensitive-data-removal --replace-text {file}"),
         String::new(),
@@ -120,12 +148,11 @@ pub fn write(
 ) -> Result<Written, String> {
     let secrets = secrets(findings);
     let body = expressions(&secrets);
-    write_private(path, body.as_bytes())
-        .map_err(|e| format!("cannot write purge plan {}: {e}", path.display()))?;
+    outfile::write(path, body.as_bytes(), Access::OwnerOnly)
+        .map_err(|e| format!("purge plan: {e}"))?;
     let instructions_path = companion(path);
     let text = instructions(path, source, from_remote, secrets.len());
-    std::fs::write(&instructions_path, text)
-        .map_err(|e| format!("cannot write {}: {e}", instructions_path.display()))?;
+    outfile::write(&instructions_path, text.as_bytes(), Access::Default)?;
     Ok(Written {
         expressions: path.to_path_buf(),
         instructions: instructions_path,
@@ -140,21 +167,6 @@ pub fn companion(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Create or truncate `path` readable by its owner only. `mode` applies only
-/// when the file is created, so an existing file is tightened before the
-/// secrets are written into it.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
 fn absolute(path: &Path) -> String {
     std::path::absolute(path)
         .unwrap_or_else(|_| path.to_path_buf())
@@ -166,12 +178,61 @@ fn absolute(path: &Path) -> String {
 mod tests {
     use super::*;
 
+    /// git filter-repo's `get_replace_text` (2.47), line for line: what it
+    /// makes of our file.
+    fn parse_like_filter_repo(file: &str) -> Vec<(regex::bytes::Regex, String)> {
+        let mut rules = Vec::new();
+        for line in file.split_inclusive('\n') {
+            let mut line = line.trim_end_matches(['\r', '\n']).to_string();
+            let mut replacement = "***REMOVED***".to_string();
+            if let Some(at) = line.rfind("==>") {
+                replacement = line[at + 3..].to_string();
+                line.truncate(at);
+            }
+            // Python's bytes patterns: `\xNN` is a byte.
+            let pattern = if let Some(r) = line.strip_prefix("regex:") {
+                format!("(?-u){r}")
+            } else {
+                let lit = line.strip_prefix("literal:").unwrap_or(&line);
+                if lit.is_empty() {
+                    continue;
+                }
+                regex::escape(lit)
+            };
+            rules.push((regex::bytes::Regex::new(&pattern).unwrap(), replacement));
+        }
+        rules
+    }
+
     #[test]
-    fn one_literal_expression_per_secret() {
-        let a = Secret::new(crate::token::fake_token("npm_", 1));
-        let b = Secret::new("dangerous==>value");
-        let text = expressions(&[&a, &b]);
-        assert_eq!(text, format!("literal:{}==>{REPLACEMENT}\n", a.expose()));
+    fn every_secret_gets_an_expression_filter_repo_reads_back_exactly() {
+        let tricky = [
+            crate::token::fake_token("npm_", 1),
+            "dangerous==>value".to_string(),
+            "ends-with==".to_string(),
+            "==>".to_string(),
+            "two\nlines==>x".to_string(),
+            "cr\r".to_string(),
+            "ü\n€".to_string(),
+            "regex:.*".to_string(),
+            "glob:*".to_string(),
+            "üñî(.*)[x]{2}\\".to_string(),
+        ];
+        let secrets: Vec<Secret> = tricky.iter().map(Secret::new).collect();
+        let refs: Vec<&Secret> = secrets.iter().collect();
+        let file = expressions(&refs);
+        let rules = parse_like_filter_repo(&file);
+        assert_eq!(rules.len(), tricky.len(), "{file}");
+        for (secret, (re, replacement)) in tricky.iter().zip(&rules) {
+            assert_eq!(replacement, REPLACEMENT);
+            let text = format!("before {secret} after");
+            let out = re.replace_all(text.as_bytes(), REPLACEMENT.as_bytes());
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                format!("before {REPLACEMENT} after"),
+                "{secret:?} as {re}"
+            );
+        }
     }
 
     #[test]

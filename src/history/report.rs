@@ -3,8 +3,10 @@
 //! the order that matters (revoke first).
 
 use crate::finding::{Finding, Origin, Provenance};
+use crate::report::terminal::Terminal;
 use crate::report::{ReportOptions, shown_secret};
 use crate::scan::Report;
+use crate::term_line;
 use anstyle::Style;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
@@ -116,21 +118,21 @@ pub fn sentence(leak: &Leak) -> String {
 }
 
 /// Write the leak report (nothing when no secret was found in history).
-pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::Result<()> {
+/// Part of the human report: `out` is escaped by `terminal` afterwards.
+pub fn write(
+    report: &Report,
+    opts: &ReportOptions,
+    terminal: &Terminal,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let leaks = leaks(&report.findings, opts);
     if leaks.is_empty() {
         return Ok(());
     }
-    let bold = Style::new().bold();
-    let paint = |text: &str| {
-        if opts.color {
-            format!("{bold}{text}{bold:#}")
-        } else {
-            text.to_string()
-        }
-    };
-    writeln!(out)?;
-    writeln!(
+    let paint = |text: &str| terminal.paint(Style::new().bold(), text);
+    term_line!(terminal, out)?;
+    term_line!(
+        terminal,
         out,
         "{}",
         paint(&format!(
@@ -139,33 +141,61 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
         ))
     )?;
     for leak in &leaks {
-        writeln!(out)?;
-        writeln!(out, "- {}", sentence(leak))?;
+        term_line!(terminal, out)?;
+        term_line!(terminal, out, "- {}", sentence(leak))?;
         let files: Vec<&str> = leak.files.iter().copied().collect();
         if let Some(first) = leak.first {
-            writeln!(out, "  files: {}", files.join(", "))?;
-            writeln!(out, "  first commit: \"{}\"", first.summary)?;
+            term_line!(terminal, out, "  files: {}", files.join(", "))?;
+            term_line!(terminal, out, "  first commit: \"{}\"", first.summary)?;
         }
     }
     let any_in_head = leaks.iter().any(|l| l.in_head);
-    writeln!(out)?;
-    writeln!(out, "{}", paint("Next steps, in this order"))?;
-    writeln!(
+    term_line!(terminal, out)?;
+    term_line!(terminal, out, "{}", paint("Next steps, in this order"))?;
+    term_line!(
+        terminal,
         out,
-        "  1. Revoke every secret above now: once pushed, rotating is the only real fix (clones, forks and\n     caches keep history). npm tokens: npmjs.com → Access Tokens, or\n     `npm token revoke <id|token> --otp <code>` as yourself (revoking needs interactive 2FA: a token\n     that bypasses 2FA cannot revoke tokens)."
+        "  1. Revoke every secret above now: once pushed, rotating is the only real fix (clones, forks and",
     )?;
-    writeln!(
+    term_line!(
+        terminal,
         out,
-        "  2. Replace it: reference ${{NPM_TOKEN}} in .npmrc and keep the value in CI secrets, or publish with\n     OIDC trusted publishing and no token at all.{}",
+        "     caches keep history). npm tokens: npmjs.com → Access Tokens, or"
+    )?;
+    term_line!(
+        terminal,
+        out,
+        "     `npm token revoke <id|token> --otp <code>` as yourself (revoking needs interactive 2FA: a token"
+    )?;
+    term_line!(
+        terminal,
+        out,
+        "     that bypasses 2FA cannot revoke tokens)."
+    )?;
+    term_line!(
+        terminal,
+        out,
+        "  2. Replace it: reference ${{NPM_TOKEN}} in .npmrc and keep the value in CI secrets, or publish with",
+    )?;
+    term_line!(
+        terminal,
+        out,
+        "     OIDC trusted publishing and no token at all.{}",
         if any_in_head {
             " Some are still in HEAD: remove them there too."
         } else {
             ""
         }
     )?;
-    writeln!(
+    term_line!(
+        terminal,
         out,
-        "  3. Optionally, after revoking, purge history: `npmsweep history --purge-plan FILE` writes a\n     git filter-repo expressions file and the exact commands (purging cannot reach forks or clones)."
+        "  3. Optionally, after revoking, purge history: `npmsweep history --purge-plan FILE` writes a",
+    )?;
+    term_line!(
+        terminal,
+        out,
+        "     git filter-repo expressions file and the exact commands (purging cannot reach forks or clones)."
     )?;
     Ok(())
 }

@@ -155,6 +155,8 @@ pub fn escape_data(s: &str) -> String {
             // Other control characters (ESC from a crafted file name) are
             // written as visible %XX so they cannot drive the log's terminal.
             c if c.is_control() => out.push_str(&format!("%{:02X}", c as u32)),
+            // Bidi overrides would reorder what the log shows.
+            c if super::terminal::is_unsafe(c) => out.extend(c.escape_default()),
             c => out.push(c),
         }
     }

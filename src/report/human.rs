@@ -1,10 +1,12 @@
 //! `--format human`: findings grouped by file, coloured by severity on a
 //! terminal, the remediation of each rule once, and a summary line.
 
+use super::terminal::Terminal;
 use super::{ReportOptions, findings_summary, shown_secret};
 use crate::finding::{Finding, Severity};
 use crate::rules::Registry;
 use crate::scan::Report;
+use crate::term_line;
 use anstyle::{AnsiColor, Style};
 use std::collections::BTreeSet;
 use std::io::{self, Write};
@@ -20,35 +22,23 @@ fn severity_style(s: Severity) -> Style {
     }
 }
 
-/// Control characters from file names, messages or commit metadata (a
-/// crafted file name with an escape sequence or a newline) are printed
-/// escaped, never sent to the terminal as they are.
-fn clean(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.chars().any(char::is_control) {
-        text.chars()
-            .map(|c| {
-                if c.is_control() {
-                    c.escape_default().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect::<String>()
-            .into()
-    } else {
-        text.into()
-    }
+/// Render the report, then write it through [`Terminal::finish`]: the one
+/// place where input-derived text is escaped for the terminal.
+pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::Result<()> {
+    let terminal = Terminal::new(opts.color);
+    let mut rendered = Vec::new();
+    render(report, opts, &terminal, &mut rendered)?;
+    terminal.finish(&rendered, out)
 }
 
-pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::Result<()> {
+fn render(
+    report: &Report,
+    opts: &ReportOptions,
+    terminal: &Terminal,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let registry = Registry::global();
-    let paint = |style: Style, text: &str| -> String {
-        if opts.color {
-            format!("{style}{text}{style:#}")
-        } else {
-            text.to_string()
-        }
-    };
+    let paint = |style: Style, text: &str| -> String { terminal.paint(style, text) };
     let bold = Style::new().bold();
     let dim = Style::new().dimmed();
     let shown: Vec<&Finding> = report
@@ -61,9 +51,9 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
     for f in &shown {
         if current_path != Some(f.path.as_str()) {
             if current_path.is_some() {
-                writeln!(out)?;
+                term_line!(terminal, out)?;
             }
-            writeln!(out, "{}", paint(bold, &clean(&f.path)))?;
+            term_line!(terminal, out, "{}", paint(bold, &f.path))?;
             current_path = Some(&f.path);
         }
         let sev = paint(
@@ -88,17 +78,19 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
         } else {
             format!(" ({})", facts.join(", "))
         };
-        writeln!(
+        term_line!(
+            terminal,
             out,
             "  {}:{} {sev} {} {}{facts}{secret}{suppressed}",
             f.span.start_line,
             f.span.start_column,
             paint(bold, &f.rule_id),
-            clean(&f.message),
+            f.message,
         )?;
         if let Some(p) = &f.provenance {
             let short = &p.commit[..p.commit.len().min(12)];
-            writeln!(
+            term_line!(
+                terminal,
                 out,
                 "      {}",
                 paint(
@@ -106,8 +98,8 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
                     &format!(
                         "introduced in {short} on {} by {} (\"{}\"); in {} commit(s); in HEAD: {}; reachable from: {}",
                         p.date,
-                        clean(&p.author),
-                        clean(&p.summary),
+                        p.author,
+                        p.summary,
                         p.commits,
                         if p.in_head { "yes" } else { "no" },
                         refs_summary(&p.refs)
@@ -127,16 +119,17 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
         .map(|f| f.rule_id.as_str())
         .collect();
     if !rules.is_empty() {
-        writeln!(out)?;
-        writeln!(out, "{}", paint(bold, "How to fix"))?;
+        term_line!(terminal, out)?;
+        term_line!(terminal, out, "{}", paint(bold, "How to fix"))?;
         for id in rules {
             if let Some(rule) = registry.get(id) {
-                writeln!(out)?;
-                writeln!(out, "{} — {}", paint(bold, &rule.id), rule.title)?;
+                term_line!(terminal, out)?;
+                term_line!(terminal, out, "{} — {}", paint(bold, &rule.id), rule.title)?;
                 for line in rule.remediation_text().lines() {
-                    writeln!(out, "  {line}")?;
+                    term_line!(terminal, out, "  {line}")?;
                 }
-                writeln!(
+                term_line!(
+                    terminal,
                     out,
                     "  {}",
                     paint(dim, &format!("More: npmsweep explain {}", rule.id))
@@ -146,23 +139,22 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
     }
 
     if report.command == "history" {
-        crate::history::report::write(report, opts, out)?;
+        crate::history::report::write(report, opts, terminal, out)?;
     }
     if !opts.quiet {
-        super::readiness::human(&report.readiness, out, &|t| clean(t).into_owned(), &|t| {
-            paint(bold, t)
-        })?;
+        super::readiness::human(&report.readiness, out, terminal, &|t| paint(bold, t))?;
     }
 
     if !shown.is_empty() {
-        writeln!(out)?;
+        term_line!(terminal, out)?;
     }
     let what = if report.command == "history" {
         "blobs"
     } else {
         "files"
     };
-    writeln!(
+    term_line!(
+        terminal,
         out,
         "{}; {} {what} scanned ({}), {} skipped, {} warning(s), in {:.2}s",
         findings_summary(&report.findings, |s, t| paint(severity_style(s), t)),
@@ -173,7 +165,7 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
         report.elapsed.as_secs_f64()
     )?;
     for note in &report.stats.notes {
-        writeln!(out, "note: {note}")?;
+        term_line!(terminal, out, "note: {note}")?;
     }
     Ok(())
 }

@@ -59,7 +59,7 @@ struct JsonFinding<'a> {
     secret_id: Option<String>,
     fingerprint: &'a str,
     origin: &'a Origin,
-    details: &'a BTreeMap<String, String>,
+    details: &'a BTreeMap<String, crate::finding::InputText>,
     #[serde(skip_serializing_if = "Option::is_none")]
     suppressed: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -88,9 +88,9 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
                 start_column: f.span.start_column,
                 end_line: f.span.end_line,
                 end_column: f.span.end_column,
-                message: &f.message,
+                message: f.message.as_str(),
                 secret: shown_secret(f, opts),
-                secret_id: f.secret_id(),
+                secret_id: f.public_secret_id(),
                 fingerprint: &f.fingerprint,
                 origin: &f.origin,
                 details: &f.details,

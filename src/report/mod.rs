@@ -6,6 +6,7 @@ pub mod human;
 pub mod json;
 pub mod readiness;
 pub mod sarif;
+pub mod terminal;
 
 use crate::finding::{Finding, Severity};
 use crate::scan::Report;

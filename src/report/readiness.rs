@@ -4,6 +4,7 @@
 
 use crate::readiness::{PublishPath, Readiness, Status};
 use crate::rules::Policy;
+use crate::term_line;
 use std::io::{self, Write};
 
 const ORDER: [Status; 6] = Status::ALL;
@@ -49,40 +50,42 @@ fn general_advice(status: Status) -> Option<String> {
     }
 }
 
-/// The human report's section; `clean` escapes control characters and
-/// `bold` styles the heading.
+/// The human report's section (control characters are escaped when the
+/// whole report is finished); `bold` styles the heading.
 pub fn human(
     readiness: &Readiness,
     out: &mut dyn Write,
-    clean: &dyn Fn(&str) -> String,
+    terminal: &super::terminal::Terminal,
     bold: &dyn Fn(&str) -> String,
 ) -> io::Result<()> {
     if readiness.is_empty() {
         return Ok(());
     }
-    writeln!(out)?;
-    writeln!(
+    term_line!(terminal, out)?;
+    term_line!(
+        terminal,
         out,
         "{}",
         bold(&format!("Publish readiness: {}", readiness.headline()))
     )?;
-    writeln!(out, "  {}", Readiness::deadline_sentence())?;
+    term_line!(terminal, out, "  {}", Readiness::deadline_sentence())?;
     for status in ORDER {
         let paths: Vec<&PublishPath> = readiness.with_status(status).collect();
         if paths.is_empty() {
             continue;
         }
-        writeln!(out, "  {} ({}):", status.label(), paths.len())?;
+        term_line!(terminal, out, "  {} ({}):", status.label(), paths.len())?;
         for p in paths {
-            writeln!(
+            term_line!(
+                terminal,
                 out,
                 "    - {}{}",
-                clean(&Readiness::describe(p)),
+                Readiness::describe(p),
                 staged_note(p)
             )?;
         }
         if let Some(a) = advice(readiness, status) {
-            writeln!(out, "    → {a}")?;
+            term_line!(terminal, out, "    → {a}")?;
         }
     }
     Ok(())
@@ -178,10 +181,8 @@ mod tests {
         let md = markdown(&Readiness::default());
         assert!(md.contains("No publish path found."), "{md}");
         let mut out = Vec::new();
-        human(&Readiness::default(), &mut out, &|s| s.into(), &|s| {
-            s.into()
-        })
-        .unwrap();
+        let terminal = super::super::terminal::Terminal::new(false);
+        human(&Readiness::default(), &mut out, &terminal, &|s| s.into()).unwrap();
         assert!(out.is_empty());
     }
 }

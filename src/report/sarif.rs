@@ -114,7 +114,8 @@ fn assemble(report: &Report, category: Option<&str>) -> (Sarif, Option<String>) 
         .build();
 
     let invocation = Invocation::builder()
-        .execution_successful(true)
+        // A scan that read nothing did not succeed, whatever it found.
+        .execution_successful(report.stats.items > 0 || report.stats.skipped == 0)
         .tool_execution_notifications(notifications)
         .build();
 
@@ -739,6 +740,7 @@ mod tests {
             fingerprint: fingerprint("npm-token", path, &Secret::new(secret).id()),
             origin: Origin::Worktree,
             details: BTreeMap::new(),
+            legacy_fingerprint: None,
             suppressed: None,
             provenance: None,
         }
@@ -998,7 +1000,7 @@ mod tests {
     fn a_secret_leaking_into_a_message_is_scrubbed() {
         let secret = "npm_leakedvalue_abcdefghijklmnop";
         let mut f = finding(".env", 1, Severity::High, secret);
-        f.message = format!("token {secret} in file");
+        f.message = format!("token {secret} in file").into();
         f.details.insert("value".into(), secret.into());
         let text = serde_json::to_string(&build(&report(vec![f]), None)).unwrap();
         assert!(!text.contains(secret));

@@ -203,15 +203,15 @@ fn all_ref_tips(
 ) -> Vec<RefTip> {
     let mut tips = Vec::new();
     let mut seen = HashSet::new();
+    // Why libgit2 could not list every ref, if it could not.
+    let mut listing_failed = None;
     match repo.references() {
         Ok(refs) => {
             for reference in refs {
                 let reference = match reference {
                     Ok(r) => r,
                     Err(e) => {
-                        stats
-                            .warnings
-                            .push(format!("cannot read a ref: {}", e.message()));
+                        listing_failed = Some(e.message().to_string());
                         continue;
                     }
                 };
@@ -236,9 +236,37 @@ fn all_ref_tips(
                 }
             }
         }
-        Err(e) => stats
-            .warnings
-            .push(format!("cannot list refs: {}", e.message())),
+        Err(e) => listing_failed = Some(e.message().to_string()),
+    }
+    // A damaged ref store (one bad line in packed-refs fails libgit2's
+    // whole listing) must not turn into "nothing to sweep": read the ref
+    // files as git does, keep the good refs, report the rest as skipped.
+    if let Some(why) = listing_failed {
+        let files = super::ref_files::read(repo.commondir());
+        stats.skipped += 1 + files.warnings.len() as u64;
+        stats.warnings.push(format!(
+            "cannot list refs through libgit2 ({}): read {} ref(s) from the ref files directly, as git does",
+            why.trim_end_matches('.'),
+            files.refs.len()
+        ));
+        stats.warnings.extend(files.warnings);
+        for (full, id) in files.refs {
+            if !seen.insert(full.clone()) {
+                continue;
+            }
+            match peel_tags(repo, odb, damaged, id) {
+                Ok(target) => tips.push(RefTip {
+                    name: super::ref_files::shorthand(&full).to_string(),
+                    target,
+                }),
+                Err(e) => {
+                    stats.skipped += 1;
+                    stats
+                        .warnings
+                        .push(format!("ref {full}: cannot resolve it ({e}); not swept"));
+                }
+            }
+        }
     }
     // A detached HEAD is a ref of its own; an attached one is its branch.
     if repo.head_detached().unwrap_or(false)

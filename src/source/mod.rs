@@ -2,6 +2,7 @@
 //! to a visitor and reports what it could not read; none of them detects.
 
 pub mod history;
+pub mod ref_files;
 pub mod staged;
 pub mod worktree;
 
@@ -18,4 +19,20 @@ pub struct SourceStats {
     pub warnings: Vec<String>,
     /// Facts about the scan worth telling (e.g. "history is truncated").
     pub notes: Vec<String>,
+}
+
+impl SourceStats {
+    /// Make warnings and notes ready to print: credential-shaped text copied
+    /// from the input (a parser quoting a line, a ref name) redacted like a
+    /// secret (git object ids excepted), then sorted and deduplicated. Every command calls this once
+    /// on the stats it reports.
+    pub fn settle(&mut self) {
+        for text in self.warnings.iter_mut().chain(self.notes.iter_mut()) {
+            if let std::borrow::Cow::Owned(clean) = crate::redact::scrub_keeping_object_ids(text) {
+                *text = clean;
+            }
+        }
+        self.warnings.sort();
+        self.warnings.dedup();
+    }
 }

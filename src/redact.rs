@@ -1,0 +1,303 @@
+//! Text copied from the scanned input into what npmsweep prints — user names,
+//! hosts, keys, variable names, suppression reasons, commit authors and
+//! summaries, parser messages — can itself hold a credential (a token pasted
+//! into `username=`, a literal inside `${{ '…' }}`, a commit summary quoting
+//! a token). [`InputText`] is the only way such text reaches a [`Finding`]'s
+//! message, details, suppression reason or provenance: its one constructor
+//! replaces every credential-shaped substring with its redacted preview, so a
+//! report cannot print one by accident. `--show-secrets` prints the finding's
+//! own secret through [`crate::finding::Secret::expose`], never through this.
+//!
+//! [`Finding`]: crate::finding::Finding
+
+use crate::finding::{Secret, redact};
+use serde::Serialize;
+use std::borrow::Cow;
+use std::fmt;
+
+/// Input-derived text, with every credential-shaped substring redacted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct InputText(String);
+
+impl InputText {
+    /// Redact credential-shaped substrings of `text`.
+    pub fn new(text: &str) -> InputText {
+        InputText(scrub(text).into_owned())
+    }
+
+    /// Like [`InputText::new`], and also every occurrence of `secret` (a
+    /// short password is not shaped like a token, but is still a secret).
+    pub fn with_secret(text: &str, secret: Option<&Secret>) -> InputText {
+        match secret.map(Secret::expose) {
+            Some(s) if s.chars().count() >= 4 && text.contains(s) => {
+                InputText::new(&text.replace(s, &redact(s)))
+            }
+            _ => InputText::new(text),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for InputText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for InputText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for InputText {
+    fn from(text: &str) -> InputText {
+        InputText::new(text)
+    }
+}
+
+impl From<String> for InputText {
+    fn from(text: String) -> InputText {
+        InputText::new(&text)
+    }
+}
+
+/// Characters of a token-like word. `.` is not one (host names and JWT
+/// segments are judged part by part); `/`, `+` and `=` are (base64).
+fn word_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+' | '/' | '=' | '~')
+}
+
+/// Redact every credential-shaped word of `text` (see [`credential_like`])
+/// and the password of every `scheme://user:password@` URL.
+pub fn scrub(text: &str) -> Cow<'_, str> {
+    scrub_words(text, |_| false)
+}
+
+/// [`scrub`] for npmsweep's own warnings and notes, which name git objects
+/// and baseline entries: a word of exactly 32, 40 or 64 lowercase hex digits
+/// (a fingerprint, an object id) is kept.
+pub fn scrub_keeping_object_ids(text: &str) -> Cow<'_, str> {
+    scrub_words(text, |w| {
+        matches!(w.len(), 32 | 40 | 64) && w.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
+fn scrub_words(text: &str, keep: impl Fn(&str) -> bool) -> Cow<'_, str> {
+    let text = redact_url_passwords(text);
+    if !text.chars().any(|c| c.is_ascii_alphanumeric()) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    let mut rest: &str = &text;
+    while !rest.is_empty() {
+        let start = rest.find(word_char).unwrap_or(rest.len());
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        let end = rest.find(|c| !word_char(c)).unwrap_or(rest.len());
+        let word = &rest[..end];
+        match credential_like(word).filter(|_| !keep(word)) {
+            Some(range) => {
+                changed = true;
+                out.push_str(&word[..range.start]);
+                out.push_str(&redact(&word[range.clone()]));
+                out.push_str(&word[range.end..]);
+            }
+            None => out.push_str(word),
+        }
+        rest = &rest[end..];
+    }
+    if changed { Cow::Owned(out) } else { text }
+}
+
+/// The part of `word` that looks like a credential: a known token prefix
+/// with a random-looking rest, a UUID, a long hex string, or a long
+/// high-entropy run mixing letters and digits. Identifiers such as
+/// `NPM_TOKEN_2024`, `npm_config__authToken` or `registry-1` are not.
+pub fn credential_like(word: &str) -> Option<std::ops::Range<usize>> {
+    if word.len() < 8 {
+        return None;
+    }
+    if let Some(at) = find_uuid(word) {
+        return Some(at..at + 36);
+    }
+    const PREFIXES: [&str; 11] = [
+        "npm_",
+        "ghp_",
+        "gho_",
+        "ghs_",
+        "ghu_",
+        "ghr_",
+        "github_pat_",
+        "glpat-",
+        "NpmToken",
+        "eyJ",
+        "xox",
+    ];
+    for p in PREFIXES {
+        if let Some(rest) = word.strip_prefix(p) {
+            let body: String = rest.chars().filter(|c| *c != '_').collect();
+            if body.len() >= 12
+                && body.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && body.chars().any(|c| c.is_ascii_digit())
+            {
+                return Some(0..word.len());
+            }
+        }
+    }
+    // Judge the longest part between `_`/`-`: an identifier is words of a
+    // few letters, a token one long random run.
+    let longest = word
+        .split(['_', '-'])
+        .max_by_key(|s| s.len())
+        .unwrap_or(word);
+    let n = longest.len();
+    let hex = longest.chars().all(|c| c.is_ascii_hexdigit());
+    let digits = longest.chars().any(|c| c.is_ascii_digit());
+    let letters = longest.chars().any(|c| c.is_ascii_alphabetic());
+    // Random letters are about half upper case; camelCase words are not.
+    let upper = longest.chars().filter(|c| c.is_ascii_uppercase()).count();
+    let lower = longest.chars().filter(|c| c.is_ascii_lowercase()).count();
+    let mixed_case = upper * 10 >= n * 3 && lower * 10 >= n * 3;
+    let suspicious = (hex && n >= 32 && digits && letters)
+        || (n >= 16 && digits && letters && entropy(longest) >= 3.0)
+        || (n >= 24 && mixed_case && entropy(longest) >= 3.5);
+    suspicious.then_some(0..word.len())
+}
+
+/// Byte offset of a UUID (8-4-4-4-12 hex digits) in `word`.
+fn find_uuid(word: &str) -> Option<usize> {
+    let b = word.as_bytes();
+    if b.len() < 36 {
+        return None;
+    }
+    (0..=b.len() - 36).find(|&i| {
+        b[i..i + 36].iter().enumerate().all(|(j, c)| match j {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+    })
+}
+
+/// Shannon entropy in bits per character.
+fn entropy(s: &str) -> f64 {
+    let mut counts = [0usize; 256];
+    for b in s.bytes() {
+        counts[b as usize] += 1;
+    }
+    let n = s.len() as f64;
+    counts
+        .iter()
+        .filter(|c| **c > 0)
+        .map(|c| {
+            let p = *c as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// `https://user:secret@host/…` → `https://user:****@host/…`, and a bare
+/// `https://token@host` keeps only the token's redacted preview. Used for
+/// messages and for origin URLs copied into written files.
+pub fn redact_url_passwords(text: &str) -> Cow<'_, str> {
+    if !text.contains("://") || !text.contains('@') {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let authority_end = tail
+            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
+            .unwrap_or(tail.len());
+        let authority = &tail[..authority_end];
+        match authority.rfind('@') {
+            Some(userinfo_end) => {
+                let userinfo = &authority[..userinfo_end];
+                match userinfo.split_once(':') {
+                    Some((user, _password)) => {
+                        out.push_str(&scrub_word(user));
+                        out.push_str(":****");
+                    }
+                    None => out.push_str(&redact(userinfo)),
+                }
+                out.push_str(&authority[userinfo_end..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[authority_end..];
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+fn scrub_word(word: &str) -> String {
+    match credential_like(word) {
+        Some(_) => redact(word),
+        None => word.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const UUID: &str = "0b6a2c4e-1111-4222-8333-abcdefabcdef";
+
+    #[test]
+    fn token_shaped_words_are_redacted_identifiers_are_not() {
+        let token = "npm_abcdefghijklmnopqrstuvwxyz0123456789";
+        let input = format!("username {token}, host registry-1.example.com");
+        let s = scrub(&input);
+        assert!(!s.contains("klmnop"), "{s}");
+        assert!(s.contains("registry-1.example.com"), "{s}");
+        let input = format!("literal ${{{{ '{UUID}' }}}} in NODE_AUTH_TOKEN");
+        let u = scrub(&input);
+        assert!(!u.contains("1111-4222"), "{u}");
+        assert!(u.contains("NODE_AUTH_TOKEN"), "{u}");
+        for keep in [
+            "npm_config__authToken",
+            "NPM_TOKEN_2024_PROD",
+            "//npm.pkg.github.com/:_authToken",
+            "secrets.NPM_PUBLISH_TOKEN",
+            "actions/setup-node@v4",
+            "install.scopes.myorg.token",
+            "NpmAuthTokenForTheRegistry",
+        ] {
+            assert_eq!(scrub(keep), keep);
+        }
+        for redacted in [
+            "dXNlcjpwYXNzd29yZDEyMzQ1Ng==",
+            "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8",
+            "eyJhbGciOiJIUzI1NiJ9",
+            "4f9c2b7e1d8a6c3b5e0f9a2d7c4b1e8f",
+            "Zq8xT3vLm9RkW2pYc7NbH4sJ",
+            "ZqxTvLmRkWpYcNbHsJaBcDeFgHiJ",
+        ] {
+            assert!(!scrub(redacted).contains(&redacted[4..12]), "{redacted}");
+        }
+    }
+
+    #[test]
+    fn url_passwords_are_redacted() {
+        let s = redact_url_passwords("git remote https://bob:hunter2@example.com/x.git and more");
+        assert_eq!(s, "git remote https://bob:****@example.com/x.git and more");
+        let t = redact_url_passwords("https://npm_abcdefghijklmnop0123@host/");
+        assert!(!t.contains("cdefghijk"), "{t}");
+        assert_eq!(redact_url_passwords("https://host/a@b"), "https://host/a@b");
+    }
+
+    #[test]
+    fn with_secret_removes_short_literal_secrets_too() {
+        let s = Secret::new("hunter22");
+        let t = InputText::with_secret("password hunter22 in ${{ 'hunter22' }}", Some(&s));
+        assert!(!t.contains("hunter22"), "{t}");
+    }
+}
