@@ -36,7 +36,9 @@ pub enum Command {
     /// range), with provenance, a leak report and an optional purge plan.
     History(HistoryArgs),
     /// Record the current findings' fingerprints (never secrets) in a baseline
-    /// file, `--output FILE`, for `--baseline FILE`. Takes every `scan` flag.
+    /// file, `--output FILE`, for `--baseline FILE`. Takes the `scan` flags
+    /// that choose what is scanned; not `--format` (the file is always
+    /// baseline JSON) nor `--baseline` (write the file again to update it).
     Baseline(ScanArgs),
     /// List every rule: id, severity, title.
     Rules,
@@ -130,7 +132,8 @@ pub struct HistoryArgs {
     #[arg(long, value_name = "REV")]
     pub since_commit: Option<String>,
     /// Also sweep objects no ref reaches (dangling commits left by force-pushes, stray blobs).
-    /// Not with --branch: what the chosen revisions do not reach is not "unreachable".
+    /// Not with --branch, --range or --since-commit: what a chosen part of history does not
+    /// reach is not "unreachable".
     #[arg(long, conflicts_with_all = ["range", "since_commit", "branch"])]
     pub all_objects: bool,
     /// Write a `git filter-repo --replace-text` file for the found secrets (mode 0600: it

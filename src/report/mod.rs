@@ -13,7 +13,7 @@ use std::io::{self, Write};
 /// Output formats (see `--format`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// Findings grouped by file, with remediation (default on a terminal).
+    /// Findings grouped by file, with remediation (the default).
     Human,
     /// One JSON document (schema in the README).
     Json,

@@ -1,0 +1,254 @@
+//! What the README and `--help` promise, checked against the binary: each
+//! test pins one statement a first-time user relies on. Tokens are
+//! generated at run time.
+
+use npmsweep::token::fake_token;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn npmsweep(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_npmsweep"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("NPMSWEEP_CONFIG")
+        .output()
+        .expect("run npmsweep")
+}
+
+fn write(root: &Path, rel: &str, content: impl AsRef<[u8]>) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, content).unwrap();
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("invalid JSON ({e}): {}\n{}", stdout(out), stderr(out)))
+}
+
+fn readme() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap()
+}
+
+fn git(dir: &Path, args: &[&str]) -> Output {
+    Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .unwrap()
+}
+
+/// Item 1: `baseline` takes the scan flags that choose what is scanned, and
+/// says why it refuses `--format` and `--baseline` (as `--help` documents).
+#[test]
+fn baseline_documents_and_refuses_format_and_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.txt", "nothing here\n");
+    let help = stdout(&npmsweep(&["baseline", "--help"], dir.path()));
+    assert!(
+        help.contains("not `--format`") && help.contains("nor `--baseline`"),
+        "{help}"
+    );
+    let out = npmsweep(
+        &["baseline", ".", "-o", "b.json", "--format", "json"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--format does not apply"),
+        "{}",
+        stderr(&out)
+    );
+    let out = npmsweep(
+        &["baseline", ".", "-o", "b.json", "--baseline", "old.json"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--baseline is for"),
+        "{}",
+        stderr(&out)
+    );
+    let out = npmsweep(
+        &["baseline", ".", "-o", "b.json", "--no-ignore"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+/// Item 3: `--all-objects` conflicts with every way of choosing part of history.
+#[test]
+fn all_objects_conflicts_are_documented_and_enforced() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = stdout(&npmsweep(&["history", "--help"], dir.path()));
+    let flag = help
+        .split("--all-objects")
+        .nth(1)
+        .expect("--all-objects in help");
+    let flag = &flag[..flag.find("\n  -").unwrap_or(flag.len())];
+    assert!(
+        flag.contains("--branch") && flag.contains("--range") && flag.contains("--since-commit"),
+        "{flag}"
+    );
+    for other in [
+        ["--range", "a..b"],
+        ["--since-commit", "a"],
+        ["--branch", "main"],
+    ] {
+        let out = npmsweep(
+            &["history", ".", "--all-objects", other[0], other[1]],
+            dir.path(),
+        );
+        assert_eq!(out.status.code(), Some(2), "{other:?}");
+        assert!(
+            stderr(&out).contains("cannot be used with"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+/// Item 4: `human` is the default format everywhere, not only on a terminal.
+#[test]
+fn human_is_the_default_format_when_piped() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.txt", "nothing here\n");
+    let help = stdout(&npmsweep(&["scan", "--help"], dir.path()));
+    assert!(!help.contains("on a terminal)"), "{help}");
+    let out = npmsweep(&["scan", "."], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stdout(&out).starts_with("0 finding(s); 1 file scanned"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// Item 5: the README's recipe for `secret_id` reproduces the id.
+#[test]
+fn secret_id_recipe_in_the_readme_reproduces_the_id() {
+    let readme = readme();
+    let row = readme
+        .lines()
+        .find(|l| l.starts_with("| `findings[].secret_id` |"))
+        .expect("secret_id row");
+    let recipe = row
+        .split('`')
+        .find(|part| part.starts_with("python3 "))
+        .expect("a python3 recipe in the secret_id row");
+    if Command::new("python3").arg("--version").output().is_err() {
+        eprintln!("python3 not found: the README's secret_id recipe is not checked");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let token = fake_token("npm_", 31);
+    write(dir.path(), "a.js", format!("const t = '{token}';\n"));
+    let doc = json(&npmsweep(&["scan", ".", "--format", "json"], dir.path()));
+    let id = doc["findings"][0]["secret_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = Command::new("sh")
+        .args(["-c", recipe])
+        .env("TOKEN", &token)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), id, "recipe: {recipe}");
+}
+
+/// Item 6: the pre-commit snippet does not name a tag that does not exist.
+#[test]
+fn pre_commit_snippet_names_no_missing_tag() {
+    let readme = readme();
+    let rev = readme
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("rev: "))
+        .expect("a rev: line in the pre-commit snippet");
+    let rev = rev.split_whitespace().next().unwrap();
+    if rev.starts_with('v') && rev[1..].starts_with(|c: char| c.is_ascii_digit()) {
+        let tags = git(
+            Path::new(env!("CARGO_MANIFEST_DIR")),
+            &["tag", "--list", rev],
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&tags.stdout).trim(),
+            rev,
+            "the README pins pre-commit to tag {rev}, which this repository does not have"
+        );
+    }
+}
+
+/// Item 9: singular counts and aligned columns in the human report.
+#[test]
+fn human_report_counts_and_aligns() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = String::new();
+    for i in 0..12 {
+        lines.push_str(&format!("const t{i} = '{}';\n", fake_token("npm_", 40 + i)));
+    }
+    write(dir.path(), "many.js", &lines);
+    write(
+        dir.path(),
+        ".npmrc",
+        "//registry.npmjs.org/:_authToken=0b5c3f0e-7b3d-4b8e-9d4f-3a2b1c0d9e8f\n",
+    );
+    let out = npmsweep(&["scan", "."], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("; 2 files scanned ("), "{text}");
+    // Every finding line has its severity and its message at the same columns.
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.strip_prefix("  ")
+                .and_then(|r| r.split_once(':'))
+                .is_some_and(|(line, rest)| {
+                    !line.is_empty()
+                        && line.bytes().all(|b| b.is_ascii_digit())
+                        && rest.starts_with(|c: char| c.is_ascii_digit())
+                })
+        })
+        .collect();
+    assert_eq!(rows.len(), 13, "{text}");
+    let column_of = |row: &str, word: &str| row.find(word).unwrap();
+    let severity_columns: Vec<usize> = rows
+        .iter()
+        .map(|r| {
+            column_of(
+                r,
+                if r.contains("critical") {
+                    "critical"
+                } else {
+                    "high"
+                },
+            )
+        })
+        .collect();
+    assert!(severity_columns.windows(2).all(|w| w[0] == w[1]), "{text}");
+    let message_columns: Vec<usize> = rows
+        .iter()
+        .map(|r| {
+            let after_rule = r.find("npm").unwrap();
+            after_rule
+                + r[after_rule..].find(' ').unwrap()
+                + r[after_rule..][r[after_rule..].find(' ').unwrap()..]
+                    .find(|c: char| c != ' ')
+                    .unwrap()
+        })
+        .collect();
+    assert!(message_columns.windows(2).all(|w| w[0] == w[1]), "{text}");
+}
