@@ -252,3 +252,37 @@ fn human_report_counts_and_aligns() {
         .collect();
     assert!(message_columns.windows(2).all(|w| w[0] == w[1]), "{text}");
 }
+
+/// Item 7: `exclude` has `.gitignore` semantics: negations re-include,
+/// `dir/` patterns match directories, excluded directories are not walked.
+#[test]
+fn exclude_has_gitignore_semantics() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let line = |seed| format!("const t = '{}';\n", fake_token("npm_", seed));
+    write(root, "fixtures/drop.js", line(51));
+    write(root, "fixtures/keep.js", line(52));
+    write(root, "vendor/lib.js", line(53));
+    write(root, "src/vendor", line(54)); // a file named like the directory pattern
+    write(root, "src/app.js", line(55));
+    write(
+        root,
+        "npmsweep.toml",
+        "exclude = [\"fixtures/*\", \"!fixtures/keep.js\", \"vendor/\"]\n",
+    );
+    // A symbolic-link loop inside the excluded directory: walking it with
+    // -L would warn about the loop.
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("..", root.join("vendor/loop")).unwrap();
+    let out = npmsweep(&["scan", ".", "-L", "--format", "json"], root);
+    let doc = json(&out);
+    let mut paths: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    paths.sort();
+    assert_eq!(paths, ["fixtures/keep.js", "src/app.js", "src/vendor"]);
+    assert_eq!(doc["warnings"], serde_json::json!([]), "{}", stderr(&out));
+}

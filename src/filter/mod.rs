@@ -8,6 +8,7 @@
 
 pub mod baseline;
 pub mod config;
+pub mod exclude;
 pub mod suppress;
 
 use crate::cli::OutputArgs;
@@ -86,7 +87,7 @@ impl Filters {
     }
 
     /// Paths never to scan (relative to the scan root).
-    pub fn exclude(&self) -> Option<globset::GlobSet> {
+    pub fn exclude(&self) -> Option<exclude::Exclude> {
         self.config.as_ref().and_then(|c| c.exclude.clone())
     }
 
@@ -120,7 +121,10 @@ impl Filters {
 pub fn apply_config(c: &Config, findings: &mut Vec<Finding>) {
     findings.retain(|f| {
         !c.disable.contains(&f.rule_id)
-            && !c.exclude.as_ref().is_some_and(|ex| ex.is_match(&f.path))
+            && !c
+                .exclude
+                .as_ref()
+                .is_some_and(|ex| ex.excludes(&f.path, false))
     });
     for f in findings.iter_mut() {
         if let Some(s) = c.severity.get(&f.rule_id) {

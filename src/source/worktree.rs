@@ -23,8 +23,9 @@ pub struct WalkOptions {
     pub follow_links: bool,
     pub max_file_size: u64,
     pub threads: usize,
-    /// Globs (relative to the scan root) of paths never to scan.
-    pub exclude: Option<globset::GlobSet>,
+    /// Paths (relative to the scan root) never to scan; excluded
+    /// directories are not entered.
+    pub exclude: Option<crate::filter::exclude::Exclude>,
 }
 
 /// Walk every root and call `visit` for each readable regular file.
@@ -79,7 +80,7 @@ where
         let read_one = |path: &Path, buf: &mut Vec<u8>| {
             let (relpath, under_root) = rel(path);
             if let Some(ex) = &opts.exclude
-                && ex.is_match(&under_root)
+                && ex.excludes(&under_root, false)
             {
                 return;
             }
@@ -107,13 +108,29 @@ where
             }
         };
 
+        let exclude = opts.exclude.clone();
+        let root_owned = root.to_path_buf();
         let mut builder = WalkBuilder::new(root);
         builder
             .hidden(false)
             .follow_links(opts.follow_links)
             .threads(opts.threads)
             .require_git(false)
-            .filter_entry(|e| e.file_name() != ".git");
+            .filter_entry(move |e| {
+                e.file_name() != ".git"
+                    && !exclude.as_ref().is_some_and(|ex| {
+                        e.depth() > 0
+                            && ex.excludes(
+                                &normalize(
+                                    &e.path()
+                                        .strip_prefix(&root_owned)
+                                        .unwrap_or(e.path())
+                                        .to_string_lossy(),
+                                ),
+                                e.file_type().is_some_and(|t| t.is_dir()),
+                            )
+                    })
+            });
         if opts.no_ignore {
             builder
                 .ignore(false)
