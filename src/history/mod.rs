@@ -144,7 +144,9 @@ pub fn open(path: &Path) -> Result<Repository, String> {
         std::iter::empty::<&str>(),
     )
     .map_err(|e| {
-        if e.code() == git2::ErrorCode::NotFound {
+        if let Some(message) = crate::source::sha256_unsupported(path, &e) {
+            format!("{message}; `npmsweep scan` still scans the working tree's files")
+        } else if e.code() == git2::ErrorCode::NotFound {
             format!(
                 "{} is not in a git repository (nor is any parent directory); \
                      `npmsweep scan` scans plain directories",

@@ -75,8 +75,18 @@ where
         let visited: Mutex<HashSet<PathBuf>> = Mutex::new(HashSet::new());
         // Only a tree inside a git repository has tracked-but-ignored files
         // to add back, so only then is the visited set worth keeping.
-        let track_visits =
-            !opts.no_ignore && meta.is_dir() && git2::Repository::discover(root).is_ok();
+        let repository =
+            (!opts.no_ignore && meta.is_dir()).then(|| git2::Repository::discover(root));
+        if let Some(Err(e)) = &repository
+            && let Some(message) = super::sha256_unsupported(root, e)
+        {
+            // Not silent: tracked files that an ignore pattern matches are
+            // not added back without reading the index.
+            warn(format!(
+                "{message}; files git tracks that .gitignore matches are not scanned (use --no-ignore)"
+            ));
+        }
+        let track_visits = repository.is_some_and(|r| r.is_ok());
         let read_one = |path: &Path, buf: &mut Vec<u8>| {
             let (relpath, under_root) = rel(path);
             if let Some(ex) = &opts.exclude
