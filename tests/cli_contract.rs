@@ -317,3 +317,51 @@ fn sha256_repositories_are_refused_precisely() {
     assert_eq!(out.status.code(), Some(0));
     assert!(stderr(&out).contains("SHA-256 repositories are not supported"));
 }
+
+/// Item 10: every remediation text (and the README) names one major version
+/// of each action it shows, so a user copying two snippets gets one setup.
+#[test]
+fn remediation_texts_agree_on_action_versions() {
+    let mut texts: Vec<(String, String)> = npmsweep::rules::Registry::global()
+        .all()
+        .map(|r| (r.id.clone(), r.remediation.clone()))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.txt", "x\n");
+    let sarif = stdout(&npmsweep(&["scan", ".", "--format", "sarif"], dir.path()));
+    texts.push(("SARIF help".into(), sarif));
+    texts.push(("README".into(), readme()));
+    for action in [
+        "actions/checkout@",
+        "actions/setup-node@",
+        "actions/upload-artifact@",
+    ] {
+        let mut majors = std::collections::BTreeMap::new();
+        for (source, text) in &texts {
+            for (i, _) in text.match_indices(action) {
+                let version: String = text[i + action.len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .collect();
+                // A commit pin is followed by a `# vN.M.K` comment.
+                let shown = if version.len() == 40 {
+                    let rest = &text[i + action.len() + 40..];
+                    rest.trim_start_matches(' ')
+                        .strip_prefix("# v")
+                        .map(|v| format!("v{}", v.split('.').next().unwrap_or("")))
+                        .unwrap_or(version)
+                } else {
+                    version
+                };
+                majors
+                    .entry(shown)
+                    .or_insert_with(Vec::new)
+                    .push(source.clone());
+            }
+        }
+        assert!(
+            majors.len() <= 1,
+            "{action} in several versions: {majors:?}"
+        );
+    }
+}

@@ -209,8 +209,10 @@ jobs:
       contents: read
       id-token: write             # lets npm exchange the job's OIDC token
     steps:
-      - uses: actions/checkout@v5
-      - uses: actions/setup-node@v5
+      - uses: actions/checkout@v7
+        with:
+          persist-credentials: false
+      - uses: actions/setup-node@v7
         with:
           node-version: 24
           registry-url: https://registry.npmjs.org
