@@ -9,7 +9,7 @@ use crate::rules::Registry;
 use crate::scan::{self, Report};
 use crate::source::worktree::WalkOptions;
 use clap::{Args, Parser, Subcommand};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 pub const EXIT_CLEAN: i32 = 0;
@@ -300,25 +300,31 @@ pub fn detect_options(output: &OutputArgs) -> DetectOptions {
     }
 }
 
-/// Should the human report be coloured? Honours `--color` and `NO_COLOR`.
-pub fn use_color(choice: ColorChoice, to_terminal: bool) -> bool {
+/// The colour decision for a stream, made by `anstream`: `--color auto`
+/// colours a terminal unless `NO_COLOR`, `CLICOLOR=0` or `TERM=dumb` says
+/// otherwise (`CLICOLOR_FORCE` forces it); `always` and `never` are final.
+pub fn color_choice(
+    choice: ColorChoice,
+    stream: &impl anstream::stream::RawStream,
+) -> anstream::ColorChoice {
     match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        }
+        ColorChoice::Always => anstream::ColorChoice::Always,
+        ColorChoice::Never => anstream::ColorChoice::Never,
+        ColorChoice::Auto => anstream::AutoStream::choice(stream),
     }
 }
 
 /// Write the report where asked, print warnings, and compute the exit code.
 pub fn emit(report: &Report, output: &OutputArgs) -> Result<i32, String> {
-    let stdout_tty = std::io::stdout().is_terminal();
-    let to_terminal = output.output.is_none() && stdout_tty;
+    // A file (`-o`) is coloured only with `--color always`.
+    let choice = match (&output.output, output.color) {
+        (Some(_), ColorChoice::Auto) => anstream::ColorChoice::Never,
+        _ => color_choice(output.color, &std::io::stdout()),
+    };
     let format = output.format;
     let opts = ReportOptions {
         show_secrets: output.show_secrets,
-        color: use_color(output.color, to_terminal),
+        color: choice != anstream::ColorChoice::Never,
         show_suppressed: output.show_suppressed,
         quiet: output.quiet,
         sarif_category: output.sarif_category.clone(),
@@ -346,7 +352,14 @@ pub fn emit(report: &Report, output: &OutputArgs) -> Result<i32, String> {
         Some(path) => std::fs::write(path, &buf)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
         None => {
-            let mut out = std::io::stdout().lock();
+            // The human report goes through anstream (on a Windows console
+            // without ANSI support its styles become console calls); the
+            // machine formats hold no styles and are written byte for byte.
+            let mut out: Box<dyn Write> = if format == Format::Human {
+                Box::new(anstream::AutoStream::new(std::io::stdout().lock(), choice))
+            } else {
+                Box::new(std::io::stdout().lock())
+            };
             out.write_all(&buf)
                 .and_then(|_| out.flush())
                 .map_err(|e| format!("cannot write to standard output: {e}"))?;

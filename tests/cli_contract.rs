@@ -365,3 +365,45 @@ fn remediation_texts_agree_on_action_versions() {
         );
     }
 }
+
+/// Colour is decided by anstream: `--color always` colours a pipe,
+/// `CLICOLOR_FORCE` does too, `NO_COLOR` wins over it, `--color never` and
+/// machine formats never carry escape sequences.
+#[test]
+fn colour_follows_the_flag_and_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        ".npmrc",
+        "//registry.npmjs.org/:_authToken=0b5c3f0e-7b3d-4b8e-9d4f-3a2b1c0d9e8f\n",
+    );
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_npmsweep"));
+        cmd.args(args)
+            .current_dir(dir.path())
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("CLICOLOR");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        out.stdout.contains(&0x1b)
+    };
+    assert!(run(&["scan", ".", "--color", "always"], &[]));
+    assert!(!run(&["scan", "."], &[]), "a pipe is not coloured");
+    assert!(run(&["scan", "."], &[("CLICOLOR_FORCE", "1")]));
+    assert!(!run(
+        &["scan", "."],
+        &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]
+    ));
+    assert!(!run(
+        &["scan", ".", "--color", "never"],
+        &[("CLICOLOR_FORCE", "1")]
+    ));
+    assert!(!run(
+        &["scan", ".", "--format", "json", "--color", "always"],
+        &[]
+    ));
+}
