@@ -57,6 +57,13 @@ pub struct OutputArgs {
     /// Write the report to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also write a JSON report to FILE, next to the --format report (one
+    /// run, several reports: e.g. human on the terminal, JSON for a tool).
+    #[arg(long, value_name = "FILE")]
+    pub json_output: Option<PathBuf>,
+    /// Also write a SARIF report to FILE, next to the --format report.
+    #[arg(long, value_name = "FILE")]
+    pub sarif_output: Option<PathBuf>,
     /// Print secrets in full. Never use this in CI logs.
     #[arg(long)]
     pub show_secrets: bool,
@@ -83,6 +90,35 @@ pub struct OutputArgs {
     pub sarif_category: Option<String>,
 }
 
+impl OutputArgs {
+    /// `--json-output` and `--sarif-output`: the reports written next to the
+    /// `--format` one.
+    pub fn extra_reports(&self) -> Vec<(Format, &PathBuf)> {
+        [
+            (Format::Json, self.json_output.as_ref()),
+            (Format::Sarif, self.sarif_output.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(format, path)| path.map(|p| (format, p)))
+        .collect()
+    }
+
+    /// Refuse two reports written to one file (the last would win silently).
+    pub fn check_report_files(&self) -> Result<(), String> {
+        let mut files: Vec<&PathBuf> = self.output.iter().collect();
+        for (_, path) in self.extra_reports() {
+            if files.contains(&path) {
+                return Err(format!(
+                    "{}: two reports cannot be written to one file",
+                    path.display()
+                ));
+            }
+            files.push(path);
+        }
+        Ok(())
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {
     Auto,
@@ -92,9 +128,14 @@ pub enum ColorChoice {
 
 #[derive(Args, Debug)]
 pub struct ScanArgs {
-    /// Files or directories to scan.
+    /// Files or directories to scan; `-` reads standard input as one file.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
+    /// With `scan -`: the relative path standard input stands for, which
+    /// decides the detectors that run (`.npmrc`, `.github/workflows/ci.yml`)
+    /// [default: <stdin>, searched for tokens only].
+    #[arg(long, value_name = "NAME")]
+    pub stdin_path: Option<String>,
     /// Also scan files matched by .gitignore and .ignore files.
     #[arg(long)]
     pub no_ignore: bool,
@@ -197,10 +238,14 @@ pub fn run(cli: Cli) -> Result<i32, String> {
         }
         Command::Explain { rule_id } => explain(&rule_id),
         Command::Scan(mut args) => {
+            args.output.check_report_files()?;
             let report = scan_report(&mut args)?;
             emit(&report, &args.output)
         }
-        Command::History(mut args) => crate::history::command(&mut args),
+        Command::History(mut args) => {
+            args.output.check_report_files()?;
+            crate::history::command(&mut args)
+        }
         Command::Baseline(mut args) => crate::filter::baseline::run(&mut args),
     }
 }
@@ -213,7 +258,19 @@ pub fn scan_report(args: &mut ScanArgs) -> Result<Report, String> {
         .first()
         .cloned()
         .unwrap_or_else(|| PathBuf::from("."));
-    let root = if args.staged {
+    let stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
+    if stdin && args.paths.len() > 1 {
+        return Err("`-` (standard input) is scanned on its own: give no other PATH".into());
+    }
+    if stdin && args.staged {
+        return Err("--staged scans the git index, not standard input".into());
+    }
+    if args.stdin_path.is_some() && !stdin {
+        return Err("--stdin-path names standard input: use it with `scan -`".into());
+    }
+    let root = if stdin {
+        Some(PathBuf::from("."))
+    } else if args.staged {
         if args.paths.len() > 1 {
             return Err("--staged scans the index of one repository: give at most one PATH".into());
         }
@@ -224,43 +281,51 @@ pub fn scan_report(args: &mut ScanArgs) -> Result<Report, String> {
     let filters = crate::filter::Filters::load(&args.filter, root.as_deref())?;
     filters.apply_defaults(&mut args.output);
     let detect = filters.detect_options(detect_options(&args.output));
-    let mut report = match root.filter(|_| args.staged) {
-        Some(repo_root) => scan::scan_staged(
-            &crate::source::staged::StagedOptions {
-                start: repo_root,
-                max_file_size: args.max_file_size,
-                exclude: filters.exclude(),
-            },
-            &detect,
-        )?,
-        None => {
-            // A path given on the command line that does not exist is a usage
-            // error (a typo must not turn a CI scan green), not a warning.
-            for path in &args.paths {
-                if let Err(e) = std::fs::symlink_metadata(path) {
-                    return Err(format!("{}: cannot scan: {e}", path.display()));
+    let mut report = if stdin {
+        let name = match &args.stdin_path {
+            Some(name) => crate::source::stdin::check_name(name)?,
+            None => crate::source::stdin::DEFAULT_NAME.to_string(),
+        };
+        scan::scan_stdin(std::io::stdin().lock(), &name, args.max_file_size, &detect)?
+    } else {
+        match root.filter(|_| args.staged) {
+            Some(repo_root) => scan::scan_staged(
+                &crate::source::staged::StagedOptions {
+                    start: repo_root,
+                    max_file_size: args.max_file_size,
+                    exclude: filters.exclude(),
+                },
+                &detect,
+            )?,
+            None => {
+                // A path given on the command line that does not exist is a usage
+                // error (a typo must not turn a CI scan green), not a warning.
+                for path in &args.paths {
+                    if let Err(e) = std::fs::symlink_metadata(path) {
+                        return Err(format!("{}: cannot scan: {e}", path.display()));
+                    }
                 }
+                // The same directory or file given twice (`scan . .`, `scan a ./a`)
+                // is scanned once: every finding would be reported twice.
+                let mut seen = std::collections::HashSet::new();
+                let roots: Vec<PathBuf> = args
+                    .paths
+                    .iter()
+                    .filter(|p| {
+                        seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()))
+                    })
+                    .cloned()
+                    .collect();
+                let walk = WalkOptions {
+                    roots,
+                    no_ignore: args.no_ignore,
+                    follow_links: args.follow,
+                    max_file_size: args.max_file_size,
+                    threads: args.threads,
+                    exclude: filters.exclude(),
+                };
+                scan::scan_worktree(&walk, &detect)
             }
-            // The same directory or file given twice (`scan . .`, `scan a ./a`)
-            // is scanned once: every finding would be reported twice.
-            let mut seen = std::collections::HashSet::new();
-            let roots: Vec<PathBuf> = args
-                .paths
-                .iter()
-                .filter(|p| {
-                    seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()))
-                })
-                .cloned()
-                .collect();
-            let walk = WalkOptions {
-                roots,
-                no_ignore: args.no_ignore,
-                follow_links: args.follow,
-                max_file_size: args.max_file_size,
-                threads: args.threads,
-                exclude: filters.exclude(),
-            };
-            scan::scan_worktree(&walk, &detect)
         }
     };
     if args.staged {
@@ -364,6 +429,16 @@ pub fn emit(report: &Report, output: &OutputArgs) -> Result<i32, String> {
                 .and_then(|_| out.flush())
                 .map_err(|e| format!("cannot write to standard output: {e}"))?;
         }
+    }
+    // The extra reports: same findings, no colour, each in its own file.
+    for (format, path) in output.extra_reports() {
+        let mut buf = Vec::new();
+        let opts = ReportOptions {
+            color: false,
+            ..opts.clone()
+        };
+        report::write(format, report, &opts, &mut buf).map_err(|e| e.to_string())?;
+        std::fs::write(path, &buf).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     let failing = report
         .findings

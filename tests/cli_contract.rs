@@ -407,3 +407,187 @@ fn colour_follows_the_flag_and_the_environment() {
         &[]
     ));
 }
+
+fn npmsweep_stdin(args: &[&str], dir: &Path, input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_npmsweep"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("NPMSWEEP_CONFIG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn tree_with_findings() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "a.js",
+        format!("const t = '{}';\n", fake_token("npm_", 61)),
+    );
+    write(
+        dir.path(),
+        ".npmrc",
+        "//registry.npmjs.org/:_authToken=0b5c3f0e-7b3d-4b8e-9d4f-3a2b1c0d9e8f\n",
+    );
+    dir
+}
+
+#[test]
+fn jsonl_is_one_json_finding_per_line() {
+    let dir = tree_with_findings();
+    let doc = json(&npmsweep(&["scan", ".", "--format", "json"], dir.path()));
+    let out = npmsweep(&["scan", ".", "--format", "jsonl"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(&lines, doc["findings"].as_array().unwrap());
+    let clean = tempfile::tempdir().unwrap();
+    let out = npmsweep(&["scan", ".", "--format", "jsonl"], clean.path());
+    assert_eq!((out.status.code(), out.stdout.len()), (Some(0), 0));
+}
+
+#[test]
+fn several_reports_in_one_run() {
+    let dir = tree_with_findings();
+    let reports = tempfile::tempdir().unwrap();
+    let json_file = reports.path().join("r.json");
+    let sarif_file = reports.path().join("r.sarif");
+    let out = npmsweep(
+        &[
+            "scan",
+            ".",
+            "--json-output",
+            json_file.to_str().unwrap(),
+            "--sarif-output",
+            sarif_file.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("2 finding(s)"),
+        "human report on stdout"
+    );
+    let alone = npmsweep(&["scan", ".", "--format", "json"], dir.path());
+    assert_eq!(std::fs::read(&json_file).unwrap(), alone.stdout);
+    let alone = npmsweep(&["scan", ".", "--format", "sarif"], dir.path());
+    assert_eq!(std::fs::read(&sarif_file).unwrap(), alone.stdout);
+
+    let same = npmsweep(
+        &[
+            "scan",
+            ".",
+            "-o",
+            json_file.to_str().unwrap(),
+            "--json-output",
+            json_file.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(same.status.code(), Some(2));
+    assert!(stderr(&same).contains("two reports cannot be written to one file"));
+}
+
+#[test]
+fn scan_dash_reads_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let npmrc = b"//registry.npmjs.org/:_authToken=0b5c3f0e-7b3d-4b8e-9d4f-3a2b1c0d9e8f\n";
+    let out = npmsweep_stdin(
+        &["scan", "-", "--stdin-path", ".npmrc", "--format", "json"],
+        dir.path(),
+        npmrc,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["findings"][0]["rule_id"], "npmrc-literal-auth-token");
+    assert_eq!(doc["findings"][0]["path"], ".npmrc");
+    assert_eq!(doc["findings"][0]["origin"]["kind"], "stdin");
+    // Without a name only the token matcher runs: a UUID is not a token.
+    let out = npmsweep_stdin(&["scan", "-"], dir.path(), npmrc);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let token = format!("x {}\n", fake_token("npm_", 62));
+    let doc = json(&npmsweep_stdin(
+        &["scan", "-", "--format", "json"],
+        dir.path(),
+        token.as_bytes(),
+    ));
+    assert_eq!(doc["findings"][0]["path"], "<stdin>");
+    for (args, message) in [
+        (&["scan", "-", "."][..], "give no other PATH"),
+        (
+            &["scan", ".", "--stdin-path", "x"][..],
+            "use it with `scan -`",
+        ),
+        (
+            &["scan", "-", "--stdin-path", "/etc/npmrc"][..],
+            "relative path",
+        ),
+        (&["scan", "-", "--staged"][..], "not standard input"),
+    ] {
+        let out = npmsweep_stdin(args, dir.path(), b"");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn configuration_is_found_up_to_the_repository_root() {
+    let outer = tempfile::tempdir().unwrap();
+    // Above the repository: never read.
+    write(outer.path(), "npmsweep.toml", "disable = [\"npm-token\"]\n");
+    let repo = outer.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    assert!(git(&repo, &["init", "-q", "."]).status.success());
+    let token = |seed| format!("const t = '{}';\n", fake_token("npm_", seed));
+    write(&repo, "packages/api/src/a.js", token(71));
+    write(&repo, "packages/api/fixtures/b.js", token(72));
+    let rules = |args: &[&str], env: Option<&str>| -> Vec<String> {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_npmsweep"));
+        cmd.args(args)
+            .current_dir(&repo)
+            .env_remove("NPMSWEEP_CONFIG");
+        if let Some(file) = env {
+            cmd.env("NPMSWEEP_CONFIG", file);
+        }
+        let out = cmd.output().unwrap();
+        assert_ne!(out.status.code(), Some(2), "{}", stderr(&out));
+        json(&out)["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["path"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let scan_api = ["scan", "packages/api", "--format", "json"];
+    assert_eq!(
+        rules(&scan_api, None).len(),
+        2,
+        "the file above the repository root is not read"
+    );
+    // At the repository root, patterns relative to it.
+    write(
+        &repo,
+        "npmsweep.toml",
+        "exclude = [\"packages/api/fixtures\"]\n",
+    );
+    assert_eq!(rules(&scan_api, None), ["packages/api/src/a.js"]);
+    // Inside the subtree, the nearest file wins.
+    write(&repo, "packages/api/npmsweep.toml", "exclude = [\"src\"]\n");
+    assert_eq!(rules(&scan_api, None), ["packages/api/fixtures/b.js"]);
+    // NPMSWEEP_CONFIG names a file; --no-config reads none.
+    write(&repo, "ci/strict.toml", "exclude = [\"*.js\"]\n");
+    assert!(rules(&scan_api, Some("ci/strict.toml")).is_empty());
+    let mut no_config = scan_api.to_vec();
+    no_config.push("--no-config");
+    assert_eq!(rules(&no_config, Some("ci/strict.toml")).len(), 2);
+}

@@ -11,6 +11,11 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 #[derive(Clone, Debug)]
 pub struct Exclude {
     matcher: Gitignore,
+    /// Where the scan root is relative to the configuration file's
+    /// directory (`packages/api` when `scan packages/api` found the
+    /// repository root's `npmsweep.toml` by walking up); empty when they are
+    /// the same directory.
+    base: String,
 }
 
 impl Exclude {
@@ -26,7 +31,17 @@ impl Exclude {
                 .map_err(|e| describe(p, &e))?;
         }
         let matcher = builder.build().map_err(|e| e.to_string())?;
-        Ok(Exclude { matcher })
+        Ok(Exclude {
+            matcher,
+            base: String::new(),
+        })
+    }
+
+    /// Patterns are relative to the configuration's directory; paths
+    /// asked about are relative to a scan root `base` below it.
+    pub fn with_base(mut self, base: &str) -> Exclude {
+        self.base = base.trim_matches('/').to_string();
+        self
     }
 
     /// Is `path` (relative to the scan root, `/`-separated) excluded, by a
@@ -37,6 +52,13 @@ impl Exclude {
         if path.is_empty() || path == "." {
             return false;
         }
+        let joined;
+        let path = if self.base.is_empty() {
+            path
+        } else {
+            joined = format!("{}/{path}", self.base);
+            joined.as_str()
+        };
         // As git: a directory that is excluded is never entered, so nothing
         // below it can be re-included; otherwise the last pattern matching
         // the path itself decides.
@@ -120,6 +142,21 @@ mod tests {
         assert!(e.excludes("build", true));
         assert!(e.excludes("build/out.js", false));
         assert!(!e.excludes("build", false), "a file named build is kept");
+    }
+
+    #[test]
+    fn patterns_are_relative_to_the_configuration() {
+        let e = ex(&["packages/api/fixtures", "/top.env"]).with_base("packages/api");
+        assert!(e.excludes("fixtures/a.js", false));
+        assert!(
+            !e.excludes("top.env", false),
+            "anchored at the config's directory"
+        );
+        assert!(
+            !ex(&["/top.env"])
+                .with_base("")
+                .excludes("sub/top.env", false)
+        );
     }
 
     #[test]

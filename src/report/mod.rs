@@ -4,6 +4,7 @@
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod jsonl;
 pub mod sarif;
 
 use crate::finding::{Finding, Severity};
@@ -17,6 +18,8 @@ pub enum Format {
     Human,
     /// One JSON document (schema in the README).
     Json,
+    /// JSON Lines: one finding per line (the JSON report's `findings[]`).
+    Jsonl,
     /// GitHub Actions workflow commands (`::error file=…::…`): annotations.
     Github,
     /// One SARIF 2.1.0 log for GitHub code scanning (`upload-sarif`).
@@ -47,6 +50,7 @@ pub fn write(
     match format {
         Format::Human => human::write(report, opts, out),
         Format::Json => json::write(report, opts, out),
+        Format::Jsonl => jsonl::write(report, opts, out),
         Format::Github => github::write(report, opts, out),
         Format::Sarif => sarif::write(report, opts, out),
     }
