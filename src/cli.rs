@@ -19,7 +19,7 @@ pub const EXIT_ERROR: i32 = 2;
 #[derive(Parser, Debug)]
 #[command(
     name = "npmsweep",
-    version,
+    version = crate::BUILD_VERSION,
     about = "Find npm credentials that should not be where they are, and say how to fix them.",
     after_help = "Exit codes: 0 no findings at or above --fail-on, 1 findings, 2 usage or fatal error."
 )]
@@ -46,6 +46,20 @@ pub enum Command {
     Explain {
         /// The rule id, as printed by `npmsweep rules`.
         rule_id: String,
+    },
+    /// Print a shell completion script, e.g. `npmsweep completions bash >
+    /// /etc/bash_completion.d/npmsweep`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page npmsweep(1) in roff (`npmsweep man | man -l -`),
+    /// or write it and one page per subcommand into a directory.
+    Man {
+        /// Write npmsweep.1, npmsweep-scan.1, … into DIR instead.
+        #[arg(long, value_name = "DIR")]
+        output_dir: Option<PathBuf>,
     },
 }
 
@@ -237,6 +251,20 @@ pub fn run(cli: Cli) -> Result<i32, String> {
             Ok(EXIT_CLEAN)
         }
         Command::Explain { rule_id } => explain(&rule_id),
+        Command::Completions { shell } => to_stdout(crate::manual::completions(
+            shell,
+            &mut std::io::stdout().lock(),
+        )),
+        Command::Man { output_dir: None } => {
+            to_stdout(crate::manual::man(&mut std::io::stdout().lock()))
+        }
+        Command::Man {
+            output_dir: Some(dir),
+        } => {
+            crate::manual::man_pages(&dir)
+                .map_err(|e| format!("cannot write manual pages to {}: {e}", dir.display()))?;
+            Ok(EXIT_CLEAN)
+        }
         Command::Scan(mut args) => {
             args.output.check_report_files()?;
             let report = scan_report(&mut args)?;
@@ -334,6 +362,17 @@ pub fn scan_report(args: &mut ScanArgs) -> Result<Report, String> {
         filters.apply(&mut report);
     }
     Ok(report)
+}
+
+/// The outcome of printing to standard output: a closed pipe
+/// (`npmsweep man | head`) is not an error.
+fn to_stdout(written: std::io::Result<()>) -> Result<i32, String> {
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write to standard output: {e}"))
+        }
+        _ => Ok(EXIT_CLEAN),
+    }
 }
 
 fn explain(rule_id: &str) -> Result<i32, String> {

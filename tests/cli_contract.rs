@@ -591,3 +591,65 @@ fn configuration_is_found_up_to_the_repository_root() {
     no_config.push("--no-config");
     assert_eq!(rules(&no_config, Some("ci/strict.toml")).len(), 2);
 }
+
+/// `--version` names the commit the binary was built from.
+#[test]
+fn version_names_the_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = npmsweep(&["--version"], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with(&format!("npmsweep {} (commit ", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
+    let head = git(
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        &["rev-parse", "--short=12", "HEAD"],
+    );
+    if head.status.success() && std::env::var_os("NPMSWEEP_BUILD_COMMIT").is_none() {
+        let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+        assert!(
+            text.contains(&format!("(commit {head}, ")),
+            "{text} vs HEAD {head}"
+        );
+    }
+}
+
+/// Completion scripts and manual pages come from the same command
+/// definition as `--help`.
+#[test]
+fn completions_and_manual_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = npmsweep(&["completions", shell], dir.path());
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let script = stdout(&out);
+        assert!(
+            script.contains("npmsweep")
+                && script.contains("sarif-output")
+                && script.contains("history"),
+            "{shell}: {script}"
+        );
+    }
+    let out = npmsweep(&["completions", "tcsh"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+
+    let page = npmsweep(&["man"], dir.path());
+    assert_eq!(page.status.code(), Some(0));
+    let roff = stdout(&page);
+    assert!(
+        roff.contains(".TH npmsweep 1") && roff.contains(".SH NAME"),
+        "{roff}"
+    );
+    assert_eq!(
+        npmsweep(&["man"], dir.path()).stdout,
+        page.stdout,
+        "deterministic"
+    );
+    let out = npmsweep(&["man", "--output-dir", "pages"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let scan_page = std::fs::read_to_string(dir.path().join("pages/npmsweep-scan.1")).unwrap();
+    assert!(scan_page.contains("stdin\\-path"), "{scan_page}");
+    assert!(dir.path().join("pages/npmsweep-history.1").is_file());
+}
