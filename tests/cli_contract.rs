@@ -653,3 +653,34 @@ fn completions_and_manual_pages() {
     assert!(scan_page.contains("stdin\\-path"), "{scan_page}");
     assert!(dir.path().join("pages/npmsweep-history.1").is_file());
 }
+
+/// A release is one version everywhere: the action installs by default the
+/// release it ships with, and the npm launcher names the same version.
+#[test]
+fn distribution_files_name_the_crate_version() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let action = std::fs::read_to_string(root.join("action.yml")).unwrap();
+    let version_input = action
+        .split("\n  version:\n")
+        .nth(1)
+        .expect("a version input in action.yml");
+    let default = version_input
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("default: "))
+        .unwrap()
+        .trim_matches('"');
+    assert_eq!(
+        default,
+        env!("CARGO_PKG_VERSION"),
+        "action.yml version default"
+    );
+    let package: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("npm/npmsweep/package.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(package["version"], env!("CARGO_PKG_VERSION"));
+    for (name, version) in package["optionalDependencies"].as_object().unwrap() {
+        assert_eq!(version, env!("CARGO_PKG_VERSION"), "{name}");
+    }
+    assert!(package.get("scripts").is_none(), "no install scripts");
+}
