@@ -9,7 +9,7 @@ use crate::rules::Registry;
 use crate::scan::{self, Report};
 use crate::source::worktree::WalkOptions;
 use clap::{Args, Parser, Subcommand};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub const EXIT_CLEAN: i32 = 0;
@@ -19,7 +19,7 @@ pub const EXIT_ERROR: i32 = 2;
 #[derive(Parser, Debug)]
 #[command(
     name = "npmsweep",
-    version,
+    version = crate::BUILD_VERSION,
     about = "Find npm credentials that should not be where they are, and say how to fix them.",
     after_help = "Exit codes: 0 no findings at or above --fail-on, 1 findings, 2 usage or fatal error."
 )]
@@ -36,7 +36,9 @@ pub enum Command {
     /// range), with provenance, a leak report and an optional purge plan.
     History(HistoryArgs),
     /// Record the current findings' fingerprints (never secrets) in a baseline
-    /// file, `--output FILE`, for `--baseline FILE`. Takes every `scan` flag.
+    /// file, `--output FILE`, for `--baseline FILE`. Takes the `scan` flags
+    /// that choose what is scanned; not `--format` (the file is always
+    /// baseline JSON) nor `--baseline` (write the file again to update it).
     Baseline(ScanArgs),
     /// List every rule: id, severity, title.
     Rules,
@@ -44,6 +46,20 @@ pub enum Command {
     Explain {
         /// The rule id, as printed by `npmsweep rules`.
         rule_id: String,
+    },
+    /// Print a shell completion script, e.g. `npmsweep completions bash >
+    /// /etc/bash_completion.d/npmsweep`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page npmsweep(1) in roff (`npmsweep man | man -l -`),
+    /// or write it and one page per subcommand into a directory.
+    Man {
+        /// Write npmsweep.1, npmsweep-scan.1, … into DIR instead.
+        #[arg(long, value_name = "DIR")]
+        output_dir: Option<PathBuf>,
     },
 }
 
@@ -55,6 +71,13 @@ pub struct OutputArgs {
     /// Write the report to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also write a JSON report to FILE, next to the --format report (one
+    /// run, several reports: e.g. human on the terminal, JSON for a tool).
+    #[arg(long, value_name = "FILE")]
+    pub json_output: Option<PathBuf>,
+    /// Also write a SARIF report to FILE, next to the --format report.
+    #[arg(long, value_name = "FILE")]
+    pub sarif_output: Option<PathBuf>,
     /// Print secrets in full. Never use this in CI logs.
     #[arg(long)]
     pub show_secrets: bool,
@@ -81,6 +104,35 @@ pub struct OutputArgs {
     pub sarif_category: Option<String>,
 }
 
+impl OutputArgs {
+    /// `--json-output` and `--sarif-output`: the reports written next to the
+    /// `--format` one.
+    pub fn extra_reports(&self) -> Vec<(Format, &PathBuf)> {
+        [
+            (Format::Json, self.json_output.as_ref()),
+            (Format::Sarif, self.sarif_output.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(format, path)| path.map(|p| (format, p)))
+        .collect()
+    }
+
+    /// Refuse two reports written to one file (the last would win silently).
+    pub fn check_report_files(&self) -> Result<(), String> {
+        let mut files: Vec<&PathBuf> = self.output.iter().collect();
+        for (_, path) in self.extra_reports() {
+            if files.contains(&path) {
+                return Err(format!(
+                    "{}: two reports cannot be written to one file",
+                    path.display()
+                ));
+            }
+            files.push(path);
+        }
+        Ok(())
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {
     Auto,
@@ -90,9 +142,14 @@ pub enum ColorChoice {
 
 #[derive(Args, Debug)]
 pub struct ScanArgs {
-    /// Files or directories to scan.
+    /// Files or directories to scan; `-` reads standard input as one file.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
+    /// With `scan -`: the relative path standard input stands for, which
+    /// decides the detectors that run (`.npmrc`, `.github/workflows/ci.yml`)
+    /// [default: <stdin>, searched for tokens only].
+    #[arg(long, value_name = "NAME")]
+    pub stdin_path: Option<String>,
     /// Also scan files matched by .gitignore and .ignore files.
     #[arg(long)]
     pub no_ignore: bool,
@@ -130,7 +187,8 @@ pub struct HistoryArgs {
     #[arg(long, value_name = "REV")]
     pub since_commit: Option<String>,
     /// Also sweep objects no ref reaches (dangling commits left by force-pushes, stray blobs).
-    /// Not with --branch: what the chosen revisions do not reach is not "unreachable".
+    /// Not with --branch, --range or --since-commit: what a chosen part of history does not
+    /// reach is not "unreachable".
     #[arg(long, conflicts_with_all = ["range", "since_commit", "branch"])]
     pub all_objects: bool,
     /// Write a `git filter-repo --replace-text` file for the found secrets (mode 0600: it
@@ -197,7 +255,22 @@ pub fn run(cli: Cli) -> Result<i32, String> {
             Ok(EXIT_CLEAN)
         }
         Command::Explain { rule_id } => explain(&rule_id),
+        Command::Completions { shell } => to_stdout(crate::manual::completions(
+            shell,
+            &mut std::io::stdout().lock(),
+        )),
+        Command::Man { output_dir: None } => {
+            to_stdout(crate::manual::man(&mut std::io::stdout().lock()))
+        }
+        Command::Man {
+            output_dir: Some(dir),
+        } => {
+            crate::manual::man_pages(&dir)
+                .map_err(|e| format!("cannot write manual pages to {}: {e}", dir.display()))?;
+            Ok(EXIT_CLEAN)
+        }
         Command::Scan(mut args) => {
+            args.output.check_report_files()?;
             let report = scan_report(&mut args)?;
             let code = emit(&report, &args.output)?;
             // The report (with its skipped count) is written first, for CI
@@ -207,7 +280,10 @@ pub fn run(cli: Cli) -> Result<i32, String> {
                 None => Ok(code),
             }
         }
-        Command::History(mut args) => crate::history::command(&mut args),
+        Command::History(mut args) => {
+            args.output.check_report_files()?;
+            crate::history::command(&mut args)
+        }
         Command::Baseline(mut args) => crate::filter::baseline::run(&mut args),
     }
 }
@@ -220,7 +296,19 @@ pub fn scan_report(args: &mut ScanArgs) -> Result<Report, String> {
         .first()
         .cloned()
         .unwrap_or_else(|| PathBuf::from("."));
-    let root = if args.staged {
+    let stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
+    if stdin && args.paths.len() > 1 {
+        return Err("`-` (standard input) is scanned on its own: give no other PATH".into());
+    }
+    if stdin && args.staged {
+        return Err("--staged scans the git index, not standard input".into());
+    }
+    if args.stdin_path.is_some() && !stdin {
+        return Err("--stdin-path names standard input: use it with `scan -`".into());
+    }
+    let root = if stdin {
+        Some(PathBuf::from("."))
+    } else if args.staged {
         if args.paths.len() > 1 {
             return Err("--staged scans the index of one repository: give at most one PATH".into());
         }
@@ -231,60 +319,68 @@ pub fn scan_report(args: &mut ScanArgs) -> Result<Report, String> {
     let filters = crate::filter::Filters::load(&args.filter, root.as_deref())?;
     filters.apply_defaults(&mut args.output);
     let detect = filters.detect_options(detect_options(&args.output));
-    let mut report = match root.filter(|_| args.staged) {
-        Some(repo_root) => scan::scan_staged(
-            &crate::source::staged::StagedOptions {
-                start: repo_root,
-                max_file_size: args.max_file_size,
-                exclude: filters.exclude(),
-            },
-            &detect,
-        )?,
-        None => {
-            // A path given on the command line that does not exist is a usage
-            // error (a typo must not turn a CI scan green), not a warning.
-            // One that is a FIFO, socket or device is never opened (reading
-            // it could block forever): it is skipped, counted and warned
-            // about.
-            let mut special = Vec::new();
-            for path in &args.paths {
-                if let Err(e) = std::fs::symlink_metadata(path) {
-                    return Err(format!("{}: cannot scan: {e}", path.display()));
+    let mut report = if stdin {
+        let name = match &args.stdin_path {
+            Some(name) => crate::source::stdin::check_name(name)?,
+            None => crate::source::stdin::DEFAULT_NAME.to_string(),
+        };
+        scan::scan_stdin(std::io::stdin().lock(), &name, args.max_file_size, &detect)?
+    } else {
+        match root.filter(|_| args.staged) {
+            Some(repo_root) => scan::scan_staged(
+                &crate::source::staged::StagedOptions {
+                    start: repo_root,
+                    max_file_size: args.max_file_size,
+                    exclude: filters.exclude(),
+                },
+                &detect,
+            )?,
+            None => {
+                // A path given on the command line that does not exist is a usage
+                // error (a typo must not turn a CI scan green), not a warning.
+                // One that is a FIFO, socket or device is never opened (reading
+                // it could block forever): it is skipped, counted and warned
+                // about.
+                let mut special = Vec::new();
+                for path in &args.paths {
+                    if let Err(e) = std::fs::symlink_metadata(path) {
+                        return Err(format!("{}: cannot scan: {e}", path.display()));
+                    }
+                    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+                        special.push(path.clone());
+                    }
                 }
-                if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-                    special.push(path.clone());
+                args.paths.retain(|p| !special.contains(p));
+                // The same directory or file given twice (`scan . .`, `scan a ./a`)
+                // is scanned once: every finding would be reported twice.
+                let mut seen = std::collections::HashSet::new();
+                let roots: Vec<PathBuf> = args
+                    .paths
+                    .iter()
+                    .filter(|p| {
+                        seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()))
+                    })
+                    .cloned()
+                    .collect();
+                let walk = WalkOptions {
+                    roots,
+                    no_ignore: args.no_ignore,
+                    follow_links: args.follow,
+                    max_file_size: args.max_file_size,
+                    threads: args.threads,
+                    exclude: filters.exclude(),
+                };
+                let mut report = scan::scan_worktree(&walk, &detect);
+                for path in &special {
+                    report.stats.skipped += 1;
+                    report.stats.warnings.push(format!(
+                        "{}: not a regular file or directory (a FIFO, socket or device): not scanned",
+                        path.display()
+                    ));
                 }
+                report.stats.settle();
+                report
             }
-            args.paths.retain(|p| !special.contains(p));
-            // The same directory or file given twice (`scan . .`, `scan a ./a`)
-            // is scanned once: every finding would be reported twice.
-            let mut seen = std::collections::HashSet::new();
-            let roots: Vec<PathBuf> = args
-                .paths
-                .iter()
-                .filter(|p| {
-                    seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()))
-                })
-                .cloned()
-                .collect();
-            let walk = WalkOptions {
-                roots,
-                no_ignore: args.no_ignore,
-                follow_links: args.follow,
-                max_file_size: args.max_file_size,
-                threads: args.threads,
-                exclude: filters.exclude(),
-            };
-            let mut report = scan::scan_worktree(&walk, &detect);
-            for path in &special {
-                report.stats.skipped += 1;
-                report.stats.warnings.push(format!(
-                    "{}: not a regular file or directory (a FIFO, socket or device): not scanned",
-                    path.display()
-                ));
-            }
-            report.stats.settle();
-            report
         }
     };
     filters.audit_change(&mut report, None)?;
@@ -294,6 +390,17 @@ pub fn scan_report(args: &mut ScanArgs) -> Result<Report, String> {
         filters.apply(&mut report);
     }
     Ok(report)
+}
+
+/// The outcome of printing to standard output: a closed pipe
+/// (`npmsweep man | head`) is not an error.
+fn to_stdout(written: std::io::Result<()>) -> Result<i32, String> {
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write to standard output: {e}"))
+        }
+        _ => Ok(EXIT_CLEAN),
+    }
 }
 
 fn explain(rule_id: &str) -> Result<i32, String> {
@@ -325,25 +432,31 @@ pub fn detect_options(output: &OutputArgs) -> DetectOptions {
     }
 }
 
-/// Should the human report be coloured? Honours `--color` and `NO_COLOR`.
-pub fn use_color(choice: ColorChoice, to_terminal: bool) -> bool {
+/// The colour decision for a stream, made by `anstream`: `--color auto`
+/// colours a terminal unless `NO_COLOR`, `CLICOLOR=0` or `TERM=dumb` says
+/// otherwise (`CLICOLOR_FORCE` forces it); `always` and `never` are final.
+pub fn color_choice(
+    choice: ColorChoice,
+    stream: &impl anstream::stream::RawStream,
+) -> anstream::ColorChoice {
     match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        }
+        ColorChoice::Always => anstream::ColorChoice::Always,
+        ColorChoice::Never => anstream::ColorChoice::Never,
+        ColorChoice::Auto => anstream::AutoStream::choice(stream),
     }
 }
 
 /// Write the report where asked, print warnings, and compute the exit code.
 pub fn emit(report: &Report, output: &OutputArgs) -> Result<i32, String> {
-    let stdout_tty = std::io::stdout().is_terminal();
-    let to_terminal = output.output.is_none() && stdout_tty;
+    // A file (`-o`) is coloured only with `--color always`.
+    let choice = match (&output.output, output.color) {
+        (Some(_), ColorChoice::Auto) => anstream::ColorChoice::Never,
+        _ => color_choice(output.color, &std::io::stdout()),
+    };
     let format = output.format;
     let opts = ReportOptions {
         show_secrets: output.show_secrets,
-        color: use_color(output.color, to_terminal),
+        color: choice != anstream::ColorChoice::Never,
         show_suppressed: output.show_suppressed,
         quiet: output.quiet,
         sarif_category: output.sarif_category.clone(),
@@ -380,11 +493,34 @@ pub fn emit(report: &Report, output: &OutputArgs) -> Result<i32, String> {
             crate::outfile::write(path, &buf, access)?
         }
         None => {
-            let mut out = std::io::stdout().lock();
+            // The human report goes through anstream (on a Windows console
+            // without ANSI support its styles become console calls); the
+            // machine formats hold no styles and are written byte for byte.
+            let mut out: Box<dyn Write> = if format == Format::Human {
+                Box::new(anstream::AutoStream::new(std::io::stdout().lock(), choice))
+            } else {
+                Box::new(std::io::stdout().lock())
+            };
             out.write_all(&buf)
                 .and_then(|_| out.flush())
                 .map_err(|e| format!("cannot write to standard output: {e}"))?;
         }
+    }
+    // The extra reports: same findings, no colour, each in its own file.
+    for (format, path) in output.extra_reports() {
+        let mut buf = Vec::new();
+        let opts = ReportOptions {
+            color: false,
+            ..opts.clone()
+        };
+        report::write(format, report, &opts, &mut buf).map_err(|e| e.to_string())?;
+        // JSON can carry secrets with --show-secrets (SARIF never does).
+        let access = if output.show_secrets && format != Format::Sarif {
+            crate::outfile::Access::OwnerOnly
+        } else {
+            crate::outfile::Access::Default
+        };
+        crate::outfile::write(path, &buf, access)?;
     }
     let failing = report
         .findings

@@ -203,6 +203,8 @@ pub enum Origin {
     Worktree,
     /// A file staged in the git index.
     Index,
+    /// Standard input (`scan -`).
+    Stdin,
     /// A blob in git history.
     Blob { blob_id: String },
 }

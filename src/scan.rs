@@ -208,3 +208,32 @@ pub fn scan_worktree(walk: &WalkOptions, opts: &DetectOptions) -> Report {
         elapsed: start.elapsed(),
     }
 }
+
+/// Scan standard input as one item named `name` (`scan -`).
+pub fn scan_stdin(
+    input: impl std::io::Read,
+    name: &str,
+    max_size: u64,
+    opts: &DetectOptions,
+) -> Result<Report, String> {
+    let start = Instant::now();
+    let mut findings = Vec::new();
+    let mut warnings = Vec::new();
+    let mut publish_paths = Vec::new();
+    let mut stats = crate::source::stdin::read(input, name, max_size, |item| {
+        let d = detect_item(item, opts);
+        findings.extend(d.findings);
+        warnings.extend(d.warnings);
+        publish_paths.extend(d.publish_paths);
+    })?;
+    sort_findings(&mut findings);
+    stats.warnings.extend(warnings);
+    stats.settle();
+    Ok(Report {
+        command: "scan".into(),
+        findings,
+        stats,
+        elapsed: start.elapsed(),
+        readiness: crate::readiness::Readiness::new(publish_paths),
+    })
+}

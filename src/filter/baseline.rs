@@ -263,6 +263,9 @@ pub fn run(args: &mut ScanArgs) -> Result<i32, String> {
                 .into(),
         );
     }
+    if !args.output.extra_reports().is_empty() {
+        return Err("baseline: the file is always baseline JSON; --json-output and --sarif-output do not apply".into());
+    }
     if args.output.format != Format::Human {
         return Err("baseline: the file is always baseline JSON; --format does not apply".into());
     }

@@ -6,9 +6,9 @@
 //! that silently does nothing. The README's "Living in CI" section documents
 //! every key.
 
+use super::exclude::Exclude;
 use crate::finding::Severity;
 use crate::rules::Registry;
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -44,8 +44,8 @@ pub struct Config {
     pub fail_on: Option<Severity>,
     /// Paths (relative to the scan root) never scanned, as written.
     pub exclude_patterns: Vec<String>,
-    /// The compiled form of `exclude_patterns` (see [`compile_excludes`]).
-    pub exclude: Option<GlobSet>,
+    /// The compiled form of `exclude_patterns` (gitignore semantics).
+    pub exclude: Option<Exclude>,
     /// Rule ids whose findings are dropped.
     pub disable: Vec<String>,
     /// Rule id → severity to report instead of the rule's own.
@@ -174,34 +174,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     Ok(config)
 }
 
-/// Compile exclude patterns. Gitignore-like conveniences: `*` does not cross
-/// `/`; a pattern without `/` matches at any depth (`*.md`); every pattern
-/// also matches everything below it (`fixtures` skips `fixtures/a/b`); a
-/// leading `/` anchors a pattern at the root (`/.env` skips only `./.env`).
-pub fn compile_excludes(patterns: &[String]) -> Result<GlobSet, String> {
-    let mut set = GlobSetBuilder::new();
-    for p in patterns {
-        let p = p.trim().trim_start_matches("./").trim_end_matches('/');
-        // A leading `/` anchors the pattern at the scan root, as in .gitignore.
-        let (p, anchored) = match p.strip_prefix('/') {
-            Some(rest) => (rest, true),
-            None => (p, false),
-        };
-        let mut variants = vec![p.to_string(), format!("{p}/**")];
-        if !p.contains('/') && !anchored {
-            variants.push(format!("**/{p}"));
-            variants.push(format!("**/{p}/**"));
-        }
-        for v in variants {
-            let glob = GlobBuilder::new(&v)
-                .literal_separator(true)
-                .backslash_escape(true)
-                .build()
-                .map_err(|e| format!("invalid glob {p:?}: {}", e.kind()))?;
-            set.add(glob);
-        }
-    }
-    set.build().map_err(|e| e.to_string())
+/// Compile exclude patterns with `.gitignore` semantics (see [`Exclude`]).
+pub fn compile_excludes(patterns: &[String]) -> Result<Exclude, String> {
+    Exclude::new(patterns)
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -249,11 +224,11 @@ npm-legacy-token = "medium"
         assert_eq!(c.credential_names, ["ACME_REGISTRY_TOKEN"]);
         assert_eq!(c.placeholders, ["replace-me"]);
         let ex = c.exclude.unwrap();
-        assert!(ex.is_match("tests/fixtures/a/.npmrc"));
-        assert!(ex.is_match("tests/fixtures"));
-        assert!(ex.is_match("deep/dir/x.snap"));
-        assert!(!ex.is_match("tests/other/.npmrc"));
-        assert!(!ex.is_match("src/fixtures.rs"));
+        assert!(ex.excludes("tests/fixtures/a/.npmrc", false));
+        assert!(ex.excludes("tests/fixtures", true));
+        assert!(ex.excludes("deep/dir/x.snap", false));
+        assert!(!ex.excludes("tests/other/.npmrc", false));
+        assert!(!ex.excludes("src/fixtures.rs", false));
     }
 
     #[test]
@@ -298,7 +273,7 @@ npm-legacy-token = "medium"
             "{e}"
         );
         let anchored = compile_excludes(&["/.env".to_string()]).unwrap();
-        assert!(anchored.is_match(".env") && !anchored.is_match("sub/.env"));
+        assert!(anchored.excludes(".env", false) && !anchored.excludes("sub/.env", false));
         let e = parse_str("exclude = [\"a[\"]\n").unwrap_err();
         assert!(
             e.0.starts_with("npmsweep.toml:1:12: exclude: invalid glob"),

@@ -9,6 +9,7 @@
 pub mod baseline;
 pub mod config;
 pub mod config_from;
+pub mod exclude;
 pub mod suppress;
 
 use crate::cli::OutputArgs;
@@ -63,23 +64,34 @@ impl std::fmt::Debug for Filters {
 }
 
 impl Filters {
-    /// Load what `args` asks for. `scan_root` is the directory searched for
-    /// `npmsweep.toml` (`None` when the scan has no single root directory).
+    /// Load what `args` asks for. `scan_root` is the directory the search
+    /// for `npmsweep.toml` starts from (`None` when the scan has no single
+    /// root directory): `--no-config`, then `--config FILE`, then the file
+    /// named by `NPMSWEEP_CONFIG`, then the first `npmsweep.toml` found from
+    /// the scan root up to the repository root.
     pub fn load(args: &FilterArgs, scan_root: Option<&Path>) -> Result<Filters, String> {
         if let Some(spec) = &args.config_from {
             return Self::load_from_revision(args, scan_root, spec);
         }
-        let config_path = if args.no_config {
-            None
-        } else if let Some(p) = &args.config {
-            Some(p.clone())
+        let from_env = std::env::var_os(CONFIG_ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+        let (config_path, base) = if args.no_config {
+            (None, String::new())
+        } else if let Some(p) = args.config.clone().or(from_env) {
+            (Some(p), String::new())
         } else {
-            scan_root
-                .map(|r| r.join(config::FILE_NAME))
-                .filter(|p| p.is_file())
+            match scan_root.and_then(find_config) {
+                Some((p, base)) => (Some(p), base),
+                None => (None, String::new()),
+            }
         };
         let config = match config_path {
-            Some(p) => Some(config::load(&p).map_err(|e| e.to_string())?),
+            Some(p) => {
+                let mut c = config::load(&p).map_err(|e| e.to_string())?;
+                c.exclude = c.exclude.map(|e| e.with_base(&base));
+                Some(c)
+            }
             None => None,
         };
         let baseline = match &args.baseline {
@@ -184,7 +196,7 @@ impl Filters {
     }
 
     /// Paths never to scan (relative to the scan root).
-    pub fn exclude(&self) -> Option<globset::GlobSet> {
+    pub fn exclude(&self) -> Option<exclude::Exclude> {
         self.config.as_ref().and_then(|c| c.exclude.clone())
     }
 
@@ -215,13 +227,52 @@ impl Filters {
     }
 }
 
+/// The environment variable naming a configuration file (`--config` wins).
+pub const CONFIG_ENV: &str = "NPMSWEEP_CONFIG";
+
+/// The first `npmsweep.toml` from `root` up to the repository root (the
+/// directory holding `.git`; only `root` itself outside a repository), and
+/// where `root` is relative to the file's directory.
+fn find_config(root: &Path) -> Option<(PathBuf, String)> {
+    let start = std::fs::canonicalize(root).ok()?;
+    let in_repository = start.ancestors().any(|d| d.join(".git").exists());
+    for dir in start.ancestors() {
+        let candidate = dir.join(config::FILE_NAME);
+        if candidate.is_file() {
+            let base = start
+                .strip_prefix(dir)
+                .map(|b| b.to_string_lossy().replace('\\', "/"))
+                .unwrap_or_default();
+            // Shown the way the user named the root: `npmsweep.toml` for a
+            // scan of `.`, an absolute path when it was found further up.
+            let shown = if dir == start {
+                root.join(config::FILE_NAME)
+            } else {
+                candidate
+            };
+            return Some((shown, base));
+        }
+        if !in_repository || dir.join(".git").exists() {
+            return None;
+        }
+    }
+    None
+}
+
 /// Drop excluded paths and disabled rules; override severities. Excluded
 /// paths are also filtered here (not only in the walker) so that sources
 /// which do not walk directories — history, the index — honour them too.
 pub fn apply_config(c: &Config, findings: &mut Vec<Finding>) {
+    // The walker already applied `exclude` to working-tree files, with
+    // paths relative to each root (a finding's path may carry the root's
+    // name as a prefix, which the patterns do not).
     findings.retain(|f| {
         !c.disable.contains(&f.rule_id)
-            && !c.exclude.as_ref().is_some_and(|ex| ex.is_match(&f.path))
+            && (f.origin == crate::finding::Origin::Worktree
+                || !c
+                    .exclude
+                    .as_ref()
+                    .is_some_and(|ex| ex.excludes(&f.path, false)))
     });
     for f in findings.iter_mut() {
         if let Some(s) = c.severity.get(&f.rule_id) {

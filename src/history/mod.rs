@@ -29,7 +29,6 @@ use git2::{Oid, Repository};
 use progress::Progress;
 use provenance::CommitInfo;
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -98,7 +97,8 @@ pub fn command(args: &mut HistoryArgs) -> Result<i32, String> {
         threads: args.threads,
         // Like colour: only for a person at a terminal without NO_COLOR.
         progress: !args.output.quiet
-            && cli::use_color(cli::ColorChoice::Auto, std::io::stderr().is_terminal()),
+            && cli::color_choice(cli::ColorChoice::Auto, &std::io::stderr())
+                != anstream::ColorChoice::Never,
     };
     let mut report = sweep_repository(&repo, &options, &detect)?;
     // A sweep that could read nothing at all but met damage (every ref
@@ -175,7 +175,9 @@ pub fn open(path: &Path) -> Result<Repository, String> {
         std::iter::empty::<&str>(),
     )
     .map_err(|e| {
-        if e.code() == git2::ErrorCode::NotFound {
+        if let Some(message) = crate::source::sha256_unsupported(path, &e) {
+            format!("{message}; `npmsweep scan` still scans the working tree's files")
+        } else if e.code() == git2::ErrorCode::NotFound {
             format!(
                 "{} is not in a git repository (nor is any parent directory); \
                      `npmsweep scan` scans plain directories",

@@ -47,6 +47,10 @@ fn render(
         .filter(|f| f.suppressed.is_none() || opts.show_suppressed)
         .collect();
 
+    // `line:column` padded to one width, so severities and rules line up.
+    let location = |f: &Finding| format!("{}:{}", f.span.start_line, f.span.start_column);
+    let location_width = shown.iter().map(|f| location(f).len()).max().unwrap_or(0);
+    let rule_width = shown.iter().map(|f| f.rule_id.len()).max().unwrap_or(0);
     let mut current_path: Option<&str> = None;
     for f in &shown {
         if current_path != Some(f.path.as_str()) {
@@ -81,10 +85,9 @@ fn render(
         term_line!(
             terminal,
             out,
-            "  {}:{} {sev} {} {}{facts}{secret}{suppressed}",
-            f.span.start_line,
-            f.span.start_column,
-            paint(bold, &f.rule_id),
+            "  {:<location_width$} {sev} {} {}{facts}{secret}{suppressed}",
+            location(f),
+            paint(bold, &format!("{:<rule_width$}", f.rule_id)),
             f.message,
         )?;
         if let Some(p) = &f.provenance {
@@ -148,10 +151,11 @@ fn render(
     if !shown.is_empty() {
         term_line!(terminal, out)?;
     }
-    let what = if report.command == "history" {
-        "blobs"
-    } else {
-        "files"
+    let what = match (report.command == "history", report.stats.items == 1) {
+        (true, true) => "blob",
+        (true, false) => "blobs",
+        (false, true) => "file",
+        (false, false) => "files",
     };
     term_line!(
         terminal,

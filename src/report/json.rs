@@ -41,7 +41,7 @@ struct Summary {
 }
 
 #[derive(Serialize)]
-struct JsonFinding<'a> {
+pub(super) struct JsonFinding<'a> {
     rule_id: &'a str,
     title: &'a str,
     severity: &'static str,
@@ -68,38 +68,12 @@ struct JsonFinding<'a> {
 }
 
 pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::Result<()> {
-    let registry = Registry::global();
     let active: Vec<&Finding> = report
         .findings
         .iter()
         .filter(|f| f.suppressed.is_none() || opts.show_suppressed)
         .collect();
-    let findings = active
-        .iter()
-        .map(|f| {
-            let rule = registry.get(&f.rule_id);
-            JsonFinding {
-                rule_id: &f.rule_id,
-                title: rule.map(|r| r.title.as_str()).unwrap_or(""),
-                severity: f.severity.as_str(),
-                confidence: f.confidence.as_str(),
-                path: &f.path,
-                start_line: f.span.start_line,
-                start_column: f.span.start_column,
-                end_line: f.span.end_line,
-                end_column: f.span.end_column,
-                message: f.message.as_str(),
-                secret: shown_secret(f, opts),
-                secret_id: f.public_secret_id(),
-                fingerprint: &f.fingerprint,
-                origin: &f.origin,
-                details: &f.details,
-                suppressed: f.suppressed.as_deref(),
-                provenance: f.provenance.as_ref(),
-                docs: rule.map(|r| r.docs_url()).unwrap_or_default(),
-            }
-        })
-        .collect();
+    let findings = active.iter().map(|f| json_finding(f, opts)).collect();
     let by_severity = counts(&report.findings);
     let doc = Document {
         schema_version: SCHEMA_VERSION,
@@ -127,4 +101,30 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
+}
+
+/// One finding as it appears in `findings[]` (and, one per line, in
+/// `--format jsonl`).
+pub(super) fn json_finding<'a>(f: &'a Finding, opts: &ReportOptions) -> JsonFinding<'a> {
+    let rule = Registry::global().get(&f.rule_id);
+    JsonFinding {
+        rule_id: &f.rule_id,
+        title: rule.map(|r| r.title.as_str()).unwrap_or(""),
+        severity: f.severity.as_str(),
+        confidence: f.confidence.as_str(),
+        path: &f.path,
+        start_line: f.span.start_line,
+        start_column: f.span.start_column,
+        end_line: f.span.end_line,
+        end_column: f.span.end_column,
+        message: f.message.as_str(),
+        secret: shown_secret(f, opts),
+        secret_id: f.public_secret_id(),
+        fingerprint: &f.fingerprint,
+        origin: &f.origin,
+        details: &f.details,
+        suppressed: f.suppressed.as_deref(),
+        provenance: f.provenance.as_ref(),
+        docs: rule.map(|r| r.docs_url()).unwrap_or_default(),
+    }
 }

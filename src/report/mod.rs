@@ -4,6 +4,7 @@
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod jsonl;
 pub mod readiness;
 pub mod sarif;
 pub mod terminal;
@@ -15,10 +16,12 @@ use std::io::{self, Write};
 /// Output formats (see `--format`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// Findings grouped by file, with remediation (default on a terminal).
+    /// Findings grouped by file, with remediation (the default).
     Human,
     /// One JSON document (schema in the README).
     Json,
+    /// JSON Lines: one finding per line (the JSON report's `findings[]`).
+    Jsonl,
     /// GitHub Actions workflow commands (`::error file=…::…`): annotations,
     /// plus the publish-readiness summary for `$GITHUB_STEP_SUMMARY`.
     Github,
@@ -50,6 +53,7 @@ pub fn write(
     match format {
         Format::Human => human::write(report, opts, out),
         Format::Json => json::write(report, opts, out),
+        Format::Jsonl => jsonl::write(report, opts, out),
         Format::Github => github::write(report, opts, out),
         Format::Sarif => sarif::write(report, opts, out),
     }

@@ -560,6 +560,7 @@ fn result_properties(f: &Finding) -> BTreeMap<String, Value> {
     let origin = match &f.origin {
         Origin::Worktree => "worktree",
         Origin::Index => "index",
+        Origin::Stdin => "stdin",
         Origin::Blob { blob_id } => {
             props.insert("blob_id".to_string(), json!(blob_id));
             "blob"

@@ -27,7 +27,7 @@ pub struct StagedOptions {
     pub start: PathBuf,
     pub max_file_size: u64,
     /// Globs (relative to the repository root) of paths never to scan.
-    pub exclude: Option<globset::GlobSet>,
+    pub exclude: Option<crate::filter::exclude::Exclude>,
 }
 
 /// The working directory of the repository containing `start`.
@@ -43,6 +43,11 @@ pub fn repository_root(start: &Path) -> Result<PathBuf, String> {
 
 fn open(start: &Path) -> Result<Repository, String> {
     Repository::discover(start).map_err(|e| {
+        if let Some(message) = super::sha256_unsupported(start, &e) {
+            return format!(
+                "--staged: {message}; `npmsweep scan` without --staged scans the files on disk"
+            );
+        }
         format!(
             "{}: --staged needs a git repository: {}",
             start.display(),
@@ -87,7 +92,11 @@ where
         {
             continue;
         }
-        if opts.exclude.as_ref().is_some_and(|ex| ex.is_match(&path)) {
+        if opts
+            .exclude
+            .as_ref()
+            .is_some_and(|ex| ex.excludes(&path, false))
+        {
             continue;
         }
         let blob = match repo.find_blob(entry.id) {

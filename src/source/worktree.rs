@@ -23,8 +23,9 @@ pub struct WalkOptions {
     pub follow_links: bool,
     pub max_file_size: u64,
     pub threads: usize,
-    /// Globs (relative to the scan root) of paths never to scan.
-    pub exclude: Option<globset::GlobSet>,
+    /// Paths (relative to the scan root) never to scan; excluded
+    /// directories are not entered.
+    pub exclude: Option<crate::filter::exclude::Exclude>,
 }
 
 /// Walk every root and call `visit` for each readable regular file.
@@ -74,12 +75,22 @@ where
         let visited: Mutex<HashSet<PathBuf>> = Mutex::new(HashSet::new());
         // Only a tree inside a git repository has tracked-but-ignored files
         // to add back, so only then is the visited set worth keeping.
-        let track_visits =
-            !opts.no_ignore && meta.is_dir() && git2::Repository::discover(root).is_ok();
+        let repository =
+            (!opts.no_ignore && meta.is_dir()).then(|| git2::Repository::discover(root));
+        if let Some(Err(e)) = &repository
+            && let Some(message) = super::sha256_unsupported(root, e)
+        {
+            // Not silent: tracked files that an ignore pattern matches are
+            // not added back without reading the index.
+            warn(format!(
+                "{message}; files git tracks that .gitignore matches are not scanned (use --no-ignore)"
+            ));
+        }
+        let track_visits = repository.is_some_and(|r| r.is_ok());
         let read_one = |path: &Path, buf: &mut Vec<u8>| {
             let (relpath, under_root) = rel(path);
             if let Some(ex) = &opts.exclude
-                && ex.is_match(&under_root)
+                && ex.excludes(&under_root, false)
             {
                 return;
             }
@@ -107,13 +118,29 @@ where
             }
         };
 
+        let exclude = opts.exclude.clone();
+        let root_owned = root.to_path_buf();
         let mut builder = WalkBuilder::new(root);
         builder
             .hidden(false)
             .follow_links(opts.follow_links)
             .threads(opts.threads)
             .require_git(false)
-            .filter_entry(|e| e.file_name() != ".git");
+            .filter_entry(move |e| {
+                e.file_name() != ".git"
+                    && !exclude.as_ref().is_some_and(|ex| {
+                        e.depth() > 0
+                            && ex.excludes(
+                                &normalize(
+                                    &e.path()
+                                        .strip_prefix(&root_owned)
+                                        .unwrap_or(e.path())
+                                        .to_string_lossy(),
+                                ),
+                                e.file_type().is_some_and(|t| t.is_dir()),
+                            )
+                    })
+            });
         if opts.no_ignore {
             builder
                 .ignore(false)
