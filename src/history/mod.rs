@@ -18,11 +18,13 @@ pub mod report;
 pub mod tree;
 
 use crate::cli::{self, HistoryArgs};
+use crate::detect::tree::TreeView;
 use crate::detect::{self, DetectOptions, FileKind, Item};
 use crate::finding::{Finding, Origin, Provenance, sort_findings};
 use crate::scan::{self, Report};
 use crate::source::SourceStats;
 use crate::source::history::{self as source, BlobToScan, Plan, Selection};
+use crate::source::tree::GitTree;
 use git2::{Oid, Repository};
 use progress::Progress;
 use provenance::CommitInfo;
@@ -193,8 +195,13 @@ fn sweep_repository(
             )
         },
         |bytes| progress.advance(bytes),
-        |index, blob, bytes| {
-            let d = detect_blob(blob, bytes, detect);
+        |index, blob, bytes, odb| {
+            let files = blob.root.map(|root| GitTree {
+                odb,
+                root,
+                damaged: &damaged,
+            });
+            let d = detect_blob(blob, bytes, files.as_ref(), detect);
             if !d.findings.is_empty() {
                 found.lock().expect("found lock").push(index);
             }
@@ -242,7 +249,12 @@ fn tune_libgit2() {
 
 /// Pass 2 detection: every analyser the blob's kinds of path ask for, once.
 /// Binary content gets the token matcher only, as in `scan`.
-fn detect_blob(blob: &BlobToScan, bytes: &[u8], opts: &DetectOptions) -> detect::Detected {
+fn detect_blob(
+    blob: &BlobToScan,
+    bytes: &[u8],
+    files: Option<&GitTree>,
+    opts: &DetectOptions,
+) -> detect::Detected {
     let utf16 = scan::utf16_text(bytes);
     let bytes = utf16.as_deref().map_or(bytes, str::as_bytes);
     let mut kinds = blob.kinds();
@@ -255,6 +267,10 @@ fn detect_blob(blob: &BlobToScan, bytes: &[u8], opts: &DetectOptions) -> detect:
         origin: Origin::Blob {
             blob_id: blob.id.to_string(),
         },
+        tree: files.map(|files| TreeView {
+            files,
+            path: blob.first_path(),
+        }),
     };
     detect::detect(&item, &kinds, opts)
 }
@@ -362,12 +378,31 @@ fn attribute(
         let Some((_, object)) = &current else {
             continue;
         };
+        // Sibling files come from the newest commit holding the blob at
+        // this path (the tree the sweep analysed it against, in the usual
+        // case where that is where it was first met).
+        let files = commits
+            .first()
+            .and_then(|&c| repo.find_commit(plan.commits[c as usize]).ok())
+            .map(|c| GitTree {
+                odb: &odb,
+                root: c.tree_id(),
+                damaged,
+            })
+            .or_else(|| {
+                blob.root.map(|root| GitTree {
+                    odb: &odb,
+                    root,
+                    damaged,
+                })
+            });
         let item = Item {
             path: &path,
             bytes: object.data(),
             origin: Origin::Blob {
                 blob_id: blob.id.to_string(),
             },
+            tree: files.as_ref().map(|files| TreeView { files, path: &path }),
         };
         let detected = scan::detect_item(&item, detect).findings;
         let reach = match (&intro, detected.is_empty()) {

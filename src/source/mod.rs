@@ -3,6 +3,7 @@
 
 pub mod history;
 pub mod staged;
+pub mod tree;
 pub mod worktree;
 
 /// What a source did, for the summary line and SARIF notifications.
