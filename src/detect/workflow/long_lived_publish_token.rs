@@ -30,12 +30,13 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
                     RULE,
                     p.range.clone(),
                     format!(
-                        "`{}` in job {} authenticates with a long-lived token ({}, from {}) on a GitHub-hosted runner; npm trusted publishing (OIDC) would need no token",
-                        p.what, job.id, auth.what, auth.source
+                        "{} in job {} authenticates with a long-lived token ({}, from {}) on a GitHub-hosted runner; npm trusted publishing (OIDC) would need no token",
+                        p.shown(), job.id, auth.what, auth.source
                     ),
                 )
                 .with_key(key(job, Some(step), &format!("publish={}", p.what)))
-                .with_detail("credential", auth.source),
+                .with_detail("credential", auth.source)
+                .with_publish_via(&p),
             );
         }
     }

@@ -12,6 +12,7 @@
 pub mod shell;
 
 mod credentials;
+mod indirect;
 mod model;
 mod publish;
 mod writes;
@@ -77,7 +78,10 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
         }
         return;
     };
-    let wf = Workflow::parse(&Src::new(text), map, is_action);
+    let mut wf = Workflow::parse(&Src::new(text), map, is_action);
+    if let Some(view) = item.tree {
+        indirect::resolve(&mut wf, view);
+    }
     let cx = Ctx {
         item,
         text,

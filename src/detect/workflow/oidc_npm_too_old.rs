@@ -94,8 +94,8 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
                 RULE,
                 ver.range.clone(),
                 format!(
-                    "job {} publishes with trusted publishing (`{}`) on Node {} whose bundled npm is older than 11.5.1, and never upgrades npm: the OIDC exchange will fail",
-                    job.id, p.what, old
+                    "job {} publishes with trusted publishing ({}) on Node {} whose bundled npm is older than 11.5.1, and never upgrades npm: the OIDC exchange will fail",
+                    job.id, p.shown(), old
                 ),
             )
             .with_key(key(job, Some(step), &format!("node={old}")))

@@ -23,12 +23,13 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
                 RULE,
                 auth.range.clone(),
                 format!(
-                    "job {} has `id-token: write` for trusted publishing, but `{}` also gets a token ({}, from {}); npm (and pnpm) try OIDC first and silently fall back to the token when it fails",
-                    job.id, p.what, auth.what, auth.source
+                    "job {} has `id-token: write` for trusted publishing, but {} also gets a token ({}, from {}); npm (and pnpm) try OIDC first and silently fall back to the token when it fails",
+                    job.id, p.shown(), auth.what, auth.source
                 ),
             )
             .with_key(key(job, Some(step), &format!("publish={}", p.what)))
-            .with_detail("credential", auth.source),
+            .with_detail("credential", auth.source)
+            .with_publish_via(p),
         );
     }
 }
