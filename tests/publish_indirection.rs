@@ -522,3 +522,90 @@ fn only_root_workflows_are_workflows() {
         "{paths:?}"
     );
 }
+
+// ------------------------------------------------------------ snapshots
+
+use npmsweep::detect::tree::{MemoryTree, TreeView};
+use npmsweep::detect::{DetectOptions, Item};
+use npmsweep::finding::Origin;
+
+/// Findings for `path` in a tree held in memory, one line each with how
+/// the publish was recognised.
+fn snapshot_of(path: &str, files: &[(&str, &str)]) -> String {
+    let tree = MemoryTree(
+        files
+            .iter()
+            .map(|(p, c)| (p.to_string(), c.as_bytes().to_vec()))
+            .collect(),
+    );
+    let bytes = tree.0[path].clone();
+    let item = Item {
+        path,
+        bytes: &bytes,
+        origin: Origin::Worktree,
+        tree: Some(TreeView { files: &tree, path }),
+    };
+    let mut d = npmsweep::scan::detect_item(&item, &DetectOptions::default());
+    assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+    npmsweep::finding::sort_findings(&mut d.findings);
+    let mut out = String::new();
+    for f in &d.findings {
+        out.push_str(&format!(
+            "{}:{} {} {}\n    {}\n",
+            f.span.start_line, f.span.start_column, f.severity, f.rule_id, f.message
+        ));
+        if let Some(via) = f.details.get("publish_via") {
+            out.push_str(&format!("    publish_via: {via}\n"));
+        }
+    }
+    out
+}
+
+/// A release in the style of vuejs/core: `pnpm release` runs a node script
+/// that publishes each package with `execa('pnpm', ['publish', …])`.
+#[test]
+fn snap_node_release_script() {
+    let findings = snapshot_of(
+        ".github/workflows/release.yml",
+        &[
+            (
+                ".github/workflows/release.yml",
+                "name: Release\non:\n  push:\n    tags: ['v*']\njobs:\n  release:\n    runs-on: ubuntu-latest\n    permissions:\n      contents: write\n      id-token: write\n    steps:\n      - uses: actions/checkout@v4\n      - uses: pnpm/action-setup@v4\n      - uses: actions/setup-node@v4\n        with:\n          node-version: 24\n          registry-url: https://registry.npmjs.org\n      - run: pnpm install\n      - name: Build and publish\n        run: pnpm release --publishOnly\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n",
+            ),
+            (
+                "package.json",
+                r#"{"private": true, "scripts": {"build": "node scripts/build.js", "release": "node scripts/release.js"}}"#,
+            ),
+            (
+                "scripts/release.js",
+                "import { execa } from 'execa'\n\nasync function publishPackage(pkg, version) {\n  // dry runs print instead\n  await execa('pnpm', ['publish', '--access', 'public', '--no-git-checks'], { cwd: pkg })\n}\n",
+            ),
+        ],
+    );
+    insta::assert_snapshot!(findings);
+}
+
+/// release-it in one workspace of a monorepo: the step runs in
+/// `packages/core` (its own package.json) and publishes through
+/// `npm run release`, with a long-lived token and no `id-token: write`.
+#[test]
+fn snap_release_it_in_a_workspace() {
+    let findings = snapshot_of(
+        ".github/workflows/release.yml",
+        &[
+            (
+                ".github/workflows/release.yml",
+                "name: Release core\non: workflow_dispatch\npermissions:\n  contents: write\njobs:\n  release:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - uses: actions/setup-node@v4\n        with:\n          node-version: 22\n          registry-url: https://registry.npmjs.org\n      - run: npm ci\n      - name: Release\n        working-directory: packages/core\n        run: |\n          git config user.name \"release bot\"\n          npm run release -- --ci\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n          GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}\n",
+            ),
+            (
+                "package.json",
+                r#"{"private": true, "workspaces": ["packages/*"], "scripts": {"test": "vitest"}}"#,
+            ),
+            (
+                "packages/core/package.json",
+                r#"{"name": "@acme/core", "scripts": {"release": "release-it"}}"#,
+            ),
+        ],
+    );
+    insta::assert_snapshot!(findings);
+}

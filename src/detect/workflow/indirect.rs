@@ -35,6 +35,7 @@ pub fn resolve(wf: &mut Workflow, view: TreeView) {
         files: view,
         cache: HashMap::new(),
         reads: 0,
+        opaque: false,
     };
     let wf_dir = wf.default_working_directory.clone();
     for job in &mut wf.jobs {
@@ -54,12 +55,12 @@ pub fn resolve(wf: &mut Workflow, view: TreeView) {
 }
 
 /// The directory the workflow's repository is checked out at, in the tree:
-/// what is in front of `.github/` (a composite action elsewhere: its
-/// directory, the best guess).
+/// what is in front of `.github/`. A composite action elsewhere runs its
+/// steps in the workspace of the workflow using it: the tree's root.
 fn repository_root(path: &str) -> String {
     match path.find(".github/") {
         Some(i) => path[..i].trim_end_matches('/').to_string(),
-        None => tree::parent(path).to_string(),
+        None => String::new(),
     }
 }
 
@@ -85,6 +86,10 @@ struct Resolver<'a> {
     files: TreeView<'a>,
     cache: HashMap<String, Option<Rc<Vec<u8>>>>,
     reads: usize,
+    /// Following met something it could not see through (a missing script
+    /// or file, a JavaScript file without a known publish, `make release`,
+    /// the depth or read limit).
+    opaque: bool,
 }
 
 /// What a command runs, when it runs something of the repository's.
@@ -132,12 +137,19 @@ impl Resolver<'_> {
                 }
                 let first = shown(&run.body, c);
                 let before = found.len();
-                let followed =
-                    self.follow(c, &run.body, &cwd, 0, &mut vec![first.clone()], &mut found);
+                self.opaque = false;
+                self.follow(c, &run.body, &cwd, 0, &mut vec![first.clone()], &mut found);
                 for f in &mut found[before..] {
                     f.publish.range = step_range(step, c);
                 }
-                if !followed && unfollowed.is_none() && looks_like_release(c) {
+                // Named like a release, leading to no publish we know, and
+                // not fully seen through (an API of a release library, a
+                // helper module, a script missing from the tree): unknown.
+                if found.len() == before
+                    && self.opaque
+                    && unfollowed.is_none()
+                    && looks_like_release(c)
+                {
                     unfollowed = Some(first);
                 }
             }
@@ -210,14 +222,17 @@ impl Resolver<'_> {
             return true;
         }
         if depth >= MAX_DEPTH {
+            self.opaque = true;
             return false;
         }
         match target(c, body, cwd) {
             Some(Target::Script { dir, name }) => {
                 let Some((pkg_dir, scripts)) = self.scripts(&dir) else {
+                    self.opaque = true;
                     return false;
                 };
                 if !scripts.contains_key(&name) {
+                    self.opaque = true;
                     return false;
                 }
                 // npm and Yarn 1 run pre<name> and post<name> around it.
@@ -230,7 +245,24 @@ impl Resolver<'_> {
                 true
             }
             Some(Target::File { path, lang }) => {
-                let Some(bytes) = self.read(&path) else {
+                // `ts-node ./tools/scripts/release` names `release.ts`.
+                let Some(bytes) = self.read(&path).or_else(|| {
+                    if lang_of(&path).is_some() || lang != Lang::Js {
+                        return None;
+                    }
+                    [
+                        ".ts",
+                        ".js",
+                        ".mjs",
+                        ".cjs",
+                        ".mts",
+                        "/index.ts",
+                        "/index.js",
+                    ]
+                    .iter()
+                    .find_map(|ext| self.read(&format!("{path}{ext}")))
+                }) else {
+                    self.opaque = true;
                     return false;
                 };
                 let text = String::from_utf8_lossy(&bytes).into_owned();
@@ -241,7 +273,9 @@ impl Resolver<'_> {
                 match lang {
                     Lang::Shell => self.follow_shell(&text, cwd, depth + 1, hops, out),
                     Lang::Js => {
-                        for (tool, what) in js_publishes(&text) {
+                        let publishes = js_publishes(&text);
+                        self.opaque |= publishes.is_empty();
+                        for (tool, what) in publishes {
                             out.push(Found {
                                 publish: Publish {
                                     tool,
@@ -256,7 +290,7 @@ impl Resolver<'_> {
                             });
                         }
                     }
-                    Lang::Unknown => {}
+                    Lang::Unknown => self.opaque = true,
                 }
                 true
             }
@@ -264,7 +298,10 @@ impl Resolver<'_> {
                 self.follow_shell(&body, cwd, depth + 1, hops, out);
                 true
             }
-            None => false,
+            None => {
+                self.opaque |= looks_like_release(c);
+                false
+            }
         }
     }
 
@@ -561,6 +598,9 @@ fn target(c: &Command, body: &str, cwd: &str) -> Option<Target> {
         .get(c.name_range.clone())
         .unwrap_or(name)
         .trim_matches(|ch| ch == '"' || ch == '\'');
+    if let Some(rest) = unwrapped(name, &args) {
+        return Some(Target::Inline(rest));
+    }
     match name {
         "npm" | "pnpm" | "pn" | "yarn" | "bun" => {
             // Several packages at once (`-r`, `--filter`, `--workspaces`):
@@ -664,6 +704,35 @@ fn target(c: &Command, body: &str, cwd: &str) -> Option<Target> {
     }
 }
 
+/// The command a wrapper runs (`env X=1 cmd`, `cross-env`, `env-cmd`,
+/// `dotenv --`, `sudo`, `time`, and those run through `npx`), as shell text
+/// to parse again.
+fn unwrapped(name: &str, args: &[&str]) -> Option<String> {
+    let (wrapper, args) = match name {
+        "npx" | "pnpx" | "bunx" => {
+            let i = args.iter().position(|a| !a.starts_with('-'))?;
+            (args[i], &args[i + 1..])
+        }
+        _ => (name, args),
+    };
+    let value_flags: &[&str] = match wrapper {
+        "env" | "cross-env" | "sudo" | "time" | "nohup" => &["-u", "-C", "--chdir"],
+        "env-cmd" => &["-f", "--file", "-e", "--environments", "-r", "--rc-file"],
+        "dotenv" | "dotenv-cli" => &["-e", "-c", "-v", "-p"],
+        _ => return None,
+    };
+    let mut i = 0;
+    while i < args.len() && (args[i].starts_with('-') || args[i].contains('=')) {
+        if args[i] == "--" {
+            i += 1;
+            break;
+        }
+        i += if value_flags.contains(&args[i]) { 2 } else { 1 };
+    }
+    let rest = args.get(i..)?;
+    (!rest.is_empty()).then(|| rest.join(" "))
+}
+
 fn lang_of(path: &str) -> Option<Lang> {
     let lower = path.to_ascii_lowercase();
     if [".sh", ".bash", ".zsh"].iter().any(|e| lower.ends_with(e)) {
@@ -759,7 +828,12 @@ pub fn js_publishes(text: &str) -> Vec<(Tool, String)> {
                 "semantic-release" => add(Tool::SemanticRelease, "semantic-release"),
                 "libnpmpublish" => add(Tool::Npm, "libnpmpublish"),
                 "release-it" => add(Tool::ReleaseIt, "release-it"),
-                "@lerna/publish" => add(Tool::Lerna, "lerna publish"),
+                // Vite's and Vue's shared release scripts: `publish()` runs
+                // the package manager's publish.
+                "@vitejs/release-scripts" if text.contains("publish(") => {
+                    add(Tool::Npm, "@vitejs/release-scripts publish")
+                }
+                "@lerna/publish" | "lerna/commands/publish" => add(Tool::Lerna, "lerna publish"),
                 "nx/release" | "nx/src/command-line/release" if text.contains("releasePublish") => {
                     add(Tool::Nx, "nx release publish")
                 }
@@ -892,6 +966,14 @@ mod tests {
             Some("file scripts/x.sh")
         );
         assert_eq!(script("node ../../etc/x.js"), None);
+        assert_eq!(
+            script("npx env-cmd npm run lerna-release -- --tag=latest").as_deref(),
+            Some("inline npm run lerna-release -- --tag=latest")
+        );
+        assert_eq!(
+            script("cross-env NODE_ENV=production pnpm release").as_deref(),
+            Some("inline pnpm release")
+        );
     }
 
     #[test]

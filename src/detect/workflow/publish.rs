@@ -126,6 +126,11 @@ fn tool_of_package(pkg: &str, rest: &[&str]) -> Option<(Tool, String)> {
     let pos = positionals(rest);
     match pkg {
         "semantic-release" => Some((Tool::SemanticRelease, "semantic-release".into())),
+        // Forks and monorepo wrappers that publish the same way.
+        "semantic-release-plus"
+        | "multi-semantic-release"
+        | "@qiwi/multi-semantic-release"
+        | "@anolilab/multi-semantic-release" => Some((Tool::SemanticRelease, pkg.to_string())),
         "changeset" | "@changesets/cli" if pos.first() == Some(&"publish") => {
             Some((Tool::Changesets, "changeset publish".into()))
         }
@@ -211,9 +216,14 @@ pub fn publish_command(c: &Command) -> Option<(Tool, String)> {
             let j = args.iter().position(|a| *a == pkg)? + 1;
             tool_of_package(pkg, &args[j..])
         }
-        "semantic-release" | "changeset" | "lerna" | "nx" | "release-it" | "np" => {
-            tool_of_package(&c.name, &args)
-        }
+        "semantic-release"
+        | "semantic-release-plus"
+        | "multi-semantic-release"
+        | "changeset"
+        | "lerna"
+        | "nx"
+        | "release-it"
+        | "np" => tool_of_package(&c.name, &args),
         _ => None,
     }
 }
@@ -470,6 +480,10 @@ mod tests {
             "pnpm dlx semantic-release",
             "pn publish --filter=!pnpm --access=public",
             "pnx semantic-release",
+            "npx semantic-release-plus",
+            "npx release-it --ci",
+            "npx np --yolo",
+            "npx nx release publish",
         ];
         for s in yes {
             assert!(publish_command(&cmd(s)).is_some(), "{s}");
@@ -482,6 +496,8 @@ mod tests {
             "yarn install --immutable",
             "npx changeset version",
             "echo npm publish",
+            "npx release-it --no-npm.publish",
+            "np --no-publish",
         ];
         for s in no {
             assert!(publish_command(&cmd(s)).is_none(), "{s}");
