@@ -240,7 +240,7 @@ impl Resolver<'_> {
                     let Some(body) = scripts.get(&n) else {
                         continue;
                     };
-                    self.follow_shell(body, &pkg_dir, depth + 1, hops, out);
+                    self.follow_shell(body, &pkg_dir, depth + 1, hops, out, true);
                 }
                 true
             }
@@ -271,7 +271,7 @@ impl Resolver<'_> {
                     l => l,
                 };
                 match lang {
-                    Lang::Shell => self.follow_shell(&text, cwd, depth + 1, hops, out),
+                    Lang::Shell => self.follow_shell(&text, cwd, depth + 1, hops, out, true),
                     Lang::Js => {
                         let publishes = js_publishes(&text);
                         self.opaque |= publishes.is_empty();
@@ -295,7 +295,8 @@ impl Resolver<'_> {
                 true
             }
             Some(Target::Inline(body)) => {
-                self.follow_shell(&body, cwd, depth + 1, hops, out);
+                // A wrapper's command is the same hop (`npx env-cmd npm run x`).
+                self.follow_shell(&body, cwd, depth + 1, hops, out, false);
                 true
             }
             None => {
@@ -312,6 +313,7 @@ impl Resolver<'_> {
         depth: usize,
         hops: &mut Vec<String>,
         out: &mut Vec<Found>,
+        new_hops: bool,
     ) {
         let script = shell::parse(body);
         let mut cwd = cwd.to_string();
@@ -319,12 +321,12 @@ impl Resolver<'_> {
             if change_directory(c, &mut cwd) {
                 continue;
             }
-            let is_publish = publish_command(c).is_some();
-            if !is_publish {
+            let hop = new_hops && publish_command(c).is_none();
+            if hop {
                 hops.push(shown(body, c));
             }
             self.follow(c, body, &cwd, depth, hops, out);
-            if !is_publish {
+            if hop {
                 hops.pop();
             }
         }
@@ -378,11 +380,12 @@ fn command_text(body: &str, c: &Command) -> String {
             || a.len() > 40
             || a.to_ascii_lowercase().contains("token")
             || a.starts_with("npm_");
-        words.push(if risky {
-            "…".to_string()
-        } else {
-            a.to_string()
-        });
+        // One elision for a run of elided arguments.
+        if !risky {
+            words.push(a.to_string());
+        } else if words.last().is_none_or(|w| w != "…") {
+            words.push("…".to_string());
+        }
     }
     let text = words
         .join(" ")
@@ -966,6 +969,9 @@ mod tests {
             Some("file scripts/x.sh")
         );
         assert_eq!(script("node ../../etc/x.js"), None);
+        let body = "npm publish --a=1 --b=2 --tag next";
+        let c = shell::parse(body).commands.remove(0);
+        assert_eq!(command_text(body, &c), "npm publish … --tag next");
         assert_eq!(
             script("npx env-cmd npm run lerna-release -- --tag=latest").as_deref(),
             Some("inline npm run lerna-release -- --tag=latest")
