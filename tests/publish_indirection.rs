@@ -609,3 +609,41 @@ fn snap_release_it_in_a_workspace() {
     );
     insta::assert_snapshot!(findings);
 }
+
+#[test]
+fn history_judges_an_unchanged_workflow_with_each_commits_package_json() {
+    let dir = TempDir::new().unwrap();
+    let root = dir.path();
+    git(root, &["init", "-q"], 0);
+    write(root, ".github/workflows/release.yml", CHANGESETS_RELEASE);
+    write(root, "package.json", ROOT_PACKAGE);
+    git(root, &["add", "-A"], 0);
+    git(root, &["commit", "-q", "-m", "publish from CI"], 0);
+    write(root, "README.md", "docs\n");
+    git(root, &["add", "-A"], 1);
+    git(root, &["commit", "-q", "-m", "docs"], 1);
+    // The same workflow blob; only the script behind `pnpm release` changes.
+    write(
+        root,
+        "package.json",
+        r#"{"scripts": {"release": "changeset version"}}"#,
+    );
+    git(root, &["add", "-A"], 2);
+    git(root, &["commit", "-q", "-m", "versions only"], 2);
+
+    let found = findings(root, &["history", "."]);
+    let old = one(&found, "gha-npm-long-lived-publish-token");
+    assert_eq!(old["provenance"]["summary"], "publish from CI");
+    assert_eq!(old["provenance"]["commits"], 2);
+    assert_eq!(old["provenance"]["in_head"], false);
+    let now: Vec<&Value> = found
+        .iter()
+        .filter(|f| f["rule_id"] == "gha-npm-token-in-install-job")
+        .collect();
+    assert_eq!(now.len(), 2, "{:#?}", rules(&found));
+    for f in now {
+        assert_eq!(f["provenance"]["summary"], "versions only");
+        assert_eq!(f["provenance"]["commits"], 1);
+        assert_eq!(f["provenance"]["in_head"], true);
+    }
+}

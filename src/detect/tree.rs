@@ -65,6 +65,39 @@ pub fn parent(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(d, _)| d)
 }
 
+/// A view that remembers which paths were asked for: what an analysis
+/// depended on (history re-runs it only where those files differ).
+pub struct Recording<'a> {
+    pub inner: &'a dyn Tree,
+    pub paths: std::cell::RefCell<Vec<String>>,
+}
+
+impl<'a> Recording<'a> {
+    pub fn new(inner: &'a dyn Tree) -> Recording<'a> {
+        Recording {
+            inner,
+            paths: std::cell::RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The paths read, in order, each once.
+    pub fn into_paths(self) -> Vec<String> {
+        let mut seen = std::collections::HashSet::new();
+        self.paths
+            .into_inner()
+            .into_iter()
+            .filter(|p| seen.insert(p.clone()))
+            .collect()
+    }
+}
+
+impl Tree for Recording<'_> {
+    fn read(&self, path: &str) -> Option<Vec<u8>> {
+        self.paths.borrow_mut().push(path.to_string());
+        self.inner.read(path)
+    }
+}
+
 /// A tree held in memory (tests, and sources that already have the files).
 #[derive(Debug, Default)]
 pub struct MemoryTree(pub std::collections::BTreeMap<String, Vec<u8>>);

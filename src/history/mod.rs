@@ -18,7 +18,7 @@ pub mod report;
 pub mod tree;
 
 use crate::cli::{self, HistoryArgs};
-use crate::detect::tree::TreeView;
+use crate::detect::tree::{Recording, TreeView};
 use crate::detect::{self, DetectOptions, FileKind, Item};
 use crate::finding::{Finding, Origin, Provenance, sort_findings};
 use crate::scan::{self, Report};
@@ -201,8 +201,13 @@ fn sweep_repository(
                 root,
                 damaged: &damaged,
             });
-            let d = detect_blob(blob, bytes, files.as_ref(), detect);
-            if !d.findings.is_empty() {
+            let recording = files.as_ref().map(|f| Recording::new(f));
+            let d = detect_blob(blob, bytes, recording.as_ref(), detect);
+            // An analysis that read sibling files may differ in other
+            // commits holding the blob: attribution re-runs it per commit
+            // group, so it is a candidate even without findings here.
+            let consulted = recording.is_some_and(|r| !r.into_paths().is_empty());
+            if !d.findings.is_empty() || consulted {
                 found.lock().expect("found lock").push(index);
             }
             if !d.warnings.is_empty() {
@@ -252,7 +257,7 @@ fn tune_libgit2() {
 fn detect_blob(
     blob: &BlobToScan,
     bytes: &[u8],
-    files: Option<&GitTree>,
+    files: Option<&Recording>,
     opts: &DetectOptions,
 ) -> detect::Detected {
     let utf16 = scan::utf16_text(bytes);
@@ -268,7 +273,7 @@ fn detect_blob(
             blob_id: blob.id.to_string(),
         },
         tree: files.map(|files| TreeView {
-            files,
+            files: files as &dyn detect::tree::Tree,
             path: blob.first_path(),
         }),
     };
@@ -292,7 +297,15 @@ struct Candidate {
     commits: Vec<u32>,
     /// Sort key of the introducing commit (earliest first).
     intro: Option<(i64, i64, Oid)>,
+    /// HEAD holds the blob with this analysis (for a workflow judged with
+    /// its commit's package.json: HEAD is among `commits`).
+    holds_head: bool,
 }
+
+/// Analyses of one workflow blob at one path against different versions of
+/// the files it reads: past this many, the remaining commits share the
+/// last one.
+const MAX_TREE_GROUPS: usize = 16;
 
 /// Pass 3: provenance for the found blobs, and their findings per path.
 fn attribute(
@@ -357,6 +370,11 @@ fn attribute(
         }
     }
     let graph = provenance::RefGraph::load(repo, &plan.refs, damaged);
+    let head = repo
+        .head()
+        .ok()
+        .and_then(|h| h.target())
+        .filter(|id| !damaged.contains(*id));
 
     let mut candidates = Vec::new();
     let mut current: Option<(usize, git2::OdbObject)> = None;
@@ -378,56 +396,102 @@ fn attribute(
         let Some((_, object)) = &current else {
             continue;
         };
-        // Sibling files come from the newest commit holding the blob at
-        // this path (the tree the sweep analysed it against, in the usual
-        // case where that is where it was first met).
-        let files = commits
-            .first()
-            .and_then(|&c| repo.find_commit(plan.commits[c as usize]).ok())
-            .map(|c| GitTree {
+        let root_of = |c: u32| {
+            repo.find_commit(plan.commits[c as usize])
+                .ok()
+                .map(|c| c.tree_id())
+        };
+        // Sibling files come from the tree of a commit holding the blob at
+        // this path: the newest first, then, when the analysis read files
+        // that differ in older commits, once per group of commits agreeing
+        // on every file it read (the same reads give the same result).
+        let mut remaining = commits.clone();
+        let mut groups = 0;
+        loop {
+            let root = match remaining.first() {
+                Some(&c) => root_of(c),
+                None => blob.root,
+            };
+            let files = root.map(|root| GitTree {
                 odb: &odb,
-                root: c.tree_id(),
+                root,
                 damaged,
-            })
-            .or_else(|| {
-                blob.root.map(|root| GitTree {
-                    odb: &odb,
-                    root,
-                    damaged,
-                })
             });
-        let item = Item {
-            path: &path,
-            bytes: object.data(),
-            origin: Origin::Blob {
-                blob_id: blob.id.to_string(),
-            },
-            tree: files.as_ref().map(|files| TreeView { files, path: &path }),
-        };
-        let detected = scan::detect_item(&item, detect).findings;
-        let reach = match (&intro, detected.is_empty()) {
-            (Some(_), false) => {
-                graph.refs_reaching(commits.iter().map(|&c| plan.commits[c as usize]))
+            let recording = files.as_ref().map(|f| Recording::new(f));
+            let item = Item {
+                path: &path,
+                bytes: object.data(),
+                origin: Origin::Blob {
+                    blob_id: blob.id.to_string(),
+                },
+                tree: recording.as_ref().map(|files| TreeView {
+                    files: files as &dyn detect::tree::Tree,
+                    path: &path,
+                }),
+            };
+            let detected = scan::detect_item(&item, detect).findings;
+            let consulted = recording.map(Recording::into_paths).unwrap_or_default();
+            groups += 1;
+            let group: Vec<u32> = match (&files, consulted.is_empty()) {
+                (Some(files), false) if groups < MAX_TREE_GROUPS => {
+                    let key = |f: &GitTree| -> Vec<Option<Oid>> {
+                        consulted.iter().map(|p| f.file_id(p)).collect()
+                    };
+                    let wanted = key(files);
+                    let (same, rest): (Vec<u32>, Vec<u32>) = remaining.iter().partition(|&&c| {
+                        root_of(c).is_some_and(|root| {
+                            key(&GitTree {
+                                odb: &odb,
+                                root,
+                                damaged,
+                            }) == wanted
+                        })
+                    });
+                    remaining = rest;
+                    same
+                }
+                _ => std::mem::take(&mut remaining),
+            };
+            // The whole path's introduction when nothing was split off.
+            let split = !(groups == 1 && remaining.is_empty());
+            let intro = if split {
+                times.introducing(&group).and_then(&mut info)
+            } else {
+                intro.clone()
+            };
+            let reach = match (&intro, detected.is_empty()) {
+                (Some(_), false) => {
+                    graph.refs_reaching(group.iter().map(|&c| plan.commits[c as usize]))
+                }
+                _ => Vec::new(),
+            };
+            let holds_head = if split {
+                head.is_some_and(|h| group.iter().any(|&c| plan.commits[c as usize] == h))
+            } else {
+                located.in_head.contains(&blob.id)
+            };
+            for mut finding in detected {
+                finding.provenance = intro.as_ref().map(|c| Provenance {
+                    commit: c.id.to_string(),
+                    author: c.author.clone(),
+                    date: provenance::rfc3339_utc(c.author_time),
+                    summary: c.summary.clone(),
+                    commits: group.len(),
+                    refs: reach.clone(),
+                    in_head: false,
+                    secret_commits: 0,
+                });
+                candidates.push(Candidate {
+                    finding,
+                    blob: blob.id,
+                    commits: group.clone(),
+                    intro: intro.as_ref().map(|c| (c.author_time, c.commit_time, c.id)),
+                    holds_head,
+                });
             }
-            _ => Vec::new(),
-        };
-        for mut finding in detected {
-            finding.provenance = intro.as_ref().map(|c| Provenance {
-                commit: c.id.to_string(),
-                author: c.author.clone(),
-                date: provenance::rfc3339_utc(c.author_time),
-                summary: c.summary.clone(),
-                commits: commits.len(),
-                refs: reach.clone(),
-                in_head: false,
-                secret_commits: 0,
-            });
-            candidates.push(Candidate {
-                finding,
-                blob: blob.id,
-                commits: commits.clone(),
-                intro: intro.as_ref().map(|c| (c.author_time, c.commit_time, c.id)),
-            });
+            if remaining.is_empty() {
+                break;
+            }
         }
     }
     let mut findings = merge_versions(candidates, &located.in_head);
@@ -479,7 +543,7 @@ fn merge_versions(candidates: Vec<Candidate>, head_blobs: &HashSet<Oid>) -> Vec<
             .filter_map(|c| c.finding.provenance.as_ref())
             .flat_map(|p| p.refs.iter().cloned())
             .collect();
-        let in_head = group.iter().any(|c| head_blobs.contains(&c.blob));
+        let in_head = group.iter().any(|c| c.holds_head);
         let mut first = group.swap_remove(0).finding;
         let secret = first.secret_id();
         if let Some(p) = first.provenance.as_mut() {

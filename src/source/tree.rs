@@ -124,8 +124,9 @@ pub struct GitTree<'a, 'r> {
     pub damaged: &'a Damaged,
 }
 
-impl Tree for GitTree<'_, '_> {
-    fn read(&self, path: &str) -> Option<Vec<u8>> {
+impl GitTree<'_, '_> {
+    /// The id of the regular file at `path`, without reading it.
+    pub fn file_id(&self, path: &str) -> Option<Oid> {
         let parts = components(path)?;
         let mut id = self.root;
         for (i, part) in parts.iter().enumerate() {
@@ -147,10 +148,13 @@ impl Tree for GitTree<'_, '_> {
                 _ => return None,
             }
         }
-        if self.damaged.contains(id) {
-            return None;
-        }
-        read_blob(self.odb, id)
+        (!self.damaged.contains(id)).then_some(id)
+    }
+}
+
+impl Tree for GitTree<'_, '_> {
+    fn read(&self, path: &str) -> Option<Vec<u8>> {
+        read_blob(self.odb, self.file_id(path)?)
     }
 }
 
