@@ -302,6 +302,91 @@ struct Candidate {
     holds_head: bool,
 }
 
+/// Commits' root trees and the blob ids at paths below trees, remembered:
+/// grouping commits by the files an analysis read asks the same questions
+/// of every commit, for every workflow version, and subtrees repeat. The
+/// last tree read is kept parsed: one commit's paths are asked together.
+struct TreeLookups {
+    roots: Vec<Option<Option<Oid>>>,
+    ids: HashMap<(Oid, String), Option<Oid>>,
+    last: Option<(Oid, Vec<OwnedEntry>)>,
+}
+
+/// A tree entry copied out of its object: name, id, kind, mode.
+type OwnedEntry = (Vec<u8>, Oid, tree::EntryKind, u32);
+
+impl TreeLookups {
+    fn new(commits: usize) -> TreeLookups {
+        TreeLookups {
+            roots: vec![None; commits],
+            ids: HashMap::new(),
+            last: None,
+        }
+    }
+
+    fn root(&mut self, repo: &Repository, plan: &Plan, c: u32) -> Option<Oid> {
+        *self.roots[c as usize].get_or_insert_with(|| {
+            repo.find_commit(plan.commits[c as usize])
+                .ok()
+                .map(|c| c.tree_id())
+        })
+    }
+
+    fn entry(
+        &mut self,
+        odb: &git2::Odb,
+        damaged: &loose::Damaged,
+        tree_id: Oid,
+        name: &str,
+    ) -> Option<(Oid, tree::EntryKind, u32)> {
+        if self.last.as_ref().is_none_or(|(id, _)| *id != tree_id) {
+            if damaged.contains(tree_id) {
+                return None;
+            }
+            let object = tree::read(odb, tree_id).ok()?;
+            let entries = tree::entries(object.data())
+                .map_while(Result::ok)
+                .map(|e| (e.name.to_vec(), e.id, e.kind, e.mode))
+                .collect();
+            self.last = Some((tree_id, entries));
+        }
+        let (_, entries) = self.last.as_ref()?;
+        entries
+            .iter()
+            .find(|(n, ..)| n == name.as_bytes())
+            .map(|(_, id, kind, mode)| (*id, *kind, *mode))
+    }
+
+    /// The regular file at `path` under the tree `tree_id` (as
+    /// [`GitTree`] reads it: no symbolic link, no damaged object).
+    fn file_id(
+        &mut self,
+        odb: &git2::Odb,
+        damaged: &loose::Damaged,
+        tree_id: Oid,
+        path: &str,
+    ) -> Option<Oid> {
+        if let Some(known) = self.ids.get(&(tree_id, path.to_string())) {
+            return *known;
+        }
+        let found = match path.split_once('/') {
+            // One level at a time, so shared subtrees are looked up once.
+            Some((dir, rest)) => match self.entry(odb, damaged, tree_id, dir) {
+                Some((sub, tree::EntryKind::Tree, _)) => self.file_id(odb, damaged, sub, rest),
+                _ => None,
+            },
+            None => match self.entry(odb, damaged, tree_id, path) {
+                Some((id, tree::EntryKind::Blob, 0o100644 | 0o100755)) if !damaged.contains(id) => {
+                    Some(id)
+                }
+                _ => None,
+            },
+        };
+        self.ids.insert((tree_id, path.to_string()), found);
+        found
+    }
+}
+
 /// Analyses of one workflow blob at one path against different versions of
 /// the files it reads: past this many, the remaining commits share the
 /// last one.
@@ -377,6 +462,7 @@ fn attribute(
         .filter(|id| !damaged.contains(*id));
 
     let mut candidates = Vec::new();
+    let mut lookups = TreeLookups::new(plan.commits.len());
     let mut current: Option<(usize, git2::OdbObject)> = None;
     for (index, path, commits, intro) in places {
         let blob = &plan.blobs[index];
@@ -396,11 +482,6 @@ fn attribute(
         let Some((_, object)) = &current else {
             continue;
         };
-        let root_of = |c: u32| {
-            repo.find_commit(plan.commits[c as usize])
-                .ok()
-                .map(|c| c.tree_id())
-        };
         // Sibling files come from the tree of a commit holding the blob at
         // this path: the newest first, then, when the analysis read files
         // that differ in older commits, once per group of commits agreeing
@@ -409,7 +490,7 @@ fn attribute(
         let mut groups = 0;
         loop {
             let root = match remaining.first() {
-                Some(&c) => root_of(c),
+                Some(&c) => lookups.root(repo, plan, c),
                 None => blob.root,
             };
             let files = root.map(|root| GitTree {
@@ -434,19 +515,22 @@ fn attribute(
             groups += 1;
             let group: Vec<u32> = match (&files, consulted.is_empty()) {
                 (Some(files), false) if groups < MAX_TREE_GROUPS => {
-                    let key = |f: &GitTree| -> Vec<Option<Oid>> {
-                        consulted.iter().map(|p| f.file_id(p)).collect()
+                    let key = |lookups: &mut TreeLookups, root: Oid| -> Vec<Option<Oid>> {
+                        consulted
+                            .iter()
+                            .map(|p| lookups.file_id(&odb, damaged, root, p))
+                            .collect()
                     };
-                    let wanted = key(files);
-                    let (same, rest): (Vec<u32>, Vec<u32>) = remaining.iter().partition(|&&c| {
-                        root_of(c).is_some_and(|root| {
-                            key(&GitTree {
-                                odb: &odb,
-                                root,
-                                damaged,
-                            }) == wanted
-                        })
-                    });
+                    let wanted = key(&mut lookups, files.root);
+                    let (mut same, mut rest) = (Vec::new(), Vec::new());
+                    for &c in &remaining {
+                        let root = lookups.root(repo, plan, c);
+                        if root.is_some_and(|r| key(&mut lookups, r) == wanted) {
+                            same.push(c);
+                        } else {
+                            rest.push(c);
+                        }
+                    }
                     remaining = rest;
                     same
                 }
