@@ -647,3 +647,27 @@ fn history_judges_an_unchanged_workflow_with_each_commits_package_json() {
         assert_eq!(f["provenance"]["in_head"], true);
     }
 }
+
+#[test]
+fn a_step_publishing_through_a_script_uses_the_job_token() {
+    let dir = TempDir::new().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        ".github/workflows/release.yml",
+        "on: push\npermissions:\n  contents: read\njobs:\n  release:\n    runs-on: ubuntu-latest\n    env:\n      NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n    steps:\n      - run: ./scripts/publish.sh\n",
+    );
+    write(
+        root,
+        "scripts/publish.sh",
+        "#!/bin/sh\nnpm publish --access public\n",
+    );
+    let found = findings(root, &["scan", "."]);
+    let got = rules(&found);
+    assert!(
+        !got.iter()
+            .any(|r| r.starts_with("gha-npm-token-overexposed")),
+        "{got:#?}"
+    );
+    one(&found, "gha-npm-long-lived-publish-token");
+}

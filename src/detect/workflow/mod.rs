@@ -154,7 +154,8 @@ pub fn key(job: &Job, step: Option<&Step>, what: &str) -> String {
 /// Does a step need an npm credential: it references one of `names`, runs
 /// a package manager, or is an action known to publish with one?
 pub fn step_consumes(step: &Step, names: &[&str]) -> bool {
-    if publish_action(step).is_some() {
+    // A publish reached through a script reads the token as any publish does.
+    if publish_action(step).is_some() || !step.indirect.is_empty() || step.unfollowed.is_some() {
         return true;
     }
     if step
