@@ -671,3 +671,41 @@ fn a_step_publishing_through_a_script_uses_the_job_token() {
     );
     one(&found, "gha-npm-long-lived-publish-token");
 }
+
+#[test]
+fn a_local_composite_action_that_publishes_makes_the_job_publish() {
+    let dir = TempDir::new().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        ".github/workflows/release.yml",
+        "on:\n  push:\n    tags: ['v*']\npermissions:\n  contents: read\njobs:\n  release:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - uses: ./.github/actions/setup\n      - uses: ./.github/actions/publish\n        with:\n          npm-token: ${{ secrets.NPM_TOKEN }}\n",
+    );
+    write(
+        root,
+        ".github/actions/setup/action.yml",
+        "name: setup\nruns:\n  using: composite\n  steps:\n    - uses: pnpm/action-setup@v4\n    - run: pnpm install --frozen-lockfile\n      shell: bash\n",
+    );
+    write(
+        root,
+        ".github/actions/publish/action.yml",
+        "name: publish\ninputs:\n  npm-token:\n    required: true\nruns:\n  using: composite\n  steps:\n    - run: pnpm run publish-packages\n      shell: bash\n      env:\n        NODE_AUTH_TOKEN: ${{ inputs.npm-token }}\n",
+    );
+    write(
+        root,
+        "package.json",
+        r#"{"scripts": {"publish-packages": "pnpm -r publish --access public"}}"#,
+    );
+    let found = findings(root, &["scan", "."]);
+    let f = one(&found, "gha-npm-long-lived-publish-token");
+    assert_eq!(f["path"], ".github/workflows/release.yml");
+    assert_eq!(
+        f["details"]["publish_via"],
+        "`./.github/actions/publish` runs `pnpm run publish-packages` runs `pnpm publish`"
+    );
+    assert!(
+        !rules(&found)
+            .iter()
+            .any(|r| r.starts_with("gha-npm-token-in-install-job"))
+    );
+}

@@ -15,8 +15,9 @@
 
 use super::publish::{Publish, Tool, command_publish, publish_action, publish_command};
 use super::shell::{self, Command};
-use super::{Step, Workflow};
+use super::{Src, Step, Workflow};
 use crate::detect::tree::{self, TreeView};
+use crate::detect::yaml;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -36,6 +37,8 @@ pub fn resolve(wf: &mut Workflow, view: TreeView) {
         cache: HashMap::new(),
         reads: 0,
         opaque: false,
+        root: root.clone(),
+        action_depth: 0,
     };
     let wf_dir = wf.default_working_directory.clone();
     for job in &mut wf.jobs {
@@ -90,7 +93,14 @@ struct Resolver<'a> {
     /// or file, a JavaScript file without a known publish, `make release`,
     /// the depth or read limit).
     opaque: bool,
+    /// The repository root in the tree: where `uses: ./…` actions live.
+    root: String,
+    /// Local composite actions being followed (`uses: ./.github/actions/x`).
+    action_depth: usize,
 }
+
+/// Local composite actions followed inside one another.
+const MAX_ACTION_DEPTH: usize = 3;
 
 /// What a command runs, when it runs something of the repository's.
 enum Target {
@@ -183,6 +193,21 @@ impl Resolver<'_> {
             }
             // The finding's identity stays the action's.
             renamed = Some(action);
+        } else if let Some(uses) = &step.uses
+            && let Some(dir) = uses.value.trim().strip_prefix("./")
+        {
+            // A local composite action publishes when one of its steps does.
+            let shown_uses = format!("`{}`", uses.value.trim());
+            let (publishes, opaque) = self.local_action(dir, cwd);
+            for mut p in publishes {
+                let inner = p.via.take().unwrap_or_else(|| format!("`{}`", p.what));
+                p.via = Some(format!("{shown_uses} runs {inner}"));
+                p.range = uses.range.clone();
+                direct.push(p);
+            }
+            if opaque && direct.is_empty() {
+                unfollowed = Some(shown_uses);
+            }
         }
         for f in found {
             let mut p = f.publish;
@@ -330,6 +355,57 @@ impl Resolver<'_> {
                 hops.pop();
             }
         }
+    }
+
+    /// The publishes of the local composite action in `dir` (relative to
+    /// the repository root), its steps followed like a workflow's; and
+    /// whether one of them may publish unseen.
+    fn local_action(&mut self, dir: &str, cwd: &str) -> (Vec<Publish>, bool) {
+        if self.action_depth >= MAX_ACTION_DEPTH {
+            return (Vec::new(), true);
+        }
+        let Some(base) = tree::join(&self.root, dir) else {
+            return (Vec::new(), false);
+        };
+        let bytes = ["action.yml", "action.yaml"]
+            .iter()
+            .find_map(|name| self.read(&tree::join(&base, name)?));
+        let Some(bytes) = bytes else {
+            return (Vec::new(), false);
+        };
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            return (Vec::new(), false);
+        };
+        let Some(map) = yaml::parse_all(text)
+            .ok()
+            .and_then(|mut docs| (!docs.is_empty()).then(|| docs.swap_remove(0)))
+        else {
+            return (Vec::new(), false);
+        };
+        let Some(map) = map.as_mapping() else {
+            return (Vec::new(), false);
+        };
+        let mut action = Workflow::parse(&Src::new(text), map, true);
+        self.action_depth += 1;
+        let mut opaque = false;
+        for job in &mut action.jobs {
+            for step in &mut job.steps {
+                let Some(step_cwd) = working_directory(cwd, step.working_directory.as_deref())
+                else {
+                    continue;
+                };
+                self.resolve_step(step, &step_cwd);
+                opaque |= step.unfollowed.is_some();
+            }
+        }
+        self.action_depth -= 1;
+        let publishes = action
+            .jobs
+            .iter()
+            .flat_map(|j| j.steps.iter())
+            .flat_map(super::publish::real_publishes)
+            .collect();
+        (publishes, opaque)
     }
 
     /// The scripts of the `package.json` that npm, pnpm and Yarn use in
