@@ -96,6 +96,7 @@ fn with_hits() -> &'static [u8] {
             path: "src/x.ts",
             bytes: &v,
             origin: Origin::Worktree,
+            tree: None,
         };
         token::detect(&it, &DetectOptions::default(), &mut sink);
         assert_eq!(sink.hits.len() as u64, seed, "planted tokens found");
@@ -108,6 +109,7 @@ fn item(path: &'static str, bytes: &'static [u8]) -> Item<'static> {
         path,
         bytes,
         origin: Origin::Worktree,
+        tree: None,
     }
 }
 

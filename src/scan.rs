@@ -97,6 +97,7 @@ pub fn detect_item(item: &Item, opts: &DetectOptions) -> detect::Detected {
             path: item.path,
             bytes: text.as_bytes(),
             origin: item.origin.clone(),
+            tree: item.tree,
         };
         return detect_item(&decoded, opts);
     }
@@ -122,7 +123,7 @@ fn is_shell_script(bytes: &[u8]) -> bool {
 }
 
 fn detect_unfiltered(item: &Item, opts: &DetectOptions) -> detect::Detected {
-    let mut kind = FileKind::of(item.path);
+    let mut kind = FileKind::of(item.tree_path());
     if kind == FileKind::Other && is_shell_script(item.bytes) {
         kind = FileKind::Script;
     }

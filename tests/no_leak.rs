@@ -67,6 +67,7 @@ fn report_for(path: &str, content: &str, opts: &DetectOptions) -> Report {
         path,
         bytes: content.as_bytes(),
         origin: Origin::Worktree,
+        tree: None,
     };
     let d = detect_item(&item, opts);
     let mut findings = d.findings;

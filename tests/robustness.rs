@@ -40,6 +40,7 @@ fn run_everywhere(bytes: &[u8], opts: &DetectOptions) {
             path,
             bytes,
             origin: Origin::Worktree,
+            tree: None,
         };
         let detected = detect_item(&item, opts);
         for f in &detected.findings {

@@ -32,6 +32,7 @@ fn findings_for(example: &Example) -> Vec<npmsweep::finding::Finding> {
         path: &example.path,
         bytes: content.as_bytes(),
         origin: Origin::Worktree,
+        tree: None,
     };
     detect_item(&item, &options_for(example)).findings
 }

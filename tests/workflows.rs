@@ -17,6 +17,7 @@ fn scan_as(path: &str, content: &str) -> npmsweep::detect::Detected {
         path,
         bytes: content.as_bytes(),
         origin: Origin::Worktree,
+        tree: None,
     };
     detect_item(&item, &DetectOptions::default())
 }
@@ -221,6 +222,7 @@ fn extra_credential_names_are_honoured() {
         path: ".github/workflows/a.yml",
         bytes: wf.as_bytes(),
         origin: Origin::Worktree,
+        tree: None,
     };
     let plain = detect_item(&item, &DetectOptions::default()).findings;
     assert!(plain.iter().all(|f| f.rule_id != "gha-npm-secret-printed"));
@@ -303,6 +305,7 @@ fn odd_but_valid_shapes_do_not_panic() {
         path: ".github/workflows/latin1.yml",
         bytes: b"on: push\nname: caf\xe9\n",
         origin: Origin::Worktree,
+        tree: None,
     };
     let d = detect_item(&item, &DetectOptions::default());
     assert!(!d.warnings.is_empty());

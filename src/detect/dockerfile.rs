@@ -373,6 +373,7 @@ mod tests {
             path: "Dockerfile",
             bytes: text.as_bytes(),
             origin: crate::finding::Origin::Worktree,
+            tree: None,
         };
         let mut sink = Sink::default();
         detect(&item, &DetectOptions::default(), &mut sink);

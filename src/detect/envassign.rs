@@ -106,7 +106,7 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
                 // Workflows and actions have their own analyser that
                 // reports the parse error; say it once.
                 if !matches!(
-                    FileKind::of(item.path),
+                    FileKind::of(item.tree_path()),
                     FileKind::Workflow | FileKind::Action
                 ) {
                     sink.warn(item.path, format!("{e}; falling back to line matching"));
@@ -345,6 +345,7 @@ mod tests {
             path: "ci/publish.sh",
             bytes: text.as_bytes(),
             origin: crate::finding::Origin::Worktree,
+            tree: None,
         };
         scripted_npmrc(&item, text, &DetectOptions::default(), &mut sink);
         sink.hits
@@ -369,6 +370,7 @@ mod tests {
             path,
             bytes: text.as_bytes(),
             origin: crate::finding::Origin::Worktree,
+            tree: None,
         };
         detect(&item, &DetectOptions::default(), &mut sink);
         sink.hits

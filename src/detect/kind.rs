@@ -15,8 +15,14 @@ pub enum FileKind {
     Lockfile,
     /// `package.json`, `pnpm-workspace.yaml`.
     PackageConfig,
-    /// `.github/workflows/*.yml|yaml`.
+    /// `.github/workflows/*.yml|yaml` directly under the root of the tree
+    /// (the repository): the workflows GitHub runs.
     Workflow,
+    /// `.github/workflows/*.yml|yaml` deeper down (`node_modules/`, vendored
+    /// projects, imported subtrees): GitHub never runs them, so they are
+    /// searched for literal credentials like any YAML file, not analysed as
+    /// workflows.
+    CopiedWorkflow,
     /// Composite action definition `action.yml|yaml`.
     Action,
     /// `Dockerfile`, `Containerfile`, `*.Dockerfile`, `Dockerfile.*`.
@@ -75,7 +81,11 @@ impl FileKind {
             _ => {}
         }
         if yaml && parent == "workflows" && grandparent == ".github" {
-            return FileKind::Workflow;
+            return if path.trim_start_matches("./").matches('/').count() == 2 {
+                FileKind::Workflow
+            } else {
+                FileKind::CopiedWorkflow
+            };
         }
         if lower.starts_with("dockerfile.")
             || lower.ends_with(".dockerfile")
@@ -127,6 +137,7 @@ impl FileKind {
                 | FileKind::Dockerfile
                 | FileKind::Compose
                 | FileKind::Workflow
+                | FileKind::CopiedWorkflow
                 | FileKind::Action
         )
     }
@@ -154,7 +165,12 @@ mod tests {
             ("web/yarn.lock", Lockfile),
             ("package.json", PackageConfig),
             (".github/workflows/release.yml", Workflow),
-            ("ci/.github/workflows/x.yaml", Workflow),
+            ("ci/.github/workflows/x.yaml", CopiedWorkflow),
+            (
+                "node_modules/pkg/.github/workflows/release.yml",
+                CopiedWorkflow,
+            ),
+            (".github/workflows/sub/x.yml", Other),
             ("workflows/x.yml", Other),
             ("actions/setup/action.yml", Action),
             ("Dockerfile", Dockerfile),

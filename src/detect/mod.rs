@@ -15,6 +15,7 @@ pub mod lines;
 pub mod npmrc;
 pub mod script_publish;
 pub mod token;
+pub mod tree;
 pub mod urlcreds;
 pub mod values;
 pub mod workflow;
@@ -35,6 +36,17 @@ pub struct Item<'a> {
     pub path: &'a str,
     pub bytes: &'a [u8],
     pub origin: Origin,
+    /// The tree the item belongs to, when the source has one: detectors
+    /// may read sibling files through it (a workflow's `package.json`).
+    pub tree: Option<tree::TreeView<'a>>,
+}
+
+impl Item<'_> {
+    /// The item's path relative to its tree's root: what decides its kind
+    /// (a workflow is a workflow only directly under the root).
+    pub fn tree_path(&self) -> &str {
+        self.tree.map_or(self.path, |t| t.path)
+    }
 }
 
 /// Settings that change what detectors report.

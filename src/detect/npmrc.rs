@@ -231,6 +231,7 @@ mod tests {
             path: ".npmrc",
             bytes: &bytes,
             origin: crate::finding::Origin::Worktree,
+            tree: None,
         };
         detect(&item, &DetectOptions::default(), &mut sink);
         assert_eq!(sink.hits.len(), 1, "{:?}", sink.hits);

@@ -88,6 +88,7 @@ mod tests {
             path: "x.json",
             bytes: text.as_bytes(),
             origin: crate::finding::Origin::Worktree,
+            tree: None,
         };
         let opts = DetectOptions {
             include_invalid_tokens: include_invalid,

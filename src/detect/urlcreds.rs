@@ -143,6 +143,7 @@ mod tests {
             path,
             bytes: text.as_bytes(),
             origin: crate::finding::Origin::Worktree,
+            tree: None,
         };
         detect(&item, &DetectOptions::default(), &mut sink);
         sink.hits

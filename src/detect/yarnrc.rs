@@ -270,6 +270,7 @@ mod tests {
             path: ".yarnrc.yml",
             bytes: text.as_bytes(),
             origin: crate::finding::Origin::Worktree,
+            tree: None,
         };
         detect(&item, &DetectOptions::default(), &mut sink);
         sink.hits
@@ -296,6 +297,7 @@ mod tests {
             path: ".yarnrc.yml",
             bytes: anchored.as_bytes(),
             origin: crate::finding::Origin::Worktree,
+            tree: None,
         };
         let findings =
             crate::detect::detect(&item, &[FileKind::YarnrcYml], &DetectOptions::default());

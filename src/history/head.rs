@@ -35,6 +35,14 @@ pub fn readiness(repo: &Repository, damaged: &Damaged, opts: &DetectOptions) -> 
     else {
         return Readiness::default();
     };
+    // Sibling files (a workflow's package.json scripts) come from HEAD's
+    // tree too.
+    let odb = repo.odb().ok();
+    let files = odb.as_ref().map(|odb| crate::source::tree::GitTree {
+        odb,
+        root: tree,
+        damaged,
+    });
     let mut paths = Vec::new();
     // Explicit stack: a deep tree cannot overflow the call stack.
     let mut stack: Vec<(Oid, String)> = vec![(tree, String::new())];
@@ -61,6 +69,9 @@ pub fn readiness(repo: &Repository, damaged: &Damaged, opts: &DetectOptions) -> 
                         path: &path,
                         bytes: blob.content(),
                         origin: Origin::Worktree,
+                        tree: files
+                            .as_ref()
+                            .map(|files| crate::detect::tree::TreeView { files, path: &path }),
                     };
                     paths.extend(scan::detect_item(&item, opts).publish_paths);
                 }

@@ -19,12 +19,14 @@ pub mod report;
 pub mod tree;
 
 use crate::cli::{self, HistoryArgs};
+use crate::detect::tree::{Recording, TreeView};
 use crate::detect::{self, DetectOptions, FileKind, Item};
 use crate::finding::{Finding, InputText, Origin, Provenance, sort_findings};
 use crate::redact::scrub;
 use crate::scan::{self, Report};
 use crate::source::SourceStats;
 use crate::source::history::{self as source, BlobToScan, Plan, Selection};
+use crate::source::tree::GitTree;
 use git2::{Oid, Repository};
 use progress::Progress;
 use provenance::CommitInfo;
@@ -226,9 +228,19 @@ fn sweep_repository(
             )
         },
         |bytes| progress.advance(bytes),
-        |index, blob, bytes| {
-            let d = detect_blob(blob, bytes, detect);
-            if !d.findings.is_empty() {
+        |index, blob, bytes, odb| {
+            let files = blob.root.map(|root| GitTree {
+                odb,
+                root,
+                damaged: &damaged,
+            });
+            let recording = files.as_ref().map(|f| Recording::new(f));
+            let d = detect_blob(blob, bytes, recording.as_ref(), detect);
+            // An analysis that read sibling files may differ in other
+            // commits holding the blob: attribution re-runs it per commit
+            // group, so it is a candidate even without findings here.
+            let consulted = recording.is_some_and(|r| !r.into_paths().is_empty());
+            if !d.findings.is_empty() || consulted {
                 found.lock().expect("found lock").push(index);
             }
             if !d.warnings.is_empty() {
@@ -275,7 +287,12 @@ fn tune_libgit2() {
 
 /// Pass 2 detection: every analyser the blob's kinds of path ask for, once.
 /// Binary content gets the token matcher only, as in `scan`.
-fn detect_blob(blob: &BlobToScan, bytes: &[u8], opts: &DetectOptions) -> detect::Detected {
+fn detect_blob(
+    blob: &BlobToScan,
+    bytes: &[u8],
+    files: Option<&Recording>,
+    opts: &DetectOptions,
+) -> detect::Detected {
     let utf16 = scan::utf16_text(bytes);
     let bytes = utf16.as_deref().map_or(bytes, str::as_bytes);
     let mut kinds = blob.kinds();
@@ -288,6 +305,10 @@ fn detect_blob(blob: &BlobToScan, bytes: &[u8], opts: &DetectOptions) -> detect:
         origin: Origin::Blob {
             blob_id: blob.id.to_string(),
         },
+        tree: files.map(|files| TreeView {
+            files: files as &dyn detect::tree::Tree,
+            path: blob.first_path(),
+        }),
     };
     detect::detect(&item, &kinds, opts)
 }
@@ -309,7 +330,100 @@ struct Candidate {
     commits: Vec<u32>,
     /// Sort key of the introducing commit (earliest first).
     intro: Option<(i64, i64, Oid)>,
+    /// HEAD holds the blob with this analysis (for a workflow judged with
+    /// its commit's package.json: HEAD is among `commits`).
+    holds_head: bool,
 }
+
+/// Commits' root trees and the blob ids at paths below trees, remembered:
+/// grouping commits by the files an analysis read asks the same questions
+/// of every commit, for every workflow version, and subtrees repeat. The
+/// last tree read is kept parsed: one commit's paths are asked together.
+struct TreeLookups {
+    roots: Vec<Option<Option<Oid>>>,
+    ids: HashMap<(Oid, String), Option<Oid>>,
+    last: Option<(Oid, Vec<OwnedEntry>)>,
+}
+
+/// A tree entry copied out of its object: name, id, kind, mode.
+type OwnedEntry = (Vec<u8>, Oid, tree::EntryKind, u32);
+
+impl TreeLookups {
+    fn new(commits: usize) -> TreeLookups {
+        TreeLookups {
+            roots: vec![None; commits],
+            ids: HashMap::new(),
+            last: None,
+        }
+    }
+
+    fn root(&mut self, repo: &Repository, plan: &Plan, c: u32) -> Option<Oid> {
+        *self.roots[c as usize].get_or_insert_with(|| {
+            repo.find_commit(plan.commits[c as usize])
+                .ok()
+                .map(|c| c.tree_id())
+        })
+    }
+
+    fn entry(
+        &mut self,
+        odb: &git2::Odb,
+        damaged: &loose::Damaged,
+        tree_id: Oid,
+        name: &str,
+    ) -> Option<(Oid, tree::EntryKind, u32)> {
+        if self.last.as_ref().is_none_or(|(id, _)| *id != tree_id) {
+            if damaged.contains(tree_id) {
+                return None;
+            }
+            let object = tree::read(odb, tree_id).ok()?;
+            let entries = tree::entries(object.data())
+                .map_while(Result::ok)
+                .map(|e| (e.name.to_vec(), e.id, e.kind, e.mode))
+                .collect();
+            self.last = Some((tree_id, entries));
+        }
+        let (_, entries) = self.last.as_ref()?;
+        entries
+            .iter()
+            .find(|(n, ..)| n == name.as_bytes())
+            .map(|(_, id, kind, mode)| (*id, *kind, *mode))
+    }
+
+    /// The regular file at `path` under the tree `tree_id` (as
+    /// [`GitTree`] reads it: no symbolic link, no damaged object).
+    fn file_id(
+        &mut self,
+        odb: &git2::Odb,
+        damaged: &loose::Damaged,
+        tree_id: Oid,
+        path: &str,
+    ) -> Option<Oid> {
+        if let Some(known) = self.ids.get(&(tree_id, path.to_string())) {
+            return *known;
+        }
+        let found = match path.split_once('/') {
+            // One level at a time, so shared subtrees are looked up once.
+            Some((dir, rest)) => match self.entry(odb, damaged, tree_id, dir) {
+                Some((sub, tree::EntryKind::Tree, _)) => self.file_id(odb, damaged, sub, rest),
+                _ => None,
+            },
+            None => match self.entry(odb, damaged, tree_id, path) {
+                Some((id, tree::EntryKind::Blob, 0o100644 | 0o100755)) if !damaged.contains(id) => {
+                    Some(id)
+                }
+                _ => None,
+            },
+        };
+        self.ids.insert((tree_id, path.to_string()), found);
+        found
+    }
+}
+
+/// Analyses of one workflow blob at one path against different versions of
+/// the files it reads: past this many, the remaining commits share the
+/// last one.
+const MAX_TREE_GROUPS: usize = 16;
 
 /// Pass 3: provenance for the found blobs, and their findings per path.
 fn attribute(
@@ -374,8 +488,14 @@ fn attribute(
         }
     }
     let graph = provenance::RefGraph::load(repo, &plan.refs, damaged);
+    let head = repo
+        .head()
+        .ok()
+        .and_then(|h| h.target())
+        .filter(|id| !damaged.contains(*id));
 
     let mut candidates = Vec::new();
+    let mut lookups = TreeLookups::new(plan.commits.len());
     let mut current: Option<(usize, git2::OdbObject)> = None;
     for (index, path, commits, intro) in places {
         let blob = &plan.blobs[index];
@@ -395,38 +515,101 @@ fn attribute(
         let Some((_, object)) = &current else {
             continue;
         };
-        let item = Item {
-            path: &path,
-            bytes: object.data(),
-            origin: Origin::Blob {
-                blob_id: blob.id.to_string(),
-            },
-        };
-        let detected = scan::detect_item(&item, detect).findings;
-        let reach = match (&intro, detected.is_empty()) {
-            (Some(_), false) => {
-                graph.refs_reaching(commits.iter().map(|&c| plan.commits[c as usize]))
+        // Sibling files come from the tree of a commit holding the blob at
+        // this path: the newest first, then, when the analysis read files
+        // that differ in older commits, once per group of commits agreeing
+        // on every file it read (the same reads give the same result).
+        let mut remaining = commits.clone();
+        let mut groups = 0;
+        loop {
+            let root = match remaining.first() {
+                Some(&c) => lookups.root(repo, plan, c),
+                None => blob.root,
+            };
+            let files = root.map(|root| GitTree {
+                odb: &odb,
+                root,
+                damaged,
+            });
+            let recording = files.as_ref().map(|f| Recording::new(f));
+            let item = Item {
+                path: &path,
+                bytes: object.data(),
+                origin: Origin::Blob {
+                    blob_id: blob.id.to_string(),
+                },
+                tree: recording.as_ref().map(|files| TreeView {
+                    files: files as &dyn detect::tree::Tree,
+                    path: &path,
+                }),
+            };
+            let detected = scan::detect_item(&item, detect).findings;
+            let consulted = recording.map(Recording::into_paths).unwrap_or_default();
+            groups += 1;
+            let group: Vec<u32> = match (&files, consulted.is_empty()) {
+                (Some(files), false) if groups < MAX_TREE_GROUPS => {
+                    let key = |lookups: &mut TreeLookups, root: Oid| -> Vec<Option<Oid>> {
+                        consulted
+                            .iter()
+                            .map(|p| lookups.file_id(&odb, damaged, root, p))
+                            .collect()
+                    };
+                    let wanted = key(&mut lookups, files.root);
+                    let (mut same, mut rest) = (Vec::new(), Vec::new());
+                    for &c in &remaining {
+                        let root = lookups.root(repo, plan, c);
+                        if root.is_some_and(|r| key(&mut lookups, r) == wanted) {
+                            same.push(c);
+                        } else {
+                            rest.push(c);
+                        }
+                    }
+                    remaining = rest;
+                    same
+                }
+                _ => std::mem::take(&mut remaining),
+            };
+            // The whole path's introduction when nothing was split off.
+            let split = !(groups == 1 && remaining.is_empty());
+            let intro = if split {
+                times.introducing(&group).and_then(&mut info)
+            } else {
+                intro.clone()
+            };
+            let reach = match (&intro, detected.is_empty()) {
+                (Some(_), false) => {
+                    graph.refs_reaching(group.iter().map(|&c| plan.commits[c as usize]))
+                }
+                _ => Vec::new(),
+            };
+            let holds_head = if split {
+                head.is_some_and(|h| group.iter().any(|&c| plan.commits[c as usize] == h))
+            } else {
+                located.in_head.contains(&blob.id)
+            };
+            for mut finding in detected {
+                finding.provenance = intro.as_ref().map(|c| Provenance {
+                    commit: c.id.to_string(),
+                    author: InputText::new(&c.author),
+                    date: provenance::rfc3339_utc(c.author_time),
+                    summary: InputText::new(&c.summary),
+                    commits: group.len(),
+                    // Ref names are input too: a branch can be named anything.
+                    refs: reach.iter().map(|r| scrub(r).into_owned()).collect(),
+                    in_head: false,
+                    secret_commits: 0,
+                });
+                candidates.push(Candidate {
+                    finding,
+                    blob: blob.id,
+                    commits: group.clone(),
+                    intro: intro.as_ref().map(|c| (c.author_time, c.commit_time, c.id)),
+                    holds_head,
+                });
             }
-            _ => Vec::new(),
-        };
-        for mut finding in detected {
-            finding.provenance = intro.as_ref().map(|c| Provenance {
-                commit: c.id.to_string(),
-                author: InputText::new(&c.author),
-                date: provenance::rfc3339_utc(c.author_time),
-                summary: InputText::new(&c.summary),
-                commits: commits.len(),
-                // Ref names are input too: a branch can be named anything.
-                refs: reach.iter().map(|r| scrub(r).into_owned()).collect(),
-                in_head: false,
-                secret_commits: 0,
-            });
-            candidates.push(Candidate {
-                finding,
-                blob: blob.id,
-                commits: commits.clone(),
-                intro: intro.as_ref().map(|c| (c.author_time, c.commit_time, c.id)),
-            });
+            if remaining.is_empty() {
+                break;
+            }
         }
     }
     let mut findings = merge_versions(candidates, &located.in_head);
@@ -478,7 +661,7 @@ fn merge_versions(candidates: Vec<Candidate>, head_blobs: &HashSet<Oid>) -> Vec<
             .filter_map(|c| c.finding.provenance.as_ref())
             .flat_map(|p| p.refs.iter().cloned())
             .collect();
-        let in_head = group.iter().any(|c| head_blobs.contains(&c.blob));
+        let in_head = group.iter().any(|c| c.holds_head);
         let mut first = group.swap_remove(0).finding;
         let secret = first.secret_id();
         if let Some(p) = first.provenance.as_mut() {

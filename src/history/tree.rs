@@ -22,6 +22,8 @@ pub struct Entry<'a> {
     pub name: &'a [u8],
     pub id: Oid,
     pub kind: EntryKind,
+    /// The raw mode (`100644`, `100755`, `120000` for a symbolic link…).
+    pub mode: u32,
 }
 
 /// Length of a SHA-1 object id in a tree entry.
@@ -76,7 +78,15 @@ fn parse_entry(data: &[u8]) -> Result<(Entry<'_>, usize), &'static str> {
         0o160000 => EntryKind::Submodule,
         _ => EntryKind::Blob,
     };
-    Ok((Entry { name, id, kind }, id_start + RAW_ID_LEN))
+    Ok((
+        Entry {
+            name,
+            id,
+            kind,
+            mode,
+        },
+        id_start + RAW_ID_LEN,
+    ))
 }
 
 fn parse_octal(digits: &[u8]) -> Option<u32> {

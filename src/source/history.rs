@@ -41,6 +41,10 @@ pub struct BlobToScan {
     /// Handed over a second time because it gained a kind of path: read
     /// again for the new analysers, but not counted again.
     pub again: bool,
+    /// Root tree of the commit in which the sweep first met the blob: the
+    /// tree whose sibling files (a workflow's `package.json`) its analysis
+    /// reads. `None` for blobs no commit names.
+    pub root: Option<Oid>,
 }
 
 impl BlobToScan {
@@ -366,6 +370,8 @@ struct Planner<'a, 'r, 's> {
     sent: usize,
     /// Handed-over blobs that gained a kind of path since.
     regained: Vec<usize>,
+    /// Root tree being walked, recorded with the blobs first met in it.
+    current_root: Option<Oid>,
 }
 
 impl<'a, 'r, 's> Planner<'a, 'r, 's> {
@@ -389,6 +395,7 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
             sink,
             sent: 0,
             regained: Vec::new(),
+            current_root: None,
         }
     }
 
@@ -444,6 +451,7 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
                 Ok((_, ObjectType::Commit)) => commits.push(tip.target),
                 Ok((_, ObjectType::Tree)) => self.walk_tree(tip.target),
                 Ok((_, ObjectType::Blob)) => {
+                    self.current_root = None;
                     self.add_blob(tip.target, "", &tip.name);
                 }
                 Ok(_) => {}
@@ -509,9 +517,10 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
 
     /// Walk one tree and every subtree not walked before.
     fn walk_tree(&mut self, root: Oid) {
-        if !self.seen_trees.insert((root, context_key(b"", ""))) {
+        if !self.seen_trees.insert((root, context_key(b"", "", false))) {
             return;
         }
+        self.current_root = Some(root);
         let mut stack: Vec<(Oid, String)> = vec![(root, String::new())];
         while let Some((id, dir)) = stack.pop() {
             self.tree_ids.insert(id);
@@ -539,7 +548,7 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
                         EntryKind::Tree => {
                             if self
                                 .seen_trees
-                                .insert((e.id, context_key(e.name, dir_name)))
+                                .insert((e.id, context_key(e.name, dir_name, dir.contains('/'))))
                             {
                                 stack.push((e.id, tree::join(&dir, e.name)));
                             }
@@ -591,6 +600,7 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
                     id,
                     seen_as: vec![(kind, self.path_buf.clone())],
                     again: false,
+                    root: self.current_root,
                 });
             }
         }
@@ -640,6 +650,7 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
                 .filter_map(|p| self.repo.find_commit(p).ok())
                 .map(|p| p.tree_id())
                 .collect();
+            self.current_root = Some(commit.tree_id());
             for (path, blob) in self.changed_blobs(commit.tree_id(), parents) {
                 let (dir, name) = match path.rsplit_once('/') {
                     Some((d, n)) => (d.to_string(), n.to_string()),
@@ -760,6 +771,7 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
                 self.walk_tree(id);
             }
         }
+        self.current_root = None;
         for id in blobs {
             if !self.blob_index.contains_key(&id) {
                 self.add_blob(id, "", UNREACHABLE_PATH);
@@ -772,12 +784,15 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
     }
 }
 
-/// Identity of the directory context a tree is walked in: its own name and
-/// its parent directory's name, case-folded as [`FileKind::of`] folds them.
-fn context_key(name: &[u8], parent: &str) -> u64 {
+/// Identity of the directory context a tree is walked in: its own name, its
+/// parent directory's name, case-folded as [`FileKind::of`] folds them, and
+/// whether the parent is below the root's first level (`.github/workflows`
+/// holds workflows only at the root).
+fn context_key(name: &[u8], parent: &str, deep: bool) -> u64 {
     let mut h = DefaultHasher::new();
     name.to_ascii_lowercase().hash(&mut h);
     parent.to_ascii_lowercase().hash(&mut h);
+    deep.hash(&mut h);
     h.finish()
 }
 
@@ -797,7 +812,7 @@ pub fn read_while<T, Q, F, P>(
 ) -> Result<(T, SourceStats), String>
 where
     Q: FnOnce(&mut dyn FnMut(Batch)) -> T,
-    F: Fn(usize, &BlobToScan, &[u8]) + Sync,
+    F: Fn(usize, &BlobToScan, &[u8], &Odb) + Sync,
     P: Fn(u64) + Sync,
 {
     let threads = if threads == 0 {
@@ -853,7 +868,7 @@ where
                                     items.fetch_add(1, Ordering::Relaxed);
                                     bytes.fetch_add(object.len() as u64, Ordering::Relaxed);
                                 }
-                                visit(*index, blob, object.data());
+                                visit(*index, blob, object.data(), odb);
                                 progress(object.len() as u64);
                             }
                             Ok(object) => {

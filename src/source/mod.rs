@@ -5,6 +5,7 @@ pub mod history;
 pub mod ref_files;
 pub mod staged;
 pub mod stdin;
+pub mod tree;
 pub mod worktree;
 
 /// What a source did, for the summary line and SARIF notifications.

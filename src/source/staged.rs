@@ -73,6 +73,12 @@ where
         ),
         Err(_) => None,
     };
+    // Sibling files (a workflow's package.json) come from the index too:
+    // that is what the commit will hold.
+    let files = super::tree::IndexTree {
+        repo: &repo,
+        index: &index,
+    };
     let mut stats = SourceStats::default();
     let mut unmerged = std::collections::BTreeSet::new();
     for entry in index.iter() {
@@ -127,6 +133,10 @@ where
             path: &path,
             bytes,
             origin: Origin::Index,
+            tree: Some(crate::detect::tree::TreeView {
+                files: &files,
+                path: &path,
+            }),
         });
     }
     for path in unmerged {

@@ -41,6 +41,7 @@ where
         path: name,
         bytes: &bytes,
         origin: Origin::Stdin,
+        tree: None,
     });
     Ok(stats)
 }

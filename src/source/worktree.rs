@@ -4,7 +4,9 @@
 //! matches them, and hands each file's bytes to a visitor.
 
 use super::SourceStats;
-use crate::detect::Item;
+use super::tree::DirTree;
+use crate::detect::tree::TreeView;
+use crate::detect::{FileKind, Item};
 use crate::finding::Origin;
 use ignore::{WalkBuilder, WalkState};
 use std::collections::HashSet;
@@ -87,6 +89,9 @@ where
             ));
         }
         let track_visits = repository.is_some_and(|r| r.is_ok());
+        // Sibling files (a workflow's package.json) are read from the
+        // repository holding the root, whatever part of it is scanned.
+        let tree = DirTree::for_scan_root(root);
         let read_one = |path: &Path, buf: &mut Vec<u8>| {
             let (relpath, under_root) = rel(path);
             if let Some(ex) = &opts.exclude
@@ -98,10 +103,30 @@ where
                 Ok(n) => {
                     files.fetch_add(1, Ordering::Relaxed);
                     bytes.fetch_add(n as u64, Ordering::Relaxed);
+                    let place = tree.as_ref().map(|(files, inside)| {
+                        let in_tree = if meta.is_file() {
+                            inside.clone()
+                        } else {
+                            crate::detect::tree::join(inside, &under_root)
+                                .unwrap_or_else(|| under_root.clone())
+                        };
+                        match nested_repository(files, &in_tree) {
+                            Some((nested, path)) => (Some(nested), path),
+                            None => (None, in_tree),
+                        }
+                    });
+                    let view = match (&tree, &place) {
+                        (Some((files, _)), Some((nested, path))) => Some(TreeView {
+                            files: nested.as_ref().unwrap_or(files),
+                            path,
+                        }),
+                        _ => None,
+                    };
                     visit(&Item {
                         path: &relpath,
                         bytes: buf,
                         origin: Origin::Worktree,
+                        tree: view,
                     });
                 }
                 Err(ReadError::TooLarge(size)) => {
@@ -205,6 +230,21 @@ where
         warnings,
         notes: Vec::new(),
     }
+}
+
+/// A workflow below the tree's root is GitHub's only when its directory
+/// is a repository of its own (a checkout or submodule inside the scanned
+/// directory, or one of several projects under a scanned folder): then it
+/// belongs to that repository's tree. Vendored copies stay where they are.
+fn nested_repository(files: &DirTree, in_tree: &str) -> Option<(DirTree, String)> {
+    if FileKind::of(in_tree) != FileKind::CopiedWorkflow {
+        return None;
+    }
+    let i = in_tree.rfind("/.github/")?;
+    let repo = files.root.join(&in_tree[..i]);
+    std::fs::symlink_metadata(repo.join(".git"))
+        .is_ok()
+        .then(|| (DirTree { root: repo }, in_tree[i + 1..].to_string()))
 }
 
 /// Files in the git index of the repository containing `root`, as paths

@@ -41,8 +41,8 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
                     RULE,
                     p.range.clone(),
                     format!(
-                        "`{}` in job {} publishes with a long-lived token ({}, from {}); npm tokens that bypass 2FA lose direct publishing from {}, so this publish stops working then: {way_forward}",
-                        p.what,
+                        "{} in job {} publishes with a long-lived token ({}, from {}); npm tokens that bypass 2FA lose direct publishing from {}, so this publish stops working then: {way_forward}",
+                        p.shown(),
                         job.id,
                         auth.what,
                         auth.source,
@@ -51,7 +51,8 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
                 )
                 .with_key(key(job, Some(step), &format!("publish={}", p.what)))
                 .with_detail("credential", auth.source)
-                .with_detail("readiness", "will-break"),
+                .with_detail("readiness", "will-break")
+                .with_publish_via(&p),
             );
         }
     }

@@ -12,6 +12,7 @@
 pub mod shell;
 
 mod credentials;
+mod indirect;
 mod model;
 mod publish;
 mod writes;
@@ -79,7 +80,10 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
         }
         return;
     };
-    let wf = Workflow::parse(&Src::new(text), map, is_action);
+    let mut wf = Workflow::parse(&Src::new(text), map, is_action);
+    if let Some(view) = item.tree {
+        indirect::resolve(&mut wf, view);
+    }
     let cx = Ctx {
         item,
         text,
@@ -155,7 +159,8 @@ pub fn key(job: &Job, step: Option<&Step>, what: &str) -> String {
 /// Does a step need an npm credential: it references one of `names`, runs
 /// a package manager, or is an action known to publish with one?
 pub fn step_consumes(step: &Step, names: &[&str]) -> bool {
-    if publish_action(step).is_some() {
+    // A publish reached through a script reads the token as any publish does.
+    if publish_action(step).is_some() || !step.indirect.is_empty() || step.unfollowed.is_some() {
         return true;
     }
     if step

@@ -157,6 +157,15 @@ pub struct Step {
     pub run: Option<Run>,
     pub shell: Option<Scalar>,
     pub env: Vec<EnvVar>,
+    /// `working-directory:` of the step.
+    pub working_directory: Option<String>,
+    /// Publishes reached through indirection (`pnpm release` → a
+    /// `package.json` script, a repository script, a release tool), found
+    /// by [`super::indirect`] in the item's tree.
+    pub indirect: Vec<super::Publish>,
+    /// A command that could not be followed (no tree, a script missing
+    /// from it) but whose name says it releases (`pnpm release`).
+    pub unfollowed: Option<String>,
 }
 
 impl Step {
@@ -206,6 +215,8 @@ impl Step {
 pub struct Job {
     /// `defaults: run: shell:` of the job.
     pub default_shell: Option<String>,
+    /// `defaults: run: working-directory:` of the job.
+    pub default_working_directory: Option<String>,
     /// `strategy.matrix` entries whose values are plain lists of scalars.
     pub matrix: BTreeMap<String, Vec<String>>,
     pub id: String,
@@ -256,6 +267,8 @@ impl Job {
 pub struct Workflow {
     /// `defaults: run: shell:` of the workflow.
     pub default_shell: Option<String>,
+    /// `defaults: run: working-directory:` of the workflow.
+    pub default_working_directory: Option<String>,
     pub is_action: bool,
     /// Trigger names (`push`, `pull_request_target`, `workflow_call`…).
     pub triggers: Vec<String>,
@@ -273,13 +286,17 @@ impl Workflow {
             permissions: None,
             jobs: Vec::new(),
             default_shell: None,
+            default_working_directory: None,
         };
         for (k, v) in map.iter() {
             match k.as_str() {
                 "on" | "true" => wf.triggers = triggers(v),
                 "env" => wf.env = env_vars(text, v, Level::Workflow),
                 "permissions" => wf.permissions = Some(perm_block(text, k, v)),
-                "defaults" => wf.default_shell = default_shell(v),
+                "defaults" => {
+                    wf.default_shell = default_shell(v);
+                    wf.default_working_directory = default_run(v, "working-directory");
+                }
                 "jobs" => {
                     if let Some(jobs) = v.as_mapping() {
                         for (jk, jv) in jobs.iter() {
@@ -300,6 +317,7 @@ impl Workflow {
                             runs_on_range: None,
                             runner_group: false,
                             default_shell: None,
+                            default_working_directory: None,
                             matrix: BTreeMap::new(),
                             permissions: None,
                             env: Vec::new(),
@@ -399,9 +417,14 @@ fn matrix(v: &Node) -> BTreeMap<String, Vec<String>> {
 
 /// `defaults: { run: { shell: … } }`.
 fn default_shell(v: &Node) -> Option<String> {
+    default_run(v, "shell")
+}
+
+/// `defaults: { run: { <key>: … } }`.
+fn default_run(v: &Node, key: &str) -> Option<String> {
     v.as_mapping()?
         .get_mapping("run")?
-        .get_scalar("shell")
+        .get_scalar(key)
         .map(|s| s.as_str().to_string())
 }
 
@@ -491,6 +514,7 @@ fn parse_job(text: &Src, k: &MarkedScalarNode, m: &MarkedMappingNode) -> Job {
         runs_on_range: None,
         runner_group: false,
         default_shell: None,
+        default_working_directory: None,
         matrix: BTreeMap::new(),
         permissions: None,
         env: Vec::new(),
@@ -528,7 +552,10 @@ fn parse_job(text: &Src, k: &MarkedScalarNode, m: &MarkedMappingNode) -> Job {
                 }
             }
             "permissions" => job.permissions = Some(perm_block(text, jk, jv)),
-            "defaults" => job.default_shell = default_shell(jv),
+            "defaults" => {
+                job.default_shell = default_shell(jv);
+                job.default_working_directory = default_run(jv, "working-directory");
+            }
             "strategy" => job.matrix = matrix(jv),
             "env" => job.env = env_vars(text, jv, Level::Job),
             "steps" => job.steps = parse_steps(text, jv),
@@ -567,6 +594,9 @@ fn parse_steps(text: &Src, v: &Node) -> Vec<Step> {
             run: None,
             shell: None,
             env: Vec::new(),
+            working_directory: None,
+            indirect: Vec::new(),
+            unfollowed: None,
         };
         if let Some((k, _)) = m.iter().next() {
             step.range = key_range(text, k);
@@ -581,6 +611,9 @@ fn parse_steps(text: &Src, v: &Node) -> Vec<Step> {
                 "with" => step.with = with_inputs(text, v),
                 "shell" => step.shell = v.as_scalar().map(|s| scalar(text, s)),
                 "env" => step.env = env_vars(text, v, Level::Step),
+                "working-directory" => {
+                    step.working_directory = v.as_scalar().map(|s| s.as_str().to_string())
+                }
                 "run" => {
                     if let Some(s) = v.as_scalar() {
                         let start = text.span_start(s.span());

@@ -41,8 +41,8 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
                     RULE,
                     uses.range.clone(),
                     format!(
-                        "job {} publishes with trusted publishing (`{}`) but actions/setup-node has no `registry-url`; npm's documented setup sets `registry-url: https://registry.npmjs.org`",
-                        job.id, p.what
+                        "job {} publishes with trusted publishing ({}) but actions/setup-node has no `registry-url`; npm's documented setup sets `registry-url: https://registry.npmjs.org`",
+                        job.id, p.shown()
                     ),
                 )
                 .with_key(key(job, Some(setup), "setup-node")),

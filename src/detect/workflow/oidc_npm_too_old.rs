@@ -94,9 +94,9 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
                 RULE,
                 ver.range.clone(),
                 format!(
-                    "job {} publishes with trusted publishing (`{}`) on Node {} whose bundled npm is older than {}, and never upgrades npm: the OIDC exchange will fail",
+                    "job {} publishes with trusted publishing ({}) on Node {} whose bundled npm is older than {}, and never upgrades npm: the OIDC exchange will fail",
                     job.id,
-                    p.what,
+                    p.shown(),
                     old,
                     crate::rules::Policy::global().value("npm_oidc_version")
                 ),

@@ -28,8 +28,8 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
                 RULE,
                 p.range.clone(),
                 format!(
-                    "`{}` in job {} runs in a reusable workflow (workflow_call): npm's trusted publisher must name the calling workflow's file, and the caller must grant `id-token: write`",
-                    p.what, job.id
+                    "{} in job {} runs in a reusable workflow (workflow_call): npm's trusted publisher must name the calling workflow's file, and the caller must grant `id-token: write`",
+                    p.shown(), job.id
                 ),
             )
             .with_key(key(job, Some(step), &format!("publish={}", p.what))),

@@ -22,8 +22,8 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
                 RULE,
                 range,
                 format!(
-                    "job {} publishes (`{}`) with `id-token: write` on a self-hosted runner; npm trusted publishing does not accept self-hosted runners",
-                    job.id, p.what
+                    "job {} publishes ({}) with `id-token: write` on a self-hosted runner; npm trusted publishing does not accept self-hosted runners",
+                    job.id, p.shown()
                 ),
             )
             .with_key(key(job, None, "runs-on")),

@@ -34,8 +34,8 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
                         RULE,
                         p.range.clone(),
                         format!(
-                            "`{}` in job {} asks for provenance, but the job lacks `permissions: id-token: write`; npm will refuse to publish",
-                            p.what, job.id
+                            "{} in job {} asks for provenance, but the job lacks `permissions: id-token: write`; npm will refuse to publish",
+                            p.shown(), job.id
                         ),
                     )
                     .with_key(key(job, Some(step), &format!("publish={}", p.what))),

@@ -15,6 +15,8 @@ pub enum Tool {
     Changesets,
     Lerna,
     Nx,
+    ReleaseIt,
+    Np,
 }
 
 impl Tool {
@@ -22,7 +24,13 @@ impl Tool {
     pub fn uses_npm_cli(self) -> bool {
         matches!(
             self,
-            Tool::Npm | Tool::SemanticRelease | Tool::Changesets | Tool::Lerna | Tool::Nx
+            Tool::Npm
+                | Tool::SemanticRelease
+                | Tool::Changesets
+                | Tool::Lerna
+                | Tool::Nx
+                | Tool::ReleaseIt
+                | Tool::Np
         )
     }
 }
@@ -42,6 +50,10 @@ pub struct Publish {
     /// Staged (`npm stage publish`, `pnpm stage publish`): uploaded for a
     /// maintainer to approve with 2FA, not published directly.
     pub staged: bool,
+    /// How the publish was recognised when the step does not spell it out:
+    /// the chain from what the step runs to the publishing command
+    /// (`` `pnpm release` runs `changeset publish` ``).
+    pub via: Option<String>,
 }
 
 /// `npm stage publish` / `pnpm stage publish`: staged publishing (npm's
@@ -49,6 +61,27 @@ pub struct Publish {
 /// upload anything.
 fn is_stage_publish(pos: &[&str]) -> bool {
     pos.first() == Some(&"stage") && pos.get(1) == Some(&"publish")
+}
+
+impl Publish {
+    /// The publish as messages name it: the command, and the chain that
+    /// leads to it when there is one.
+    pub fn shown(&self) -> String {
+        match &self.via {
+            Some(via) => format!("`{}` ({via})", self.what),
+            None => format!("`{}`", self.what),
+        }
+    }
+}
+
+impl crate::detect::Hit {
+    /// Say how an indirect publish was recognised (`publish_via` detail).
+    pub fn with_publish_via(self, p: &Publish) -> crate::detect::Hit {
+        match &p.via {
+            Some(via) => self.with_detail("publish_via", via.clone()),
+            None => self,
+        }
+    }
 }
 
 /// Options of npm/pnpm/yarn that take a value (so the value is not the
@@ -103,6 +136,11 @@ fn tool_of_package(pkg: &str, rest: &[&str]) -> Option<(Tool, String)> {
     let pos = positionals(rest);
     match pkg {
         "semantic-release" => Some((Tool::SemanticRelease, "semantic-release".into())),
+        // Forks and monorepo wrappers that publish the same way.
+        "semantic-release-plus"
+        | "multi-semantic-release"
+        | "@qiwi/multi-semantic-release"
+        | "@anolilab/multi-semantic-release" => Some((Tool::SemanticRelease, pkg.to_string())),
         "changeset" | "@changesets/cli" if pos.first() == Some(&"publish") => {
             Some((Tool::Changesets, "changeset publish".into()))
         }
@@ -115,6 +153,18 @@ fn tool_of_package(pkg: &str, rest: &[&str]) -> Option<(Tool, String)> {
             }
         }
         "npm" if pos.first() == Some(&"publish") => Some((Tool::Npm, "npm publish".into())),
+        "pnpm" if pos.first() == Some(&"publish") => Some((Tool::Pnpm, "pnpm publish".into())),
+        // Both publish to npm unless told not to.
+        "release-it"
+            if !rest
+                .iter()
+                .any(|a| *a == "--no-npm" || a.starts_with("--no-npm.publish")) =>
+        {
+            Some((Tool::ReleaseIt, "release-it".into()))
+        }
+        "np" if !rest.contains(&"--no-publish") && !rest.contains(&"--help") => {
+            Some((Tool::Np, "np".into()))
+        }
         _ => None,
     }
 }
@@ -182,7 +232,14 @@ pub fn publish_command(c: &Command) -> Option<(Tool, String)> {
             let j = args.iter().position(|a| *a == pkg)? + 1;
             tool_of_package(pkg, &args[j..])
         }
-        "semantic-release" | "changeset" | "lerna" | "nx" => tool_of_package(&c.name, &args),
+        "semantic-release"
+        | "semantic-release-plus"
+        | "multi-semantic-release"
+        | "changeset"
+        | "lerna"
+        | "nx"
+        | "release-it"
+        | "np" => tool_of_package(&c.name, &args),
         _ => None,
     }
 }
@@ -199,7 +256,10 @@ pub(super) fn publish_action(step: &Step) -> Option<(Tool, String)> {
         "cycjimmy/semantic-release-action" | "codfish/semantic-release-action" => {
             Some((Tool::SemanticRelease, action.clone()))
         }
-        "js-devtools/npm-publish" => Some((Tool::Npm, action.clone())),
+        "js-devtools/npm-publish"
+        | "pascalgn/npm-publish-action"
+        | "mikeal/merge-release"
+        | "primer/publish" => Some((Tool::Npm, action.clone())),
         _ => None,
     }
 }
@@ -207,7 +267,9 @@ pub(super) fn publish_action(step: &Step) -> Option<(Tool, String)> {
 /// Every publish in a step (a script may publish several times).
 pub fn step_publishes(step: &Step) -> Vec<Publish> {
     let mut out = Vec::new();
-    if let Some((tool, what)) = publish_action(step) {
+    // A `changesets/action` whose `publish:` input was followed is
+    // represented by what that input runs.
+    if let Some((tool, what)) = publish_action(step).filter(|_| step.indirect.is_empty()) {
         let dry_run = step
             .with_value("dry-run")
             .or_else(|| step.with_value("dry_run"))
@@ -226,36 +288,49 @@ pub fn step_publishes(step: &Step) -> Vec<Publish> {
                 .is_some_and(|v| v.value.trim() == "true"),
             registry: step.with_value("registry").map(|v| v.value.clone()),
             staged: false,
+            via: None,
         });
     }
     for c in step.commands() {
         let Some((tool, what)) = publish_command(c) else {
             continue;
         };
-        let args: Vec<&str> = c.argv().collect();
-        let flag = |f: &str| {
-            args.iter()
-                .any(|a| *a == f || a.strip_prefix(f).is_some_and(|r| r == "=true"))
-        };
-        let registry = args.iter().enumerate().find_map(|(i, a)| {
-            if *a == "--registry" {
-                args.get(i + 1).map(|s| s.to_string())
-            } else {
-                a.strip_prefix("--registry=").map(str::to_string)
-            }
-        });
-        out.push(Publish {
+        out.push(command_publish(
+            c,
             tool,
             what,
-            range: step.file_range(c.range.start..c.range.end),
-            dry_run: flag("--dry-run") || (tool == Tool::SemanticRelease && flag("-d")),
-            provenance: flag("--provenance"),
-            registry,
-            staged: matches!(c.name.as_str(), "npm" | "pnpm" | "pn")
-                && is_stage_publish(&positionals(&args)),
-        });
+            step.file_range(c.range.start..c.range.end),
+        ));
     }
+    out.extend(step.indirect.iter().cloned());
     out
+}
+
+/// A publish command's flags: `--dry-run`, `--provenance`, `--registry`.
+pub fn command_publish(c: &Command, tool: Tool, what: String, range: Range<usize>) -> Publish {
+    let args: Vec<&str> = c.argv().collect();
+    let flag = |f: &str| {
+        args.iter()
+            .any(|a| *a == f || a.strip_prefix(f).is_some_and(|r| r == "=true"))
+    };
+    let registry = args.iter().enumerate().find_map(|(i, a)| {
+        if *a == "--registry" {
+            args.get(i + 1).map(|s| s.to_string())
+        } else {
+            a.strip_prefix("--registry=").map(str::to_string)
+        }
+    });
+    Publish {
+        tool,
+        what,
+        range,
+        dry_run: flag("--dry-run") || (tool == Tool::SemanticRelease && flag("-d")),
+        provenance: flag("--provenance"),
+        registry,
+        staged: matches!(c.name.as_str(), "npm" | "pnpm" | "pn")
+            && is_stage_publish(&positionals(&args)),
+        via: None,
+    }
 }
 
 /// Every step that really publishes, with its job and its publishes, in
@@ -445,6 +520,10 @@ mod tests {
             "npm stage publish",
             "npm stage publish --access public",
             "pnpm stage publish -r",
+            "npx semantic-release-plus",
+            "npx release-it --ci",
+            "npx np --yolo",
+            "npx nx release publish",
         ];
         for s in yes {
             assert!(publish_command(&cmd(s)).is_some(), "{s}");
@@ -460,6 +539,8 @@ mod tests {
             "npm stage list",
             "npm stage approve 1234",
             "pnpm stage view 1234",
+            "npx release-it --no-npm.publish",
+            "np --no-publish",
         ];
         for s in no {
             assert!(publish_command(&cmd(s)).is_none(), "{s}");

@@ -18,7 +18,12 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
     }
     let mut seen = BTreeSet::new();
     for job in &wf.jobs {
-        if job.steps.is_empty() || job_publishes(job) {
+        // A release command that could not be followed may publish: never
+        // tell such a job that a read-only token is enough.
+        if job.steps.is_empty()
+            || job_publishes(job)
+            || job.steps.iter().any(|s| s.unfollowed.is_some())
+        {
             continue;
         }
         for step in &job.steps {

@@ -24,16 +24,17 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
                 RULE,
                 auth.range.clone(),
                 format!(
-                    "job {} has `id-token: write` for trusted publishing, but `{}` also gets a token ({}, from {}); npm (and pnpm) try OIDC first and silently fall back to the token when it fails, and that fallback can no longer publish directly from {}",
+                    "job {} has `id-token: write` for trusted publishing, but {} also gets a token ({}, from {}); npm (and pnpm) try OIDC first and silently fall back to the token when it fails, and that fallback can no longer publish directly from {}",
                     job.id,
-                    p.what,
+                    p.shown(),
                     auth.what,
                     auth.source,
                     Policy::global().value("bypass_2fa_publish_end"),
                 ),
             )
             .with_key(key(job, Some(step), &format!("publish={}", p.what)))
-            .with_detail("credential", auth.source),
+            .with_detail("credential", auth.source)
+            .with_publish_via(p),
         );
     }
 }
