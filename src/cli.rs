@@ -3,7 +3,7 @@
 //! above `--fail-on`), 1 (findings) and 2 (usage or fatal error).
 
 use crate::detect::DetectOptions;
-use crate::finding::Severity;
+use crate::finding::FailOn;
 use crate::report::{self, Format, ReportOptions};
 use crate::rules::Registry;
 use crate::scan::{self, Report};
@@ -58,10 +58,11 @@ pub struct OutputArgs {
     /// Print secrets in full. Never use this in CI logs.
     #[arg(long)]
     pub show_secrets: bool,
-    /// Exit 1 only for findings at or above this severity [default: `fail-on`
-    /// from npmsweep.toml, else low].
-    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
-    pub fail_on: Option<Severity>,
+    /// Exit 1 only for findings at or above this severity (low, medium, high,
+    /// critical), or with `live` only for credentials that `--verify` found
+    /// live [default: `fail-on` from npmsweep.toml, else low].
+    #[arg(long, value_name = "SEVERITY|live", value_parser = parse_fail_on)]
+    pub fail_on: Option<FailOn>,
     /// Print nothing but findings (no summary, no remediation, no warnings).
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -79,6 +80,43 @@ pub struct OutputArgs {
     /// npmsweep/scan/ or npmsweep/history/].
     #[arg(long, value_name = "CATEGORY", value_parser = parse_sarif_category)]
     pub sarif_category: Option<String>,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
+}
+
+/// `--verify` and its companions (see the README's "Verification").
+#[derive(Args, Debug, Clone)]
+pub struct VerifyArgs {
+    /// Ask the registry each credential is bound to whether it still works
+    /// (`GET <registry>/-/whoami` with the credential, to that registry's
+    /// host only, over HTTPS or to loopback). Off by default: without it
+    /// nothing leaves the machine.
+    #[arg(long)]
+    pub verify: bool,
+    /// Report only credentials that `--verify` found live.
+    #[arg(long, requires = "verify")]
+    pub only_verified: bool,
+    /// Seconds one verification request may take.
+    #[arg(long, value_name = "SECS", default_value_t = 10, requires = "verify")]
+    pub verify_timeout: u64,
+    /// Seconds all verification may take; what has not been asked by then is `unknown`.
+    #[arg(long, value_name = "SECS", default_value_t = 60, requires = "verify")]
+    pub verify_deadline: u64,
+    /// Verification requests in flight to one host at a time.
+    #[arg(long, value_name = "N", default_value_t = 4, requires = "verify",
+          value_parser = clap::value_parser!(u64).range(1..=32))]
+    pub verify_per_host: u64,
+}
+
+impl VerifyArgs {
+    pub fn options(&self) -> crate::verify::VerifyOptions {
+        crate::verify::VerifyOptions {
+            timeout: std::time::Duration::from_secs(self.verify_timeout.max(1)),
+            deadline: std::time::Duration::from_secs(self.verify_deadline.max(1)),
+            per_host: self.verify_per_host as usize,
+            ..crate::verify::VerifyOptions::default()
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -146,9 +184,9 @@ pub struct HistoryArgs {
     pub output: OutputArgs,
 }
 
-fn parse_severity(s: &str) -> Result<Severity, String> {
-    Severity::parse(s)
-        .ok_or_else(|| format!("unknown severity {s:?}: use low, medium, high or critical"))
+fn parse_fail_on(s: &str) -> Result<FailOn, String> {
+    FailOn::parse(s)
+        .ok_or_else(|| format!("unknown --fail-on {s:?}: use low, medium, high, critical or live"))
 }
 
 fn parse_sarif_category(s: &str) -> Result<String, String> {
@@ -194,7 +232,8 @@ pub fn run(cli: Cli) -> Result<i32, String> {
         }
         Command::Explain { rule_id } => explain(&rule_id),
         Command::Scan(mut args) => {
-            let report = scan_report(&mut args)?;
+            let mut report = scan_report(&mut args)?;
+            settle_liveness(&mut report, &args.output)?;
             emit(&report, &args.output)
         }
         Command::History(mut args) => crate::history::command(&mut args),
@@ -297,6 +336,42 @@ pub fn detect_options(output: &OutputArgs) -> DetectOptions {
     }
 }
 
+/// `--verify`: ask each credential's registry, put live credentials first,
+/// keep only them with `--only-verified`. Without it: mark what is known
+/// dead without asking (public-registry legacy tokens).
+pub fn settle_liveness(report: &mut Report, output: &OutputArgs) -> Result<(), String> {
+    let args = &output.verify;
+    if !args.verify {
+        if output.fail_on == Some(FailOn::Live) {
+            return Err("--fail-on live needs --verify (liveness is known only by asking)".into());
+        }
+        crate::verify::offline::mark_revoked_public_tokens(&mut report.findings);
+        return Ok(());
+    }
+    let (mut active, suppressed): (Vec<_>, Vec<_>) = std::mem::take(&mut report.findings)
+        .into_iter()
+        .partition(|f| f.suppressed.is_none());
+    if !output.quiet && active.iter().any(|f| f.secret.is_some()) {
+        eprintln!("npmsweep: verifying credentials against the registries they are bound to…");
+    }
+    let outcome = crate::verify::verify(&mut active, &args.options());
+    report.stats.notes.push(format!(
+        "--verify asked {} registry/credential pair(s): {} live, {} dead, {} unknown",
+        outcome.asked, outcome.live, outcome.dead, outcome.unknown
+    ));
+    active.extend(suppressed);
+    if args.only_verified {
+        active.retain(|f| {
+            f.verification
+                .as_ref()
+                .is_some_and(|v| v.status == crate::verify::Status::Live)
+        });
+    }
+    crate::finding::sort_findings(&mut active);
+    report.findings = active;
+    Ok(())
+}
+
 /// Should the human report be coloured? Honours `--color` and `NO_COLOR`.
 pub fn use_color(choice: ColorChoice, to_terminal: bool) -> bool {
     match choice {
@@ -361,9 +436,10 @@ pub fn emit(report: &Report, output: &OutputArgs) -> Result<i32, String> {
                 .map_err(|e| format!("cannot write to standard output: {e}"))?;
         }
     }
+    let fail_on = crate::filter::fail_on(output);
     let failing = report
         .findings
         .iter()
-        .any(|f| f.suppressed.is_none() && f.severity >= crate::filter::fail_on(output));
+        .any(|f| f.suppressed.is_none() && fail_on.fails(f));
     Ok(if failing { EXIT_FINDINGS } else { EXIT_CLEAN })
 }

@@ -238,6 +238,7 @@ mod tests {
             details: BTreeMap::new(),
             suppressed: None,
             provenance: None,
+            verification: None,
         }
     }
 

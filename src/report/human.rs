@@ -88,14 +88,33 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
         } else {
             format!(" ({})", facts.join(", "))
         };
+        // `--verify`: live credentials are marked on the line itself.
+        let live = match &f.verification {
+            Some(v) if v.status == crate::verify::Status::Live => {
+                format!("{} ", paint(severity_style(Severity::Critical), "LIVE"))
+            }
+            _ => String::new(),
+        };
         writeln!(
             out,
-            "  {}:{} {sev} {} {}{facts}{secret}{suppressed}",
+            "  {}:{} {sev} {live}{} {}{facts}{secret}{suppressed}",
             f.span.start_line,
             f.span.start_column,
             paint(bold, &f.rule_id),
             clean(&f.message),
         )?;
+        if let Some(v) = &f.verification {
+            let at = v
+                .registry
+                .as_deref()
+                .map(|r| format!(" at {r}"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "      {}",
+                paint(dim, &clean(&format!("verified{at}: {}", v.summary())))
+            )?;
+        }
         if let Some(p) = &f.provenance {
             let short = &p.commit[..p.commit.len().min(12)];
             writeln!(

@@ -64,6 +64,9 @@ struct JsonFinding<'a> {
     suppressed: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     provenance: Option<&'a Provenance>,
+    /// `--verify` only: what the credential's registry said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification: Option<&'a crate::verify::Verification>,
     docs: String,
 }
 
@@ -96,6 +99,7 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
                 details: &f.details,
                 suppressed: f.suppressed.as_deref(),
                 provenance: f.provenance.as_ref(),
+                verification: f.verification.as_ref(),
                 docs: rule.map(|r| r.docs_url()).unwrap_or_default(),
             }
         })
