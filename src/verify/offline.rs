@@ -20,10 +20,11 @@ fn is_uuid(s: &str) -> bool {
             .all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
-/// Is this finding a legacy (classic, UUID) token for registry.npmjs.org?
-/// Bound explicitly (`//registry.npmjs.org/:_authToken`) or by convention
-/// (a UUID at an npm credential name such as `NPM_TOKEN`, which npm sends
-/// to its default registry).
+/// Is this finding a legacy (classic, UUID) token bound to
+/// registry.npmjs.org (`//registry.npmjs.org/:_authToken=<uuid>`, a Yarn or
+/// Bun entry for it)? A UUID at a variable name such as `NPM_TOKEN` is not:
+/// nothing says which registry it is for, and private registries (Nexus)
+/// issue UUID tokens that npm never revoked.
 pub fn is_revoked_public_token(f: &Finding) -> bool {
     let Some(secret) = &f.secret else {
         return false;
@@ -31,11 +32,9 @@ pub fn is_revoked_public_token(f: &Finding) -> bool {
     if !is_uuid(secret.expose().trim()) {
         return false;
     }
-    match f.details.get("registry") {
-        Some(r) => super::binding::normalize_registry(r)
-            .is_ok_and(|(_, host)| host == "registry.npmjs.org"),
-        None => f.rule_id == "npm-legacy-token",
-    }
+    f.details.get("registry").is_some_and(|r| {
+        super::binding::normalize_registry(r).is_ok_and(|(_, host)| host == "registry.npmjs.org")
+    })
 }
 
 /// Mark public-registry legacy tokens as revoked by npm and lower their
