@@ -38,6 +38,10 @@ pub enum Command {
     /// Record the current findings' fingerprints (never secrets) in a baseline
     /// file, `--output FILE`, for `--baseline FILE`. Takes every `scan` flag.
     Baseline(ScanArgs),
+    /// Verify the credentials a scan finds (as `scan --verify`) and print,
+    /// per live one, the command that revokes it at its registry (or where
+    /// to do it); `--yes` runs the commands and verifies again.
+    Revoke(RevokeArgs),
     /// List every rule: id, severity, title.
     Rules,
     /// Print a rule's full description and remediation.
@@ -154,6 +158,20 @@ pub struct ScanArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct RevokeArgs {
+    /// Run the printed `npm token revoke` commands (as you: npm uses your own
+    /// login for the registry and may ask for a one-time password), then ask
+    /// the registry again. Without it, nothing is revoked.
+    #[arg(long)]
+    pub yes: bool,
+    /// The npm program to run with --yes.
+    #[arg(long, value_name = "PROGRAM", default_value = "npm")]
+    pub npm: String,
+    #[command(flatten)]
+    pub scan: ScanArgs,
+}
+
+#[derive(Args, Debug)]
 pub struct HistoryArgs {
     /// The repository (a working tree or a bare repository).
     #[arg(default_value = ".")]
@@ -237,6 +255,7 @@ pub fn run(cli: Cli) -> Result<i32, String> {
             emit(&report, &args.output)
         }
         Command::History(mut args) => crate::history::command(&mut args),
+        Command::Revoke(mut args) => revoke(&mut args),
         Command::Baseline(mut args) => crate::filter::baseline::run(&mut args),
     }
 }
@@ -305,6 +324,26 @@ pub fn scan_report(args: &mut ScanArgs) -> Result<Report, String> {
         filters.apply(&mut report);
     }
     Ok(report)
+}
+
+/// `npmsweep revoke`: exit 0 when no credential is live (any more), 1 when
+/// some still is (always so in a dry run with live credentials), 2 on error.
+fn revoke(args: &mut RevokeArgs) -> Result<i32, String> {
+    args.scan.output.verify.verify = true;
+    let mut report = scan_report(&mut args.scan)?;
+    settle_liveness(&mut report, &args.scan.output)?;
+    let verify = args.scan.output.verify.options();
+    let plan = crate::verify::revoke::plan(&report.findings, &verify.public_registry);
+    let opts = crate::verify::revoke::RevokeOptions {
+        yes: args.yes,
+        show_secrets: args.scan.output.show_secrets,
+        npm: args.npm.clone(),
+        verify,
+    };
+    let mut out = std::io::stdout().lock();
+    let done = crate::verify::revoke::run(&plan, &opts, &mut out)
+        .map_err(|e| format!("cannot write to standard output: {e}"))?;
+    Ok(if done { EXIT_CLEAN } else { EXIT_FINDINGS })
 }
 
 fn explain(rule_id: &str) -> Result<i32, String> {

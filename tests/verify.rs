@@ -425,6 +425,9 @@ fn http(
 
 /// Create a user; returns (name, password, login token).
 fn user(v: &Verdaccio) -> (String, String, String) {
+    // Verdaccio's htpasswd file takes one new user at a time.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let name = format!(
         "u{}x{}",
         std::process::id(),
@@ -571,4 +574,88 @@ fn verdaccio_live_dead_and_unknown_end_to_end() {
     let human = String::from_utf8_lossy(&human.stdout);
     assert!(human.contains(&format!("LIVE as {alice}")), "{human}");
     assert!(human.contains("dead (HTTP"), "{human}");
+}
+
+#[test]
+fn verdaccio_revoke_prints_the_key_command_and_yes_revokes_it() {
+    let Some(v) = verdaccio() else { return };
+    let (name, password, login) = user(v);
+    let (_, created) = http(
+        "POST",
+        v.port,
+        "/-/npm/v1/tokens",
+        Some(&login),
+        Some(&serde_json::json!({"password": password, "readonly": false, "cidr_whitelist": []})),
+    )
+    .unwrap();
+    let leaked = created["token"].as_str().unwrap().to_string();
+    let key = created["key"].as_str().unwrap().to_string();
+    let p = v.port;
+    let dir = repo(&[(".npmrc", format!("//127.0.0.1:{p}/:_authToken={leaked}\n"))]);
+
+    // Dry run: the command by key (Verdaccio's listing is masked), nothing revoked.
+    let out = npmsweep(&["revoke", "."], dir.path());
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!(
+            "npm token revoke {key} --registry http://127.0.0.1:{p}/"
+        )),
+        "{text}"
+    );
+    assert!(text.contains(&format!("live as {name}")), "{text}");
+    assert!(!text.contains(&leaked), "{text}");
+    let (_, who) = http("GET", p, "/-/whoami", Some(&leaked), None).unwrap();
+    assert_eq!(who["username"], name.as_str(), "a dry run revokes nothing");
+
+    // --yes: npm runs as the owner (their own login in their npm config).
+    let home = tempfile::tempdir().unwrap();
+    let userconfig = home.path().join(".npmrc");
+    std::fs::write(
+        &userconfig,
+        format!("//127.0.0.1:{p}/:_authToken={login}\n"),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_npmsweep"))
+        .args(["revoke", ".", "--yes"])
+        .current_dir(dir.path())
+        .env("npm_config_userconfig", &userconfig)
+        .env("npm_config_cache", home.path().join("cache"))
+        .env("npm_config_update_notifier", "false")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.contains("verified again: dead"),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let (_, who) = http("GET", p, "/-/whoami", Some(&leaked), None).unwrap();
+    assert!(who.get("username").is_none(), "{who}");
+    // Nothing live any more: nothing to do.
+    let out = npmsweep(&["revoke", "."], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to revoke"));
+}
+
+#[test]
+fn revoke_says_where_for_registries_without_a_token_api() {
+    // A live answer from a registry at a GitLab-style path: a sentence, not a command.
+    let live = serve(Mode::Json(200, r#"{"username":"dora"}"#));
+    let t = token(60);
+    let dir = repo(&[(
+        ".npmrc",
+        format!(
+            "//127.0.0.1:{}/api/v4/projects/1/packages/npm/:_authToken={t}\n",
+            live.port
+        ),
+    )]);
+    let out = npmsweep(&["revoke", "."], dir.path());
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("GitLab"), "{text}");
+    assert!(!text.contains("npm token revoke"), "{text}");
+    assert!(!text.contains(&t), "{text}");
 }

@@ -16,6 +16,7 @@
 pub mod binding;
 pub mod http;
 pub mod offline;
+pub mod revoke;
 
 use crate::finding::Finding;
 use binding::Binding;
