@@ -659,3 +659,73 @@ fn revoke_says_where_for_registries_without_a_token_api() {
     assert!(!text.contains("npm token revoke"), "{text}");
     assert!(!text.contains(&t), "{text}");
 }
+
+#[test]
+fn history_verify_asks_once_for_a_secret_in_many_commits() {
+    let server = serve(Mode::Json(200, r#"{"username":"erin"}"#));
+    let t = token(70);
+    let dir = repo(&[]);
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(dir.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", dir.path())
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .expect("git");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q", "-b", "main"]);
+    let line = format!("//127.0.0.1:{}/:_authToken={t}\n", server.port);
+    std::fs::write(dir.path().join(".npmrc"), &line).unwrap();
+    git(&["add", ".npmrc"]);
+    git(&["commit", "-qm", "one"]);
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(dir.path().join("sub/.npmrc"), format!("# copied\n{line}")).unwrap();
+    git(&["add", "sub/.npmrc"]);
+    git(&["commit", "-qm", "two"]);
+    std::fs::remove_file(dir.path().join(".npmrc")).unwrap();
+    std::fs::remove_file(dir.path().join("sub/.npmrc")).unwrap();
+    git(&["commit", "-qam", "three"]);
+    let out = npmsweep(
+        &[
+            "history",
+            ".",
+            "--verify",
+            "--format",
+            "json",
+            "--fail-on",
+            "live",
+        ],
+        dir.path(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = doc["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 2, "{doc:#}");
+    assert!(findings.iter().all(|f| f["verification"]["user"] == "erin"));
+    // One whoami, and for the live token one look at the token listing.
+    let seen = server.requests.lock().unwrap().clone();
+    let whoami = seen
+        .iter()
+        .filter(|r| r.starts_with("GET /-/whoami "))
+        .count();
+    let listing = seen
+        .iter()
+        .filter(|r| r.starts_with("GET /-/npm/v1/tokens "))
+        .count();
+    assert_eq!((whoami, listing), (1, 1), "{seen:?}");
+}
