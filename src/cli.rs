@@ -256,6 +256,10 @@ pub fn run(cli: Cli) -> Result<i32, String> {
         }
         Command::History(mut args) => crate::history::command(&mut args),
         Command::Revoke(mut args) => revoke(&mut args),
+        Command::Baseline(args) if args.output.verify.verify => Err(
+            "--verify is for scan, history and revoke: a baseline records findings, not liveness"
+                .into(),
+        ),
         Command::Baseline(mut args) => crate::filter::baseline::run(&mut args),
     }
 }

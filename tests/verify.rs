@@ -6,6 +6,10 @@
 //! the same); without `npm` the Verdaccio tests print a visible SKIPPED line
 //! and pass.
 
+mod support {
+    pub mod sarif_schema;
+}
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -563,7 +567,9 @@ fn verdaccio_live_dead_and_unknown_end_to_end() {
     assert_eq!(code, 1);
     assert_eq!(only["findings"].as_array().unwrap().len(), 3);
     let sarif = npmsweep(&["scan", ".", "--verify", "--format", "sarif"], dir.path());
+    support::sarif_schema::assert_github_acceptable(&sarif.stdout);
     let sarif: Value = serde_json::from_slice(&sarif.stdout).unwrap();
+    support::sarif_schema::assert_schema_valid(&sarif);
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     assert!(
         results

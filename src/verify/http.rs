@@ -128,6 +128,8 @@ pub fn classify_whoami(status: u16, body: &[u8]) -> Verification {
             (Some(user), None) if !user.trim().is_empty() => {
                 v.status = Status::Live;
                 v.reason = "HTTP 200 naming the user".into();
+                // The registry's text: bounded, no control characters.
+                let user: String = user.chars().filter(|c| !c.is_control()).take(128).collect();
                 v.user = Some(user);
             }
             (_, Some(e)) if e.contains("unauthori") || e.contains("forbidden") => {

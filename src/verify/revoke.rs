@@ -226,3 +226,31 @@ pub fn run(plan: &[Revocation], opts: &RevokeOptions, out: &mut dyn Write) -> io
     }
     Ok(all_dead)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn binding(registry: &str) -> Binding {
+        let (registry, host) = binding::normalize_registry(registry).unwrap();
+        Binding {
+            registry,
+            host,
+            credential: Credential::Bearer(Secret::new("t")),
+            token: None,
+        }
+    }
+
+    #[test]
+    fn registries_without_an_npm_token_api_get_a_place_not_a_command() {
+        let place = |r: &str| manual_place(&binding(r)).unwrap_or_default();
+        assert!(place("//npm.pkg.github.com/").contains("github.com/settings/tokens"));
+        assert!(place("//gitlab.example.com/api/v4/projects/1/packages/npm/").contains("GitLab"));
+        assert!(place("//code.example.com/api/v4/packages/npm/").contains("GitLab"));
+        assert!(place("//acme.jfrog.io/artifactory/api/npm/npm/").contains("Artifactory"));
+        assert!(place("//repo.example.com/artifactory/api/npm/npm/").contains("Artifactory"));
+        assert!(place("//nexus.example.com/repository/npm-private/").contains("Nexus"));
+        assert!(manual_place(&binding("//registry.npmjs.org/")).is_none());
+        assert!(manual_place(&binding("//127.0.0.1:4873/")).is_none());
+    }
+}
