@@ -249,7 +249,14 @@ fn dedupe_overlapping(hits: &mut Vec<Hit>) {
     let bindings: Vec<(Range<usize>, String)> = hits
         .iter()
         .filter(|h| h.rule_id != token::RULE_VALID)
-        .filter_map(|h| Some((h.range.clone(), h.details.get("registry")?.clone())))
+        .filter_map(|h| {
+            let registry = match (h.details.get("registry"), h.details.get("host")) {
+                (Some(r), _) => r.clone(),
+                (None, Some(host)) if h.rule_id == urlcreds::RULE => format!("//{host}/"),
+                _ => return None,
+            };
+            Some((h.range.clone(), registry))
+        })
         .collect();
     for h in hits.iter_mut().filter(|h| h.rule_id == token::RULE_VALID) {
         if let Some((_, registry)) = bindings

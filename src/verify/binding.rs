@@ -257,6 +257,103 @@ mod tests {
         assert!(normalize_registry("npm.example.com").is_err());
     }
 
+    /// The binding of every secret finding in `text` scanned as `path`:
+    /// (rule, registry, "Bearer"/"Basic") or the reason it is not sent.
+    fn bindings(path: &str, text: &str) -> Vec<Result<(String, String, &'static str), String>> {
+        let item = crate::detect::Item {
+            path,
+            bytes: text.as_bytes(),
+            origin: crate::finding::Origin::Worktree,
+        };
+        let d = crate::scan::detect_item(&item, &crate::detect::DetectOptions::default());
+        d.findings
+            .iter()
+            .filter_map(|f| bind(f, PUBLIC_REGISTRY))
+            .map(|b| {
+                b.map(|b| {
+                    let scheme = match b.credential {
+                        Credential::Bearer(_) => "Bearer",
+                        Credential::Basic(_) => "Basic",
+                    };
+                    (b.registry, b.host, scheme)
+                })
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    }
+
+    #[test]
+    fn every_config_format_binds_its_credentials_to_its_registry() {
+        let npm = crate::token::fake_token("npm_", 7);
+        let uuid = crate::rules::synthetic_uuid(7);
+        let ok = |r: &str, h: &str, s: &'static str| Ok((r.to_string(), h.to_string(), s));
+        assert_eq!(
+            bindings(
+                ".npmrc",
+                &format!(
+                    "//npm.example.com/api/:_authToken={uuid}\n//r.example/:_authToken={npm}\n"
+                )
+            ),
+            [
+                ok("https://npm.example.com/api/", "npm.example.com", "Bearer"),
+                ok("https://r.example/", "r.example", "Bearer")
+            ]
+        );
+        // _auth is already base64 user:password; _password needs its username.
+        assert_eq!(
+            bindings(
+                ".npmrc",
+                "//n.example/:_auth=dXNlcjpodW50ZXIyaHVudGVyMg==\n//m.example/:username=bob\n//m.example/:_password=aHVudGVyMmh1bnRlcjI=\n"
+            ),
+            [
+                ok("https://m.example/", "m.example", "Basic"),
+                ok("https://n.example/", "n.example", "Basic")
+            ]
+        );
+        assert_eq!(
+            bindings(
+                ".yarnrc.yml",
+                &format!(
+                    "npmScopes:\n  acme:\n    npmRegistryServer: \"https://y.example/npm\"\n    npmAuthToken: {uuid}\nnpmRegistries:\n  //z.example:8443/:\n    npmAuthIdent: \"bob:hunter2hunter2\"\n"
+                )
+            ),
+            [
+                ok("https://y.example/npm/", "y.example", "Bearer"),
+                ok("https://z.example:8443/", "z.example:8443", "Basic")
+            ]
+        );
+        assert_eq!(
+            bindings(
+                "bunfig.toml",
+                &format!(
+                    "[install.scopes]\nacme = {{ token = \"{uuid}\", url = \"https://b.example/\" }}\n"
+                )
+            ),
+            [ok("https://b.example/", "b.example", "Bearer")]
+        );
+        // A token inside a URL belongs to that URL's host, not to npmjs.
+        assert_eq!(
+            bindings(
+                "package.json",
+                &format!(
+                    "{{\"publishConfig\": {{\"registry\": \"https://ci:{npm}@u.example/\"}}}}\n"
+                )
+            ),
+            [ok("https://u.example/", "u.example", "Bearer")]
+        );
+        // An npm_ token anywhere else: the public registry; a bare UUID: nowhere.
+        assert_eq!(
+            bindings(".env", &format!("TOKEN={npm}\n")),
+            [ok(PUBLIC_REGISTRY, "registry.npmjs.org", "Bearer")]
+        );
+        let unbound = bindings(".env", &format!("NPM_TOKEN={uuid}\n"));
+        assert!(
+            matches!(unbound.as_slice(), [Err(r)] if r.contains("not bound")),
+            "{unbound:?}"
+        );
+    }
+
     #[test]
     fn key_names() {
         assert_eq!(key_name("//r.example/:_authToken"), "_authToken");
