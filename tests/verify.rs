@@ -71,6 +71,8 @@ enum Mode {
 struct TestServer {
     port: u16,
     requests: Arc<Mutex<Vec<String>>>,
+    /// The most connections it was answering at once.
+    max_concurrent: Arc<AtomicUsize>,
 }
 
 /// A loopback HTTP server answering every request the same way; it records
@@ -79,14 +81,24 @@ fn serve(mode: Mode) -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let requests = Arc::new(Mutex::new(Vec::new()));
-    let seen = requests.clone();
+    let max_concurrent = Arc::new(AtomicUsize::new(0));
+    let (seen, max) = (requests.clone(), max_concurrent.clone());
+    let now = Arc::new(AtomicUsize::new(0));
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let seen = seen.clone();
-            std::thread::spawn(move || answer(stream, mode, &seen));
+            let (seen, max, now) = (seen.clone(), max.clone(), now.clone());
+            std::thread::spawn(move || {
+                max.fetch_max(now.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                answer(stream, mode, &seen);
+                now.fetch_sub(1, Ordering::SeqCst);
+            });
         }
     });
-    TestServer { port, requests }
+    TestServer {
+        port,
+        requests,
+        max_concurrent,
+    }
 }
 
 fn answer(stream: TcpStream, mode: Mode, seen: &Mutex<Vec<String>>) {
@@ -734,4 +746,35 @@ fn history_verify_asks_once_for_a_secret_in_many_commits() {
         .filter(|r| r.starts_with("GET /-/npm/v1/tokens "))
         .count();
     assert_eq!((whoami, listing), (1, 1), "{seen:?}");
+}
+
+#[test]
+fn per_host_limit_holds_and_https_is_used_where_the_config_says_so() {
+    let slow = serve(Mode::Slow(Duration::from_millis(300)));
+    let plain = serve(Mode::Json(200, r#"{"username":"frank"}"#));
+    let npmrc: String = (80..86)
+        .map(|i| format!("//127.0.0.1:{}/r{i}/:_authToken={}\n", slow.port, token(i)))
+        .collect();
+    let dir = repo(&[
+        (".npmrc", npmrc),
+        // An explicit https:// registry is asked over TLS, even on loopback:
+        // a plain-HTTP server there is not a registry that accepted it.
+        (
+            ".yarnrc.yml",
+            format!(
+                "npmRegistries:\n  \"https://127.0.0.1:{}\":\n    npmAuthToken: {}\n",
+                plain.port,
+                token(90)
+            ),
+        ),
+    ]);
+    let (_, doc, _) = json_scan(dir.path(), &["--verify-per-host", "2"]);
+    assert_eq!(slow.max_concurrent.load(Ordering::SeqCst), 2);
+    let tls = verification(&doc, ".yarnrc.yml", 3);
+    assert_eq!(tls["status"], "unknown", "{tls}");
+    assert!(tls["reason"].as_str().unwrap().contains("TLS"), "{tls}");
+    assert_eq!(
+        tls["registry"],
+        format!("https://127.0.0.1:{}/", plain.port)
+    );
 }

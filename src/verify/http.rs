@@ -103,6 +103,11 @@ fn transport_error(e: &ureq::Error, limit: Duration) -> String {
         ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
             format!("timeout after {}s", limit.as_secs_f64())
         }
+        // rustls reports a peer that does not speak TLS as invalid data.
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => match io.get_ref() {
+            Some(inner) => format!("TLS error: {inner}"),
+            None => "TLS error: invalid data".to_string(),
+        },
         ureq::Error::Io(io) => format!("network error: {}", io.kind()),
         ureq::Error::Tls(_) | ureq::Error::Rustls(_) => format!("TLS error: {e}"),
         ureq::Error::Protocol(_) => format!("unexpected answer: not valid HTTP ({e})"),

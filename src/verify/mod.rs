@@ -192,49 +192,92 @@ pub fn verify(findings: &mut [Finding], opts: &VerifyOptions) -> Outcome {
     outcome
 }
 
-/// Run the requests: one queue per host, `per_host` workers on each, all
-/// bounded by the total deadline.
+/// Requests in flight at once, over all hosts: a history full of
+/// registries must not open hundreds of connections.
+pub const MAX_IN_FLIGHT: usize = 16;
+
+/// The work queues: one per host, and how many requests each host has in
+/// flight.
+struct Queues {
+    pending: Vec<VecDeque<usize>>,
+    in_flight: Vec<usize>,
+}
+
+impl Queues {
+    /// The next job of a host below its limit: `Some((host, job))`, or
+    /// `None` with `true` when everything has been taken.
+    fn take(&mut self, per_host: usize) -> (Option<(usize, usize)>, bool) {
+        let mut all_taken = true;
+        for (host, queue) in self.pending.iter_mut().enumerate() {
+            if queue.is_empty() {
+                continue;
+            }
+            all_taken = false;
+            if self.in_flight[host] < per_host {
+                let job = queue.pop_front().expect("non-empty queue");
+                self.in_flight[host] += 1;
+                return (Some((host, job)), false);
+            }
+        }
+        (None, all_taken)
+    }
+}
+
+/// Run the requests: a pool of at most [`MAX_IN_FLIGHT`] workers, at most
+/// `per_host` of them on one host, all bounded by the total deadline.
 fn run_jobs(
     jobs: &[(String, Binding)],
     opts: &VerifyOptions,
     started: Instant,
 ) -> Vec<Verification> {
     let deadline = started + opts.deadline;
-    let mut by_host: BTreeMap<String, VecDeque<usize>> = BTreeMap::new();
+    let mut by_host: BTreeMap<&str, VecDeque<usize>> = BTreeMap::new();
     for (i, (_, b)) in jobs.iter().enumerate() {
-        by_host.entry(b.host.clone()).or_default().push_back(i);
+        by_host.entry(b.host.as_str()).or_default().push_back(i);
     }
+    let hosts = by_host.len();
+    let queues = Mutex::new(Queues {
+        pending: by_host.into_values().collect(),
+        in_flight: vec![0; hosts],
+    });
+    let done = std::sync::Condvar::new();
+    let per_host = opts.per_host.max(1);
     let results: Vec<Mutex<Option<Verification>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
     let client = http::Client::new(opts.timeout);
+    let workers = MAX_IN_FLIGHT.min(jobs.len());
     std::thread::scope(|scope| {
-        for queue in by_host.into_values() {
-            let workers = opts.per_host.max(1).min(queue.len());
-            let queue = std::sync::Arc::new(Mutex::new(queue));
-            for _ in 0..workers {
-                let queue = queue.clone();
-                let (client, results) = (&client, &results);
-                scope.spawn(move || {
-                    loop {
-                        let Some(i) = queue.lock().expect("verify queue").pop_front() else {
-                            break;
-                        };
-                        let b = &jobs[i].1;
-                        let now = Instant::now();
-                        let v = if now >= deadline {
-                            Verification::unknown(
-                                Some(b.registry.clone()),
-                                format!(
-                                    "not asked: the total deadline of {}s was reached",
-                                    opts.deadline.as_secs()
-                                ),
-                            )
-                        } else {
-                            client.verify(b, deadline - now)
-                        };
-                        *results[i].lock().expect("verify result") = Some(v);
-                    }
-                });
-            }
+        for _ in 0..workers {
+            let (client, results, queues, done) = (&client, &results, &queues, &done);
+            scope.spawn(move || {
+                loop {
+                    let mut q = queues.lock().expect("verify queues");
+                    let (host, i) = loop {
+                        match q.take(per_host) {
+                            (Some(next), _) => break next,
+                            (None, true) => return,
+                            // Every remaining job's host is at its limit.
+                            (None, false) => q = done.wait(q).expect("verify queues"),
+                        }
+                    };
+                    drop(q);
+                    let b = &jobs[i].1;
+                    let now = Instant::now();
+                    let v = if now >= deadline {
+                        Verification::unknown(
+                            Some(b.registry.clone()),
+                            format!(
+                                "not asked: the total deadline of {}s was reached",
+                                opts.deadline.as_secs()
+                            ),
+                        )
+                    } else {
+                        client.verify(b, deadline - now)
+                    };
+                    *results[i].lock().expect("verify result") = Some(v);
+                    queues.lock().expect("verify queues").in_flight[host] -= 1;
+                    done.notify_all();
+                }
+            });
         }
     });
     results
