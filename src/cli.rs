@@ -101,13 +101,13 @@ pub struct VerifyArgs {
     #[arg(long, requires = "verify")]
     pub only_verified: bool,
     /// Seconds one verification request may take.
-    #[arg(long, value_name = "SECS", default_value_t = 10, requires = "verify")]
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub verify_timeout: u64,
     /// Seconds all verification may take; what has not been asked by then is `unknown`.
-    #[arg(long, value_name = "SECS", default_value_t = 60, requires = "verify")]
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub verify_deadline: u64,
     /// Verification requests in flight to one host at a time.
-    #[arg(long, value_name = "N", default_value_t = 4, requires = "verify",
+    #[arg(long, value_name = "N", default_value_t = 4,
           value_parser = clap::value_parser!(u64).range(1..=32))]
     pub verify_per_host: u64,
 }
@@ -346,6 +346,13 @@ fn revoke(args: &mut RevokeArgs) -> Result<i32, String> {
     };
     let mut out = std::io::stdout().lock();
     let done = crate::verify::revoke::run(&plan, &opts, &mut out)
+        .and_then(|done| {
+            // How many were live, dead or unknown: an unknown one may still work.
+            for note in &report.stats.notes {
+                writeln!(out, "note: {note}")?;
+            }
+            Ok(done)
+        })
         .map_err(|e| format!("cannot write to standard output: {e}"))?;
     Ok(if done { EXIT_CLEAN } else { EXIT_FINDINGS })
 }
