@@ -140,9 +140,18 @@ pub fn bind(f: &Finding, public_registry: &str) -> Option<Result<Binding, String
 
 fn bind_secret(f: &Finding, secret: &Secret, public_registry: &str) -> Result<Binding, String> {
     let is_npm_token = f.rule_id == crate::detect::token::RULE_VALID;
-    let registry = match (f.details.get("registry"), f.details.get("host")) {
-        (Some(r), _) => r.clone(),
-        (None, Some(host)) if f.rule_id == crate::detect::urlcreds::RULE => format!("//{host}/"),
+    // A scoped key (`//host/path/:_authToken` in a classic `.yarnrc` or an
+    // `npm_config_//host/:_authToken` variable) names its registry too.
+    let scoped_key = f
+        .details
+        .get("key")
+        .and_then(|k| crate::detect::npmrc::split_scoped_key(k).0);
+    let registry = match (f.details.get("registry"), scoped_key, f.details.get("host")) {
+        (Some(r), _, _) => r.clone(),
+        (None, Some(scope), _) => scope.to_string(),
+        (None, None, Some(host)) if f.rule_id == crate::detect::urlcreds::RULE => {
+            format!("//{host}/")
+        }
         _ if is_npm_token => public_registry.to_string(),
         _ => {
             return Err(
@@ -331,6 +340,13 @@ mod tests {
                 )
             ),
             [ok("https://b.example/", "b.example", "Bearer")]
+        );
+        assert_eq!(
+            bindings(
+                ".yarnrc",
+                &format!("\"//c.example/npm/:_authToken\" \"{uuid}\"\n")
+            ),
+            [ok("https://c.example/npm/", "c.example", "Bearer")]
         );
         // A token inside a URL belongs to that URL's host, not to npmjs.
         assert_eq!(
