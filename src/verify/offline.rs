@@ -32,9 +32,11 @@ pub fn is_revoked_public_token(f: &Finding) -> bool {
     if !is_uuid(secret.expose().trim()) {
         return false;
     }
-    f.details.get("registry").is_some_and(|r| {
-        super::binding::normalize_registry(r).is_ok_and(|(_, host)| host == "registry.npmjs.org")
-    })
+    // The same binding `--verify` uses.
+    matches!(
+        super::binding::bind(f, super::PUBLIC_REGISTRY),
+        Some(Ok(b)) if b.host == "registry.npmjs.org"
+    )
 }
 
 /// Mark public-registry legacy tokens as revoked by npm and lower their
