@@ -778,3 +778,20 @@ fn per_host_limit_holds_and_https_is_used_where_the_config_says_so() {
         format!("https://127.0.0.1:{}/", plain.port)
     );
 }
+
+#[test]
+fn nothing_leaves_the_machine_without_verify() {
+    let server = serve(Mode::Json(200, r#"{"username":"hal"}"#));
+    let t = token(100);
+    let dir = repo(&[(
+        ".npmrc",
+        format!("//127.0.0.1:{}/:_authToken={t}\n", server.port),
+    )]);
+    for format in ["human", "json", "sarif", "github"] {
+        let out = npmsweep(&["scan", ".", "--format", format], dir.path());
+        assert_eq!(out.status.code(), Some(1));
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("verification"));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(server.requests.lock().unwrap().is_empty());
+}
