@@ -3,7 +3,7 @@
 //! above `--fail-on`), 1 (findings) and 2 (usage or fatal error).
 
 use crate::detect::DetectOptions;
-use crate::finding::Severity;
+use crate::finding::FailOn;
 use crate::report::{self, Format, ReportOptions};
 use crate::rules::Registry;
 use crate::scan::{self, Report};
@@ -40,6 +40,10 @@ pub enum Command {
     /// that choose what is scanned; not `--format` (the file is always
     /// baseline JSON) nor `--baseline` (write the file again to update it).
     Baseline(ScanArgs),
+    /// Verify the credentials a scan finds (as `scan --verify`) and print,
+    /// per live one, the command that revokes it at its registry (or where
+    /// to do it); `--yes` runs the commands and verifies again.
+    Revoke(RevokeArgs),
     /// List every rule: id, severity, title.
     Rules,
     /// Print a rule's full description and remediation.
@@ -81,10 +85,11 @@ pub struct OutputArgs {
     /// Print secrets in full. Never use this in CI logs.
     #[arg(long)]
     pub show_secrets: bool,
-    /// Exit 1 only for findings at or above this severity [default: `fail-on`
-    /// from npmsweep.toml, else low].
-    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
-    pub fail_on: Option<Severity>,
+    /// Exit 1 only for findings at or above this severity (low, medium, high,
+    /// critical), or with `live` only for credentials that `--verify` found
+    /// live [default: `fail-on` from npmsweep.toml, else low].
+    #[arg(long, value_name = "SEVERITY|live", value_parser = parse_fail_on)]
+    pub fail_on: Option<FailOn>,
     /// Print nothing but findings (no summary, no remediation, no warnings).
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -102,6 +107,43 @@ pub struct OutputArgs {
     /// npmsweep/scan/ or npmsweep/history/].
     #[arg(long, value_name = "CATEGORY", value_parser = parse_sarif_category)]
     pub sarif_category: Option<String>,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
+}
+
+/// `--verify` and its companions (see the README's "Verification").
+#[derive(Args, Debug, Clone)]
+pub struct VerifyArgs {
+    /// Ask the registry each credential is bound to whether it still works
+    /// (`GET <registry>/-/whoami` with the credential, to that registry's
+    /// host only, over HTTPS or to loopback). Off by default: without it
+    /// nothing leaves the machine.
+    #[arg(long)]
+    pub verify: bool,
+    /// Report only credentials that `--verify` found live.
+    #[arg(long, requires = "verify")]
+    pub only_verified: bool,
+    /// Seconds one verification request may take.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub verify_timeout: u64,
+    /// Seconds all verification may take; what has not been asked by then is `unknown`.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub verify_deadline: u64,
+    /// Verification requests in flight to one host at a time.
+    #[arg(long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u64).range(1..=32))]
+    pub verify_per_host: u64,
+}
+
+impl VerifyArgs {
+    pub fn options(&self) -> crate::verify::VerifyOptions {
+        crate::verify::VerifyOptions {
+            timeout: std::time::Duration::from_secs(self.verify_timeout.max(1)),
+            deadline: std::time::Duration::from_secs(self.verify_deadline.max(1)),
+            per_host: self.verify_per_host as usize,
+            ..crate::verify::VerifyOptions::default()
+        }
+    }
 }
 
 impl OutputArgs {
@@ -173,6 +215,20 @@ pub struct ScanArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct RevokeArgs {
+    /// Run the printed `npm token revoke` commands (as you: npm uses your own
+    /// login for the registry and may ask for a one-time password), then ask
+    /// the registry again. Without it, nothing is revoked.
+    #[arg(long)]
+    pub yes: bool,
+    /// The npm program to run with --yes.
+    #[arg(long, value_name = "PROGRAM", default_value = "npm")]
+    pub npm: String,
+    #[command(flatten)]
+    pub scan: ScanArgs,
+}
+
+#[derive(Args, Debug)]
 pub struct HistoryArgs {
     /// The repository (a working tree or a bare repository).
     #[arg(default_value = ".")]
@@ -204,9 +260,9 @@ pub struct HistoryArgs {
     pub output: OutputArgs,
 }
 
-fn parse_severity(s: &str) -> Result<Severity, String> {
-    Severity::parse(s)
-        .ok_or_else(|| format!("unknown severity {s:?}: use low, medium, high or critical"))
+fn parse_fail_on(s: &str) -> Result<FailOn, String> {
+    FailOn::parse(s)
+        .ok_or_else(|| format!("unknown --fail-on {s:?}: use low, medium, high, critical or live"))
 }
 
 fn parse_sarif_category(s: &str) -> Result<String, String> {
@@ -271,7 +327,8 @@ pub fn run(cli: Cli) -> Result<i32, String> {
         }
         Command::Scan(mut args) => {
             args.output.check_report_files()?;
-            let report = scan_report(&mut args)?;
+            let mut report = scan_report(&mut args)?;
+            settle_liveness(&mut report, &args.output)?;
             let code = emit(&report, &args.output)?;
             // The report (with its skipped count) is written first, for CI
             // artifacts; then a scan that read nothing fails like an error.
@@ -284,6 +341,11 @@ pub fn run(cli: Cli) -> Result<i32, String> {
             args.output.check_report_files()?;
             crate::history::command(&mut args)
         }
+        Command::Revoke(mut args) => revoke(&mut args),
+        Command::Baseline(args) if args.output.verify.verify => Err(
+            "--verify is for scan, history and revoke: a baseline records findings, not liveness"
+                .into(),
+        ),
         Command::Baseline(mut args) => crate::filter::baseline::run(&mut args),
     }
 }
@@ -403,6 +465,33 @@ fn to_stdout(written: std::io::Result<()>) -> Result<i32, String> {
     }
 }
 
+/// `npmsweep revoke`: exit 0 when no credential is live (any more), 1 when
+/// some still is (always so in a dry run with live credentials), 2 on error.
+fn revoke(args: &mut RevokeArgs) -> Result<i32, String> {
+    args.scan.output.verify.verify = true;
+    let mut report = scan_report(&mut args.scan)?;
+    settle_liveness(&mut report, &args.scan.output)?;
+    let verify = args.scan.output.verify.options();
+    let plan = crate::verify::revoke::plan(&report.findings, &verify.public_registry);
+    let opts = crate::verify::revoke::RevokeOptions {
+        yes: args.yes,
+        show_secrets: args.scan.output.show_secrets,
+        npm: args.npm.clone(),
+        verify,
+    };
+    let mut out = std::io::stdout().lock();
+    let done = crate::verify::revoke::run(&plan, &opts, &mut out)
+        .and_then(|done| {
+            // How many were live, dead or unknown: an unknown one may still work.
+            for note in &report.stats.notes {
+                writeln!(out, "note: {note}")?;
+            }
+            Ok(done)
+        })
+        .map_err(|e| format!("cannot write to standard output: {e}"))?;
+    Ok(if done { EXIT_CLEAN } else { EXIT_FINDINGS })
+}
+
 fn explain(rule_id: &str) -> Result<i32, String> {
     let Some(rule) = Registry::global().get(rule_id) else {
         return Err(format!("no rule {rule_id:?}; `npmsweep rules` lists them"));
@@ -430,6 +519,42 @@ pub fn detect_options(output: &OutputArgs) -> DetectOptions {
         include_invalid_tokens: output.include_invalid_tokens,
         ..DetectOptions::default()
     }
+}
+
+/// `--verify`: ask each credential's registry, put live credentials first,
+/// keep only them with `--only-verified`. Without it: mark what is known
+/// dead without asking (public-registry legacy tokens).
+pub fn settle_liveness(report: &mut Report, output: &OutputArgs) -> Result<(), String> {
+    let args = &output.verify;
+    if !args.verify {
+        if output.fail_on == Some(FailOn::Live) {
+            return Err("--fail-on live needs --verify (liveness is known only by asking)".into());
+        }
+        crate::verify::offline::mark_revoked_public_tokens(&mut report.findings);
+        return Ok(());
+    }
+    let (mut active, suppressed): (Vec<_>, Vec<_>) = std::mem::take(&mut report.findings)
+        .into_iter()
+        .partition(|f| f.suppressed.is_none());
+    if !output.quiet && active.iter().any(|f| f.secret.is_some()) {
+        eprintln!("npmsweep: verifying credentials against the registries they are bound to…");
+    }
+    let outcome = crate::verify::verify(&mut active, &args.options());
+    report.stats.notes.push(format!(
+        "--verify asked {} registry/credential pair(s): {} live, {} dead, {} unknown",
+        outcome.asked, outcome.live, outcome.dead, outcome.unknown
+    ));
+    active.extend(suppressed);
+    if args.only_verified {
+        active.retain(|f| {
+            f.verification
+                .as_ref()
+                .is_some_and(|v| v.status == crate::verify::Status::Live)
+        });
+    }
+    crate::finding::sort_findings(&mut active);
+    report.findings = active;
+    Ok(())
 }
 
 /// The colour decision for a stream, made by `anstream`: `--color auto`
@@ -522,9 +647,10 @@ pub fn emit(report: &Report, output: &OutputArgs) -> Result<i32, String> {
         };
         crate::outfile::write(path, &buf, access)?;
     }
+    let fail_on = crate::filter::fail_on(output);
     let failing = report
         .findings
         .iter()
-        .any(|f| f.suppressed.is_none() && f.severity >= crate::filter::fail_on(output));
+        .any(|f| f.suppressed.is_none() && fail_on.fails(f));
     Ok(if failing { EXIT_FINDINGS } else { EXIT_CLEAN })
 }

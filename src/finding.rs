@@ -55,6 +55,34 @@ impl fmt::Display for Severity {
     }
 }
 
+/// What makes the exit code 1 (`--fail-on`): a finding at or above a
+/// severity, or (after `--verify`) only a credential the registry accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOn {
+    Severity(Severity),
+    Live,
+}
+
+impl FailOn {
+    pub fn parse(s: &str) -> Option<FailOn> {
+        if s.eq_ignore_ascii_case("live") {
+            return Some(FailOn::Live);
+        }
+        Severity::parse(s).map(FailOn::Severity)
+    }
+
+    /// Does this (unsuppressed) finding fail the gate?
+    pub fn fails(self, f: &Finding) -> bool {
+        match self {
+            FailOn::Severity(s) => f.severity >= s,
+            FailOn::Live => f
+                .verification
+                .as_ref()
+                .is_some_and(|v| v.status == crate::verify::Status::Live),
+        }
+    }
+}
+
 /// How sure the detector is that the finding is real.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -237,6 +265,8 @@ pub struct Finding {
     pub suppressed: Option<InputText>,
     /// Where in git history the finding comes from (history sweeps only).
     pub provenance: Option<Provenance>,
+    /// What the credential's registry said (`--verify` only).
+    pub verification: Option<crate::verify::Verification>,
 }
 
 /// Git provenance of a finding found in history.
@@ -272,9 +302,11 @@ impl Finding {
         self.secret.as_ref().and_then(Secret::public_id)
     }
 
-    /// Total order used by every report: path, position, rule.
-    pub fn sort_key(&self) -> (&str, usize, usize, &str, &str) {
+    /// Total order used by every report: live credentials first (after
+    /// `--verify`), then path, position, rule.
+    pub fn sort_key(&self) -> (u8, &str, usize, usize, &str, &str) {
         (
+            crate::verify::rank(self),
             &self.path,
             self.span.start_line,
             self.span.start_column,

@@ -23,3 +23,4 @@ pub mod rules;
 pub mod scan;
 pub mod source;
 pub mod token;
+pub mod verify;

@@ -151,10 +151,11 @@ pub fn credential_like(word: &str) -> Option<std::ops::Range<usize>> {
             }
         }
     }
-    // Judge the longest part between `_`/`-`: an identifier is words of a
-    // few letters, a token one long random run.
+    // Judge the longest part between `_`/`-`/`/`: an identifier or a
+    // registry path (`/api/v4/projects/1/packages/npm/`) is words of a few
+    // letters, a token one long random run.
     let longest = word
-        .split(['_', '-'])
+        .split(['_', '-', '/'])
         .max_by_key(|s| s.len())
         .unwrap_or(word);
     let n = longest.len();
@@ -248,6 +249,16 @@ fn scrub_word(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registry_paths_are_not_credentials() {
+        for path in [
+            "//gitlab.example.com/api/v4/projects/1234/packages/npm/",
+            "//artifactory.example.com/artifactory/api/npm/npm-virtual2024/",
+        ] {
+            assert_eq!(scrub(path), path);
+        }
+    }
 
     const UUID: &str = "0b6a2c4e-1111-4222-8333-abcdefabcdef";
 

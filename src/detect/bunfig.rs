@@ -83,6 +83,14 @@ fn walk(
             {
                 hit = hit.with_detail("username", user);
             }
+            // `[install.registry]` / a scope table: its `url` is the registry.
+            if let Some((_, DeValue::String(url))) = table
+                .iter()
+                .find(|(key, _)| key.get_ref().as_ref() == "url")
+                .map(|(k, v)| (k, v.get_ref()))
+            {
+                hit = hit.with_detail("registry", url.to_string());
+            }
             sink.hit(hit);
             continue;
         }

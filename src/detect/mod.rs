@@ -256,6 +256,30 @@ pub fn detect(item: &Item, kinds: &[FileKind], opts: &DetectOptions) -> Detected
 /// alias repeats its anchor's value, which lives at the anchor) is one
 /// finding: both would share a fingerprint.
 fn dedupe_overlapping(hits: &mut Vec<Hit>) {
+    // The configuration line a token sits in says which registry it belongs
+    // to (`--verify` asks that one); the token finding keeps that binding.
+    let bindings: Vec<(Range<usize>, String)> = hits
+        .iter()
+        .filter(|h| h.rule_id != token::RULE_VALID)
+        .filter_map(|h| {
+            let registry = match (h.details.get("registry"), h.details.get("host")) {
+                (Some(r), _) => r.clone(),
+                (None, Some(host)) if h.rule_id == urlcreds::RULE => format!("//{host}/"),
+                _ => return None,
+            };
+            Some((h.range.clone(), registry))
+        })
+        .collect();
+    for h in hits.iter_mut().filter(|h| h.rule_id == token::RULE_VALID) {
+        if let Some((_, registry)) = bindings
+            .iter()
+            .find(|(b, _)| b.start < h.range.end && h.range.start < b.end)
+        {
+            h.details
+                .entry("registry".into())
+                .or_insert_with(|| registry.clone());
+        }
+    }
     let mut seen = std::collections::HashSet::new();
     hits.retain(|h| {
         let identity = h.secret.as_ref().map(|s| s.id()).or_else(|| h.key.clone());
@@ -319,6 +343,7 @@ fn finish(item: &Item, lines: &LineIndex, hit: Hit) -> Finding {
         details,
         suppressed: None,
         provenance: None,
+        verification: None,
     }
 }
 

@@ -234,6 +234,7 @@ mod tests {
             path,
             bytes: text.as_bytes(),
             origin: Origin::Worktree,
+            tree: None,
         };
         detect(&item, &DetectOptions::default(), &mut sink);
         sink

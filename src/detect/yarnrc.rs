@@ -100,6 +100,19 @@ fn walk(
             {
                 hit = hit.with_detail("username", user);
             }
+            // The registry it belongs to: the `npmRegistries` key, or the
+            // `npmRegistryServer` next to it (a scope, or the top level).
+            let server = map
+                .iter()
+                .find(|(key, _)| key.as_str() == "npmRegistryServer")
+                .and_then(|(_, v)| v.as_scalar().map(|s| s.as_str().to_string()));
+            let registry = match path.as_slice() {
+                [first, url] if first == "npmRegistries" => Some(url.clone()),
+                _ => server,
+            };
+            if let Some(registry) = registry {
+                hit = hit.with_detail("registry", registry);
+            }
             sink.hit(hit);
             continue;
         }

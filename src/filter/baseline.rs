@@ -342,6 +342,7 @@ mod tests {
             legacy_fingerprint: None,
             suppressed: None,
             provenance: None,
+            verification: None,
         }
     }
 

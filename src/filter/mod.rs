@@ -180,7 +180,11 @@ impl Filters {
     /// line set one.
     pub fn apply_defaults(&self, output: &mut OutputArgs) {
         if output.fail_on.is_none() {
-            output.fail_on = self.config.as_ref().and_then(|c| c.fail_on);
+            output.fail_on = self
+                .config
+                .as_ref()
+                .and_then(|c| c.fail_on)
+                .map(crate::finding::FailOn::Severity);
         }
     }
 
@@ -281,7 +285,9 @@ pub fn apply_config(c: &Config, findings: &mut Vec<Finding>) {
     }
 }
 
-/// The severity `--fail-on` resolves to once configuration is applied.
-pub fn fail_on(output: &OutputArgs) -> Severity {
-    output.fail_on.unwrap_or(Severity::Low)
+/// What `--fail-on` resolves to once configuration is applied.
+pub fn fail_on(output: &OutputArgs) -> crate::finding::FailOn {
+    output
+        .fail_on
+        .unwrap_or(crate::finding::FailOn::Severity(Severity::Low))
 }

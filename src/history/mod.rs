@@ -126,6 +126,7 @@ pub fn command(args: &mut HistoryArgs) -> Result<i32, String> {
     if let Some(path) = &args.purge_plan {
         write_purge_plan(path, &repo, &report, args.output.quiet)?;
     }
+    cli::settle_liveness(&mut report, &args.output)?;
     cli::emit(&report, &args.output)
 }
 

@@ -121,6 +121,9 @@ fn message(f: &Finding, opts: &ReportOptions) -> String {
     if let Some(reason) = &f.suppressed {
         m.push_str(&format!(" — suppressed: {reason}"));
     }
+    if let Some(v) = &f.verification {
+        m.push_str(&format!(" — verified: {}", v.summary()));
+    }
     m.push_str(&format!(". How to fix: npmsweep explain {}", f.rule_id));
     m
 }

@@ -82,14 +82,34 @@ fn render(
         } else {
             format!(" ({})", facts.join(", "))
         };
+        // `--verify`: live credentials are marked on the line itself.
+        let live = match &f.verification {
+            Some(v) if v.status == crate::verify::Status::Live => {
+                format!("{} ", paint(severity_style(Severity::Critical), "LIVE"))
+            }
+            _ => String::new(),
+        };
         term_line!(
             terminal,
             out,
-            "  {:<location_width$} {sev} {} {}{facts}{secret}{suppressed}",
+            "  {:<location_width$} {sev} {live}{} {}{facts}{secret}{suppressed}",
             location(f),
             paint(bold, &format!("{:<rule_width$}", f.rule_id)),
             f.message,
         )?;
+        if let Some(v) = &f.verification {
+            let at = v
+                .registry
+                .as_deref()
+                .map(|r| format!(" at {r}"))
+                .unwrap_or_default();
+            term_line!(
+                terminal,
+                out,
+                "      {}",
+                paint(dim, &format!("verified{at}: {}", v.summary()))
+            )?;
+        }
         if let Some(p) = &f.provenance {
             let short = &p.commit[..p.commit.len().min(12)];
             term_line!(

@@ -64,6 +64,9 @@ pub(super) struct JsonFinding<'a> {
     suppressed: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     provenance: Option<&'a Provenance>,
+    /// `--verify` only: what the credential's registry said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification: Option<&'a crate::verify::Verification>,
     docs: String,
 }
 
@@ -125,6 +128,7 @@ pub(super) fn json_finding<'a>(f: &'a Finding, opts: &ReportOptions) -> JsonFind
         details: &f.details,
         suppressed: f.suppressed.as_deref(),
         provenance: f.provenance.as_ref(),
+        verification: f.verification.as_ref(),
         docs: rule.map(|r| r.docs_url()).unwrap_or_default(),
     }
 }

@@ -501,12 +501,19 @@ fn result(f: &Finding, rule_index: Option<usize>, occurrence: usize) -> SarifRes
                 .build(),
         ]
     });
-    match (rule_index, suppressions) {
+    let mut result = match (rule_index, suppressions) {
         (Some(idx), Some(s)) => builder.rule_index(idx as i64).suppressions(s).build(),
         (Some(idx), None) => builder.rule_index(idx as i64).build(),
         (None, Some(s)) => builder.suppressions(s).build(),
         (None, None) => builder.build(),
-    }
+    };
+    // `--verify`: SARIF's rank (0–100, higher first) puts live credentials on top.
+    result.rank = f.verification.as_ref().map(|v| match v.status {
+        crate::verify::Status::Live => 100.0,
+        crate::verify::Status::Unknown => 50.0,
+        crate::verify::Status::Dead => 10.0,
+    });
+    result
 }
 
 /// The alert title: the detector's message, then, for history findings,
@@ -567,6 +574,9 @@ fn result_properties(f: &Finding) -> BTreeMap<String, Value> {
         }
     };
     props.insert("origin".to_string(), json!(origin));
+    if let Some(v) = &f.verification {
+        props.insert("verification".to_string(), json!(v));
+    }
     if let Some(p) = &f.provenance {
         props.insert("commit".to_string(), json!(p.commit));
         props.insert("date".to_string(), json!(p.date));
@@ -744,6 +754,7 @@ mod tests {
             legacy_fingerprint: None,
             suppressed: None,
             provenance: None,
+            verification: None,
         }
     }
 
