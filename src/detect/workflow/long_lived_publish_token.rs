@@ -3,7 +3,7 @@
 //! exactly where OIDC trusted publishing works and needs no token at all.
 //! Jobs with `id-token: write` are left to `gha-npm-token-with-oidc`.
 
-use super::{Ctx, Tool, key, private_registry, publish_auth, publishing_steps};
+use super::{Ctx, Tool, is_job_token, key, private_registry, publish_auth, publishing_steps};
 use crate::detect::{Hit, Sink};
 
 pub const RULE: &str = "gha-npm-long-lived-publish-token";
@@ -22,7 +22,9 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
             if p.tool == Tool::Bun || private_registry(wf, job, step.index, &p).is_some() {
                 continue;
             }
-            let Some(auth) = publish_auth(cx, job, step, &p) else {
+            // The job's GITHUB_TOKEN is not long-lived (and only works on GitHub Packages).
+            let Some(auth) = publish_auth(cx, job, step, &p).filter(|a| !is_job_token(&a.source))
+            else {
                 continue;
             };
             sink.hit(

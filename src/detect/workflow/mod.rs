@@ -11,6 +11,7 @@
 
 pub mod shell;
 
+mod credential_use;
 mod credentials;
 mod model;
 mod publish;
@@ -33,6 +34,7 @@ mod token_persisted;
 mod token_untrusted_trigger;
 mod token_with_oidc;
 
+pub use credential_use::*;
 pub use credentials::*;
 pub use model::*;
 pub use publish::*;

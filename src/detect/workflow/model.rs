@@ -3,7 +3,7 @@
 //! shell with a map back to file offsets.
 
 use super::shell::{self, Command, Script};
-use super::{DetectOptions, credential};
+use super::{DetectOptions, SecretUses, credential};
 use marked_yaml::Node;
 use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
 use std::collections::BTreeMap;
@@ -51,6 +51,9 @@ pub struct Credential {
     pub registered: bool,
     /// The secret's name says it is read-only (`NPM_READ_TOKEN`…).
     pub read_only: bool,
+    /// The job's own `GITHUB_TOKEN` (GitHub Packages): short-lived, expires
+    /// with the job, nothing to revoke.
+    pub job_token: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -262,6 +265,8 @@ pub struct Workflow {
     pub env: Vec<EnvVar>,
     pub permissions: Option<PermBlock>,
     pub jobs: Vec<Job>,
+    /// What each secret is used for (see [`SecretUses`]).
+    pub secret_uses: SecretUses,
 }
 
 impl Workflow {
@@ -273,6 +278,7 @@ impl Workflow {
             permissions: None,
             jobs: Vec::new(),
             default_shell: None,
+            secret_uses: SecretUses::default(),
         };
         for (k, v) in map.iter() {
             match k.as_str() {
@@ -314,7 +320,13 @@ impl Workflow {
                 _ => {}
             }
         }
+        wf.secret_uses = SecretUses::of(&wf);
         wf
+    }
+
+    /// [`credential`], except secrets whose every use feeds the GitHub API.
+    pub fn credential(&self, name: &str, value: &str, opts: &DetectOptions) -> Option<Credential> {
+        credential(name, value, opts).filter(|c| !self.secret_uses.foreign(&c.source))
     }
 
     pub fn has_trigger(&self, name: &str) -> bool {
@@ -360,7 +372,10 @@ impl Workflow {
     ) -> Vec<(&'a EnvVar, Credential)> {
         self.effective_env(job, step)
             .into_iter()
-            .filter_map(|e| credential(&e.name, &e.value.value, opts).map(|c| (e, c)))
+            .filter_map(|e| {
+                self.credential(&e.name, &e.value.value, opts)
+                    .map(|c| (e, c))
+            })
             .collect()
     }
 }

@@ -4,7 +4,7 @@
 //! with a checkout of the pull request's head the attacker's code runs
 //! next to the token (critical).
 
-use super::{Ctx, Job, Workflow, credential, key};
+use super::{Ctx, Job, Workflow, job_token_note, key};
 use crate::detect::{Hit, Sink};
 use crate::finding::Severity;
 use std::collections::BTreeSet;
@@ -75,7 +75,7 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
             }
         }
         for e in &job.secrets {
-            if let Some(c) = credential(&e.name, &e.value.value, cx.opts) {
+            if let Some(c) = wf.credential(&e.name, &e.value.value, cx.opts) {
                 exposures.push((e.key.clone(), e.name.clone(), c.source));
             }
         }
@@ -91,8 +91,9 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
                     RULE,
                     range,
                     format!(
-                        "job {} of a workflow triggered by `{trigger}` receives an npm credential ({name}, from {source}){why}",
-                        job.id
+                        "job {} of a workflow triggered by `{trigger}` receives an npm credential ({name}, from {source}){why}{}",
+                        job.id,
+                        job_token_note(&source)
                     ),
                 )
                 .with_key(key(job, None, &format!("trigger={trigger}/{name}")))
