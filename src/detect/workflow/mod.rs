@@ -13,6 +13,7 @@ pub mod shell;
 
 mod credential_use;
 mod credentials;
+pub mod expr;
 mod model;
 mod publish;
 mod writes;

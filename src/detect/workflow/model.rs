@@ -160,6 +160,8 @@ pub struct Step {
     pub run: Option<Run>,
     pub shell: Option<Scalar>,
     pub env: Vec<EnvVar>,
+    /// The step's `if:` condition.
+    pub condition: Option<Scalar>,
 }
 
 impl Step {
@@ -228,6 +230,8 @@ pub struct Job {
     pub secrets_inherit: Option<Range<usize>>,
     /// Explicit `secrets:` passed to a reusable workflow.
     pub secrets: Vec<EnvVar>,
+    /// The job's `if:` condition.
+    pub condition: Option<Scalar>,
 }
 
 impl Job {
@@ -314,6 +318,7 @@ impl Workflow {
                             with: Vec::new(),
                             secrets_inherit: None,
                             secrets: Vec::new(),
+                            condition: None,
                         });
                     }
                 }
@@ -514,6 +519,7 @@ fn parse_job(text: &Src, k: &MarkedScalarNode, m: &MarkedMappingNode) -> Job {
         with: Vec::new(),
         secrets_inherit: None,
         secrets: Vec::new(),
+        condition: None,
     };
     for (jk, jv) in m.iter() {
         match jk.as_str() {
@@ -548,6 +554,7 @@ fn parse_job(text: &Src, k: &MarkedScalarNode, m: &MarkedMappingNode) -> Job {
             "env" => job.env = env_vars(text, jv, Level::Job),
             "steps" => job.steps = parse_steps(text, jv),
             "uses" => job.uses = jv.as_scalar().map(|s| scalar(text, s)),
+            "if" => job.condition = jv.as_scalar().map(|s| scalar(text, s)),
             "with" => job.with = with_inputs(text, jv),
             "secrets" => match jv {
                 Node::Scalar(s) if s.as_str().trim() == "inherit" => {
@@ -582,6 +589,7 @@ fn parse_steps(text: &Src, v: &Node) -> Vec<Step> {
             run: None,
             shell: None,
             env: Vec::new(),
+            condition: None,
         };
         if let Some((k, _)) = m.iter().next() {
             step.range = key_range(text, k);
@@ -595,6 +603,7 @@ fn parse_steps(text: &Src, v: &Node) -> Vec<Step> {
                 "uses" => step.uses = v.as_scalar().map(|s| scalar(text, s)),
                 "with" => step.with = with_inputs(text, v),
                 "shell" => step.shell = v.as_scalar().map(|s| scalar(text, s)),
+                "if" => step.condition = v.as_scalar().map(|s| scalar(text, s)),
                 "env" => step.env = env_vars(text, v, Level::Step),
                 "run" => {
                     if let Some(s) = v.as_scalar() {
