@@ -56,20 +56,31 @@ pub fn parse_all(text: &str) -> Result<Vec<Node>, String> {
     let starts = char_line_starts(text);
     let mut repaired = text.as_bytes().to_vec();
     let mut at = first.index;
+    let mut quoted = first.quoted;
     for _ in 0..MAX_FLOW_JOINS {
-        let Some(brk) = flow_line_break(&repaired, at) else {
-            break;
+        let breaks = if quoted {
+            quoted_line_breaks(&repaired, at)
+        } else {
+            flow_line_break(&repaired, at).into_iter().collect()
         };
-        repaired[brk] = b' ';
-        if brk > 0 && repaired[brk - 1] == b'\r' {
-            repaired[brk - 1] = b' ';
+        if breaks.is_empty() {
+            break;
+        }
+        for brk in breaks {
+            repaired[brk] = b' ';
+            if brk > 0 && repaired[brk - 1] == b'\r' {
+                repaired[brk - 1] = b' ';
+            }
         }
         let Ok(candidate) = std::str::from_utf8(&repaired) else {
             break;
         };
         match load(candidate, Some(&starts)) {
             Ok(docs) => return Ok(docs),
-            Err(e) if e.indentation => at = e.index,
+            Err(e) if e.indentation => {
+                at = e.index;
+                quoted = e.quoted;
+            }
             Err(_) => break,
         }
     }
@@ -85,6 +96,8 @@ struct LoadError {
     index: usize,
     /// An indentation complaint (the only kind joining lines can fix).
     indentation: bool,
+    /// About a quoted scalar (the error points at its opening quote).
+    quoted: bool,
 }
 
 fn load(text: &str, original_lines: Option<&[usize]>) -> Result<Vec<Node>, LoadError> {
@@ -103,6 +116,7 @@ fn load(text: &str, original_lines: Option<&[usize]>) -> Result<Vec<Node>, LoadE
                 .map(|(i, _)| i)
                 .unwrap_or(text.len()),
             indentation: e.info().starts_with("invalid indentation"),
+            quoted: e.info().contains("quoted scalar"),
         });
     }
     if let Some(e) = loader.error {
@@ -110,6 +124,7 @@ fn load(text: &str, original_lines: Option<&[usize]>) -> Result<Vec<Node>, LoadE
             message: format!("invalid YAML: {e}"),
             index: 0,
             indentation: false,
+            quoted: false,
         });
     }
     Ok(loader.docs)
@@ -134,6 +149,28 @@ fn flow_line_break(text: &[u8], at: usize) -> Option<usize> {
     let at = at.min(text.len());
     let brk = text[..at].iter().rposition(|&b| b == b'\n')?;
     (flow_depth(&text[..brk]) > 0).then_some(brk)
+}
+
+/// The line breaks inside the quoted scalar opening at byte `at`, whose
+/// continuation lines GitHub lets start at any column (folding turns a line
+/// break into a space anyway; only the value's blank lines are lost).
+fn quoted_line_breaks(text: &[u8], at: usize) -> Vec<usize> {
+    let Some(&q) = text.get(at).filter(|c| matches!(c, b'"' | b'\'')) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut i = at + 1;
+    while i < text.len() {
+        match text[i] {
+            b'\\' if q == b'"' => i += 1,
+            b'\'' if q == b'\'' && text.get(i + 1) == Some(&b'\'') => i += 1,
+            c if c == q => return out,
+            b'\n' => out.push(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    Vec::new()
 }
 
 /// Open flow brackets at the end of `text` (quotes and comments skipped;
@@ -434,6 +471,30 @@ mod tests {
                 text[..r.start].lines().count()
             );
         }
+        // A quoted scalar whose continuation lines start at column 0.
+        let text = "jobs:\n  a:\n    steps:\n      - with:\n          message: \"Dear all,\n\nbuild failed.\"\n        run: echo\n";
+        let root = parse(text).unwrap_or_else(|e| panic!("{e}"));
+        let steps = root
+            .as_mapping()
+            .unwrap()
+            .get_mapping("jobs")
+            .unwrap()
+            .get_mapping("a")
+            .unwrap()
+            .get_sequence("steps")
+            .unwrap();
+        let run = steps
+            .get_node(0)
+            .unwrap()
+            .as_mapping()
+            .unwrap()
+            .get_scalar("run")
+            .unwrap();
+        assert_eq!(
+            &text[Positions::new(text).scalar_range(run.span(), run.as_str())],
+            "echo"
+        );
+        assert!(parse("a:\n  b: \"x\n\ny: 1\n").is_err());
         // Broken block structure stays an error, with the original position.
         let e = parse("on:\n  push:\n    branches: main\n  ]\n").unwrap_err();
         assert!(e.starts_with("invalid YAML: 4:"), "{e}");
