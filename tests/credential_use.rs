@@ -191,3 +191,33 @@ jobs:
     let f = scan_with(wf, &opts);
     assert!(f.is_empty(), "{:#?}", rules(&f));
 }
+
+#[test]
+fn a_token_publish_on_an_old_node_is_not_a_failing_oidc_exchange() {
+    // npm older than 11.5.1 never tries OIDC: the token publishes. The mix
+    // is `gha-npm-token-with-oidc`'s finding, not an OIDC failure.
+    let wf = r#"on:
+  release:
+    types: [published]
+jobs:
+  publish:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+      id-token: write
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-node@v4
+        with:
+          node-version: 22.11.0
+      - run: npm ci
+      - run: npm publish --provenance
+        env:
+          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}
+"#;
+    let f = scan(wf);
+    let r = rules(&f);
+    assert!(r.contains(&"gha-npm-token-with-oidc"), "{r:?}");
+    assert!(!r.contains(&"gha-npm-oidc-npm-too-old"), "{r:?}");
+    assert!(!r.contains(&"gha-npm-oidc-no-registry-url"), "{r:?}");
+}
