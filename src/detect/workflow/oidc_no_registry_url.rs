@@ -4,7 +4,7 @@
 //! registry (the public one by default) for the OIDC exchange, so this is
 //! only a hint when debugging a failing trusted publish.
 
-use super::{Ctx, Tool, key, publish_auth, real_publishes, setup_node_before};
+use super::{Ctx, Tool, key, real_publishes, setup_node_before};
 use crate::detect::{Hit, Sink};
 
 pub const RULE: &str = "gha-npm-oidc-no-registry-url";
@@ -24,10 +24,6 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
             else {
                 continue;
             };
-            // A token publish is not trusted publishing.
-            if publish_auth(cx, job, step, &p).is_some() {
-                continue;
-            }
             let Some(setup) = setup_node_before(job, step.index) else {
                 continue;
             };
