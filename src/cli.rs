@@ -586,9 +586,11 @@ pub fn emit(report: &Report, output: &OutputArgs) -> Result<i32, String> {
         quiet: output.quiet,
         sarif_category: output.sarif_category.clone(),
     };
-    if !output.quiet {
+    {
         let mut err = std::io::stderr().lock();
-        for w in &report.stats.warnings {
+        // A workflow the CI rules could not read is shown even with --quiet.
+        let shown = |w: &&String| !output.quiet || crate::detect::workflow::not_analysed(w);
+        for w in report.stats.warnings.iter().filter(shown) {
             // A crafted file name must not drive the terminal.
             let _ = writeln!(err, "npmsweep: warning: {}", report::terminal::escape(w));
         }

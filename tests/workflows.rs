@@ -253,7 +253,9 @@ fn fingerprints_survive_line_moves_and_output_is_deterministic() {
     let moved = format!("# a comment\n# another\n{text}");
     let c = scan_as(".github/workflows/p.yml", &moved).findings;
     assert_eq!(fp(&a), fp(&c));
-    assert!(a.len() >= 5);
+    // token-with-oidc, self-hosted, provenance and more (a token publish is
+    // not also an OIDC failure).
+    assert!(a.len() >= 4);
     // Every finding of one file has its own fingerprint.
     let mut all = fp(&a);
     all.dedup_by(|x, y| x.1 == y.1);

@@ -58,6 +58,13 @@ fn assigned_name(line: &str, at: usize) -> Option<&str> {
 
 /// Does this variable name hold an npm credential?
 pub fn is_credential_name(name: &str, extra: &[String]) -> bool {
+    // `!NAME` entries (from `not-credential-names`) take a name away.
+    if extra.iter().any(|e| {
+        e.strip_prefix('!')
+            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+    }) {
+        return false;
+    }
     if extra.iter().any(|e| e.eq_ignore_ascii_case(name)) {
         return true;
     }
@@ -456,6 +463,11 @@ mod credential_name_tests {
         ] {
             assert!(!is_credential_name(n, &[]), "{n}");
         }
+        assert!(!is_credential_name(
+            "NPM_BOT_TOKEN",
+            &["!npm_bot_token".into()]
+        ));
+        assert!(is_credential_name("NPM_TOKEN", &["!NPM_BOT_TOKEN".into()]));
         assert!(is_credential_name(
             "REGISTRY_BEARER",
             &["registry_bearer".into()]

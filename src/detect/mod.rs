@@ -54,7 +54,8 @@ impl Item<'_> {
 pub struct DetectOptions {
     /// Report checksum-invalid `npm_` strings at low confidence.
     pub include_invalid_tokens: bool,
-    /// Extra environment-variable names that hold npm credentials.
+    /// Extra environment-variable names that hold npm credentials; an
+    /// entry `!NAME` says `NAME` never does (it wins over the built-in rules).
     pub extra_credential_names: Vec<String>,
     /// Extra values that are placeholders, not credentials.
     pub extra_placeholders: Vec<String>,

@@ -44,21 +44,156 @@ pub fn parse_all(text: &str) -> Result<Vec<Node>, String> {
             "YAML nested more than {MAX_DEPTH} levels deep at line {line}; not parsed"
         ));
     }
-    let mut loader = Loader::default();
+    let first = match load(text, None) {
+        Ok(docs) => return Ok(docs),
+        Err(e) => e,
+    };
+    // GitHub's parser lets the lines of a flow collection sit at any
+    // indentation (`branches: [\n  main\n]` with `]` left of `branches`);
+    // yaml-rust2 refuses them. Join such a line to the one before — a line
+    // break becomes a space, so every byte offset stays where it was — and
+    // map the parser's positions back to the original lines.
+    let starts = char_line_starts(text);
+    let mut repaired = text.as_bytes().to_vec();
+    let mut at = first.index;
+    let mut quoted = first.quoted;
+    for _ in 0..MAX_FLOW_JOINS {
+        let breaks = if quoted {
+            quoted_line_breaks(&repaired, at)
+        } else {
+            flow_line_break(&repaired, at).into_iter().collect()
+        };
+        if breaks.is_empty() {
+            break;
+        }
+        for brk in breaks {
+            repaired[brk] = b' ';
+            if brk > 0 && repaired[brk - 1] == b'\r' {
+                repaired[brk - 1] = b' ';
+            }
+        }
+        let Ok(candidate) = std::str::from_utf8(&repaired) else {
+            break;
+        };
+        match load(candidate, Some(&starts)) {
+            Ok(docs) => return Ok(docs),
+            Err(e) if e.indentation => {
+                at = e.index;
+                quoted = e.quoted;
+            }
+            Err(_) => break,
+        }
+    }
+    Err(first.message)
+}
+
+/// Indentation errors inside one document fixed by joining lines, at most.
+const MAX_FLOW_JOINS: usize = 64;
+
+struct LoadError {
+    message: String,
+    /// Byte offset of the error.
+    index: usize,
+    /// An indentation complaint (the only kind joining lines can fix).
+    indentation: bool,
+    /// About a quoted scalar (the error points at its opening quote).
+    quoted: bool,
+}
+
+fn load(text: &str, original_lines: Option<&[usize]>) -> Result<Vec<Node>, LoadError> {
+    let mut loader = Loader {
+        original_lines,
+        ..Loader::default()
+    };
     let mut parser = yaml_rust2::parser::Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut loader, true) {
         let m = e.marker();
-        return Err(format!(
-            "invalid YAML: {}:{}: {}",
-            m.line(),
-            m.col() + 1,
-            e.info()
-        ));
+        return Err(LoadError {
+            message: format!("invalid YAML: {}:{}: {}", m.line(), m.col() + 1, e.info()),
+            index: text
+                .char_indices()
+                .nth(m.index())
+                .map(|(i, _)| i)
+                .unwrap_or(text.len()),
+            indentation: e.info().starts_with("invalid indentation"),
+            quoted: e.info().contains("quoted scalar"),
+        });
     }
     if let Some(e) = loader.error {
-        return Err(format!("invalid YAML: {e}"));
+        return Err(LoadError {
+            message: format!("invalid YAML: {e}"),
+            index: 0,
+            indentation: false,
+            quoted: false,
+        });
     }
     Ok(loader.docs)
+}
+
+/// Character index of each line start.
+fn char_line_starts(text: &str) -> Vec<usize> {
+    let mut starts = vec![0];
+    starts.extend(
+        text.chars()
+            .enumerate()
+            .filter(|(_, c)| *c == '\n')
+            .map(|(i, _)| i + 1),
+    );
+    starts
+}
+
+/// The line break to join away for an indentation error at byte `at`:
+/// the one ending the line before, when that line break is inside an open
+/// flow collection (`[` or `{` not yet closed, outside quotes and comments).
+fn flow_line_break(text: &[u8], at: usize) -> Option<usize> {
+    let at = at.min(text.len());
+    let brk = text[..at].iter().rposition(|&b| b == b'\n')?;
+    (flow_depth(&text[..brk]) > 0).then_some(brk)
+}
+
+/// The line breaks inside the quoted scalar opening at byte `at`, whose
+/// continuation lines GitHub lets start at any column (folding turns a line
+/// break into a space anyway; only the value's blank lines are lost).
+fn quoted_line_breaks(text: &[u8], at: usize) -> Vec<usize> {
+    let Some(&q) = text.get(at).filter(|c| matches!(c, b'"' | b'\'')) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut i = at + 1;
+    while i < text.len() {
+        match text[i] {
+            b'\\' if q == b'"' => i += 1,
+            b'\'' if q == b'\'' && text.get(i + 1) == Some(&b'\'') => i += 1,
+            c if c == q => return out,
+            b'\n' => out.push(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    Vec::new()
+}
+
+/// Open flow brackets at the end of `text` (quotes and comments skipped;
+/// a quote does not outlive its line, which keeps a stray one harmless).
+fn flow_depth(text: &[u8]) -> usize {
+    let mut depth: usize = 0;
+    for line in text.split(|&b| b == b'\n') {
+        let mut quote = None;
+        let mut prev = b' ';
+        for &c in line {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, b'"' | b'\'') => quote = Some(c),
+                (None, b'#') if prev == b' ' || prev == b'\t' => break,
+                (None, b'[' | b'{') => depth += 1,
+                (None, b']' | b'}') => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            prev = c;
+        }
+    }
+    depth
 }
 
 /// At most this many nodes, counting every alias expansion: a "billion
@@ -71,7 +206,10 @@ enum Open {
 }
 
 #[derive(Default)]
-struct Loader {
+struct Loader<'a> {
+    /// Character index of each line start of the original text, when the
+    /// parsed text had lines joined: positions are mapped back to it.
+    original_lines: Option<&'a [usize]>,
     open: Vec<Open>,
     /// Anchored nodes and their sizes in nodes.
     anchors: HashMap<usize, (Node, usize)>,
@@ -82,7 +220,7 @@ struct Loader {
     error: Option<String>,
 }
 
-impl Loader {
+impl Loader<'_> {
     fn fail(&mut self, mark: YamlMarker, what: &str) {
         if self.error.is_none() {
             self.error = Some(format!("{}:{}: {what}", mark.line(), mark.col() + 1));
@@ -115,12 +253,20 @@ impl Loader {
     }
 }
 
-impl MarkedEventReceiver for Loader {
+impl MarkedEventReceiver for Loader<'_> {
     fn on_event(&mut self, ev: Event, mark: YamlMarker) {
         if self.error.is_some() {
             return;
         }
-        let span = Span::new_start(Marker::new(0, mark.index(), mark.line(), mark.col() + 1));
+        let (line, column) = match self.original_lines {
+            Some(starts) => {
+                let i = mark.index();
+                let l = starts.partition_point(|&s| s <= i).max(1);
+                (l, i - starts[l - 1] + 1)
+            }
+            None => (mark.line(), mark.col() + 1),
+        };
+        let span = Span::new_start(Marker::new(0, mark.index(), line, column));
         match ev {
             Event::Scalar(value, style, anchor, _tag) => {
                 let mut node = MarkedScalarNode::new(span, value);
@@ -297,6 +443,63 @@ mod tests {
         let r = pos.scalar_range(c.span(), c.as_str());
         assert_eq!(&text[r], "x");
         assert_eq!(pos.offset_of(99, 1), text.len());
+    }
+
+    #[test]
+    fn flow_collections_at_any_indentation_parse_with_true_positions() {
+        // `]` left of its key, and a continuation line at the key's column:
+        // GitHub runs both.
+        for text in [
+            "on:\n  push:\n    branches: [\n      main\n  ]\njobs:\n  a:\n    runs-on: x\n",
+            "on:\r\n  push:\r\n    branches: [\r\n      main\r\n  ]\r\njobs:\r\n  a:\r\n    runs-on: x\r\n",
+            "on: push\njobs:\n  a:\n    strategy:\n      matrix:\n        node: [\n          18,\n        20]\n    runs-on: x\n",
+        ] {
+            let root = parse(text).unwrap_or_else(|e| panic!("{e}: {text:?}"));
+            let pos = Positions::new(text);
+            let job = root
+                .as_mapping()
+                .unwrap()
+                .get_mapping("jobs")
+                .unwrap()
+                .get_mapping("a")
+                .unwrap();
+            let v = job.get_scalar("runs-on").unwrap();
+            let r = pos.scalar_range(v.span(), v.as_str());
+            assert_eq!(&text[r.clone()], "x");
+            assert_eq!(
+                v.span().start().unwrap().line(),
+                text[..r.start].lines().count()
+            );
+        }
+        // A quoted scalar whose continuation lines start at column 0.
+        let text = "jobs:\n  a:\n    steps:\n      - with:\n          message: \"Dear all,\n\nbuild failed.\"\n        run: echo\n";
+        let root = parse(text).unwrap_or_else(|e| panic!("{e}"));
+        let steps = root
+            .as_mapping()
+            .unwrap()
+            .get_mapping("jobs")
+            .unwrap()
+            .get_mapping("a")
+            .unwrap()
+            .get_sequence("steps")
+            .unwrap();
+        let run = steps
+            .get_node(0)
+            .unwrap()
+            .as_mapping()
+            .unwrap()
+            .get_scalar("run")
+            .unwrap();
+        assert_eq!(
+            &text[Positions::new(text).scalar_range(run.span(), run.as_str())],
+            "echo"
+        );
+        assert!(parse("a:\n  b: \"x\n\ny: 1\n").is_err());
+        // Broken block structure stays an error, with the original position.
+        let e = parse("on:\n  push:\n    branches: main\n  ]\n").unwrap_err();
+        assert!(e.starts_with("invalid YAML: 4:"), "{e}");
+        let e = parse("a:\n  b: 1\n c: 2\n").unwrap_err();
+        assert!(e.contains("invalid YAML"), "{e}");
     }
 
     #[test]

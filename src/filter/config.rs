@@ -32,6 +32,8 @@ struct RawConfig {
     #[serde(default)]
     credential_names: Vec<Spanned<String>>,
     #[serde(default)]
+    not_credential_names: Vec<Spanned<String>>,
+    #[serde(default)]
     placeholders: Vec<Spanned<String>>,
 }
 
@@ -52,6 +54,8 @@ pub struct Config {
     pub severity: BTreeMap<String, Severity>,
     /// Extra environment-variable names that hold npm credentials.
     pub credential_names: Vec<String>,
+    /// Names that never hold npm credentials, whatever they look like.
+    pub not_credential_names: Vec<String>,
     /// Extra values that are placeholders, not credentials.
     pub placeholders: Vec<String>,
 }
@@ -156,17 +160,30 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         let id = rule_of(rule, "severity")?;
         config.severity.insert(id, severity_of(sev)?);
     }
-    for v in &raw.credential_names {
-        let name = non_empty(v, "credential-names")?;
-        if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            return Err(at(
-                Some(v.span()),
-                &format!(
-                    "credential-names: {name:?} is not an environment-variable name (letters, digits, _)"
-                ),
-            ));
+    for (field, list, out) in [
+        (
+            "credential-names",
+            &raw.credential_names,
+            &mut config.credential_names,
+        ),
+        (
+            "not-credential-names",
+            &raw.not_credential_names,
+            &mut config.not_credential_names,
+        ),
+    ] {
+        for v in list {
+            let name = non_empty(v, field)?;
+            if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(at(
+                    Some(v.span()),
+                    &format!(
+                        "{field}: {name:?} is not an environment-variable name (letters, digits, _)"
+                    ),
+                ));
+            }
+            out.push(name);
         }
-        config.credential_names.push(name);
     }
     for v in &raw.placeholders {
         config.placeholders.push(non_empty(v, "placeholders")?);
@@ -281,6 +298,13 @@ npm-legacy-token = "medium"
         );
         let e = parse_str("credential-names = [\"MY TOKEN\"]\n").unwrap_err();
         assert!(e.0.contains("not an environment-variable name"), "{e}");
+        let e = parse_str("not-credential-names = [\"!NPM_BOT\"]\n").unwrap_err();
+        assert!(
+            e.0.starts_with("npmsweep.toml:1:25: not-credential-names: \"!NPM_BOT\""),
+            "{e}"
+        );
+        let c = parse_str("not-credential-names = [\"NPM_BOT_TOKEN\"]\n").unwrap();
+        assert_eq!(c.not_credential_names, ["NPM_BOT_TOKEN"]);
     }
 
     #[test]

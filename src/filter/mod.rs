@@ -193,6 +193,8 @@ impl Filters {
         if let Some(c) = &self.config {
             opts.extra_credential_names
                 .extend(c.credential_names.iter().cloned());
+            opts.extra_credential_names
+                .extend(c.not_credential_names.iter().map(|n| format!("!{n}")));
             opts.extra_placeholders
                 .extend(c.placeholders.iter().cloned());
         }

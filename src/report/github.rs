@@ -50,6 +50,19 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
             escape_data(&message(f, opts))
         )?;
     }
+    // A workflow the CI rules could not read: a gap in the gate.
+    for w in &report.stats.warnings {
+        if let Some((path, msg)) = w.split_once(": ")
+            && crate::detect::workflow::not_analysed(w)
+        {
+            writeln!(
+                out,
+                "::warning file={},title=npmsweep%3A workflow not analysed::{}",
+                escape_property(path),
+                escape_data(msg)
+            )?;
+        }
+    }
     if opts.quiet {
         return Ok(());
     }

@@ -3,7 +3,7 @@
 //! holding one.
 
 use super::shell::{Command, Script, Word};
-use super::{Credential, Ctx, Job, Step, Workflow};
+use super::{Credential, Ctx, Job, Step, Workflow, is_job_token};
 use crate::detect::DetectOptions;
 use crate::detect::envassign::is_credential_name;
 use crate::detect::values::{ValueClass, classify};
@@ -54,8 +54,16 @@ fn strong_credential_name(name: &str) -> bool {
     ["token", "auth", "pass"].iter().any(|w| l.contains(w)) && !l.ends_with("always_auth")
 }
 
-/// Is this `name: value` (an env entry or input) an npm credential?
+/// Is this `name: value` (an env entry or input) an npm credential by its
+/// names? [`Workflow::credential`] also weighs what the secret is used for.
 pub fn credential(name: &str, value: &str, opts: &DetectOptions) -> Option<Credential> {
+    credential_by_name(name, value, opts).map(|mut c| {
+        c.job_token = is_job_token(&c.source);
+        c
+    })
+}
+
+fn credential_by_name(name: &str, value: &str, opts: &DetectOptions) -> Option<Credential> {
     let extra = &opts.extra_credential_names;
     let refs = context_refs(value);
     if let Some(r) = refs.iter().find(|r| is_credential_name(&r.name, extra)) {
@@ -63,6 +71,7 @@ pub fn credential(name: &str, value: &str, opts: &DetectOptions) -> Option<Crede
             source: format!("{}.{}", r.context, r.name),
             registered: r.context == "secrets",
             read_only: read_only_name(&r.name),
+            job_token: false,
         });
     }
     if !is_credential_name(name, extra) {
@@ -73,6 +82,7 @@ pub fn credential(name: &str, value: &str, opts: &DetectOptions) -> Option<Crede
             source: format!("{}.{}", r.context, r.name),
             registered: r.context == "secrets",
             read_only: read_only_name(&r.name),
+            job_token: false,
         });
     }
     let v = value.trim();
@@ -87,6 +97,7 @@ pub fn credential(name: &str, value: &str, opts: &DetectOptions) -> Option<Crede
             source: v.to_string(),
             registered: false,
             read_only: read_only_name(name),
+            job_token: false,
         });
     }
     match classify(v, &opts.extra_placeholders) {
@@ -95,12 +106,14 @@ pub fn credential(name: &str, value: &str, opts: &DetectOptions) -> Option<Crede
             source: v.to_string(),
             registered: false,
             read_only: read_only_name(name),
+            job_token: false,
         }),
         _ if v.len() < 16 || v.contains(char::is_whitespace) => None,
         _ => Some(Credential {
             source: "a literal value".into(),
             registered: false,
             read_only: read_only_name(name),
+            job_token: false,
         }),
     }
 }
@@ -209,6 +222,11 @@ impl<'a> StepShell<'a> {
                 .exprs
                 .get(i)
                 .and_then(|e| expr_credential(&e.inner, self.cx.opts))
+                && !self
+                    .cx
+                    .wf
+                    .secret_uses
+                    .foreign(&format!("{}.{}", r.context, r.name))
             {
                 return Some(ShellCred {
                     source: format!("{}.{}", r.context, r.name),

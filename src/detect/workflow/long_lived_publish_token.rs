@@ -5,7 +5,7 @@
 //! stops working then. Staged publishes are `long_lived_stage_token`'s;
 //! jobs with `id-token: write` are left to `gha-npm-token-with-oidc`.
 
-use super::{Ctx, Tool, key, private_registry, publish_auth, publishing_steps};
+use super::{Ctx, Tool, is_job_token, key, private_registry, publish_auth, publishing_steps};
 use crate::detect::{Hit, Sink};
 use crate::rules::Policy;
 
@@ -25,7 +25,9 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
             if p.staged || private_registry(wf, job, step.index, &p).is_some() {
                 continue;
             }
-            let Some(auth) = publish_auth(cx, job, step, &p) else {
+            // The job's GITHUB_TOKEN is not long-lived (and only works on GitHub Packages).
+            let Some(auth) = publish_auth(cx, job, step, &p).filter(|a| !is_job_token(&a.source))
+            else {
                 continue;
             };
             // The way forward depends on where the job runs and what it runs.

@@ -11,7 +11,9 @@
 
 pub mod shell;
 
+mod credential_use;
 mod credentials;
+pub mod expr;
 mod indirect;
 mod model;
 mod publish;
@@ -36,6 +38,7 @@ mod token_persisted;
 mod token_untrusted_trigger;
 mod token_with_oidc;
 
+pub use credential_use::*;
 pub use credentials::*;
 pub use model::*;
 pub use publish::*;
@@ -45,10 +48,22 @@ use super::{DetectOptions, FileKind, Item, Sink, yaml};
 use marked_yaml::Node;
 use publish::publish_action;
 
+/// The end of the warning for a workflow file the CI rules could not read.
+/// Such a file is a gap in a CI gate, so it is shown even with `--quiet`
+/// and annotated in `--format github` (JSON and SARIF always list warnings).
+/// Literal credentials in it are still looked for line by line.
+pub const NOT_ANALYSED: &str =
+    "workflow not analysed (literal credentials were still searched line by line)";
+
+/// Is this warning about a workflow file that could not be analysed?
+pub fn not_analysed(warning: &str) -> bool {
+    warning.ends_with(NOT_ANALYSED)
+}
+
 /// Entry point registered in [`super::DETECTORS`].
 pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
     let Ok(text) = std::str::from_utf8(item.bytes) else {
-        sink.warn(item.path, "not valid UTF-8; workflow not analysed");
+        sink.warn(item.path, format!("not valid UTF-8; {NOT_ANALYSED}"));
         return;
     };
     let root = match yaml::parse_all(text) {
@@ -66,7 +81,7 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
         Ok(mut docs) if docs.len() == 1 => docs.swap_remove(0),
         Ok(_) => return,
         Err(e) => {
-            sink.warn(item.path, format!("{e}; workflow not analysed"));
+            sink.warn(item.path, format!("{e}; {NOT_ANALYSED}"));
             return;
         }
     };
@@ -75,7 +90,7 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
         if !matches!(&root, Node::Scalar(s) if s.as_str().trim().is_empty()) {
             sink.warn(
                 item.path,
-                "top level is not a mapping; workflow not analysed",
+                format!("top level is not a mapping; {NOT_ANALYSED}"),
             );
         }
         return;

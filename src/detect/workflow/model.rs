@@ -3,7 +3,7 @@
 //! shell with a map back to file offsets.
 
 use super::shell::{self, Command, Script};
-use super::{DetectOptions, credential};
+use super::{DetectOptions, SecretUses, credential};
 use marked_yaml::Node;
 use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
 use std::collections::BTreeMap;
@@ -51,6 +51,9 @@ pub struct Credential {
     pub registered: bool,
     /// The secret's name says it is read-only (`NPM_READ_TOKEN`…).
     pub read_only: bool,
+    /// The job's own `GITHUB_TOKEN` (GitHub Packages): short-lived, expires
+    /// with the job, nothing to revoke.
+    pub job_token: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -166,6 +169,8 @@ pub struct Step {
     /// A command that could not be followed (no tree, a script missing
     /// from it) but whose name says it releases (`pnpm release`).
     pub unfollowed: Option<String>,
+    /// The step's `if:` condition.
+    pub condition: Option<Scalar>,
 }
 
 impl Step {
@@ -236,6 +241,8 @@ pub struct Job {
     pub secrets_inherit: Option<Range<usize>>,
     /// Explicit `secrets:` passed to a reusable workflow.
     pub secrets: Vec<EnvVar>,
+    /// The job's `if:` condition.
+    pub condition: Option<Scalar>,
 }
 
 impl Job {
@@ -275,6 +282,8 @@ pub struct Workflow {
     pub env: Vec<EnvVar>,
     pub permissions: Option<PermBlock>,
     pub jobs: Vec<Job>,
+    /// What each secret is used for (see [`SecretUses`]).
+    pub secret_uses: SecretUses,
 }
 
 impl Workflow {
@@ -287,6 +296,7 @@ impl Workflow {
             jobs: Vec::new(),
             default_shell: None,
             default_working_directory: None,
+            secret_uses: SecretUses::default(),
         };
         for (k, v) in map.iter() {
             match k.as_str() {
@@ -326,13 +336,20 @@ impl Workflow {
                             with: Vec::new(),
                             secrets_inherit: None,
                             secrets: Vec::new(),
+                            condition: None,
                         });
                     }
                 }
                 _ => {}
             }
         }
+        wf.secret_uses = SecretUses::of(&wf);
         wf
+    }
+
+    /// [`credential`], except secrets whose every use feeds the GitHub API.
+    pub fn credential(&self, name: &str, value: &str, opts: &DetectOptions) -> Option<Credential> {
+        credential(name, value, opts).filter(|c| !self.secret_uses.foreign(&c.source))
     }
 
     pub fn has_trigger(&self, name: &str) -> bool {
@@ -378,7 +395,10 @@ impl Workflow {
     ) -> Vec<(&'a EnvVar, Credential)> {
         self.effective_env(job, step)
             .into_iter()
-            .filter_map(|e| credential(&e.name, &e.value.value, opts).map(|c| (e, c)))
+            .filter_map(|e| {
+                self.credential(&e.name, &e.value.value, opts)
+                    .map(|c| (e, c))
+            })
             .collect()
     }
 }
@@ -523,6 +543,7 @@ fn parse_job(text: &Src, k: &MarkedScalarNode, m: &MarkedMappingNode) -> Job {
         with: Vec::new(),
         secrets_inherit: None,
         secrets: Vec::new(),
+        condition: None,
     };
     for (jk, jv) in m.iter() {
         match jk.as_str() {
@@ -560,6 +581,7 @@ fn parse_job(text: &Src, k: &MarkedScalarNode, m: &MarkedMappingNode) -> Job {
             "env" => job.env = env_vars(text, jv, Level::Job),
             "steps" => job.steps = parse_steps(text, jv),
             "uses" => job.uses = jv.as_scalar().map(|s| scalar(text, s)),
+            "if" => job.condition = jv.as_scalar().map(|s| scalar(text, s)),
             "with" => job.with = with_inputs(text, jv),
             "secrets" => match jv {
                 Node::Scalar(s) if s.as_str().trim() == "inherit" => {
@@ -597,6 +619,7 @@ fn parse_steps(text: &Src, v: &Node) -> Vec<Step> {
             working_directory: None,
             indirect: Vec::new(),
             unfollowed: None,
+            condition: None,
         };
         if let Some((k, _)) = m.iter().next() {
             step.range = key_range(text, k);
@@ -610,6 +633,7 @@ fn parse_steps(text: &Src, v: &Node) -> Vec<Step> {
                 "uses" => step.uses = v.as_scalar().map(|s| scalar(text, s)),
                 "with" => step.with = with_inputs(text, v),
                 "shell" => step.shell = v.as_scalar().map(|s| scalar(text, s)),
+                "if" => step.condition = v.as_scalar().map(|s| scalar(text, s)),
                 "env" => step.env = env_vars(text, v, Level::Step),
                 "working-directory" => {
                     step.working_directory = v.as_scalar().map(|s| s.as_str().to_string())

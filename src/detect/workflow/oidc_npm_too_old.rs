@@ -3,7 +3,7 @@
 //! `actions/setup-node` and never upgrading npm fails the OIDC exchange
 //! (often with a misleading 404).
 
-use super::{Ctx, Job, Step, key, publishing_steps, setup_node_before};
+use super::{Ctx, Job, Step, key, publish_auth, publishing_steps, setup_node_before};
 use crate::detect::{Hit, Sink};
 
 pub const RULE: &str = "gha-npm-oidc-npm-too-old";
@@ -72,6 +72,11 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
         let Some(p) = publishes.into_iter().find(|p| p.tool.uses_npm_cli()) else {
             continue;
         };
+        // A token authenticates it: an older npm never tries OIDC and uses
+        // the token (`gha-npm-token-with-oidc` reports the mix).
+        if publish_auth(cx, job, step, &p).is_some() {
+            continue;
+        }
         let Some(setup) = setup_node_before(job, step.index) else {
             continue;
         };

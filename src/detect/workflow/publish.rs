@@ -2,7 +2,7 @@
 //! tool, to which registry, and with which credential.
 
 use super::shell::Command;
-use super::{Ctx, Job, Step, Workflow, credential, is_npm_config_file, token_writes};
+use super::{Ctx, Job, Step, Workflow, is_npm_config_file, token_writes};
 use std::ops::Range;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -394,7 +394,7 @@ pub fn publish_auth(cx: &Ctx, job: &Job, step: &Step, p: &Publish) -> Option<Pub
         });
     }
     for (k, r, v) in &step.with {
-        if let Some(c) = credential(k, &v.value, cx.opts) {
+        if let Some(c) = cx.wf.credential(k, &v.value, cx.opts) {
             return Some(PublishAuth {
                 source: c.source,
                 range: r.clone(),

@@ -3,7 +3,7 @@
 //! of its scope — checkout, caches, third-party actions — although only
 //! the publishing or installing step needs it.
 
-use super::{Ctx, EnvVar, Job, Level, credential, key, step_consumes, token_writes};
+use super::{Ctx, EnvVar, Job, Level, key, step_consumes, token_writes};
 use crate::detect::{Hit, Sink};
 
 pub const RULE: &str = "gha-npm-token-overexposed";
@@ -66,7 +66,12 @@ fn report(
 pub fn check(cx: &Ctx, sink: &mut Sink) {
     let wf = cx.wf;
     for var in &wf.env {
-        let Some(c) = credential(&var.name, &var.value.value, cx.opts) else {
+        // The job's GITHUB_TOKEN reaches every step through `github.token` anyway.
+        let Some(c) = cx
+            .wf
+            .credential(&var.name, &var.value.value, cx.opts)
+            .filter(|c| !c.job_token)
+        else {
             continue;
         };
         let (idle, tp) = idle_steps(wf.jobs.iter(), var);
@@ -84,7 +89,11 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
     }
     for job in &wf.jobs {
         for var in &job.env {
-            let Some(c) = credential(&var.name, &var.value.value, cx.opts) else {
+            let Some(c) = cx
+                .wf
+                .credential(&var.name, &var.value.value, cx.opts)
+                .filter(|c| !c.job_token)
+            else {
                 continue;
             };
             let (idle, tp) = idle_steps(std::iter::once(job), var);

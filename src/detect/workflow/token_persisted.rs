@@ -3,7 +3,7 @@
 //! artifact, a cache, a Docker build context, a commit.
 
 use super::shell::{in_workspace, normalize_path};
-use super::{Ctx, Job, Step, TokenWrite, key, removed_between, token_writes};
+use super::{Ctx, Job, Step, TokenWrite, job_token_note, key, removed_between, token_writes};
 use crate::detect::{Hit, Sink};
 use globset::GlobBuilder;
 
@@ -151,8 +151,13 @@ fn check_write(job: &Job, w: &TokenWrite, sink: &mut Sink) {
                 RULE,
                 w.range.clone(),
                 format!(
-                    "step {} of job {} writes the npm credential from {} into {}, and step {} {how}",
-                    writer.label, job.id, w.source, w.path, s.label
+                    "step {} of job {} writes the npm credential from {} into {}, and step {} {how}{}",
+                    writer.label,
+                    job.id,
+                    w.source,
+                    w.path,
+                    s.label,
+                    job_token_note(&w.source)
                 ),
             )
             .with_key(key(job, Some(writer), &format!("file={}/exit={}", w.path, s.label)))
