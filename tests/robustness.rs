@@ -42,6 +42,10 @@ fn run_everywhere(bytes: &[u8], opts: &DetectOptions) {
             origin: Origin::Worktree,
         };
         let detected = detect_item(&item, opts);
+        // Panics are caught and turned into this warning: a fuzz failure.
+        for w in &detected.warnings {
+            assert!(!w.contains("internal error"), "{path}: {w}");
+        }
         for f in &detected.findings {
             assert!(f.span.start_line >= 1 && f.span.start_column >= 1, "{path}");
             assert!(
@@ -150,6 +154,10 @@ fn pathological_inputs_never_panic() {
         b"npm_".repeat(10_000),
         b"\xef\xbb\xbf//registry.npmjs.org/:_authToken=abc\r\n".to_vec(),
         b"on: push\njobs: 5\n".to_vec(),
+        // Used to panic: a byte slice inside `Ã©` (issue 11, item 1).
+        "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: npx \u{e9}toile@1\n"
+            .as_bytes()
+            .to_vec(),
         b"jobs:\n  a:\n    steps: {run: 3}\n".to_vec(),
     ];
     for (i, c) in cases.into_iter().enumerate() {

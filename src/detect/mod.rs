@@ -10,6 +10,7 @@
 pub mod bunfig;
 pub mod dockerfile;
 pub mod envassign;
+pub mod isolate;
 pub mod kind;
 pub mod lines;
 pub mod npmrc;
@@ -183,15 +184,34 @@ pub static DETECTORS: &[Detector] = &[
 /// `kinds` lists the kinds of path the content was seen under (history may
 /// see one blob under several); the token matcher runs once regardless.
 pub fn detect(item: &Item, kinds: &[FileKind], opts: &DetectOptions) -> Detected {
+    detect_with(DETECTORS, item, kinds, opts)
+}
+
+/// [`detect`] over a given list of detectors. Each runs isolated: a panic in
+/// one becomes a warning naming the item, and the others' findings stay.
+fn detect_with(
+    detectors: &[Detector],
+    item: &Item,
+    kinds: &[FileKind],
+    opts: &DetectOptions,
+) -> Detected {
     let mut sink = Sink::default();
-    for d in DETECTORS {
+    for d in detectors {
         let wanted = if d.name == "token" {
             true
         } else {
             kinds.iter().any(|k| (d.applies)(*k))
         };
         if wanted {
-            (d.run)(item, opts, &mut sink);
+            let mut own = Sink::default();
+            let what = format!("the {} detector", d.name);
+            match isolate::guard(item.path, &what, || (d.run)(item, opts, &mut own)) {
+                Ok(()) => {
+                    sink.hits.append(&mut own.hits);
+                    sink.warnings.append(&mut own.warnings);
+                }
+                Err(warning) => sink.warnings.push(warning),
+            }
         }
     }
     let Sink { mut hits, warnings } = sink;
@@ -286,6 +306,55 @@ pub fn text_keeping_offsets(bytes: &[u8]) -> (std::borrow::Cow<'_, str>, Option<
                 out.extend(std::iter::repeat_n('?', chunk.invalid().len()));
             }
             (std::borrow::Cow::Owned(out), Some(e.valid_up_to()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn panics(_: &Item, _: &DetectOptions, sink: &mut Sink) {
+        sink.hit(Hit::new(token::RULE_VALID, 0..1, "never kept"));
+        panic!("detector bug");
+    }
+
+    #[test]
+    fn a_panicking_detector_is_a_warning_and_the_others_still_report() {
+        let token = crate::token::fake_token("npm_", 36);
+        let text = format!("//registry.npmjs.org/:_authToken={token}\n");
+        let item = Item {
+            path: "sub/.npmrc",
+            bytes: text.as_bytes(),
+            origin: Origin::Worktree,
+        };
+        let mut detectors: Vec<Detector> = DETECTORS.iter().map(clone_detector).collect();
+        detectors.insert(
+            1,
+            Detector {
+                name: "broken",
+                applies: |_| true,
+                run: panics,
+            },
+        );
+        let d = detect_with(&detectors, &item, &[FileKind::Npmrc], &DetectOptions::default());
+        assert_eq!(d.findings.len(), 1, "{:?}", d.findings);
+        assert_eq!(d.findings[0].rule_id, token::RULE_VALID);
+        assert_eq!(d.findings[0].span.start_column, 34);
+        assert_eq!(d.warnings.len(), 1, "{:?}", d.warnings);
+        assert!(
+            d.warnings[0].starts_with("sub/.npmrc: internal error in the broken detector"),
+            "{}",
+            d.warnings[0]
+        );
+        assert!(!d.warnings[0].contains("detector bug"));
+    }
+
+    fn clone_detector(d: &Detector) -> Detector {
+        Detector {
+            name: d.name,
+            applies: d.applies,
+            run: d.run,
         }
     }
 }
