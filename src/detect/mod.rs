@@ -223,7 +223,13 @@ fn detect_with(
     }
     dedupe_overlapping(&mut hits);
     let lines = LineIndex::new(item.bytes);
-    let findings = hits.into_iter().map(|h| finish(item, &lines, h)).collect();
+    let ranges: Vec<Range<usize>> = hits.iter().map(|h| h.range.clone()).collect();
+    let spans = lines.spans(&ranges);
+    let findings = hits
+        .into_iter()
+        .zip(spans)
+        .map(|(h, span)| finish(item, span, h))
+        .collect();
     Detected { findings, warnings }
 }
 
@@ -240,7 +246,7 @@ fn dedupe_overlapping(hits: &mut Vec<Hit>) {
         let identity = h.secret.as_ref().map(|s| s.id()).or_else(|| h.key.clone());
         seen.insert((h.rule_id, h.range.start, h.range.end, identity))
     });
-    let token_ranges: Vec<Range<usize>> = hits
+    let mut token_ranges: Vec<Range<usize>> = hits
         .iter()
         .filter(|h| h.rule_id == token::RULE_VALID)
         .map(|h| h.range.clone())
@@ -248,21 +254,26 @@ fn dedupe_overlapping(hits: &mut Vec<Hit>) {
     if token_ranges.is_empty() {
         return;
     }
+    // Tokens never overlap each other: sorted by start, their ends are
+    // sorted too, so the one candidate is found by binary search (many
+    // tokens and many config hits in one file stay n log n).
+    token_ranges.sort_unstable_by_key(|r| r.start);
+    let overlaps_token = |r: &Range<usize>| {
+        let first_ending_after = token_ranges.partition_point(|t| t.end <= r.start);
+        token_ranges
+            .get(first_ending_after)
+            .is_some_and(|t| t.start < r.end)
+    };
     hits.retain(|h| {
-        h.rule_id == token::RULE_VALID
-            || h.secret.is_none()
-            || !token_ranges
-                .iter()
-                .any(|t| t.start < h.range.end && h.range.start < t.end)
+        h.rule_id == token::RULE_VALID || h.secret.is_none() || !overlaps_token(&h.range)
     });
 }
 
-fn finish(item: &Item, lines: &LineIndex, hit: Hit) -> Finding {
+fn finish(item: &Item, span: crate::finding::Span, hit: Hit) -> Finding {
     let registry = Registry::global();
     let rule = registry
         .get(hit.rule_id)
         .unwrap_or_else(|| panic!("detector used unknown rule id {}", hit.rule_id));
-    let span = lines.span(hit.range.clone());
     let identity = match (&hit.secret, &hit.key) {
         (Some(s), _) => s.id(),
         (None, Some(k)) => k.clone(),
@@ -337,7 +348,12 @@ mod tests {
                 run: panics,
             },
         );
-        let d = detect_with(&detectors, &item, &[FileKind::Npmrc], &DetectOptions::default());
+        let d = detect_with(
+            &detectors,
+            &item,
+            &[FileKind::Npmrc],
+            &DetectOptions::default(),
+        );
         assert_eq!(d.findings.len(), 1, "{:?}", d.findings);
         assert_eq!(d.findings[0].rule_id, token::RULE_VALID);
         assert_eq!(d.findings[0].span.start_column, 34);
