@@ -78,6 +78,7 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
         return;
     };
     let wf = Workflow::parse(&Src::new(text), map, is_action);
+    warn_unanalysed_scripts(item, text, &wf, sink);
     let cx = Ctx {
         item,
         text,
@@ -89,6 +90,27 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
         check(&cx, sink);
     }
     dedupe_keys(sink, first);
+}
+
+/// A `run:` body too large or too costly to analyse as shell gets the
+/// file-wide literal-credential checks only; say so, with its line.
+fn warn_unanalysed_scripts(item: &Item, text: &str, wf: &Workflow, sink: &mut Sink) {
+    let lines = crate::detect::lines::LineIndex::new(text.as_bytes());
+    for job in &wf.jobs {
+        for step in &job.steps {
+            if let Some(why) = step
+                .run
+                .as_ref()
+                .and_then(|r| r.script.not_analysed.as_ref())
+            {
+                let (line, _) = lines.position(step.range.start);
+                sink.warn(
+                    item.path,
+                    format!("line {line}: run: body not analysed as shell ({why}); checked for literal credentials only"),
+                );
+            }
+        }
+    }
 }
 
 /// One finding per rule and identity: a command repeated in a step is one
