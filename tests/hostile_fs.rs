@@ -145,3 +145,35 @@ fn tracked_symlinks_are_not_followed_without_dash_l() {
     found.sort();
     assert_eq!(found, ["env.txt"], "{doc}");
 }
+
+#[test]
+fn history_skips_blobs_over_max_file_size_from_their_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    git(root, &["init", "-q"]);
+    let token = fake_token("npm_", 14);
+    let big = format!("{token}\n{}", "x".repeat(4000));
+    std::fs::write(root.join("big.txt"), &big).unwrap();
+    std::fs::write(root.join("small.txt"), format!("{}\n", fake_token("npm_", 15))).unwrap();
+    git(root, &["add", "."]);
+    git(root, &["commit", "-qm", "blobs"]);
+    // Loose and packed objects alike.
+    for pack in [false, true] {
+        if pack {
+            git(root, &["gc", "-q"]);
+        }
+        let out = npmsweep(
+            &["history", ".", "--max-file-size", "1000", "--format", "json"],
+            root,
+        );
+        let doc = json(&out);
+        assert_eq!(paths(&doc), ["small.txt"], "{doc}");
+        let warnings = doc["warnings"].to_string();
+        assert!(
+            warnings.contains("skipped: 4041 bytes is over --max-file-size 1000"),
+            "{warnings}"
+        );
+        let doc = json(&npmsweep(&["history", ".", "--format", "json"], root));
+        assert_eq!(paths(&doc).len(), 2, "{doc}");
+    }
+}
