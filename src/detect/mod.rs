@@ -214,7 +214,10 @@ fn detect_with(
             }
         }
     }
-    let Sink { mut hits, warnings } = sink;
+    let Sink {
+        mut hits,
+        mut warnings,
+    } = sink;
     if hits.is_empty() {
         return Detected {
             findings: Vec::new(),
@@ -222,6 +225,7 @@ fn detect_with(
         };
     }
     dedupe_overlapping(&mut hits);
+    cap_per_rule(item.path, &mut hits, &mut warnings);
     let lines = LineIndex::new(item.bytes);
     let ranges: Vec<Range<usize>> = hits.iter().map(|h| h.range.clone()).collect();
     let spans = lines.spans(&ranges);
@@ -231,6 +235,34 @@ fn detect_with(
         .map(|(h, span)| finish(item, span, h))
         .collect();
     Detected { findings, warnings }
+}
+
+/// Findings listed per rule and item; the rest are counted in a warning.
+/// One generated file with a million tokens must not cost gigabytes of
+/// findings, and a thousand of one rule already say what to fix.
+pub const MAX_FINDINGS_PER_RULE: usize = 1000;
+
+/// Keep the first [`MAX_FINDINGS_PER_RULE`] hits of each rule (in file
+/// order) and say how many more there were.
+fn cap_per_rule(path: &str, hits: &mut Vec<Hit>, warnings: &mut Vec<String>) {
+    if hits.len() <= MAX_FINDINGS_PER_RULE {
+        return;
+    }
+    hits.sort_by_key(|h| (h.range.start, h.range.end));
+    let mut seen: BTreeMap<&'static str, usize> = BTreeMap::new();
+    hits.retain(|h| {
+        let n = seen.entry(h.rule_id).or_default();
+        *n += 1;
+        *n <= MAX_FINDINGS_PER_RULE
+    });
+    for (rule, n) in seen {
+        if n > MAX_FINDINGS_PER_RULE {
+            warnings.push(format!(
+                "{path}: {} more findings of rule {rule} in this file not listed (the first {MAX_FINDINGS_PER_RULE} are)",
+                n - MAX_FINDINGS_PER_RULE
+            ));
+        }
+    }
 }
 
 /// A checksum-valid token reported by the token matcher is the most precise
@@ -364,6 +396,29 @@ mod tests {
             d.warnings[0]
         );
         assert!(!d.warnings[0].contains("detector bug"));
+    }
+
+    #[test]
+    fn findings_per_rule_are_capped_with_a_count() {
+        let tokens: Vec<String> = (0..MAX_FINDINGS_PER_RULE as u64 + 5)
+            .map(|i| crate::token::fake_token("npm_", i))
+            .collect();
+        let text = tokens.join(" ");
+        let item = Item {
+            path: "dump.txt",
+            bytes: text.as_bytes(),
+            origin: Origin::Worktree,
+        };
+        let d = detect(&item, &[FileKind::Other], &DetectOptions::default());
+        assert_eq!(d.findings.len(), MAX_FINDINGS_PER_RULE);
+        // The first ones in the file are kept.
+        assert_eq!(d.findings[0].span.start_column, 1);
+        assert_eq!(
+            d.warnings,
+            [format!(
+                "dump.txt: 5 more findings of rule npm-token in this file not listed (the first {MAX_FINDINGS_PER_RULE} are)"
+            )]
+        );
     }
 
     fn clone_detector(d: &Detector) -> Detector {
