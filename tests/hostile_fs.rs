@@ -154,7 +154,11 @@ fn history_skips_blobs_over_max_file_size_from_their_header() {
     let token = fake_token("npm_", 14);
     let big = format!("{token}\n{}", "x".repeat(4000));
     std::fs::write(root.join("big.txt"), &big).unwrap();
-    std::fs::write(root.join("small.txt"), format!("{}\n", fake_token("npm_", 15))).unwrap();
+    std::fs::write(
+        root.join("small.txt"),
+        format!("{}\n", fake_token("npm_", 15)),
+    )
+    .unwrap();
     git(root, &["add", "."]);
     git(root, &["commit", "-qm", "blobs"]);
     // Loose and packed objects alike.
@@ -163,7 +167,14 @@ fn history_skips_blobs_over_max_file_size_from_their_header() {
             git(root, &["gc", "-q"]);
         }
         let out = npmsweep(
-            &["history", ".", "--max-file-size", "1000", "--format", "json"],
+            &[
+                "history",
+                ".",
+                "--max-file-size",
+                "1000",
+                "--format",
+                "json",
+            ],
             root,
         );
         let doc = json(&out);
@@ -176,4 +187,37 @@ fn history_skips_blobs_over_max_file_size_from_their_header() {
         let doc = json(&npmsweep(&["history", ".", "--format", "json"], root));
         assert_eq!(paths(&doc).len(), 2, "{doc}");
     }
+}
+
+#[test]
+fn file_names_that_are_not_utf8_stay_distinct() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let token = fake_token("npm_", 16);
+    for name in [&b"a\xff.txt"[..], b"a\xfe.txt"] {
+        let path = root.join(std::ffi::OsStr::from_bytes(name));
+        std::fs::write(path, format!("{token}\n")).unwrap();
+    }
+    let doc = json(&npmsweep(&["scan", ".", "--format", "json"], root));
+    assert_eq!(paths(&doc), ["a\\xFE.txt", "a\\xFF.txt"], "{doc}");
+    let fingerprints: std::collections::BTreeSet<String> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fingerprint"].to_string())
+        .collect();
+    assert_eq!(fingerprints.len(), 2);
+
+    git(root, &["init", "-q"]);
+    git(root, &["add", "."]);
+    git(root, &["commit", "-qm", "names"]);
+    let doc = json(&npmsweep(&["history", ".", "--format", "json"], root));
+    assert_eq!(paths(&doc), ["a\\xFE.txt", "a\\xFF.txt"], "{doc}");
+    let doc = json(&npmsweep(&["scan", ".", "--format", "json"], root));
+    assert_eq!(
+        paths(&doc).len(),
+        2,
+        "tracked pass finds the same files: {doc}"
+    );
 }

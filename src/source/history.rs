@@ -517,7 +517,7 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
                             }
                         }
                         EntryKind::Blob => {
-                            self.add_blob(e.id, &dir, &String::from_utf8_lossy(e.name));
+                            self.add_blob(e.id, &dir, &super::pathtext::path_text(e.name));
                         }
                         EntryKind::Submodule => {}
                     },

@@ -3,6 +3,7 @@
 
 pub mod fsread;
 pub mod history;
+pub mod pathtext;
 pub mod staged;
 pub mod worktree;
 

@@ -65,7 +65,7 @@ where
                 return (shown_root.clone(), shown_root.clone());
             }
             let r = p.strip_prefix(root).unwrap_or(p);
-            let r = normalize(&r.to_string_lossy());
+            let r = normalize_os(r);
             match &prefix {
                 Some(pre) => (format!("{pre}/{r}"), r),
                 None => (r.clone(), r),
@@ -329,8 +329,10 @@ fn tracked_files(root: &Path) -> Vec<PathBuf> {
     };
     let mut out = Vec::new();
     for entry in index.iter() {
-        let rel = String::from_utf8_lossy(&entry.path).into_owned();
-        let abs = abs_workdir.join(&rel);
+        // The index holds raw bytes: no lossy conversion, or a non-UTF-8
+        // name would not be found on disk.
+        let rel = std::path::Path::new(os_str_from_bytes(&entry.path));
+        let abs = abs_workdir.join(rel);
         if let Ok(under) = abs.strip_prefix(&abs_root) {
             out.push(root.join(under));
         }
@@ -343,7 +345,7 @@ fn describe_walk_error(err: &ignore::Error) -> String {
         ignore::Error::WithPath { path, err } => {
             format!(
                 "{}: {}",
-                normalize(&path.to_string_lossy()),
+                shorten_path(&normalize_os(path)),
                 describe_walk_error(err)
             )
         }
@@ -357,8 +359,58 @@ fn describe_walk_error(err: &ignore::Error) -> String {
     }
 }
 
+/// A path too long for the operating system (a tree thousands of levels
+/// deep stops at PATH_MAX) is named by its ends, its length and its depth,
+/// not printed whole.
+fn shorten_path(p: &str) -> String {
+    const KEEP: usize = 60;
+    if p.len() <= 4 * KEEP {
+        return p.to_string();
+    }
+    let head = p.floor_char_boundary(KEEP);
+    let tail = p.ceil_char_boundary(p.len() - KEEP);
+    format!(
+        "{}…{} (a path of {} bytes, {} levels deep; what is below it is not scanned)",
+        &p[..head],
+        &p[tail..],
+        p.len(),
+        p.matches('/').count() + 1
+    )
+}
+
 fn display_root(root: &Path) -> String {
     root.to_string_lossy().into_owned()
+}
+
+/// A path from the index as an OS path (raw bytes on Unix).
+#[cfg(unix)]
+fn os_str_from_bytes(b: &[u8]) -> &std::ffi::OsStr {
+    std::os::unix::ffi::OsStrExt::from_bytes(b)
+}
+
+#[cfg(not(unix))]
+fn os_str_from_bytes(b: &[u8]) -> &std::ffi::OsStr {
+    std::ffi::OsStr::new(std::str::from_utf8(b).unwrap_or_default())
+}
+
+/// [`normalize`] of an OS path, with bytes that are not UTF-8 escaped
+/// reversibly (see [`super::pathtext`]), so distinct files stay distinct.
+fn normalize_os(p: &Path) -> String {
+    let mut bytes = p.as_os_str().as_encoded_bytes().to_vec();
+    // `\` is a separator only on Windows; normalised there as before.
+    if cfg!(windows) {
+        for b in &mut bytes {
+            if *b == b'\\' {
+                *b = b'/';
+            }
+        }
+    }
+    let text = super::pathtext::path_text(&bytes);
+    let mut s = text.as_str();
+    while let Some(rest) = s.strip_prefix("./") {
+        s = rest;
+    }
+    s.to_string()
 }
 
 /// Forward slashes, no leading `./`.
