@@ -117,18 +117,17 @@ fn warn_unanalysed_scripts(item: &Item, text: &str, wf: &Workflow, sink: &mut Si
 /// problem, and fingerprints must stay unique.
 pub(crate) fn dedupe_keys(sink: &mut Sink, first: usize) {
     let mut seen = std::collections::BTreeSet::new();
-    let mut i = first;
-    while i < sink.hits.len() {
-        let h = &sink.hits[i];
-        if h.secret.is_none()
-            && let Some(k) = &h.key
-            && !seen.insert((h.rule_id, k.clone()))
-        {
-            sink.hits.remove(i);
-            continue;
-        }
-        i += 1;
-    }
+    let mut index = 0;
+    // One pass (`Vec::remove` per duplicate was quadratic: a Dockerfile of
+    // repeated `ARG NPM_TOKEN=` lines).
+    sink.hits.retain(|h| {
+        index += 1;
+        index <= first
+            || h.secret.is_some()
+            || h.key
+                .as_ref()
+                .is_none_or(|k| seen.insert((h.rule_id, k.clone())))
+    });
 }
 
 /// Every workflow rule, one module each.
