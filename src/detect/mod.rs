@@ -115,10 +115,24 @@ pub struct Sink {
     /// Problems with the content (malformed YAML, invalid UTF-8 in a config
     /// file…), each a complete sentence naming the position. Never fatal.
     pub warnings: Vec<String>,
+    /// Hits of each rule past [`SINK_LIMIT`], counted and not kept: memory
+    /// per item stays bounded whatever the detectors find.
+    pub dropped: BTreeMap<&'static str, usize>,
+    kept: BTreeMap<&'static str, usize>,
 }
+
+/// Hits kept per rule by one sink: more than are ever listed
+/// ([`MAX_FINDINGS_PER_RULE`]), so that de-duplication has room to work.
+const SINK_LIMIT: usize = 4 * MAX_FINDINGS_PER_RULE;
 
 impl Sink {
     pub fn hit(&mut self, hit: Hit) {
+        let kept = self.kept.entry(hit.rule_id).or_default();
+        if *kept >= SINK_LIMIT {
+            *self.dropped.entry(hit.rule_id).or_default() += 1;
+            return;
+        }
+        *kept += 1;
         self.hits.push(hit);
     }
 
@@ -209,6 +223,9 @@ fn detect_with(
                 Ok(()) => {
                     sink.hits.append(&mut own.hits);
                     sink.warnings.append(&mut own.warnings);
+                    for (rule, n) in own.dropped {
+                        *sink.dropped.entry(rule).or_default() += n;
+                    }
                 }
                 Err(warning) => sink.warnings.push(warning),
             }
@@ -217,6 +234,8 @@ fn detect_with(
     let Sink {
         mut hits,
         mut warnings,
+        dropped,
+        ..
     } = sink;
     if hits.is_empty() {
         return Detected {
@@ -225,7 +244,7 @@ fn detect_with(
         };
     }
     dedupe_overlapping(&mut hits);
-    cap_per_rule(item.path, &mut hits, &mut warnings);
+    cap_per_rule(item.path, &mut hits, &dropped, &mut warnings);
     let lines = LineIndex::new(item.bytes);
     let ranges: Vec<Range<usize>> = hits.iter().map(|h| h.range.clone()).collect();
     let spans = lines.spans(&ranges);
@@ -244,8 +263,13 @@ pub const MAX_FINDINGS_PER_RULE: usize = 1000;
 
 /// Keep the first [`MAX_FINDINGS_PER_RULE`] hits of each rule (in file
 /// order) and say how many more there were.
-fn cap_per_rule(path: &str, hits: &mut Vec<Hit>, warnings: &mut Vec<String>) {
-    if hits.len() <= MAX_FINDINGS_PER_RULE {
+fn cap_per_rule(
+    path: &str,
+    hits: &mut Vec<Hit>,
+    dropped: &BTreeMap<&'static str, usize>,
+    warnings: &mut Vec<String>,
+) {
+    if hits.len() <= MAX_FINDINGS_PER_RULE && dropped.is_empty() {
         return;
     }
     hits.sort_by_key(|h| (h.range.start, h.range.end));
@@ -255,6 +279,9 @@ fn cap_per_rule(path: &str, hits: &mut Vec<Hit>, warnings: &mut Vec<String>) {
         *n += 1;
         *n <= MAX_FINDINGS_PER_RULE
     });
+    for (rule, n) in dropped {
+        *seen.entry(rule).or_default() += n;
+    }
     for (rule, n) in seen {
         if n > MAX_FINDINGS_PER_RULE {
             warnings.push(format!(
@@ -411,6 +438,26 @@ mod tests {
         };
         let d = detect(&item, &[FileKind::Other], &DetectOptions::default());
         assert_eq!(d.findings.len(), MAX_FINDINGS_PER_RULE);
+        // Past the sink's limit hits are only counted: the count stays exact.
+        let many: Vec<String> = (0..SINK_LIMIT as u64 + 7)
+            .map(|i| crate::token::fake_token("npm_", i))
+            .collect();
+        let text2 = many.join("\n");
+        let item2 = Item {
+            path: "dump2.txt",
+            bytes: text2.as_bytes(),
+            origin: Origin::Worktree,
+        };
+        let d2 = detect(&item2, &[FileKind::Other], &DetectOptions::default());
+        assert_eq!(d2.findings.len(), MAX_FINDINGS_PER_RULE);
+        assert!(
+            d2.warnings[0].starts_with(&format!(
+                "dump2.txt: {} more findings of rule npm-token",
+                SINK_LIMIT + 7 - MAX_FINDINGS_PER_RULE
+            )),
+            "{:?}",
+            d2.warnings
+        );
         // The first ones in the file are kept.
         assert_eq!(d.findings[0].span.start_column, 1);
         assert_eq!(
