@@ -370,7 +370,12 @@ fn fuzz_detectors_in_process() {
         }
         for f in &detected.findings {
             assert!(f.span.start_line >= 1 && f.span.start_column >= 1, "{case}");
-            assert!(!f.message.contains(&planted), "{case}: secret in a message");
+            assert!(
+                !f.message.contains(&planted),
+                "{case}: secret in a message of {}: {}",
+                f.rule_id,
+                f.message.replace(&planted, "<PLANTED>")
+            );
         }
         cases += 1;
     }
