@@ -221,3 +221,34 @@ fn file_names_that_are_not_utf8_stay_distinct() {
         "tracked pass finds the same files: {doc}"
     );
 }
+
+#[test]
+fn special_files_in_git_objects_are_refused_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    git(root, &["init", "-q"]);
+    std::fs::write(root.join(".npmrc"), format!("{}\n", fake_token("npm_", 17))).unwrap();
+    git(root, &["add", "."]);
+    git(root, &["commit", "-qm", "token"]);
+    let fan = root.join(".git/objects/ab");
+    std::fs::create_dir_all(&fan).unwrap();
+    mkfifo(&fan.join("c".repeat(38)));
+    symlink("/dev/zero", fan.join("d".repeat(38))).unwrap();
+    mkfifo(&root.join(format!(".git/objects/pack/pack-{}.idx", "e".repeat(40))));
+    for extra in [&[][..], &["--all-objects"]] {
+        let mut args = vec!["history", ".", "--format", "json"];
+        args.extend_from_slice(extra);
+        let out = npmsweep(&args, root);
+        let doc = json(&out);
+        assert_eq!(paths(&doc), [".npmrc"], "{doc}");
+        let warnings = doc["warnings"].to_string();
+        assert!(
+            warnings.contains("a FIFO, not a regular file"),
+            "{warnings}"
+        );
+        assert!(
+            warnings.contains("a symbolic link, not a regular file"),
+            "{warnings}"
+        );
+    }
+}
