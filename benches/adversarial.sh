@@ -6,6 +6,8 @@
 #   benches/adversarial.sh            # sizes 1 2 4 MB
 #   SIZES="1 2 4 8" benches/adversarial.sh
 #   SHAPES="tokens-one-line shell-ifs" benches/adversarial.sh
+#   UNIT=KB SIZES="32 64 128 256" SHAPES="shell-pipes shell-ifs" benches/adversarial.sh
+#                                     # shell bodies below the 256 KiB parse limit
 #
 # Each shape is one file written by `examples/gen_adversarial.rs` (run
 # `cargo run --release --example gen_adversarial -- list` for the list) and
@@ -22,6 +24,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 sizes=${SIZES:-"1 2 4"}
 runs=${RUNS:-3}
 limit=${GROWTH_LIMIT:-2.5}
+unit=${UNIT:-MB}
+case $unit in
+    MB) unit_bytes=1048576 ;;
+    KB) unit_bytes=1024 ;;
+    *) echo "UNIT is MB or KB" >&2; exit 1 ;;
+esac
 
 if ! /usr/bin/time --version 2>&1 | grep -q GNU; then
     echo "benches/adversarial.sh needs GNU time at /usr/bin/time (apt-get install -y time)" >&2
@@ -36,7 +44,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-16s %5s %9s %9s %9s %8s\n' shape MB seconds s/MB RSS_MB growth
+printf '%-16s %5s %9s %9s %9s %8s\n' shape "$unit" seconds "s/$unit" RSS_MB growth
 status=0
 for shape in $shapes; do
     first=""
@@ -44,7 +52,7 @@ for shape in $shapes; do
     for mb in $sizes; do
         dir=$work/$shape-$mb
         mkdir -p "$dir"
-        "$gen" "$shape" $((mb * 1048576)) "$dir" > /dev/null
+        "$gen" "$shape" $((mb * unit_bytes)) "$dir" > /dev/null
         best=""
         rss=0
         for _ in $(seq "$runs"); do
@@ -61,9 +69,9 @@ for shape in $shapes; do
         printf '%-16s %5s %9s %9s %9.1f %8s\n' "$shape" "$mb" "$best" "$per" "$(echo "$rss / 1024" | bc -l)" "$growth"
         rm -rf "$dir"
     done
-    # Below 10 ms per MB the figures are start-up noise: never a failure.
+    # Below 10 ms per unit the figures are start-up noise: never a failure.
     if awk -v a="$last" -v b="$first" -v l="$limit" 'BEGIN { exit !(a > 0.01 && a > b * l) }'; then
-        echo "  ^ $shape: cost per MB grew more than ${limit}x: not linear" >&2
+        echo "  ^ $shape: cost per $unit grew more than ${limit}x: not linear" >&2
         status=3
     fi
 done
