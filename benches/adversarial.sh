@@ -7,7 +7,7 @@
 #   SIZES="1 2 4 8" benches/adversarial.sh
 #   SHAPES="tokens-one-line shell-ifs" benches/adversarial.sh
 #   UNIT=KB SIZES="32 64 128 256" SHAPES="shell-pipes shell-ifs" benches/adversarial.sh
-#                                     # shell bodies below the 256 KiB parse limit
+#                                     # shell bodies near the 64 KiB parse limit
 #
 # Each shape is one file written by `examples/gen_adversarial.rs` (run
 # `cargo run --release --example gen_adversarial -- list` for the list) and
