@@ -254,6 +254,10 @@ pub struct HistoryArgs {
     /// Reader threads (0: one per core).
     #[arg(long, short = 'j', default_value_t = 0)]
     pub threads: usize,
+    /// Skip blobs larger than this many bytes (with a warning); the size is read from the
+    /// object header, before anything is inflated.
+    #[arg(long, value_name = "BYTES", default_value_t = 50 * 1024 * 1024)]
+    pub max_file_size: u64,
     #[command(flatten)]
     pub filter: crate::filter::FilterArgs,
     #[command(flatten)]

@@ -102,7 +102,20 @@ pub fn detect_item(item: &Item, opts: &DetectOptions) -> detect::Detected {
         return detect_item(&decoded, opts);
     }
     let mut d = detect_unfiltered(item, opts);
-    crate::filter::suppress::apply(item.path, item.bytes, &mut d);
+    let suppressed = detect::isolate::guard(item.path, "inline suppressions", || {
+        let mut s = std::mem::take(&mut d);
+        crate::filter::suppress::apply(item.path, item.bytes, &mut s);
+        s
+    });
+    match suppressed {
+        Ok(s) => d = s,
+        // The findings were moved into the panicking call: detect again and
+        // report them all, unsuppressed.
+        Err(warning) => {
+            d = detect_unfiltered(item, opts);
+            d.warnings.push(warning);
+        }
+    }
     d
 }
 

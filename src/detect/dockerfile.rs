@@ -119,7 +119,7 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
     for ins in &all {
         match ins.keyword.as_str() {
             "ARG" | "ENV" => arg_env(text, ins, opts, sink),
-            "RUN" => run(text, ins, opts, sink),
+            "RUN" => run(item.path, text, ins, opts, sink),
             "COPY" | "ADD" => copy(text, ins, last_stage, sink),
             _ => {}
         }
@@ -208,7 +208,7 @@ fn is_npm_file(p: &str) -> bool {
     matches!(name, ".npmrc" | "npmrc" | ".yarnrc.yml" | ".yarnrc")
 }
 
-fn run(text: &str, ins: &Instruction, opts: &DetectOptions, sink: &mut Sink) {
+fn run(path: &str, text: &str, ins: &Instruction, opts: &DetectOptions, sink: &mut Sink) {
     let (flags, body_range) = run_body(text, ins.args.clone());
     let mut body = &text[body_range.clone()];
     let mut base = body_range.start;
@@ -240,6 +240,13 @@ fn run(text: &str, ins: &Instruction, opts: &DetectOptions, sink: &mut Sink) {
         })
         .collect();
     let script = shell::parse(body);
+    if let Some(why) = &script.not_analysed {
+        let line = text[..ins.args.start].matches('\n').count() + 1;
+        sink.warn(
+            path,
+            format!("line {line}: RUN body not analysed as shell ({why}); checked for literal credentials only"),
+        );
+    }
     let extra = &opts.extra_credential_names;
     let carries_token = |w: &shell::Word| {
         w.vars.iter().any(|v| is_credential_name(&v.name, extra))

@@ -298,6 +298,9 @@ fn printf_conversion(s: &str) -> bool {
 /// //registry/:_authToken <literal>` and `--//registry/:_authToken=<literal>`
 /// in scripts: a literal token written into npm's config.
 fn scripted_npmrc(item: &Item, text: &str, opts: &DetectOptions, sink: &mut Sink) {
+    // Lines counted incrementally: matches come in order, so the whole text
+    // is scanned for newlines once, not once per match.
+    let (mut line, mut counted_to) = (1, 0);
     for (at, _) in text.match_indices(":_authToken") {
         let mut i = at + ":_authToken".len();
         let rest = &text[i..];
@@ -326,7 +329,8 @@ fn scripted_npmrc(item: &Item, text: &str, opts: &DetectOptions, sink: &mut Sink
             ValueClass::Literal => {}
             _ => continue,
         }
-        let line = text[..at].matches('\n').count() + 1;
+        line += memchr::memchr_iter(b'\n', &text.as_bytes()[counted_to..at]).count();
+        counted_to = at;
         sink.hit(
             Hit::new(
                 RULE_SCRIPT_NPMRC,

@@ -10,6 +10,7 @@
 pub mod bunfig;
 pub mod dockerfile;
 pub mod envassign;
+pub mod isolate;
 pub mod kind;
 pub mod lines;
 pub mod npmrc;
@@ -130,10 +131,24 @@ pub struct Sink {
     pub warnings: Vec<String>,
     /// Publishes the detectors understood, for the readiness summary.
     pub publish_sites: Vec<crate::readiness::Site>,
+    /// Hits of each rule past [`SINK_LIMIT`], counted and not kept: memory
+    /// per item stays bounded whatever the detectors find.
+    pub dropped: BTreeMap<&'static str, usize>,
+    kept: BTreeMap<&'static str, usize>,
 }
+
+/// Hits kept per rule by one sink: more than are ever listed
+/// ([`MAX_FINDINGS_PER_RULE`]), so that de-duplication has room to work.
+const SINK_LIMIT: usize = 4 * MAX_FINDINGS_PER_RULE;
 
 impl Sink {
     pub fn hit(&mut self, hit: Hit) {
+        let kept = self.kept.entry(hit.rule_id).or_default();
+        if *kept >= SINK_LIMIT {
+            *self.dropped.entry(hit.rule_id).or_default() += 1;
+            return;
+        }
+        *kept += 1;
         self.hits.push(hit);
     }
 
@@ -210,21 +225,46 @@ pub static DETECTORS: &[Detector] = &[
 /// `kinds` lists the kinds of path the content was seen under (history may
 /// see one blob under several); the token matcher runs once regardless.
 pub fn detect(item: &Item, kinds: &[FileKind], opts: &DetectOptions) -> Detected {
+    detect_with(DETECTORS, item, kinds, opts)
+}
+
+/// [`detect`] over a given list of detectors. Each runs isolated: a panic in
+/// one becomes a warning naming the item, and the others' findings stay.
+fn detect_with(
+    detectors: &[Detector],
+    item: &Item,
+    kinds: &[FileKind],
+    opts: &DetectOptions,
+) -> Detected {
     let mut sink = Sink::default();
-    for d in DETECTORS {
+    for d in detectors {
         let wanted = if d.name == "token" {
             true
         } else {
             kinds.iter().any(|k| (d.applies)(*k))
         };
         if wanted {
-            (d.run)(item, opts, &mut sink);
+            let mut own = Sink::default();
+            let what = format!("the {} detector", d.name);
+            match isolate::guard(item.path, &what, || (d.run)(item, opts, &mut own)) {
+                Ok(()) => {
+                    sink.hits.append(&mut own.hits);
+                    sink.warnings.append(&mut own.warnings);
+                    sink.publish_sites.append(&mut own.publish_sites);
+                    for (rule, n) in own.dropped {
+                        *sink.dropped.entry(rule).or_default() += n;
+                    }
+                }
+                Err(warning) => sink.warnings.push(warning),
+            }
         }
     }
     let Sink {
         mut hits,
-        warnings,
+        mut warnings,
         publish_sites,
+        dropped,
+        ..
     } = sink;
     if hits.is_empty() && publish_sites.is_empty() {
         return Detected {
@@ -233,19 +273,61 @@ pub fn detect(item: &Item, kinds: &[FileKind], opts: &DetectOptions) -> Detected
         };
     }
     dedupe_overlapping(&mut hits);
+    cap_per_rule(item.path, &mut hits, &dropped, &mut warnings);
     let lines = LineIndex::new(item.bytes);
-    let findings = hits.into_iter().map(|h| finish(item, &lines, h)).collect();
+    let ranges: Vec<Range<usize>> = hits.iter().map(|h| h.range.clone()).collect();
+    let spans = lines.spans(&ranges);
+    let findings = hits
+        .into_iter()
+        .zip(spans)
+        .map(|(h, span)| finish(item, span, h))
+        .collect();
+    let site_ranges: Vec<Range<usize>> = publish_sites.iter().map(|s| s.range.clone()).collect();
     let publish_paths = publish_sites
         .into_iter()
-        .map(|s| {
-            let line = lines.span(s.range.clone()).start_line;
-            crate::readiness::PublishPath::new(item.path, line, s)
-        })
+        .zip(lines.spans(&site_ranges))
+        .map(|(s, span)| crate::readiness::PublishPath::new(item.path, span.start_line, s))
         .collect();
     Detected {
         findings,
         warnings,
         publish_paths,
+    }
+}
+
+/// Findings listed per rule and item; the rest are counted in a warning.
+/// One generated file with a million tokens must not cost gigabytes of
+/// findings, and a thousand of one rule already say what to fix.
+pub const MAX_FINDINGS_PER_RULE: usize = 1000;
+
+/// Keep the first [`MAX_FINDINGS_PER_RULE`] hits of each rule (in file
+/// order) and say how many more there were.
+fn cap_per_rule(
+    path: &str,
+    hits: &mut Vec<Hit>,
+    dropped: &BTreeMap<&'static str, usize>,
+    warnings: &mut Vec<String>,
+) {
+    if hits.len() <= MAX_FINDINGS_PER_RULE && dropped.is_empty() {
+        return;
+    }
+    hits.sort_by_key(|h| (h.range.start, h.range.end));
+    let mut seen: BTreeMap<&'static str, usize> = BTreeMap::new();
+    hits.retain(|h| {
+        let n = seen.entry(h.rule_id).or_default();
+        *n += 1;
+        *n <= MAX_FINDINGS_PER_RULE
+    });
+    for (rule, n) in dropped {
+        *seen.entry(rule).or_default() += n;
+    }
+    for (rule, n) in seen {
+        if n > MAX_FINDINGS_PER_RULE {
+            warnings.push(format!(
+                "{path}: {} more findings of rule {rule} in this file not listed (the first {MAX_FINDINGS_PER_RULE} are)",
+                n - MAX_FINDINGS_PER_RULE
+            ));
+        }
     }
 }
 
@@ -286,7 +368,7 @@ fn dedupe_overlapping(hits: &mut Vec<Hit>) {
         let identity = h.secret.as_ref().map(|s| s.id()).or_else(|| h.key.clone());
         seen.insert((h.rule_id, h.range.start, h.range.end, identity))
     });
-    let token_ranges: Vec<Range<usize>> = hits
+    let mut token_ranges: Vec<Range<usize>> = hits
         .iter()
         .filter(|h| h.rule_id == token::RULE_VALID)
         .map(|h| h.range.clone())
@@ -294,21 +376,26 @@ fn dedupe_overlapping(hits: &mut Vec<Hit>) {
     if token_ranges.is_empty() {
         return;
     }
+    // Tokens never overlap each other: sorted by start, their ends are
+    // sorted too, so the one candidate is found by binary search (many
+    // tokens and many config hits in one file stay n log n).
+    token_ranges.sort_unstable_by_key(|r| r.start);
+    let overlaps_token = |r: &Range<usize>| {
+        let first_ending_after = token_ranges.partition_point(|t| t.end <= r.start);
+        token_ranges
+            .get(first_ending_after)
+            .is_some_and(|t| t.start < r.end)
+    };
     hits.retain(|h| {
-        h.rule_id == token::RULE_VALID
-            || h.secret.is_none()
-            || !token_ranges
-                .iter()
-                .any(|t| t.start < h.range.end && h.range.start < t.end)
+        h.rule_id == token::RULE_VALID || h.secret.is_none() || !overlaps_token(&h.range)
     });
 }
 
-fn finish(item: &Item, lines: &LineIndex, hit: Hit) -> Finding {
+fn finish(item: &Item, span: crate::finding::Span, hit: Hit) -> Finding {
     let registry = Registry::global();
     let rule = registry
         .get(hit.rule_id)
         .unwrap_or_else(|| panic!("detector used unknown rule id {}", hit.rule_id));
-    let span = lines.span(hit.range.clone());
     let identity = match (&hit.secret, &hit.key) {
         // A guessable value (a password) is identified by where it is: a
         // hash of it in a baseline or report could be brute-forced.
@@ -382,6 +469,106 @@ pub fn text_keeping_offsets(bytes: &[u8]) -> (std::borrow::Cow<'_, str>, Option<
                 out.extend(std::iter::repeat_n('?', chunk.invalid().len()));
             }
             (std::borrow::Cow::Owned(out), Some(e.valid_up_to()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn panics(_: &Item, _: &DetectOptions, sink: &mut Sink) {
+        sink.hit(Hit::new(token::RULE_VALID, 0..1, "never kept"));
+        panic!("detector bug");
+    }
+
+    #[test]
+    fn a_panicking_detector_is_a_warning_and_the_others_still_report() {
+        let token = crate::token::fake_token("npm_", 36);
+        let text = format!("//registry.npmjs.org/:_authToken={token}\n");
+        let item = Item {
+            path: "sub/.npmrc",
+            bytes: text.as_bytes(),
+            origin: Origin::Worktree,
+            tree: None,
+        };
+        let mut detectors: Vec<Detector> = DETECTORS.iter().map(clone_detector).collect();
+        detectors.insert(
+            1,
+            Detector {
+                name: "broken",
+                applies: |_| true,
+                run: panics,
+            },
+        );
+        let d = detect_with(
+            &detectors,
+            &item,
+            &[FileKind::Npmrc],
+            &DetectOptions::default(),
+        );
+        assert_eq!(d.findings.len(), 1, "{:?}", d.findings);
+        assert_eq!(d.findings[0].rule_id, token::RULE_VALID);
+        assert_eq!(d.findings[0].span.start_column, 34);
+        assert_eq!(d.warnings.len(), 1, "{:?}", d.warnings);
+        assert!(
+            d.warnings[0].starts_with("sub/.npmrc: internal error in the broken detector"),
+            "{}",
+            d.warnings[0]
+        );
+        assert!(!d.warnings[0].contains("detector bug"));
+    }
+
+    #[test]
+    fn findings_per_rule_are_capped_with_a_count() {
+        let tokens: Vec<String> = (0..MAX_FINDINGS_PER_RULE as u64 + 5)
+            .map(|i| crate::token::fake_token("npm_", i))
+            .collect();
+        let text = tokens.join(" ");
+        let item = Item {
+            path: "dump.txt",
+            bytes: text.as_bytes(),
+            origin: Origin::Worktree,
+            tree: None,
+        };
+        let d = detect(&item, &[FileKind::Other], &DetectOptions::default());
+        assert_eq!(d.findings.len(), MAX_FINDINGS_PER_RULE);
+        // Past the sink's limit hits are only counted: the count stays exact.
+        let many: Vec<String> = (0..SINK_LIMIT as u64 + 7)
+            .map(|i| crate::token::fake_token("npm_", i))
+            .collect();
+        let text2 = many.join("\n");
+        let item2 = Item {
+            path: "dump2.txt",
+            bytes: text2.as_bytes(),
+            origin: Origin::Worktree,
+            tree: None,
+        };
+        let d2 = detect(&item2, &[FileKind::Other], &DetectOptions::default());
+        assert_eq!(d2.findings.len(), MAX_FINDINGS_PER_RULE);
+        assert!(
+            d2.warnings[0].starts_with(&format!(
+                "dump2.txt: {} more findings of rule npm-token",
+                SINK_LIMIT + 7 - MAX_FINDINGS_PER_RULE
+            )),
+            "{:?}",
+            d2.warnings
+        );
+        // The first ones in the file are kept.
+        assert_eq!(d.findings[0].span.start_column, 1);
+        assert_eq!(
+            d.warnings,
+            [format!(
+                "dump.txt: 5 more findings of rule npm-token in this file not listed (the first {MAX_FINDINGS_PER_RULE} are)"
+            )]
+        );
+    }
+
+    fn clone_detector(d: &Detector) -> Detector {
+        Detector {
+            name: d.name,
+            applies: d.applies,
+            run: d.run,
         }
     }
 }

@@ -40,7 +40,7 @@ impl Damaged {
 
 /// Inflate every loose object under `objects_dir`; return the damaged ones
 /// and one warning for each.
-pub fn check(objects_dir: &Path) -> (Damaged, Vec<String>) {
+pub fn check(objects_dir: &Path, max_size: u64) -> (Damaged, Vec<String>) {
     let mut damaged = Damaged::default();
     let mut warnings = Vec::new();
     let Ok(fanout) = std::fs::read_dir(objects_dir) else {
@@ -63,37 +63,102 @@ pub fn check(objects_dir: &Path) -> (Damaged, Vec<String>) {
             if rest.len() != 38 {
                 continue;
             }
-            if let Err(problem) = verify(&file.path(), &mut buf) {
-                warnings.push(format!(
-                    "object {id}: damaged loose object ({problem}); not swept"
-                ));
-                damaged.ids.insert(id);
+            match verify(&file.path(), max_size, &mut buf) {
+                Ok(()) => {}
+                Err(Problem::Damaged(problem)) => {
+                    warnings.push(format!(
+                        "object {id}: damaged loose object ({problem}); not swept"
+                    ));
+                    damaged.ids.insert(id);
+                }
+                // Refused like a damaged object: never inflated by libgit2.
+                Err(Problem::TooLarge(size)) => {
+                    warnings.push(format!(
+                        "object {id}: skipped: {size} bytes is over --max-file-size {max_size}"
+                    ));
+                    damaged.ids.insert(id);
+                }
             }
         }
     }
     (damaged, warnings)
 }
 
-/// A loose object is `zlib("<type> <size>\0<content>")`: inflate it whole
-/// and check that the stream ends where the header says.
-fn verify(path: &Path, buf: &mut Vec<u8>) -> Result<(), String> {
-    let compressed = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
+enum Problem {
+    Damaged(String),
+    TooLarge(u64),
+}
+
+impl From<&str> for Problem {
+    fn from(s: &str) -> Problem {
+        Problem::Damaged(s.to_string())
+    }
+}
+
+impl From<String> for Problem {
+    fn from(s: String) -> Problem {
+        Problem::Damaged(s)
+    }
+}
+
+/// A loose object is `zlib("<type> <size>\0<content>")`: inflate it in
+/// chunks, in constant memory, and check that the stream ends where the
+/// header says. An object whose header is over `max_size` is not inflated
+/// further (a 1 MB zlib bomb used to take 1.1 GB here).
+fn verify(path: &Path, max_size: u64, buf: &mut Vec<u8>) -> Result<(), Problem> {
+    const CHUNK: usize = 64 * 1024;
+    let meta = std::fs::symlink_metadata(path).map_err(|e| format!("cannot read it: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!(
+            "{}, not a regular file",
+            crate::source::fsread::describe(&meta)
+        )
+        .into());
+    }
+    // Compressed input is never larger than its content by much; bound the
+    // read of the file itself too.
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read it: {e}"))?;
+    let mut zlib = ZlibDecoder::new(std::io::BufReader::new(file));
     buf.clear();
-    ZlibDecoder::new(compressed.as_slice())
-        .read_to_end(buf)
-        .map_err(|e| format!("cannot inflate it: {e}"))?;
-    let nul = memchr::memchr(0, &buf[..buf.len().min(64)]).ok_or("no header")?;
+    buf.resize(CHUNK, 0);
+    // The header fits in the first 64 bytes of output.
+    let mut filled = 0;
+    let nul = loop {
+        let n = zlib
+            .read(&mut buf[filled..CHUNK])
+            .map_err(|e| format!("cannot inflate it: {e}"))?;
+        filled += n;
+        if let Some(nul) = memchr::memchr(0, &buf[..filled.min(64)]) {
+            break nul;
+        }
+        if n == 0 || filled >= 64 {
+            return Err("no header".into());
+        }
+    };
     let header = std::str::from_utf8(&buf[..nul]).map_err(|_| "unreadable header")?;
     let (kind, size) = header.split_once(' ').ok_or("malformed header")?;
     if !matches!(kind, "blob" | "tree" | "commit" | "tag") {
-        return Err(format!("unknown object type {kind:?}"));
+        return Err(format!("unknown object type {kind:?}").into());
     }
-    let size: usize = size.parse().map_err(|_| "malformed size in header")?;
-    let actual = buf.len() - nul - 1;
+    let size: u64 = size.parse().map_err(|_| "malformed size in header")?;
+    if size > max_size {
+        return Err(Problem::TooLarge(size));
+    }
+    let mut actual = (filled - nul - 1) as u64;
+    loop {
+        if actual > size {
+            break;
+        }
+        let n = zlib
+            .read(&mut buf[..CHUNK])
+            .map_err(|e| format!("cannot inflate it: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        actual += n as u64;
+    }
     if actual != size {
-        return Err(format!(
-            "{actual} bytes of content where the header says {size}"
-        ));
+        return Err(format!("{actual} bytes of content where the header says {size}").into());
     }
     Ok(())
 }
@@ -118,17 +183,35 @@ mod tests {
         let path = dir.path().join("x");
         let mut buf = Vec::new();
         std::fs::write(&path, &good).unwrap();
-        assert!(verify(&path, &mut buf).is_ok());
+        assert!(verify(&path, u64::MAX, &mut buf).is_ok());
         std::fs::write(&path, &good[..good.len() - 6]).unwrap();
-        assert!(verify(&path, &mut buf).is_err());
+        assert!(verify(&path, u64::MAX, &mut buf).is_err());
         std::fs::write(&path, deflate(b"blob 9\0hello")).unwrap();
         assert!(
-            verify(&path, &mut buf)
-                .unwrap_err()
-                .contains("header says 9")
+            verify(&path, u64::MAX, &mut buf)
+                .is_err_and(|e| matches!(e, Problem::Damaged(m) if m.contains("header says 9")))
         );
         std::fs::write(&path, b"not zlib at all").unwrap();
-        assert!(verify(&path, &mut buf).is_err());
+        assert!(verify(&path, u64::MAX, &mut buf).is_err());
+    }
+
+    #[test]
+    fn oversized_objects_are_refused_from_their_header_in_constant_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x");
+        // 8 MiB of zeros deflate to about 8 KB: a zlib bomb in miniature.
+        let mut bomb = b"blob 8388608\0".to_vec();
+        bomb.resize(bomb.len() + (8 << 20), 0);
+        std::fs::write(&path, deflate(&bomb)).unwrap();
+        drop(bomb);
+        let mut buf = Vec::new();
+        assert!(matches!(
+            verify(&path, 1 << 20, &mut buf),
+            Err(Problem::TooLarge(8_388_608))
+        ));
+        // Under the limit it is inflated in chunks: the buffer stays small.
+        assert!(verify(&path, u64::MAX, &mut buf).is_ok());
+        assert!(buf.capacity() <= 64 * 1024, "{}", buf.capacity());
     }
 
     #[test]
@@ -141,7 +224,7 @@ mod tests {
         std::fs::write(fan.join(&good), deflate(b"blob 1\0x")).unwrap();
         std::fs::write(fan.join(&bad), &deflate(b"blob 1\0x")[..4]).unwrap();
         std::fs::create_dir(dir.path().join("pack")).unwrap();
-        let (damaged, warnings) = check(dir.path());
+        let (damaged, warnings) = check(dir.path(), u64::MAX);
         assert!(damaged.contains(Oid::from_str(&format!("ab{bad}")).unwrap()));
         assert!(!damaged.contains(Oid::from_str(&format!("ab{good}")).unwrap()));
         assert_eq!(warnings.len(), 1);

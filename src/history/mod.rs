@@ -45,6 +45,8 @@ pub struct HistoryOptions {
     pub threads: usize,
     /// Show a progress bar on standard error.
     pub progress: bool,
+    /// Larger objects are not inflated or swept (size from the header).
+    pub max_file_size: u64,
 }
 
 /// Run the `history` command: sweep, apply filters, write the purge plan if
@@ -97,6 +99,7 @@ pub fn command(args: &mut HistoryArgs) -> Result<i32, String> {
         selection,
         all_objects: args.all_objects,
         threads: args.threads,
+        max_file_size: args.max_file_size,
         // Like colour: only for a person at a terminal without NO_COLOR.
         progress: !args.output.quiet
             && cli::color_choice(cli::ColorChoice::Auto, &std::io::stderr())
@@ -209,13 +212,15 @@ fn sweep_repository(
 ) -> Result<Report, String> {
     let start = Instant::now();
     tune_libgit2();
-    let (damaged, loose_warnings) = loose::check(&repo.commondir().join("objects"));
+    let (damaged, loose_warnings) =
+        loose::check(&repo.commondir().join("objects"), options.max_file_size);
     let progress = Progress::new(options.progress);
     let found = Mutex::new(Vec::new());
     let warnings = Mutex::new(Vec::new());
     let (plan, read) = source::read_while(
         repo.path(),
         options.threads,
+        options.max_file_size,
         |sink| {
             source::plan(
                 repo,

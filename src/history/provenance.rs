@@ -110,12 +110,16 @@ impl TreeIndex<'_, '_> {
         for entry in tree::entries(object.data()).map_while(Result::ok) {
             match entry.kind {
                 EntryKind::Blob if self.found.contains(&entry.id) => {
-                    visit(entry.id, &String::from_utf8_lossy(entry.name), None);
+                    visit(
+                        entry.id,
+                        &crate::source::pathtext::path_text(entry.name),
+                        None,
+                    );
                 }
                 EntryKind::Tree => {
                     let below = self.contents(entry.id, 1);
                     if !below.is_empty() {
-                        let dir = String::from_utf8_lossy(entry.name);
+                        let dir = crate::source::pathtext::path_text(entry.name);
                         for (blob, rest) in below.iter() {
                             visit(*blob, &dir, Some(rest));
                         }

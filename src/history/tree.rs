@@ -119,9 +119,9 @@ pub fn describe_error(e: &git2::Error) -> String {
 
 /// Join a directory path and an entry name (paths use `/`, no leading one).
 pub fn join(dir: &str, name: &[u8]) -> String {
-    let name = String::from_utf8_lossy(name);
+    let name = crate::source::pathtext::path_text(name);
     if dir.is_empty() {
-        name.into_owned()
+        name
     } else {
         let mut s = String::with_capacity(dir.len() + 1 + name.len());
         s.push_str(dir);

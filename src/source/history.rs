@@ -554,7 +554,7 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
                             }
                         }
                         EntryKind::Blob => {
-                            self.add_blob(e.id, &dir, &String::from_utf8_lossy(e.name));
+                            self.add_blob(e.id, &dir, &super::pathtext::path_text(e.name));
                         }
                         EntryKind::Submodule => {}
                     },
@@ -806,6 +806,7 @@ fn context_key(name: &[u8], parent: &str, deep: bool) -> u64 {
 pub fn read_while<T, Q, F, P>(
     git_dir: &Path,
     threads: usize,
+    max_size: u64,
     produce: Q,
     progress: P,
     visit: F,
@@ -862,6 +863,19 @@ where
                         continue;
                     };
                     for (index, blob) in &batch {
+                        // The header gives the size without inflating the
+                        // object: a huge blob (or a zlib bomb) is never read.
+                        if let Ok((size, _)) = odb.read_header(blob.id)
+                            && size as u64 > max_size
+                        {
+                            problem(format!(
+                                "blob {} ({}): skipped: {size} bytes is over --max-file-size {max_size}",
+                                blob.id,
+                                blob.first_path(),
+                            ));
+                            progress(0);
+                            continue;
+                        }
                         match odb.read(blob.id) {
                             Ok(object) if object.kind() == ObjectType::Blob => {
                                 if !blob.again {

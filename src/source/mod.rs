@@ -1,7 +1,9 @@
 //! Sources: where the bytes come from. Each source hands [`crate::detect::Item`]s
 //! to a visitor and reports what it could not read; none of them detects.
 
+pub mod fsread;
 pub mod history;
+pub mod pathtext;
 pub mod ref_files;
 pub mod staged;
 pub mod stdin;

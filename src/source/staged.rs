@@ -82,7 +82,7 @@ where
     let mut stats = SourceStats::default();
     let mut unmerged = std::collections::BTreeSet::new();
     for entry in index.iter() {
-        let path = String::from_utf8_lossy(&entry.path).into_owned();
+        let path = super::pathtext::path_text(&entry.path);
         let stage = (entry.flags >> 12) & 0x3;
         if stage != 0 {
             unmerged.insert(path);

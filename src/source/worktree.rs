@@ -4,13 +4,13 @@
 //! matches them, and hands each file's bytes to a visitor.
 
 use super::SourceStats;
+use super::fsread::{self, ReadError};
 use super::tree::DirTree;
 use crate::detect::tree::TreeView;
 use crate::detect::{FileKind, Item};
 use crate::finding::Origin;
 use ignore::{WalkBuilder, WalkState};
 use std::collections::HashSet;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -68,7 +68,7 @@ where
                 return (shown_root.clone(), shown_root.clone());
             }
             let r = p.strip_prefix(root).unwrap_or(p);
-            let r = normalize(&r.to_string_lossy());
+            let r = normalize_os(r);
             match &prefix {
                 Some(pre) => (format!("{pre}/{r}"), r),
                 None => (r.clone(), r),
@@ -99,7 +99,7 @@ where
             {
                 return;
             }
-            match read_file(path, opts.max_file_size, buf) {
+            match fsread::read_regular(path, opts.follow_links, opts.max_file_size, buf) {
                 Ok(n) => {
                     files.fetch_add(1, Ordering::Relaxed);
                     bytes.fetch_add(n as u64, Ordering::Relaxed);
@@ -136,24 +136,79 @@ where
                         opts.max_file_size
                     ));
                 }
+                Err(ReadError::NotRegular(what)) => {
+                    skipped.fetch_add(1, Ordering::Relaxed);
+                    warn(format!("{relpath}: skipped: {what}, not a regular file"));
+                }
                 Err(ReadError::Io(e)) => {
                     skipped.fetch_add(1, Ordering::Relaxed);
                     warn(format!("{relpath}: cannot read: {e}"));
                 }
             }
         };
+        // Without -L a symbolic link is never followed, tracked or not
+        // (`env.txt -> /proc/self/environ` would read the runner's own
+        // environment): its target path is what git stores, and what is
+        // scanned.
+        let read_link = |path: &Path| {
+            let (relpath, under_root) = rel(path);
+            if let Some(ex) = &opts.exclude
+                && ex.excludes(&under_root, false)
+            {
+                return;
+            }
+            match std::fs::read_link(path) {
+                Ok(target) => {
+                    let target = target.into_os_string().into_encoded_bytes();
+                    files.fetch_add(1, Ordering::Relaxed);
+                    bytes.fetch_add(target.len() as u64, Ordering::Relaxed);
+                    visit(&Item {
+                        path: &relpath,
+                        bytes: &target,
+                        origin: Origin::Worktree,
+                        tree: None,
+                    });
+                }
+                Err(e) => {
+                    skipped.fetch_add(1, Ordering::Relaxed);
+                    warn(format!("{relpath}: cannot read the symbolic link: {e}"));
+                }
+            }
+        };
 
-        let exclude = opts.exclude.clone();
-        let root_owned = root.to_path_buf();
-        let mut builder = WalkBuilder::new(root);
-        builder
-            .hidden(false)
-            .follow_links(opts.follow_links)
-            .threads(opts.threads)
-            .require_git(false)
-            .filter_entry(move |e| {
-                e.file_name() != ".git"
-                    && !exclude.as_ref().is_some_and(|ex| {
+        // The walker opens and reads ignore files itself, following links
+        // and without a size limit: a `.gitignore` that is a FIFO hangs it,
+        // one linked to /dev/zero exhausts memory. Ignore files are vetted
+        // first (by `lstat`); a directory with a bad one is walked later with
+        // no ignore files at all (scanning more, never less).
+        let use_ignore = !opts.no_ignore && {
+            let bad = unsafe_ignore_files_above(root);
+            for (file, why) in &bad {
+                warn(format!(
+                    "{}: {why}; ignore files are not applied in this scan",
+                    normalize(&file.to_string_lossy())
+                ));
+            }
+            bad.is_empty()
+        };
+        // (directory, ignore file, what is wrong with it); the filter must
+        // own what it touches.
+        type Refused = Vec<(PathBuf, PathBuf, String)>;
+        let refused: std::sync::Arc<Mutex<Refused>> = Default::default();
+        let walk_from = |start: &Path, use_ignore: bool| {
+            let mut builder = WalkBuilder::new(start);
+            builder
+                .hidden(false)
+                .follow_links(opts.follow_links)
+                .threads(opts.threads)
+                .require_git(false);
+            // `.git/` is never entered; excluded directories are not walked
+            // at all (gitignore semantics: nothing below one comes back).
+            let exclude = opts.exclude.clone();
+            let root_owned = root.to_path_buf();
+            let skip = move |e: &ignore::DirEntry| {
+                e.file_name() == ".git"
+                    || exclude.as_ref().is_some_and(|ex| {
                         e.depth() > 0
                             && ex.excludes(
                                 &normalize(
@@ -165,48 +220,93 @@ where
                                 e.file_type().is_some_and(|t| t.is_dir()),
                             )
                     })
-            });
-        if opts.no_ignore {
-            builder
-                .ignore(false)
-                .git_ignore(false)
-                .git_global(false)
-                .git_exclude(false)
-                .parents(false);
-        }
-        builder.build_parallel().run(|| {
-            let mut buf = Vec::with_capacity(64 * 1024);
-            let read_one = &read_one;
-            let visited = &visited;
-            let warn = &warn;
-            let skipped = &skipped;
-            Box::new(move |entry| {
-                match entry {
-                    Ok(e) => {
-                        let is_file = e.file_type().is_some_and(|t| t.is_file());
-                        if is_file {
-                            if track_visits {
+            };
+            if use_ignore {
+                let refused = std::sync::Arc::clone(&refused);
+                builder.filter_entry(move |e| {
+                    if skip(e) {
+                        return false;
+                    }
+                    if !e.file_type().is_some_and(|t| t.is_dir()) {
+                        return true;
+                    }
+                    let mut ok = true;
+                    for name in IGNORE_FILES {
+                        let file = e.path().join(name);
+                        if let Some(why) = fsread::unsafe_ignore_file(&file) {
+                            refused.lock().expect("refused lock").push((
+                                e.path().to_path_buf(),
+                                file,
+                                why,
+                            ));
+                            ok = false;
+                        }
+                    }
+                    ok
+                });
+            } else {
+                builder
+                    .filter_entry(move |e| !skip(e))
+                    .ignore(false)
+                    .git_ignore(false)
+                    .git_global(false)
+                    .git_exclude(false)
+                    .parents(false);
+            }
+            builder.build_parallel().run(|| {
+                let mut buf = Vec::with_capacity(64 * 1024);
+                let read_one = &read_one;
+                let read_link = &read_link;
+                let visited = &visited;
+                let warn = &warn;
+                let skipped = &skipped;
+                Box::new(move |entry| {
+                    match entry {
+                        Ok(e) => {
+                            let file_type = e.file_type();
+                            let is_file = file_type.is_some_and(|t| t.is_file());
+                            let is_link = file_type.is_some_and(|t| t.is_symlink());
+                            if (is_file || is_link) && track_visits {
                                 visited
                                     .lock()
                                     .expect("visited lock")
                                     .insert(e.path().to_path_buf());
                             }
-                            read_one(e.path(), &mut buf);
-                            // Do not keep a huge file's buffer for the rest
-                            // of the walk: memory stays bounded per thread.
-                            if buf.capacity() > LARGE_BUFFER {
-                                buf = Vec::with_capacity(64 * 1024);
+                            if is_file {
+                                read_one(e.path(), &mut buf);
+                                // Do not keep a huge file's buffer for the
+                                // rest of the walk: memory stays bounded per
+                                // thread.
+                                if buf.capacity() > LARGE_BUFFER {
+                                    buf = Vec::with_capacity(64 * 1024);
+                                }
+                            } else if is_link && e.depth() > 0 {
+                                read_link(e.path());
                             }
                         }
+                        Err(err) => {
+                            skipped.fetch_add(1, Ordering::Relaxed);
+                            warn(format!("walk: {}", describe_walk_error(&err)));
+                        }
                     }
-                    Err(err) => {
-                        skipped.fetch_add(1, Ordering::Relaxed);
-                        warn(format!("walk: {}", describe_walk_error(&err)));
-                    }
-                }
-                WalkState::Continue
-            })
-        });
+                    WalkState::Continue
+                })
+            });
+        };
+        walk_from(root, use_ignore);
+        let mut refused = std::mem::take(&mut *refused.lock().expect("refused lock"));
+        refused.sort();
+        for (dir, file, why) in &refused {
+            warn(format!(
+                "{}: {why}; not applied: {} is scanned without ignore files",
+                rel(file).0,
+                rel(dir).0
+            ));
+        }
+        refused.dedup_by(|a, b| a.0 == b.0);
+        for (dir, _, _) in &refused {
+            walk_from(dir, false);
+        }
 
         // Committed is committed: a tracked file is scanned even when an
         // ignore pattern matches it.
@@ -214,7 +314,17 @@ where
             let visited = visited.into_inner().expect("visited lock");
             let mut buf = Vec::new();
             for path in tracked_files(root) {
-                if !visited.contains(&path) && path.is_file() {
+                if visited.contains(&path) {
+                    continue;
+                }
+                let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                    continue;
+                };
+                if meta.file_type().is_symlink() && !opts.follow_links {
+                    read_link(&path);
+                } else if meta.is_file() || meta.file_type().is_symlink() {
+                    // A followed link is read only if it leads to a regular
+                    // file (checked on the open descriptor).
                     read_one(&path, &mut buf);
                 }
             }
@@ -247,6 +357,32 @@ fn nested_repository(files: &DirTree, in_tree: &str) -> Option<(DirTree, String)
         .then(|| (DirTree { root: repo }, in_tree[i + 1..].to_string()))
 }
 
+/// The ignore files the walker reads in every directory.
+const IGNORE_FILES: [&str; 2] = [".gitignore", ".ignore"];
+
+/// Ignore files the walker would read before reaching `root`'s children:
+/// those of `root` and its parent directories, and the repository's
+/// `info/exclude`; each with what is wrong with it.
+fn unsafe_ignore_files_above(root: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    let abs = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    for dir in abs.ancestors() {
+        for name in IGNORE_FILES {
+            let file = dir.join(name);
+            if let Some(why) = fsread::unsafe_ignore_file(&file) {
+                out.push((file, why));
+            }
+        }
+    }
+    if let Ok(repo) = git2::Repository::discover(root) {
+        let file = repo.path().join("info").join("exclude");
+        if let Some(why) = fsread::unsafe_ignore_file(&file) {
+            out.push((file, why));
+        }
+    }
+    out
+}
+
 /// Files in the git index of the repository containing `root`, as paths
 /// under `root` (same form the walker produces).
 fn tracked_files(root: &Path) -> Vec<PathBuf> {
@@ -264,8 +400,10 @@ fn tracked_files(root: &Path) -> Vec<PathBuf> {
     };
     let mut out = Vec::new();
     for entry in index.iter() {
-        let rel = String::from_utf8_lossy(&entry.path).into_owned();
-        let abs = abs_workdir.join(&rel);
+        // The index holds raw bytes: no lossy conversion, or a non-UTF-8
+        // name would not be found on disk.
+        let rel = std::path::Path::new(os_str_from_bytes(&entry.path));
+        let abs = abs_workdir.join(rel);
         if let Ok(under) = abs.strip_prefix(&abs_root) {
             out.push(root.join(under));
         }
@@ -273,36 +411,12 @@ fn tracked_files(root: &Path) -> Vec<PathBuf> {
     out
 }
 
-enum ReadError {
-    TooLarge(u64),
-    Io(std::io::Error),
-}
-
-fn read_file(path: &Path, max: u64, buf: &mut Vec<u8>) -> Result<usize, ReadError> {
-    let mut file = std::fs::File::open(path).map_err(ReadError::Io)?;
-    let len = file.metadata().map_err(ReadError::Io)?.len();
-    if len > max {
-        return Err(ReadError::TooLarge(len));
-    }
-    buf.clear();
-    buf.reserve(len as usize);
-    // `take` guards against files that grow while being read.
-    (&mut file)
-        .take(max + 1)
-        .read_to_end(buf)
-        .map_err(ReadError::Io)?;
-    if buf.len() as u64 > max {
-        return Err(ReadError::TooLarge(buf.len() as u64));
-    }
-    Ok(buf.len())
-}
-
 fn describe_walk_error(err: &ignore::Error) -> String {
     match err {
         ignore::Error::WithPath { path, err } => {
             format!(
                 "{}: {}",
-                normalize(&path.to_string_lossy()),
+                shorten_path(&normalize_os(path)),
                 describe_walk_error(err)
             )
         }
@@ -316,8 +430,58 @@ fn describe_walk_error(err: &ignore::Error) -> String {
     }
 }
 
+/// A path too long for the operating system (a tree thousands of levels
+/// deep stops at PATH_MAX) is named by its ends, its length and its depth,
+/// not printed whole.
+fn shorten_path(p: &str) -> String {
+    const KEEP: usize = 60;
+    if p.len() <= 4 * KEEP {
+        return p.to_string();
+    }
+    let head = p.floor_char_boundary(KEEP);
+    let tail = p.ceil_char_boundary(p.len() - KEEP);
+    format!(
+        "{}…{} (a path of {} bytes, {} levels deep; what is below it is not scanned)",
+        &p[..head],
+        &p[tail..],
+        p.len(),
+        p.matches('/').count() + 1
+    )
+}
+
 fn display_root(root: &Path) -> String {
     root.to_string_lossy().into_owned()
+}
+
+/// A path from the index as an OS path (raw bytes on Unix).
+#[cfg(unix)]
+fn os_str_from_bytes(b: &[u8]) -> &std::ffi::OsStr {
+    std::os::unix::ffi::OsStrExt::from_bytes(b)
+}
+
+#[cfg(not(unix))]
+fn os_str_from_bytes(b: &[u8]) -> &std::ffi::OsStr {
+    std::ffi::OsStr::new(std::str::from_utf8(b).unwrap_or_default())
+}
+
+/// [`normalize`] of an OS path, with bytes that are not UTF-8 escaped
+/// reversibly (see [`super::pathtext`]), so distinct files stay distinct.
+fn normalize_os(p: &Path) -> String {
+    let mut bytes = p.as_os_str().as_encoded_bytes().to_vec();
+    // `\` is a separator only on Windows; normalised there as before.
+    if cfg!(windows) {
+        for b in &mut bytes {
+            if *b == b'\\' {
+                *b = b'/';
+            }
+        }
+    }
+    let text = super::pathtext::path_text(&bytes);
+    let mut s = text.as_str();
+    while let Some(rest) = s.strip_prefix("./") {
+        s = rest;
+    }
+    s.to_string()
 }
 
 /// Forward slashes, no leading `./`.

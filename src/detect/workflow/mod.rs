@@ -96,6 +96,7 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
         return;
     };
     let mut wf = Workflow::parse(&Src::new(text), map, is_action);
+    warn_unanalysed_scripts(item, text, &wf, sink);
     if let Some(view) = item.tree {
         indirect::resolve(&mut wf, view);
     }
@@ -112,22 +113,42 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
     dedupe_keys(sink, first);
 }
 
+/// A `run:` body too large or too costly to analyse as shell gets the
+/// file-wide literal-credential checks only; say so, with its line.
+fn warn_unanalysed_scripts(item: &Item, text: &str, wf: &Workflow, sink: &mut Sink) {
+    let lines = crate::detect::lines::LineIndex::new(text.as_bytes());
+    for job in &wf.jobs {
+        for step in &job.steps {
+            if let Some(why) = step
+                .run
+                .as_ref()
+                .and_then(|r| r.script.not_analysed.as_ref())
+            {
+                let (line, _) = lines.position(step.range.start);
+                sink.warn(
+                    item.path,
+                    format!("line {line}: run: body not analysed as shell ({why}); checked for literal credentials only"),
+                );
+            }
+        }
+    }
+}
+
 /// One finding per rule and identity: a command repeated in a step is one
 /// problem, and fingerprints must stay unique.
 pub(crate) fn dedupe_keys(sink: &mut Sink, first: usize) {
     let mut seen = std::collections::BTreeSet::new();
-    let mut i = first;
-    while i < sink.hits.len() {
-        let h = &sink.hits[i];
-        if h.secret.is_none()
-            && let Some(k) = &h.key
-            && !seen.insert((h.rule_id, k.clone()))
-        {
-            sink.hits.remove(i);
-            continue;
-        }
-        i += 1;
-    }
+    let mut index = 0;
+    // One pass (`Vec::remove` per duplicate was quadratic: a Dockerfile of
+    // repeated `ARG NPM_TOKEN=` lines).
+    sink.hits.retain(|h| {
+        index += 1;
+        index <= first
+            || h.secret.is_some()
+            || h.key
+                .as_ref()
+                .is_none_or(|k| seen.insert((h.rule_id, k.clone())))
+    });
 }
 
 /// Every workflow rule, one module each.

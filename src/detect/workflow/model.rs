@@ -93,6 +93,10 @@ pub struct Run {
     /// `(body offset of line, file offset of line)` when the line appears
     /// verbatim in the file (block scalars).
     lines: Vec<(usize, Option<usize>)>,
+    /// Body offset of the end of each line (before its `\n`): rules map a
+    /// range per command, and rescanning a 100 KB one-line body for its end
+    /// each time was quadratic.
+    line_ends: Vec<usize>,
     pub verbatim: bool,
 }
 
@@ -101,6 +105,7 @@ impl Run {
         let script = shell::parse(value);
         let verbatim = text[start..].starts_with(value);
         let mut lines = Vec::new();
+        let mut line_ends = Vec::new();
         let mut cursor = start;
         let mut off = 0;
         for line in value.split_inclusive('\n') {
@@ -116,6 +121,7 @@ impl Run {
                 cursor = f + content.len();
             }
             lines.push((off, file));
+            line_ends.push(off + line.strip_suffix('\n').unwrap_or(line).len());
             off += line.len();
         }
         Run {
@@ -123,6 +129,7 @@ impl Run {
             script,
             start,
             lines,
+            line_ends,
             verbatim,
         }
     }
@@ -131,15 +138,11 @@ impl Run {
     pub fn file_range(&self, r: Range<usize>) -> Range<usize> {
         let idx = self
             .lines
-            .iter()
-            .rposition(|(b, _)| *b <= r.start)
-            .unwrap_or(0);
+            .partition_point(|(b, _)| *b <= r.start)
+            .saturating_sub(1);
         match self.lines.get(idx) {
             Some((b, Some(f))) => {
-                let line_end = self.body[*b..]
-                    .find('\n')
-                    .map(|i| b + i)
-                    .unwrap_or(self.body.len());
+                let line_end = self.line_ends[idx];
                 let end = r.end.min(line_end).max(r.start + 1);
                 f + (r.start - b)..f + (end - b)
             }

@@ -122,9 +122,10 @@ fn positionals<'a>(args: &'a [&'a str]) -> Vec<&'a str> {
 
 fn strip_version(pkg: &str) -> &str {
     let p = pkg.trim();
-    // `@scope/name@1` keeps the scope.
-    match p[1.min(p.len())..].find('@') {
-        Some(i) => &p[..i + 1],
+    // `@scope/name@1` keeps the scope: the version `@` is one after the
+    // first character (which may be multi-byte: `npx étoile`).
+    match p.char_indices().skip(1).find(|&(_, c)| c == '@') {
+        Some((i, _)) => &p[..i],
         None => p,
     }
 }

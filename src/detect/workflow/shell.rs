@@ -105,6 +105,10 @@ pub struct Script {
     pub exprs: Vec<Expr>,
     /// The parser had to recover from a syntax error somewhere.
     pub has_errors: bool,
+    /// Why the body was not analysed at all (too large, too costly to
+    /// parse, nested too deep): the caller warns; the file's literal
+    /// credentials are still found by the other detectors.
+    pub not_analysed: Option<String>,
 }
 
 /// Find `${{ … }}` expressions (GitHub substitutes them before the shell
@@ -131,10 +135,40 @@ pub fn find_exprs(body: &str) -> Vec<Expr> {
 /// still yields the commands it recognised, with `has_errors` set.
 pub fn parse(body: &str) -> Script {
     let exprs = find_exprs(body);
+    let not_analysed = |exprs: Vec<Expr>, why: String| Script {
+        exprs,
+        has_errors: true,
+        not_analysed: Some(why),
+        ..Script::default()
+    };
+    if body.len() > MAX_SCRIPT_BYTES {
+        return not_analysed(
+            exprs,
+            format!(
+                "{} bytes, over the {MAX_SCRIPT_BYTES}-byte limit for shell analysis",
+                body.len()
+            ),
+        );
+    }
     let mut masked = body.as_bytes().to_vec();
     for e in &exprs {
         masked[e.range.clone()].fill(b'_');
     }
+    // Tree-sitter's error recovery can be superlinear on hostile bodies
+    // (`if true; then` repeated). Its progress callback runs every few
+    // hundred parser operations; counting calls bounds the work linearly in
+    // the body's size, deterministically (a wall-clock timeout would make
+    // the output depend on machine load).
+    let budget = PARSE_BUDGET_BASE + masked.len() / PARSE_BYTES_PER_CALLBACK;
+    let mut calls = 0usize;
+    let mut progress = |_: &tree_sitter::ParseState| {
+        calls += 1;
+        if calls > budget {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
+    };
     // One parser per thread: building one per `run:` body is the costly part
     // when history sweeps see thousands of workflow versions.
     thread_local! {
@@ -147,33 +181,39 @@ pub fn parse(body: &str) -> Script {
             p.set_language(&tree_sitter_bash::LANGUAGE.into()).ok()?;
             *slot = Some(p);
         }
-        slot.as_mut()?.parse(&masked, None)
+        let parser = slot.as_mut()?;
+        let options = tree_sitter::ParseOptions::new().progress_callback(&mut progress);
+        let len = masked.len();
+        let tree =
+            parser.parse_with_options(&mut |at, _| &masked[at.min(len)..], None, Some(options));
+        if tree.is_none() {
+            // A cancelled parse would otherwise resume on the next body.
+            parser.reset();
+        }
+        tree
     });
     let Some(tree) = tree else {
-        return Script {
-            exprs,
-            has_errors: true,
-            ..Script::default()
-        };
+        return not_analysed(exprs, "too costly to parse as shell".into());
     };
     let root = tree.root_node();
     // The builder recurses once per syntax level; a body nested deeper than
     // any real script (`$($($(…)))` thousands deep) would overflow the stack.
     if max_depth(root) > MAX_SYNTAX_DEPTH {
-        return Script {
+        return not_analysed(
             exprs,
-            has_errors: true,
-            ..Script::default()
-        };
+            format!("nested more than {MAX_SYNTAX_DEPTH} levels deep"),
+        );
     }
     let mut b = Builder {
         src: body,
         exprs: &exprs,
         nodes: Vec::new(),
         commands: Vec::new(),
+        pending: Vec::new(),
     };
-    b.collect(root);
-    let stdouts: Vec<Stdout> = b.nodes.iter().map(|n| b.stdout_of(*n)).collect();
+    b.collect(root, &Context::default());
+    let pending = std::mem::take(&mut b.pending);
+    let stdouts: Vec<Stdout> = pending.into_iter().map(|p| b.resolve(p)).collect();
     let mut commands = b.commands;
     for (c, s) in commands.iter_mut().zip(stdouts) {
         c.stdout = s;
@@ -182,11 +222,46 @@ pub fn parse(body: &str) -> Script {
         commands,
         has_errors: root.has_error(),
         exprs,
+        not_analysed: None,
     }
 }
 
 /// Deeper shell syntax trees are not analysed (see [`parse`]).
 const MAX_SYNTAX_DEPTH: usize = 512;
+
+/// Larger `run:` bodies are not analysed: real ones are a few KB, and the
+/// syntax tree and command list cost about 1 KB of memory per byte of body.
+pub const MAX_SCRIPT_BYTES: usize = 64 * 1024;
+
+/// Parser work allowed: progress callbacks (one every few hundred parser
+/// operations) per byte of body, plus a base for tiny bodies. Real scripts
+/// use well under a tenth of it.
+const PARSE_BUDGET_BASE: usize = 1000;
+const PARSE_BYTES_PER_CALLBACK: usize = 1;
+
+/// What a node inherits from its ancestors, computed on the way down so
+/// that no node ever looks up its parents (tree-sitter finds a node's
+/// parent by descending from the root: `Node::parent` in a loop over a long
+/// pipeline is quadratic).
+#[derive(Clone, Default)]
+struct Context<'t> {
+    /// Kind of the parent node.
+    parent_kind: &'t str,
+    /// The innermost ancestor decision about standard output.
+    stdout: Option<PendingStdout>,
+    /// The `redirected_statement` whose body this node is (its heredocs and
+    /// here-strings feed the node's standard input).
+    stdin_from: Option<Node<'t>>,
+}
+
+/// Where standard output goes, before command indexes are known.
+#[derive(Clone, Debug)]
+enum PendingStdout {
+    Known(Stdout),
+    /// The first command inside this byte range (the next part of a
+    /// pipeline); when it holds none, what the pipeline's ancestors say.
+    FirstCommandIn(Range<usize>, Option<Box<PendingStdout>>),
+}
 
 /// Depth of a syntax tree, measured without recursion.
 fn max_depth(root: Node) -> usize {
@@ -213,8 +288,11 @@ fn max_depth(root: Node) -> usize {
 struct Builder<'s, 't> {
     src: &'s str,
     exprs: &'s [Expr],
+    /// Command nodes, in document (pre-order) order: sorted by start byte.
     nodes: Vec<Node<'t>>,
     commands: Vec<Command>,
+    /// Standard output of each command, resolved after the walk.
+    pending: Vec<PendingStdout>,
 }
 
 impl<'s, 't> Builder<'s, 't> {
@@ -224,35 +302,97 @@ impl<'s, 't> Builder<'s, 't> {
 
     /// Pre-order walk: document order, which is execution order for the
     /// straight-line scripts found in CI.
-    fn collect(&mut self, n: Node<'t>) {
+    fn collect(&mut self, n: Node<'t>, cx: &Context<'t>) {
         match n.kind() {
-            "command" => self.command(n),
-            "declaration_command" => self.declaration(n),
+            "command" => self.command(n, cx),
+            "declaration_command" => self.declaration(n, cx),
             "variable_assignment"
-                if !n
-                    .parent()
-                    .is_some_and(|p| matches!(p.kind(), "command" | "declaration_command")) =>
+                if !matches!(cx.parent_kind, "command" | "declaration_command") =>
             {
                 let a = self.assign(n);
-                self.push(n, String::new(), n.byte_range(), Vec::new(), vec![a]);
+                self.push(n, cx, String::new(), n.byte_range(), Vec::new(), vec![a]);
             }
             _ => {}
         }
+        let kind = n.kind();
+        let body = (kind == "redirected_statement")
+            .then(|| n.child_by_field_name("body"))
+            .flatten();
+        // Redirects of a statement apply to its body, whatever is nested in it.
+        let body_stdout = body
+            .and_then(|_| self.redirect_stdout(n))
+            .map(PendingStdout::Known);
         let mut cursor = n.walk();
-        for child in n.children(&mut cursor) {
-            self.collect(child);
+        let children: Vec<Node<'t>> = n.children(&mut cursor).collect();
+        // The next named sibling of each child, in one backward pass.
+        let mut next_named = vec![None; children.len()];
+        let mut following = None;
+        for i in (0..children.len()).rev() {
+            next_named[i] = following;
+            if children[i].is_named() {
+                following = Some(i);
+            }
+        }
+        for (i, child) in children.iter().enumerate() {
+            let stdout = match kind {
+                "command_substitution" | "process_substitution" => {
+                    Some(PendingStdout::Known(Stdout::Captured))
+                }
+                "redirected_statement" if body.is_some_and(|b| b.id() == child.id()) => {
+                    body_stdout.clone().or_else(|| cx.stdout.clone())
+                }
+                "pipeline" if child.is_named() => match next_named[i] {
+                    Some(next) => Some(PendingStdout::FirstCommandIn(
+                        children[next].byte_range(),
+                        cx.stdout.clone().map(Box::new),
+                    )),
+                    None => cx.stdout.clone(),
+                },
+                _ => cx.stdout.clone(),
+            };
+            let stdin_from = match kind {
+                "redirected_statement" if body.is_some_and(|b| b.id() == child.id()) => Some(n),
+                "redirected_statement" => cx.stdin_from,
+                _ => None,
+            };
+            let child_cx = Context {
+                parent_kind: kind,
+                stdout,
+                stdin_from,
+            };
+            self.collect(*child, &child_cx);
+        }
+    }
+
+    /// A command's standard output, once every command has its index.
+    fn resolve(&self, p: PendingStdout) -> Stdout {
+        match p {
+            PendingStdout::Known(s) => s,
+            PendingStdout::FirstCommandIn(range, otherwise) => match self.first_command_in(range) {
+                Some(i) => Stdout::Pipe(i),
+                None => otherwise.map_or(Stdout::Log, |o| self.resolve(*o)),
+            },
         }
     }
 
     fn push(
         &mut self,
         n: Node<'t>,
+        cx: &Context<'t>,
         name: String,
         name_range: Range<usize>,
         args: Vec<Word>,
         assigns: Vec<Assign>,
     ) {
-        let stdin = self.stdin_of(n);
+        let stdin = self.stdin_of(n, cx);
+        let stdout = match self.redirect_stdout(n) {
+            Some(own) => PendingStdout::Known(own),
+            None => cx
+                .stdout
+                .clone()
+                .unwrap_or(PendingStdout::Known(Stdout::Log)),
+        };
+        self.pending.push(stdout);
         self.nodes.push(n);
         self.commands.push(Command {
             name,
@@ -265,7 +405,7 @@ impl<'s, 't> Builder<'s, 't> {
         });
     }
 
-    fn command(&mut self, n: Node<'t>) {
+    fn command(&mut self, n: Node<'t>, cx: &Context<'t>) {
         let mut args = Vec::new();
         let mut assigns = Vec::new();
         let mut name = String::new();
@@ -284,10 +424,10 @@ impl<'s, 't> Builder<'s, 't> {
                 _ => args.push(self.word(child)),
             }
         }
-        self.push(n, name, name_range, args, assigns);
+        self.push(n, cx, name, name_range, args, assigns);
     }
 
-    fn declaration(&mut self, n: Node<'t>) {
+    fn declaration(&mut self, n: Node<'t>, cx: &Context<'t>) {
         let mut args = Vec::new();
         let mut assigns = Vec::new();
         let mut cursor = n.walk();
@@ -302,7 +442,7 @@ impl<'s, 't> Builder<'s, 't> {
             }
         }
         let kw_range = n.child(0).map(|c| c.byte_range()).unwrap_or(n.byte_range());
-        self.push(n, keyword, kw_range, args, assigns);
+        self.push(n, cx, keyword, kw_range, args, assigns);
     }
 
     fn assign(&self, n: Node) -> Assign {
@@ -493,8 +633,7 @@ impl<'s, 't> Builder<'s, 't> {
     }
 
     /// Heredoc or here-string attached to the statement around `n`.
-    fn stdin_of(&self, n: Node) -> Option<Word> {
-        let mut cur = n;
+    fn stdin_of(&self, n: Node, cx: &Context<'t>) -> Option<Word> {
         // Own redirects first (here-strings are children of the command).
         let mut cursor = n.walk();
         for child in n.named_children(&mut cursor) {
@@ -502,41 +641,33 @@ impl<'s, 't> Builder<'s, 't> {
                 return Some(self.herestring(child));
             }
         }
-        while let Some(p) = cur.parent() {
-            if p.kind() == "redirected_statement" && is_body_of(p, cur) {
-                let mut c = p.walk();
-                for r in p.named_children(&mut c) {
-                    match r.kind() {
-                        "heredoc_redirect" => {
-                            let mut c2 = r.walk();
-                            let body = r
-                                .named_children(&mut c2)
-                                .find(|x| x.kind() == "heredoc_body");
-                            let quoted = r
-                                .named_children(&mut r.walk())
-                                .find(|x| x.kind() == "heredoc_start")
-                                .is_some_and(|s| {
-                                    let t = self.text(s);
-                                    t.starts_with('\'') || t.starts_with('"') || t.starts_with('\\')
-                                });
-                            if let Some(b) = body {
-                                let mut w = self.word(b);
-                                if quoted {
-                                    w.vars.clear();
-                                }
-                                return Some(w);
-                            }
+        let p = cx.stdin_from?;
+        let mut c = p.walk();
+        for r in p.named_children(&mut c) {
+            match r.kind() {
+                "heredoc_redirect" => {
+                    let mut c2 = r.walk();
+                    let body = r
+                        .named_children(&mut c2)
+                        .find(|x| x.kind() == "heredoc_body");
+                    let quoted = r
+                        .named_children(&mut r.walk())
+                        .find(|x| x.kind() == "heredoc_start")
+                        .is_some_and(|s| {
+                            let t = self.text(s);
+                            t.starts_with('\'') || t.starts_with('"') || t.starts_with('\\')
+                        });
+                    if let Some(b) = body {
+                        let mut w = self.word(b);
+                        if quoted {
+                            w.vars.clear();
                         }
-                        "herestring_redirect" => return Some(self.herestring(r)),
-                        _ => {}
+                        return Some(w);
                     }
                 }
-                return None;
+                "herestring_redirect" => return Some(self.herestring(r)),
+                _ => {}
             }
-            if p.kind() != "redirected_statement" {
-                return None;
-            }
-            cur = p;
         }
         None
     }
@@ -547,38 +678,6 @@ impl<'s, 't> Builder<'s, 't> {
             .named_children(&mut c)
             .find(|x| x.kind() != "file_descriptor");
         arg.map(|a| self.word(a)).unwrap_or_default()
-    }
-
-    /// Follow the tree upwards: the first stdout redirect, pipeline or
-    /// substitution met decides where the output goes.
-    fn stdout_of(&self, n: Node) -> Stdout {
-        if let Some(s) = self.redirect_stdout(n) {
-            return s;
-        }
-        let mut cur = n;
-        while let Some(p) = cur.parent() {
-            match p.kind() {
-                "command_substitution" | "process_substitution" => return Stdout::Captured,
-                "redirected_statement" if is_body_of(p, cur) => {
-                    if let Some(s) = self.redirect_stdout(p) {
-                        return s;
-                    }
-                }
-                "pipeline" => {
-                    let mut c = p.walk();
-                    let kids: Vec<Node> = p.named_children(&mut c).collect();
-                    if let Some(i) = kids.iter().position(|k| k.id() == cur.id())
-                        && let Some(next) = kids.get(i + 1)
-                        && let Some(idx) = self.first_command_in(*next)
-                    {
-                        return Stdout::Pipe(idx);
-                    }
-                }
-                _ => {}
-            }
-            cur = p;
-        }
-        Stdout::Log
     }
 
     fn redirect_stdout(&self, n: Node) -> Option<Stdout> {
@@ -618,19 +717,15 @@ impl<'s, 't> Builder<'s, 't> {
         None
     }
 
-    fn first_command_in(&self, n: Node) -> Option<usize> {
-        let start = n.start_byte();
-        let end = n.end_byte();
-        self.nodes
+    /// Index of the first command (in document order) inside `range`.
+    fn first_command_in(&self, range: Range<usize>) -> Option<usize> {
+        let first = self.nodes.partition_point(|c| c.start_byte() < range.start);
+        self.nodes[first..]
             .iter()
-            .position(|c| c.start_byte() >= start && c.end_byte() <= end)
+            .take_while(|c| c.start_byte() < range.end.max(range.start + 1))
+            .position(|c| c.end_byte() <= range.end)
+            .map(|i| first + i)
     }
-}
-
-fn is_body_of(parent: Node, child: Node) -> bool {
-    parent
-        .child_by_field_name("body")
-        .is_some_and(|b| b.id() == child.id())
 }
 
 /// Normalise a path as written in a script: `$HOME`/`${HOME}` become `~`,
@@ -736,6 +831,43 @@ mod tests {
         assert_eq!(s.commands[1].assigns[0].name, "X");
         assert_eq!(s.commands[1].name, "npm");
         assert_eq!(s.commands[2].assigns[0].value.vars[0].name, "Z");
+    }
+
+    #[test]
+    fn long_pipelines_are_analysed_in_linear_time() {
+        // Quadratic before: every command looked up its parents, and
+        // tree-sitter finds a parent by descending from the root.
+        let body = format!("{}b", "a | ".repeat(15_000));
+        let s = parse(&body);
+        assert!(s.not_analysed.is_none());
+        assert_eq!(s.commands.len(), 15_001);
+        assert_eq!(s.commands[0].stdout, Stdout::Pipe(1));
+        assert_eq!(s.commands[14_999].stdout, Stdout::Pipe(15_000));
+        assert_eq!(s.commands[15_000].stdout, Stdout::Log);
+    }
+
+    #[test]
+    fn stdout_and_stdin_come_from_the_nearest_ancestor() {
+        let s = parse("{ echo a | tr a b; } > out.txt\ncat <<EOF | sh\nx\nEOF\necho $(date) >&2");
+        let by_name = |n: &str| s.commands.iter().find(|c| c.name == n).unwrap();
+        assert_eq!(by_name("echo").stdout, Stdout::Pipe(1));
+        assert!(matches!(&by_name("tr").stdout, Stdout::File(f, _) if f == "out.txt"));
+        assert_eq!(by_name("cat").stdin.as_ref().unwrap().value.trim(), "x");
+        assert_eq!(by_name("date").stdout, Stdout::Captured);
+    }
+
+    #[test]
+    fn hostile_bodies_are_bounded_and_say_why() {
+        let huge = "echo a\n".repeat(MAX_SCRIPT_BYTES / 7 + 1);
+        let s = parse(&huge);
+        assert!(s.commands.is_empty());
+        assert!(s.not_analysed.as_deref().unwrap().contains("limit"));
+        // Error recovery over unclosed `if`s: superlinear in tree-sitter.
+        let ifs = "if true; then ".repeat(20_000);
+        let s = parse(&ifs);
+        assert!(s.not_analysed.is_some(), "{} commands", s.commands.len());
+        // The parser is reset: the next body on this thread parses.
+        assert_eq!(parse("echo ok").commands.len(), 1);
     }
 
     #[test]
