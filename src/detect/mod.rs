@@ -7,12 +7,14 @@
 //! ranges become line/column spans, secrets become redacted previews and
 //! fingerprints, and rule metadata comes from the registry.
 
+pub mod assignment;
 pub mod bunfig;
 pub mod dockerfile;
 pub mod envassign;
 pub mod kind;
 pub mod lines;
 pub mod npmrc;
+pub mod shape;
 pub mod token;
 pub mod urlcreds;
 pub mod values;
@@ -22,7 +24,7 @@ pub mod yarnrc;
 
 pub use kind::FileKind;
 
-use crate::finding::{Finding, Origin, Secret, Severity, fingerprint};
+use crate::finding::{Confidence, Finding, Origin, Secret, Severity, fingerprint};
 use crate::rules::Registry;
 use lines::LineIndex;
 use std::collections::BTreeMap;
@@ -64,6 +66,9 @@ pub struct Hit {
     /// Overrides the rule's severity for this hit (a workflow rule whose
     /// risk depends on context, e.g. a PR-head checkout).
     pub severity: Option<Severity>,
+    /// Overrides the rule's confidence (a credential's shape: a documented
+    /// token format is surer than an entropy guess).
+    pub confidence: Option<Confidence>,
 }
 
 impl Hit {
@@ -76,7 +81,13 @@ impl Hit {
             message: message.into(),
             details: BTreeMap::new(),
             severity: None,
+            confidence: None,
         }
+    }
+
+    pub fn with_confidence(mut self, confidence: Confidence) -> Hit {
+        self.confidence = Some(confidence);
+        self
     }
 
     pub fn with_severity(mut self, severity: Severity) -> Hit {
@@ -251,7 +262,7 @@ fn finish(item: &Item, lines: &LineIndex, hit: Hit) -> Finding {
     Finding {
         rule_id: rule.id.clone(),
         severity: hit.severity.unwrap_or(rule.severity),
-        confidence: rule.confidence,
+        confidence: hit.confidence.unwrap_or(rule.confidence),
         path: item.path.to_string(),
         span,
         message: hit.message,

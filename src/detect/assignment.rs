@@ -1,0 +1,309 @@
+//! Finding `NAME <op> value` assignments of npm credential names in any
+//! text, whatever the language: dotenv and shell (`NPM_TOKEN=…`,
+//! `export NPM_TOKEN="…"`, `${NPM_TOKEN:-…}`), Makefile (`=`, `?=`, `:=`,
+//! `::=`), Dockerfile (`ENV NPM_TOKEN …`), JavaScript/TypeScript
+//! (`const NPM_TOKEN = '…'`, `process.env.NPM_TOKEN = '…'`,
+//! `process.env.NPM_TOKEN || '…'`, `?? '…'`, `{ NPM_TOKEN: '…' }`), Python
+//! (`os.environ["NPM_TOKEN"] = …`, `os.getenv("NPM_TOKEN", "…")`,
+//! `os.environ.setdefault("NPM_TOKEN", "…")`, `… or "…"`), Groovy
+//! (`environment { NPM_TOKEN = '…' }`, `withEnv(["NPM_TOKEN=…"])`),
+//! HCL/tfvars (`npm_token = "…"`), and `yarn config set npmAuthToken …`.
+//!
+//! An Aho-Corasick pass over the name fragments (`npm`, `node_auth`, `yarn`,
+//! `_auth`, configured extra names) runs first: a file that names no npm
+//! credential costs one pass and nothing else.
+
+use super::envassign::is_credential_name;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
+use std::ops::Range;
+use std::sync::OnceLock;
+
+/// One assignment of a literal-looking value to a credential name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    pub name: String,
+    /// Byte range of the value in the text (inside its quotes).
+    pub value: Range<usize>,
+}
+
+const FRAGMENTS: &[&str] = &["npm", "node_auth", "yarn", "_auth"];
+
+fn prefilter() -> &'static AhoCorasick {
+    static AC: OnceLock<AhoCorasick> = OnceLock::new();
+    AC.get_or_init(|| {
+        AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build(FRAGMENTS)
+            .expect("valid automaton")
+    })
+}
+
+/// Does the text mention anything that could be a credential name?
+pub fn may_contain(text: &[u8], extra_names: &[String]) -> bool {
+    prefilter().is_match(text)
+        || (!extra_names.is_empty()
+            && AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .build(extra_names)
+                .is_ok_and(|ac| ac.is_match(text)))
+}
+
+fn ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// npm's and Yarn's own setting names count as credential names too.
+pub fn is_npm_credential_name(name: &str, extra: &[String]) -> bool {
+    is_credential_name(name, extra)
+        || matches!(name, "_authToken" | "_auth" | "_password")
+        || name.ends_with("_authToken")
+        || name.ends_with("npmAuthToken")
+        || name.ends_with("npmAuthIdent")
+}
+
+/// Every assignment of a credential name in `text`. Comment lines (`#`,
+/// `//`, `;`, `--`, `REM`) are skipped, as the tools that read them do.
+pub fn find(text: &str, extra_names: &[String]) -> Vec<Assignment> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut names: Vec<(usize, usize)> = Vec::new();
+    let push_name = |names: &mut Vec<(usize, usize)>, at: usize, len: usize| {
+        let mut s = at;
+        while s > 0 && ident_byte(bytes[s - 1]) {
+            s -= 1;
+        }
+        let mut e = at + len;
+        while e < bytes.len() && ident_byte(bytes[e]) {
+            e += 1;
+        }
+        if names.last() != Some(&(s, e)) {
+            names.push((s, e));
+        }
+    };
+    for m in prefilter().find_iter(bytes) {
+        push_name(&mut names, m.start(), m.len());
+    }
+    if !extra_names.is_empty()
+        && let Ok(ac) = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build(extra_names)
+    {
+        for m in ac.find_iter(bytes) {
+            push_name(&mut names, m.start(), m.len());
+        }
+        names.sort_unstable();
+        names.dedup();
+    }
+    for (s, e) in names {
+        let name = &text[s..e];
+        if !is_npm_credential_name(name, extra_names) {
+            continue;
+        }
+        let line_start = text[..s].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[e..].find('\n').map_or(text.len(), |i| e + i);
+        if is_comment(&text[line_start..s]) {
+            continue;
+        }
+        if let Some(value) = value_after(text, line_start, s, e, line_end) {
+            out.push(Assignment {
+                name: name.to_string(),
+                value,
+            });
+        }
+    }
+    out
+}
+
+fn is_comment(before_on_line: &str) -> bool {
+    let t = before_on_line.trim_start();
+    ["#", "//", ";", "--", "REM ", "rem ", "/*", "*"]
+        .iter()
+        .any(|c| t.starts_with(c))
+}
+
+/// The value assigned to the name at `s..e`, if an assignment follows it on
+/// the same line.
+fn value_after(
+    text: &str,
+    line_start: usize,
+    s: usize,
+    e: usize,
+    line_end: usize,
+) -> Option<Range<usize>> {
+    let before = &text[line_start..s];
+    let rest = &text[e..line_end];
+    // `${NAME:-fallback}`, `${NAME-fallback}`, `${NAME:=fallback}`.
+    if before.ends_with("${") {
+        let op = [":-", ":=", "-", "="]
+            .iter()
+            .find(|op| rest.starts_with(**op))?;
+        let from = e + op.len();
+        let close = text[from..line_end].find('}')?;
+        return non_empty(trim_quotes(text, from..from + close));
+    }
+    // Skip what closes the name: `"]` of `os.environ["NAME"]`, `')` of
+    // `getenv('NAME')`, the quote of `"NAME": …`.
+    let closers = rest.len() - rest.trim_start_matches(['"', '\'', ']', '`']).len();
+    let after_closers = &rest[closers..];
+    let call_closed = after_closers.starts_with(')');
+    let after_paren = after_closers.trim_start_matches(')');
+    let ws = after_paren.len() - after_paren.trim_start().len();
+    let op_text = &after_paren[ws..];
+    let op_at = e + closers + (after_closers.len() - after_paren.len()) + ws;
+    // Which operators may follow depends on what precedes the name.
+    let in_call = before.trim_end_matches(['"', '\'']).ends_with('(');
+    let ops: &[&str] = if call_closed {
+        &["||", "??", "or ", "?:"]
+    } else {
+        &[
+            "::=", ":=", "?=", "||=", "??=", "||", "??", "?:", "=>", "=", ":",
+        ]
+    };
+    let mut op_len = ops
+        .iter()
+        .find(|op| op_text.starts_with(**op))
+        .map(|op| op.len());
+    // `==`/`!=`/`===` compare, `=~` matches: not assignments.
+    if op_len == Some(1) && op_text.starts_with("==") {
+        return None;
+    }
+    // `getenv("NPM_TOKEN", "default")`, `setdefault("NPM_TOKEN", "…")`.
+    if op_len.is_none() && in_call && op_text.starts_with(',') {
+        op_len = Some(1);
+    }
+    // `ENV NPM_TOKEN value`, `yarn config set npmAuthToken value`: a space
+    // is the operator after a command that takes a name and a value.
+    if op_len.is_none() && ws > 0 && closers == 0 {
+        let words: Vec<&str> = before.split_whitespace().collect();
+        let last = words.last().copied().unwrap_or("");
+        if matches!(last, "ENV" | "ARG" | "set" | "setenv") {
+            op_len = Some(0);
+        }
+    }
+    let op_len = op_len?;
+    let mut from = op_at + op_len;
+    from += text[from..line_end].len() - text[from..line_end].trim_start().len();
+    let value_text = &text[from..line_end];
+    let first = value_text.chars().next()?;
+    let range = if matches!(first, '"' | '\'' | '`') {
+        let inner = from + 1;
+        let close = find_close(&text[inner..line_end], first)?;
+        inner..inner + close
+    } else {
+        let end = value_text
+            .find(|c: char| {
+                c.is_whitespace() || matches!(c, ';' | ',' | ')' | '"' | '\'' | '`' | '}' | '\\')
+            })
+            .unwrap_or(value_text.len());
+        from..from + end
+    };
+    non_empty(range)
+}
+
+fn trim_quotes(text: &str, r: Range<usize>) -> Range<usize> {
+    let v = &text[r.clone()];
+    if v.len() >= 2
+        && ((v.starts_with('"') && v.ends_with('"')) || (v.starts_with('\'') && v.ends_with('\'')))
+    {
+        return r.start + 1..r.end - 1;
+    }
+    r
+}
+
+fn non_empty(r: Range<usize>) -> Option<Range<usize>> {
+    (r.end > r.start).then_some(r)
+}
+
+/// The closing `quote` of a string (backslash escapes skipped).
+fn find_close(s: &str, quote: char) -> Option<usize> {
+    let mut escaped = false;
+    for (i, c) in s.char_indices() {
+        if escaped {
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+        } else if c == quote {
+            return Some(i);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(text: &str) -> Vec<(String, String)> {
+        find(text, &[])
+            .into_iter()
+            .map(|a| (a.name, text[a.value].to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn every_syntax() {
+        // Not a credential, but shaped like one: built at run time so that
+        // npmsweep's scan of its own repository stays clean.
+        let v = &crate::rules::synthetic_base62(1, 30);
+        for (line, name) in [
+            (format!("NPM_TOKEN={v}"), "NPM_TOKEN"),
+            (format!("export NODE_AUTH_TOKEN=\"{v}\""), "NODE_AUTH_TOKEN"),
+            (format!("NPM_TOKEN ?= {v}"), "NPM_TOKEN"),
+            (format!("export NPM_TOKEN := {v}"), "NPM_TOKEN"),
+            (format!("NPM_TOKEN ::= {v}"), "NPM_TOKEN"),
+            (format!("const NPM_TOKEN = '{v}';"), "NPM_TOKEN"),
+            (format!("process.env.NPM_TOKEN = '{v}'"), "NPM_TOKEN"),
+            (
+                format!("const t = process.env.NPM_TOKEN || '{v}'"),
+                "NPM_TOKEN",
+            ),
+            (
+                format!("const t = process.env.NPM_TOKEN ?? \"{v}\""),
+                "NPM_TOKEN",
+            ),
+            (format!("process.env['NPM_TOKEN'] = `{v}`"), "NPM_TOKEN"),
+            (format!("  env: {{ NPM_TOKEN: '{v}' }},"), "NPM_TOKEN"),
+            (format!("os.environ[\"NPM_TOKEN\"] = \"{v}\""), "NPM_TOKEN"),
+            (format!("os.getenv(\"NPM_TOKEN\", \"{v}\")"), "NPM_TOKEN"),
+            (
+                format!("os.environ.setdefault('NPM_TOKEN', '{v}')"),
+                "NPM_TOKEN",
+            ),
+            (
+                format!("token = os.environ.get(\"NPM_TOKEN\") or \"{v}\""),
+                "NPM_TOKEN",
+            ),
+            (format!("    NPM_TOKEN = '{v}'"), "NPM_TOKEN"),
+            (format!("withEnv([\"NPM_TOKEN={v}\"]) {{"), "NPM_TOKEN"),
+            (format!("npm_token = \"{v}\""), "npm_token"),
+            (format!("ENV NPM_TOKEN {v}"), "NPM_TOKEN"),
+            (format!("yarn config set npmAuthToken {v}"), "npmAuthToken"),
+            (format!("TOKEN=${{NPM_TOKEN:-{v}}}"), "NPM_TOKEN"),
+            (format!("\"NPM_TOKEN\": \"{v}\","), "NPM_TOKEN"),
+            (
+                format!("npm_config__authToken={v} npm publish"),
+                "npm_config__authToken",
+            ),
+        ] {
+            assert_eq!(
+                values(&format!("{line}\n")),
+                vec![(name.to_string(), v.to_string())],
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn not_assignments() {
+        let comment = format!("# NPM_TOKEN={}", crate::rules::synthetic_base62(1, 30));
+        for line in [
+            comment.as_str(),
+            "if [ \"$NPM_TOKEN\" == \"x\" ]; then",
+            "Set NPM_TOKEN in your CI settings",
+            "npm publish",
+            "echo $NPM_TOKEN",
+        ] {
+            assert!(values(line).is_empty(), "{line}: {:?}", values(line));
+        }
+    }
+}
