@@ -104,6 +104,11 @@ pub fn find(text: &str, extra_names: &[String]) -> Vec<Assignment> {
         if is_comment(&text[line_start..s]) {
             continue;
         }
+        // `//host/:_authToken=…` is npm configuration written inline (a
+        // script, a command line): the scripted-.npmrc check reports it.
+        if matches!(name, "_authToken" | "_auth" | "_password") && text[..s].ends_with(':') {
+            continue;
+        }
         if let Some(value) = value_after(text, line_start, s, e, line_end) {
             out.push(Assignment {
                 name: name.to_string(),

@@ -158,9 +158,6 @@ fn detect_assignments(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
             sink.warn(item.path, format!("{e}; falling back to line matching"));
         }
         for a in assignment::find(&text, &opts.extra_credential_names) {
-            if skip_scoped_npmrc_key(&text, &a) {
-                continue;
-            }
             report(item, &a.name, &text[a.value.clone()], a.value, opts, sink);
         }
     }
@@ -171,15 +168,6 @@ fn detect_assignments(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
     let kind = FileKind::of(item.path);
     if kind != FileKind::Other || super::kind::is_npm_debug_log(item.path) {
         scripted_npmrc(item, &text, opts, sink);
-    }
-}
-
-/// `//host/:_authToken=…` in a script is the scripted-.npmrc check's finding.
-fn skip_scoped_npmrc_key(text: &str, a: &assignment::Assignment) -> bool {
-    matches!(a.name.as_str(), "_authToken" | "_auth" | "_password") && {
-        let before = &text[..a.value.start];
-        let key_start = before.rfind(a.name.as_str()).unwrap_or(0);
-        before[..key_start].ends_with(':')
     }
 }
 
