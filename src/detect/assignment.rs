@@ -7,7 +7,7 @@
 //! (`os.environ["NPM_TOKEN"] = …`, `os.getenv("NPM_TOKEN", "…")`,
 //! `os.environ.setdefault("NPM_TOKEN", "…")`, `… or "…"`), Groovy
 //! (`environment { NPM_TOKEN = '…' }`, `withEnv(["NPM_TOKEN=…"])`),
-//! HCL/tfvars (`npm_token = "…"`), and `yarn config set npmAuthToken …`.
+//! HCL/tfvars (`npm_token = "…"`, `variable "npm_token" { default = "…" }`), and `yarn config set npmAuthToken …`.
 //!
 //! An Aho-Corasick pass over the name fragments (`npm`, `node_auth`, `yarn`,
 //! `_auth`, configured extra names) runs first: a file that names no npm
@@ -185,6 +185,24 @@ fn value_after(
             op_len = Some(0);
         }
     }
+    // Terraform `variable "npm_token" { default = "…" }`: the default is
+    // the value (on this line or a later one of the block).
+    if op_len.is_none() && op_text.starts_with('{') && before.trim_end().ends_with("variable \"") {
+        let block_end = text[op_at..].find('}').map_or(text.len(), |i| op_at + i);
+        let block = &text[op_at..block_end];
+        let d = block.find("default")?;
+        let eq = block[d..].find('=')? + d;
+        let from = op_at + eq + 1;
+        let line_end = text[from..].find('\n').map_or(text.len(), |i| from + i);
+        let lead = text[from..line_end].len() - text[from..line_end].trim_start().len();
+        let from = from + lead;
+        let first = text[from..].chars().next()?;
+        if first != '"' {
+            return None;
+        }
+        let close = find_close(&text[from + 1..line_end], '"')?;
+        return non_empty(from + 1..from + 1 + close);
+    }
     let op_len = op_len?;
     let mut from = op_at + op_len;
     from += text[from..line_end].len() - text[from..line_end].trim_start().len();
@@ -282,6 +300,10 @@ mod tests {
             (format!("withEnv([\"NPM_TOKEN={v}\"]) {{"), "NPM_TOKEN"),
             (format!("npm_token = \"{v}\""), "npm_token"),
             (format!("ENV NPM_TOKEN {v}"), "NPM_TOKEN"),
+            (
+                format!("variable \"npm_token\" {{\n  type = string\n  default = \"{v}\"\n}}"),
+                "npm_token",
+            ),
             (format!("yarn config set npmAuthToken {v}"), "npmAuthToken"),
             (format!("TOKEN=${{NPM_TOKEN:-{v}}}"), "NPM_TOKEN"),
             (format!("\"NPM_TOKEN\": \"{v}\","), "NPM_TOKEN"),

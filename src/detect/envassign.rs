@@ -276,6 +276,17 @@ fn walk_json(v: &serde_json::Value, key: Option<&str>, opts: &DetectOptions, out
                 });
             }
             for (k, v) in map {
+                // `"NPM_TOKEN": {"value": "…"}` (Heroku app.json, many
+                // settings schemas): the inner value is the credential's.
+                if let Value::Object(inner) = v
+                    && assignment::is_npm_credential_name(k, &opts.extra_credential_names)
+                    && let Some(Value::String(val)) = inner.get("value").or(inner.get("default"))
+                {
+                    out.push(Found {
+                        name: k.clone(),
+                        value: val.clone(),
+                    });
+                }
                 walk_json(v, Some(k), opts, out);
             }
         }
@@ -400,6 +411,13 @@ fn walk_yaml(
                 yaml_value(item, pos, name, v.as_str(), range, opts, sink);
             }
             for (k, v) in map.iter() {
+                if let Node::Mapping(inner) = v
+                    && assignment::is_npm_credential_name(k.as_str(), &opts.extra_credential_names)
+                    && let Some(val) = inner.get_scalar("value").or(inner.get_scalar("default"))
+                {
+                    let range = pos.scalar_range(val.span(), val.as_str());
+                    yaml_value(item, pos, k.as_str(), val.as_str(), range, opts, sink);
+                }
                 walk_yaml(item, pos, v, Some(k.as_str()), opts, sink);
             }
         }
@@ -648,6 +666,56 @@ mod tests {
         assert_eq!(scripted(&scoped), vec![u.to_string()]);
         // A reference with no fallback stays silent.
         assert!(legacy(".env", "NPM_TOKEN=${NPM_TOKEN}\n").is_empty());
+    }
+
+    #[test]
+    fn the_shape_is_reported_and_sets_severity_and_confidence() {
+        use crate::finding::{Confidence, Severity};
+        let text = crate::rules::expand_templates(
+            "NPM_TOKEN={{ghp_token}}\nNODE_AUTH_TOKEN={{entropy_token}}\nNPM_AUTH_TOKEN={{uuid}}\n",
+        );
+        let mut sink = Sink::default();
+        let item = Item {
+            path: ".env",
+            bytes: text.as_bytes(),
+            origin: crate::finding::Origin::Worktree,
+        };
+        detect(&item, &DetectOptions::default(), &mut sink);
+        let got: Vec<_> = sink
+            .hits
+            .iter()
+            .map(|h| {
+                (
+                    h.rule_id,
+                    h.details["shape"].as_str(),
+                    h.severity,
+                    h.confidence,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    RULE_ASSIGNMENT,
+                    "github-token",
+                    Some(Severity::High),
+                    Some(Confidence::High)
+                ),
+                (
+                    RULE_ASSIGNMENT,
+                    "high-entropy",
+                    Some(Severity::Medium),
+                    Some(Confidence::Low)
+                ),
+                (
+                    RULE_LEGACY,
+                    "uuid",
+                    Some(Severity::High),
+                    Some(Confidence::Medium)
+                ),
+            ]
+        );
     }
 
     #[test]
