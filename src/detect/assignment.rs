@@ -53,7 +53,16 @@ fn ident_byte(b: u8) -> bool {
 }
 
 /// npm's and Yarn's own setting names count as credential names too.
+///
+/// A key of a parsed document is a name only if it reads as one: letters,
+/// digits, `_` and `-` (`registry.npmjs.org%2Fkeys.json` is a file name).
 pub fn is_npm_credential_name(name: &str, extra: &[String]) -> bool {
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return extra.iter().any(|e| e.eq_ignore_ascii_case(name));
+    }
     is_credential_name(name, extra)
         || matches!(name, "_authToken" | "_auth" | "_password")
         || name.ends_with("_authToken")
@@ -61,11 +70,18 @@ pub fn is_npm_credential_name(name: &str, extra: &[String]) -> bool {
         || name.ends_with("npmAuthIdent")
 }
 
-/// Every assignment of a credential name in `text`. Comment lines (`#`,
-/// `//`, `;`, `--`, `REM`) are skipped, as the tools that read them do.
-pub fn find(text: &str, extra_names: &[String]) -> Vec<Assignment> {
+/// Does `text` name an npm credential anywhere (an identifier around a
+/// prefilter hit that [`is_npm_credential_name`] accepts)? Decides whether a
+/// structured document is worth parsing.
+pub fn names_present(text: &str, extra_names: &[String]) -> bool {
+    candidate_names(text, extra_names)
+        .into_iter()
+        .any(|(s, e)| is_npm_credential_name(&text[s..e], extra_names))
+}
+
+/// The identifiers around every prefilter hit, in order, once each.
+fn candidate_names(text: &str, extra_names: &[String]) -> Vec<(usize, usize)> {
     let bytes = text.as_bytes();
-    let mut out = Vec::new();
     let mut names: Vec<(usize, usize)> = Vec::new();
     let push_name = |names: &mut Vec<(usize, usize)>, at: usize, len: usize| {
         let mut s = at;
@@ -94,6 +110,14 @@ pub fn find(text: &str, extra_names: &[String]) -> Vec<Assignment> {
         names.sort_unstable();
         names.dedup();
     }
+    names
+}
+
+/// Every assignment of a credential name in `text`. Comment lines (`#`,
+/// `//`, `;`, `--`, `REM`) are skipped, as the tools that read them do.
+pub fn find(text: &str, extra_names: &[String]) -> Vec<Assignment> {
+    let mut out = Vec::new();
+    let names = candidate_names(text, extra_names);
     for (s, e) in names {
         let name = &text[s..e];
         if !is_npm_credential_name(name, extra_names) {

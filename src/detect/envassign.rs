@@ -108,7 +108,13 @@ fn detect_assignments(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
     // Invalid bytes become one `?` each, so spans still point at the bytes.
     let (text, _) = super::text_keeping_offsets(item.bytes);
     let parsed_config = FileKind::of(item.path).is_parsed_config();
-    let structured = match format_of(item.path) {
+    let format = format_of(item.path);
+    // Parsing is for files that name a credential, or (YAML) hold one under
+    // a key that is not a name: Travis `api_key`, an action's `with:` input.
+    let worth_parsing = assignment::names_present(&text, &opts.extra_credential_names)
+        || (format == Format::Yaml && (text.contains("api_key") || text.contains("with:")));
+    let structured = match format {
+        _ if !worth_parsing => Ok(()),
         Format::Yaml => match yaml::parse_all(&text) {
             // Every document of the stream: compose overrides, Kubernetes
             // manifests and CI files may hold several.
@@ -750,6 +756,10 @@ mod credential_name_tests {
         ] {
             assert!(!is_credential_name(n, &[]), "{n}");
         }
+        assert!(!crate::detect::assignment::is_npm_credential_name(
+            "registry.npmjs.org%2Fkeys.json",
+            &[]
+        ));
         assert!(is_credential_name(
             "REGISTRY_BEARER",
             &["registry_bearer".into()]
