@@ -26,17 +26,41 @@ pub struct Assignment {
     pub value: Range<usize>,
 }
 
-const FRAGMENTS: &[&str] = &["npm", "node_auth", "yarn", "_auth"];
+/// The name fragments in the casings names are written in (`NPM_TOKEN`,
+/// `npm_config__authToken`, `NpmToken`, `YARN_NPM_AUTH_TOKEN`,
+/// `yarnAuth…`, `NODE_AUTH_TOKEN`, `_authToken`). Spelled out rather than
+/// matched case-insensitively: a handful of literals keeps the automaton's
+/// SIMD searcher, which a case-insensitive automaton loses (it made whole
+/// scans 60% slower).
+const FRAGMENTS: &[&str] = &[
+    "npm",
+    "NPM",
+    "Npm",
+    "yarn",
+    "YARN",
+    "Yarn",
+    "node_auth",
+    "NODE_AUTH",
+    "_auth",
+    "_AUTH",
+];
 
 fn prefilter() -> &'static AhoCorasick {
     static AC: OnceLock<AhoCorasick> = OnceLock::new();
+    // Leftmost-first semantics let the automaton use its packed (Teddy)
+    // SIMD searcher; standard semantics fall back to a slower one.
     AC.get_or_init(|| {
         AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
             .build(FRAGMENTS)
             .expect("valid automaton")
     })
 }
+
+/// How far from a name an assignment is looked for: a minified line of a
+/// megabyte holds no assignment whose parts are further apart, and bounded
+/// windows keep the cost per name constant.
+const WINDOW: usize = 4096;
 
 /// Does the text mention anything that could be a credential name?
 pub fn may_contain(text: &[u8], extra_names: &[String]) -> bool {
@@ -70,13 +94,12 @@ pub fn is_npm_credential_name(name: &str, extra: &[String]) -> bool {
         || name.ends_with("npmAuthIdent")
 }
 
-/// Does `text` name an npm credential anywhere (an identifier around a
-/// prefilter hit that [`is_npm_credential_name`] accepts)? Decides whether a
-/// structured document is worth parsing.
-pub fn names_present(text: &str, extra_names: &[String]) -> bool {
-    candidate_names(text, extra_names)
-        .into_iter()
-        .any(|(s, e)| is_npm_credential_name(&text[s..e], extra_names))
+/// The credential names of `text`: the identifiers around prefilter hits
+/// that [`is_npm_credential_name`] accepts, as byte ranges, in order.
+pub fn credential_names(text: &str, extra_names: &[String]) -> Vec<(usize, usize)> {
+    let mut names = candidate_names(text, extra_names);
+    names.retain(|&(s, e)| is_npm_credential_name(&text[s..e], extra_names));
+    names
 }
 
 /// The identifiers around every prefilter hit, in order, once each.
@@ -116,15 +139,20 @@ fn candidate_names(text: &str, extra_names: &[String]) -> Vec<(usize, usize)> {
 /// Every assignment of a credential name in `text`. Comment lines (`#`,
 /// `//`, `;`, `--`, `REM`) are skipped, as the tools that read them do.
 pub fn find(text: &str, extra_names: &[String]) -> Vec<Assignment> {
+    find_at(text, &credential_names(text, extra_names))
+}
+
+/// [`find`] for names already located by [`credential_names`].
+pub fn find_at(text: &str, names: &[(usize, usize)]) -> Vec<Assignment> {
+    let bytes = text.as_bytes();
     let mut out = Vec::new();
-    let names = candidate_names(text, extra_names);
-    for (s, e) in names {
+    for &(s, e) in names {
         let name = &text[s..e];
-        if !is_npm_credential_name(name, extra_names) {
-            continue;
-        }
-        let line_start = text[..s].rfind('\n').map_or(0, |i| i + 1);
-        let line_end = text[e..].find('\n').map_or(text.len(), |i| e + i);
+        let window_start = floor_boundary(text, s.saturating_sub(WINDOW));
+        let line_start = memchr::memrchr(b'\n', &bytes[window_start..s])
+            .map_or(window_start, |i| window_start + i + 1);
+        let window_end = floor_boundary(text, (e + WINDOW).min(text.len()));
+        let line_end = memchr::memchr(b'\n', &bytes[e..window_end]).map_or(window_end, |i| e + i);
         if is_comment(&text[line_start..s]) {
             continue;
         }
@@ -141,6 +169,14 @@ pub fn find(text: &str, extra_names: &[String]) -> Vec<Assignment> {
         }
     }
     out
+}
+
+/// The largest character boundary at or before `i`.
+fn floor_boundary(text: &str, mut i: usize) -> usize {
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 fn is_comment(before_on_line: &str) -> bool {

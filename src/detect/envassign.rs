@@ -111,8 +111,11 @@ fn detect_assignments(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
     let format = format_of(item.path);
     // Parsing is for files that name a credential, or (YAML) hold one under
     // a key that is not a name: Travis `api_key`, an action's `with:` input.
-    let worth_parsing = assignment::names_present(&text, &opts.extra_credential_names)
-        || (format == Format::Yaml && (text.contains("api_key") || text.contains("with:")));
+    let names = assignment::credential_names(&text, &opts.extra_credential_names);
+    let worth_parsing = !names.is_empty()
+        || (format == Format::Yaml
+            && (memchr::memmem::find(item.bytes, b"api_key").is_some()
+                || memchr::memmem::find(item.bytes, b"with:").is_some()));
     let structured = match format {
         _ if !worth_parsing => Ok(()),
         Format::Yaml => match yaml::parse_all(&text) {
@@ -163,7 +166,7 @@ fn detect_assignments(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
         {
             sink.warn(item.path, format!("{e}; falling back to line matching"));
         }
-        for a in assignment::find(&text, &opts.extra_credential_names) {
+        for a in assignment::find_at(&text, &names) {
             report(item, &a.name, &text[a.value.clone()], a.value, opts, sink);
         }
     }
@@ -226,7 +229,7 @@ fn shape_hit(item: &Item, range: Range<usize>, secret: &str, name: &str, shape: 
 /// A Sonatype Nexus `NpmToken.<uuid>` is an npm credential whatever it is
 /// assigned to.
 fn nexus_tokens(item: &Item, text: &str, opts: &DetectOptions, sink: &mut Sink) {
-    for (at, _) in text.match_indices("NpmToken.") {
+    for at in memchr::memmem::find_iter(text.as_bytes(), b"NpmToken.") {
         let end = at + "NpmToken.".len() + 36;
         if end > text.len() || !text.is_char_boundary(end) || !is_uuid(&text[at + 9..end]) {
             continue;
