@@ -381,6 +381,27 @@ mod tests {
     }
 
     #[test]
+    fn configured_names_are_found_in_any_case() {
+        let v = crate::rules::synthetic_base62(2, 30);
+        let extra = vec!["registry_bearer".to_string()];
+        let text = format!("export REGISTRY_BEARER={v}\n");
+        let found: Vec<_> = find(&text, &extra)
+            .into_iter()
+            .map(|a| (a.name, text[a.value].to_string()))
+            .collect();
+        assert_eq!(found, vec![("REGISTRY_BEARER".to_string(), v.clone())]);
+        assert!(may_contain(text.as_bytes(), &extra));
+        assert!(find(&text, &[]).is_empty());
+    }
+
+    #[test]
+    fn long_lines_cost_a_bounded_window_per_name() {
+        // A minified bundle: one line, thousands of names, no assignment.
+        let line = "a.npmAuthToken&&b(NPM_TOKEN);".repeat(20_000);
+        assert!(find(&line, &[]).is_empty());
+    }
+
+    #[test]
     fn not_assignments() {
         let comment = format!("# NPM_TOKEN={}", crate::rules::synthetic_base62(1, 30));
         for line in [
