@@ -16,7 +16,7 @@ use crate::finding::{Confidence, Severity};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shape {
-    /// `npm_` + 36 base62 (granular or legacy-format npm token).
+    /// `npm_` + 36 base62 with a valid checksum.
     NpmToken,
     /// A bare UUID: pre-2021 npm tokens; Nexus, Verdaccio and Artifactory
     /// still issue UUID-shaped tokens.
@@ -136,8 +136,11 @@ pub fn shape_of(v: &str) -> Option<Shape> {
     if v.len() < 16 || v.len() > 4096 || v.contains(char::is_whitespace) {
         return None;
     }
-    if let Some(rest) = v.strip_prefix("npm_") {
-        return (rest.len() == 36 && all(rest, base62)).then_some(Shape::NpmToken);
+    // npm checks its tokens' CRC-32: a checksum-invalid `npm_` string is
+    // test data (reported only with --include-invalid-tokens, by the token
+    // matcher), whatever name it is assigned to.
+    if v.starts_with("npm_") {
+        return crate::token::is_valid_npm_token(v.as_bytes()).then_some(Shape::NpmToken);
     }
     if is_uuid(v) {
         return Some(Shape::Uuid);
@@ -301,6 +304,9 @@ mod tests {
             "ghp_short",
         ] {
             assert_eq!(shape_of(v), None, "{v}");
+        }
+        for v in [expand_templates("{{npm_token_invalid}}")] {
+            assert_eq!(shape_of(&v), None, "{v}");
         }
     }
 }
