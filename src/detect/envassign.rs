@@ -261,8 +261,9 @@ fn nexus_tokens(item: &Item, text: &str, opts: &DetectOptions, sink: &mut Sink) 
     }
 }
 
-/// A candidate found in a parsed document: `name` holds `value`; `decoded`
-/// is true when the value went through the format's string escapes.
+/// A candidate found in a parsed document: `name` holds `value` (decoded
+/// from the format's string escapes; [`report_located`] finds it in the
+/// source).
 struct Found {
     name: String,
     value: String,
