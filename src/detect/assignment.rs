@@ -24,6 +24,9 @@ pub struct Assignment {
     pub name: String,
     /// Byte range of the value in the text (inside its quotes).
     pub value: Range<usize>,
+    /// On a comment line (`# NPM_TOKEN=…`): commented out, but still
+    /// committed.
+    pub in_comment: bool,
 }
 
 /// The name fragments in the casings names are written in (`NPM_TOKEN`,
@@ -136,8 +139,8 @@ fn candidate_names(text: &str, extra_names: &[String]) -> Vec<(usize, usize)> {
     names
 }
 
-/// Every assignment of a credential name in `text`. Comment lines (`#`,
-/// `//`, `;`, `--`, `REM`) are skipped, as the tools that read them do.
+/// Every assignment of a credential name in `text`, comment lines (`#`,
+/// `//`, `;`, `--`, `REM`, `/*`, `*`) included and marked.
 pub fn find(text: &str, extra_names: &[String]) -> Vec<Assignment> {
     find_at(text, &credential_names(text, extra_names))
 }
@@ -153,9 +156,7 @@ pub fn find_at(text: &str, names: &[(usize, usize)]) -> Vec<Assignment> {
             .map_or(window_start, |i| window_start + i + 1);
         let window_end = floor_boundary(text, (e + WINDOW).min(text.len()));
         let line_end = memchr::memchr(b'\n', &bytes[e..window_end]).map_or(window_end, |i| e + i);
-        if is_comment(&text[line_start..s]) {
-            continue;
-        }
+        let in_comment = is_comment(&text[line_start..s]);
         // `//host/:_authToken=…` is npm configuration written inline (a
         // script, a command line): the scripted-.npmrc check reports it.
         if matches!(name, "_authToken" | "_auth" | "_password") && text[..s].ends_with(':') {
@@ -165,6 +166,7 @@ pub fn find_at(text: &str, names: &[(usize, usize)]) -> Vec<Assignment> {
             out.push(Assignment {
                 name: name.to_string(),
                 value,
+                in_comment,
             });
         }
     }
@@ -319,6 +321,7 @@ mod tests {
     fn values(text: &str) -> Vec<(String, String)> {
         find(text, &[])
             .into_iter()
+            .filter(|a| !a.in_comment)
             .map(|a| (a.name, text[a.value].to_string()))
             .collect()
     }
@@ -377,6 +380,16 @@ mod tests {
                 vec![(name.to_string(), v.to_string())],
                 "{line}"
             );
+        }
+    }
+
+    #[test]
+    fn comment_lines_are_marked() {
+        let v = crate::rules::synthetic_base62(3, 30);
+        for line in [format!("# NPM_TOKEN={v}"), format!("  // NPM_TOKEN: '{v}'")] {
+            let found = find(&line, &[]);
+            assert_eq!(found.len(), 1, "{line}");
+            assert!(found[0].in_comment, "{line}");
         }
     }
 

@@ -16,6 +16,7 @@ use super::assignment;
 use super::shape::{Shape, is_uuid, shape_of};
 use super::values::{ValueClass, classify};
 use super::{DetectOptions, FileKind, Hit, Item, Sink, yaml};
+use crate::finding::Confidence;
 use marked_yaml::Node;
 use std::ops::Range;
 
@@ -167,7 +168,11 @@ fn detect_assignments(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
             sink.warn(item.path, format!("{e}; falling back to line matching"));
         }
         for a in assignment::find_at(&text, &names) {
-            report(item, &a.name, &text[a.value.clone()], a.value, opts, sink);
+            let value = &text[a.value.clone()];
+            if a.in_comment && !sure_in_a_comment(value) {
+                continue;
+            }
+            report(item, &a.name, value, a.value, opts, sink);
         }
     }
     nexus_tokens(item, &text, opts, sink);
@@ -178,6 +183,13 @@ fn detect_assignments(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
     if kind != FileKind::Other || super::kind::is_npm_debug_log(item.path) {
         scripted_npmrc(item, &text, opts, sink);
     }
+}
+
+/// A commented-out credential is still committed, but in a comment only a
+/// documented token format is sure enough to report (an entropy guess or a
+/// UUID in prose is not).
+fn sure_in_a_comment(value: &str) -> bool {
+    shape_of(value.trim()).is_some_and(|s| s.confidence() == Confidence::High)
 }
 
 /// Report `value` (found at `range` of the item) assigned to `name`, if it
@@ -346,6 +358,9 @@ fn string_value(s: &str, key: Option<&str>, opts: &DetectOptions, out: &mut Vec<
     }
     if assignment::may_contain(s.as_bytes(), &opts.extra_credential_names) {
         for a in assignment::find(s, &opts.extra_credential_names) {
+            if a.in_comment && !sure_in_a_comment(&s[a.value.clone()]) {
+                continue;
+            }
             out.push(Found {
                 name: a.name,
                 value: s[a.value].to_string(),
@@ -453,6 +468,9 @@ fn walk_yaml(
             let base = pos.span_start(s.span());
             for a in assignment::find(value, &opts.extra_credential_names) {
                 let v = &value[a.value.clone()];
+                if a.in_comment && !sure_in_a_comment(v) {
+                    continue;
+                }
                 let at = pos.text[base.min(pos.text.len())..]
                     .find(v)
                     .map(|i| base + i);
