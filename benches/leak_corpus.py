@@ -245,11 +245,15 @@ def main():
             p.write_bytes(data)
 
     results = {}
-    for name, (binary, scan) in tools.items():
-        if binary is None:
-            print(f"{name}: not installed, skipped", file=sys.stderr)
-            continue
-        results[name] = scan(binary, root, work)
+    try:
+        for name, (binary, scan) in tools.items():
+            if binary is None:
+                print(f"{name}: not installed, skipped", file=sys.stderr)
+                continue
+            results[name] = scan(binary, root, work)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work)
 
     themes = sorted({c["theme"] for c in cases})
     pos = defaultdict(list)
@@ -298,8 +302,6 @@ def main():
                 if want != (d in results[n]):
                     kind = "missed" if want else "false positive"
                     print(f"{n}: {kind}: {d} {c['path']} — {c.get('note', '')}")
-    if not args.keep:
-        shutil.rmtree(work)
     return 0 if ok else 1
 
 
