@@ -252,8 +252,8 @@ def main():
                 continue
             results[name] = scan(binary, root, work)
     finally:
-        if not args.keep:
-            shutil.rmtree(work)
+        # The corpus itself lives in `work` unless --keep put it elsewhere.
+        shutil.rmtree(work)
 
     themes = sorted({c["theme"] for c in cases})
     pos = defaultdict(list)
