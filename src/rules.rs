@@ -233,8 +233,90 @@ impl Policy {
 /// credentials built at run time: `{{npm_token}}` (checksum-valid),
 /// `{{npm_token_invalid}}`, `{{npm_token_2}}` (a second distinct token),
 /// `{{uuid}}`, `{{jwt}}`, `{{ghp_token}}`, `{{b64_auth}}` (base64 of
-/// `ci-bot:` + a password).
+/// `ci-bot:` + a password), and one per credential shape of
+/// [`crate::detect::shape`]: `{{github_pat}}`, `{{ghs_token}}`, `{{glpat}}`,
+/// `{{gldt}}`, `{{glcbt}}`, `{{artifactory_api_key}}`, `{{artifactory_ref}}`,
+/// `{{codeartifact_token}}`, `{{azure_pat}}` (52 base32), `{{azure_pat_84}}`,
+/// `{{entropy_token}}` (40 base62, no known prefix).
 pub fn expand_templates(text: &str) -> String {
+    if !text.contains("{{") {
+        return text.to_string();
+    }
+    let mut out = expand_npm_templates(text);
+    if out.contains("{{") {
+        for (name, value) in shape_templates() {
+            out = out.replace(name, &value);
+        }
+    }
+    out
+}
+
+/// `n` base62 characters derived from `seed` (not a secret: deterministic).
+pub fn synthetic_base62(seed: u64, n: usize) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while out.len() < n {
+        out.push_str(&crate::token::fake_token("", seed * 1000 + i)[..30]);
+        i += 1;
+    }
+    out.truncate(n);
+    out
+}
+
+fn shape_templates() -> Vec<(&'static str, String)> {
+    use base64::Engine;
+    let b32: String = synthetic_base62(24, 52)
+        .bytes()
+        .map(|b| b"abcdefghijklmnopqrstuvwxyz234567"[b as usize % 32] as char)
+        .collect();
+    let codeartifact_head = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(br#"{"ver":1,"isu":1700000000,"enc":"A128GCM","tag":"synthetic","iv":"x"}"#);
+    vec![
+        (
+            "{{github_pat}}",
+            format!(
+                "github_pat_{}_{}",
+                synthetic_base62(11, 22),
+                synthetic_base62(12, 59)
+            ),
+        ),
+        ("{{ghs_token}}", crate::token::fake_token("ghs_", 13)),
+        ("{{glpat}}", format!("glpat-{}", synthetic_base62(14, 20))),
+        ("{{gldt}}", format!("gldt-{}", synthetic_base62(15, 20))),
+        (
+            "{{glcbt}}",
+            format!("glcbt-64_{}", synthetic_base62(16, 20)),
+        ),
+        (
+            "{{artifactory_api_key}}",
+            format!("AKCp{}", synthetic_base62(17, 69)),
+        ),
+        (
+            "{{artifactory_ref}}",
+            format!("cmVmdGtuOjAxOjE3{}", synthetic_base62(18, 48)),
+        ),
+        (
+            "{{codeartifact_token}}",
+            format!(
+                "{codeartifact_head}.{}.{}",
+                synthetic_base62(19, 120),
+                synthetic_base62(20, 22)
+            ),
+        ),
+        ("{{azure_pat}}", b32),
+        (
+            "{{azure_pat_84}}",
+            format!(
+                "{}AZDO{}",
+                synthetic_base62(21, 76),
+                synthetic_base62(22, 4)
+            ),
+        ),
+        ("{{entropy_token}}", synthetic_base62(23, 40)),
+    ]
+}
+
+fn expand_npm_templates(text: &str) -> String {
     use base64::Engine;
     let t = crate::token::fake_token("npm_", 1);
     let t2 = crate::token::fake_token("npm_", 2);

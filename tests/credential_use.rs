@@ -181,13 +181,13 @@ jobs:
   build:
     runs-on: ubuntu-latest
     env:
-      NPM_CACHE_TOKEN: ${{ secrets.NPM_CACHE_TOKEN }}
+      NPM_MIRROR_TOKEN: ${{ secrets.NPM_MIRROR_TOKEN }}
     steps:
       - run: npm ci
 "#;
     assert!(!scan(wf).is_empty());
     let opts = DetectOptions {
-        extra_credential_names: vec!["!NPM_CACHE_TOKEN".into()],
+        extra_credential_names: vec!["!NPM_MIRROR_TOKEN".into()],
         ..DetectOptions::default()
     };
     let f = scan_with(wf, &opts);

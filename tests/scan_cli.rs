@@ -604,7 +604,8 @@ fn overlapping_roots_and_extensionless_scripts() {
         ".npmrc",
         expand_templates("//r.example/:_authToken={{uuid}}\n"),
     );
-    // A script without an extension is recognised by its shebang.
+    // A script without an extension is recognised by its shebang; a Python
+    // assignment is found wherever it is.
     write(
         root,
         "bin/release",
@@ -634,6 +635,7 @@ fn overlapping_roots_and_extensionless_scripts() {
         found,
         vec![
             (".npmrc".to_string(), "npmrc-literal-auth-token".to_string()),
+            ("bin/notes".to_string(), "npm-legacy-token".to_string()),
             ("bin/release".to_string(), "npm-legacy-token".to_string()),
             // It also publishes with that token (stops working in 2027).
             (

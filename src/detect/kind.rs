@@ -3,7 +3,8 @@
 /// The kinds of file npmsweep understands beyond "any text or bytes".
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FileKind {
-    /// `.npmrc` or `npmrc` at any depth.
+    /// `.npmrc` or `npmrc` at any depth, and their variants (`.npmrc.bak`,
+    /// `ci.npmrc`, `npmrc.txt`, `.npmrc.example`).
     Npmrc,
     /// Yarn Berry `.yarnrc.yml`.
     YarnrcYml,
@@ -80,6 +81,9 @@ impl FileKind {
             | ".bash_profile" => return FileKind::Script,
             _ => {}
         }
+        if is_npmrc_variant(&lower) {
+            return FileKind::Npmrc;
+        }
         if yaml && parent == "workflows" && grandparent == ".github" {
             return if path.trim_start_matches("./").matches('/').count() == 2 {
                 FileKind::Workflow
@@ -125,20 +129,20 @@ impl FileKind {
         )
     }
 
-    /// Files where `NPM_TOKEN=<value>`-style assignments appear (including
-    /// `package.json`, whose `scripts` are shell commands:
-    /// `"release": "NPM_TOKEN=… npm publish"`).
+    /// Files where `NPM_TOKEN=<value>`-style assignments may appear: every
+    /// file but the package-manager configs (their own analysers read them)
+    /// and lockfiles. Source code, JSON/YAML/TOML settings, CI configs of
+    /// every system, debug logs and environment dumps all hold assignments;
+    /// the detector's name prefilter makes files without a credential name
+    /// cost one Aho-Corasick pass.
     pub fn has_env_assignments(self) -> bool {
-        matches!(
+        !matches!(
             self,
-            FileKind::EnvFile
-                | FileKind::PackageConfig
-                | FileKind::Script
-                | FileKind::Dockerfile
-                | FileKind::Compose
-                | FileKind::Workflow
-                | FileKind::CopiedWorkflow
-                | FileKind::Action
+            FileKind::Npmrc
+                | FileKind::YarnrcYml
+                | FileKind::YarnrcClassic
+                | FileKind::Bunfig
+                | FileKind::Lockfile
         )
     }
 
@@ -146,6 +150,40 @@ impl FileKind {
     pub fn is_parsed_config(self) -> bool {
         !matches!(self, FileKind::Other)
     }
+}
+
+/// An npm debug log: `npm-debug.log` (npm < 5), `_logs/<date>-debug-0.log`
+/// (npm >= 5, under the npm cache), or a copy of one committed by mistake.
+/// Old npm versions logged the whole command line, `--//host/:_authToken=…`
+/// included.
+pub fn is_npm_debug_log(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    let name = lower.rsplit('/').next().unwrap_or(&lower);
+    name.starts_with("npm-debug.log")
+        || (name.ends_with(".log") && name.contains("-debug"))
+        || (lower.contains("_logs/") && name.ends_with(".log"))
+}
+
+/// Extensions of files that mention npmrc but are code or documentation
+/// (`npmrc.js`, `npmrc.md`), not npm configuration.
+const NOT_CONFIG_EXTENSIONS: &[&str] = &[
+    "js", "mjs", "cjs", "ts", "mts", "cts", "jsx", "tsx", "py", "rb", "go", "rs", "java", "kt",
+    "sh", "bash", "ps1", "md", "markdown", "rst", "html", "json", "yml", "yaml", "toml", "lock",
+    "snap",
+];
+
+/// Copies and variants of an `.npmrc`: `.npmrc.bak`, `.npmrc.local`,
+/// `.npmrc.example`, `ci.npmrc`, `npmrc.txt`, `npmrc-ci`. npm reads them
+/// when pointed at them (`--userconfig`, `NPM_CONFIG_USERCONFIG`), and a
+/// backup holds the same credentials as the original.
+fn is_npmrc_variant(lower: &str) -> bool {
+    let named = lower.ends_with(".npmrc")
+        || lower.starts_with(".npmrc")
+        || lower.starts_with("npmrc.")
+        || lower.starts_with("npmrc-")
+        || lower.starts_with("npmrc_");
+    let ext = lower.rsplit('.').next().unwrap_or("");
+    named && (lower.ends_with("npmrc") || !NOT_CONFIG_EXTENSIONS.contains(&ext))
 }
 
 #[cfg(test)]
@@ -187,6 +225,13 @@ mod tests {
             ("Makefile", Script),
             ("src/main.rs", Other),
             ("README.md", Other),
+            (".npmrc.bak", Npmrc),
+            ("config/.npmrc.local", Npmrc),
+            (".npmrc.example", Npmrc),
+            ("ci.npmrc", Npmrc),
+            ("npmrc.txt", Npmrc),
+            ("src/npmrc.js", Other),
+            ("docs/npmrc.md", Other),
         ];
         for (path, kind) in cases {
             assert_eq!(FileKind::of(path), kind, "{path}");

@@ -7,6 +7,7 @@
 //! ranges become line/column spans, secrets become redacted previews and
 //! fingerprints, and rule metadata comes from the registry.
 
+pub mod assignment;
 pub mod bunfig;
 pub mod dockerfile;
 pub mod envassign;
@@ -15,6 +16,7 @@ pub mod kind;
 pub mod lines;
 pub mod npmrc;
 pub mod script_publish;
+pub mod shape;
 pub mod token;
 pub mod tree;
 pub mod urlcreds;
@@ -25,7 +27,7 @@ pub mod yarnrc;
 
 pub use kind::FileKind;
 
-use crate::finding::{Finding, InputText, Origin, Secret, Severity, fingerprint};
+use crate::finding::{Confidence, Finding, InputText, Origin, Secret, Severity, fingerprint};
 use crate::rules::Registry;
 use lines::LineIndex;
 use std::collections::BTreeMap;
@@ -79,6 +81,9 @@ pub struct Hit {
     /// Overrides the rule's severity for this hit (a workflow rule whose
     /// risk depends on context, e.g. a PR-head checkout).
     pub severity: Option<Severity>,
+    /// Overrides the rule's confidence (a credential's shape: a documented
+    /// token format is surer than an entropy guess).
+    pub confidence: Option<Confidence>,
 }
 
 impl Hit {
@@ -91,7 +96,13 @@ impl Hit {
             message: message.into(),
             details: BTreeMap::new(),
             severity: None,
+            confidence: None,
         }
+    }
+
+    pub fn with_confidence(mut self, confidence: Confidence) -> Hit {
+        self.confidence = Some(confidence);
+        self
     }
 
     pub fn with_severity(mut self, severity: Severity) -> Hit {
@@ -415,7 +426,7 @@ fn finish(item: &Item, span: crate::finding::Span, hit: Hit) -> Finding {
     Finding {
         rule_id: rule.id.clone(),
         severity: hit.severity.unwrap_or(rule.severity),
-        confidence: rule.confidence,
+        confidence: hit.confidence.unwrap_or(rule.confidence),
         path: item.path.to_string(),
         span,
         message,

@@ -89,10 +89,77 @@ pub fn classify(value: &str, extra_placeholders: &[String]) -> ValueClass {
             return ValueClass::EnvReference;
         }
     }
-    if is_placeholder(trimmed, extra_placeholders) {
+    if is_placeholder(trimmed, extra_placeholders) || is_fake(trimmed) {
         return ValueClass::Placeholder;
     }
     ValueClass::Literal
+}
+
+/// Words that mark a value as made up for tests or documentation.
+const FAKE_WORDS: &[&str] = &[
+    "fake",
+    "dummy",
+    "test",
+    "sample",
+    "mock",
+    "example",
+    "placeholder",
+    "invalid",
+    "notreal",
+    "not-a-real",
+    "not_a_real",
+    "redacted",
+    "bogus",
+];
+
+/// Known credential prefixes, stripped before looking for [`FAKE_WORDS`]
+/// (`ghp_`'s underscore is not a word separator of the value).
+const PREFIXES: &[&str] = &[
+    "npm_",
+    "ghp_",
+    "gho_",
+    "ghs_",
+    "ghu_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "gldt-",
+    "glcbt-",
+    "NpmToken.",
+];
+
+/// The one rule for plainly fake values (documented in the README, "Fake
+/// values"): a value is fake, and not reported, when
+///
+/// 1. it is a placeholder ([`is_placeholder`]), or
+/// 2. after its known prefix, it contains a [`FAKE_WORDS`] word and reads as
+///    words: it has a `-`, `_` or `.` separator, or is shorter than 24
+///    characters (`fake-token-for-tests`, `npm_test_token_123`,
+///    `dummytoken`); a random 36-character token has neither, or
+/// 3. it is a UUID whose every group is a run of one character or an
+///    ascending sequence (`00000000-1111-2222-…`,
+///    `12345678-1234-1234-1234-123456789012`, `aaaaaaaa-bbbb-…`).
+pub fn is_fake(value: &str) -> bool {
+    let v = value.trim().trim_matches(|c| c == '"' || c == '\'');
+    let body = PREFIXES.iter().find_map(|p| v.strip_prefix(p)).unwrap_or(v);
+    let lower = body.to_ascii_lowercase();
+    let wordy = lower.contains(['-', '_', '.']) || lower.len() < 24;
+    if wordy && FAKE_WORDS.iter().any(|w| lower.contains(w)) {
+        return true;
+    }
+    let uuid = body;
+    super::shape::is_uuid(uuid) && uuid.split('-').all(patterned_group)
+}
+
+/// One character repeated, or each character the successor of the one
+/// before (digits wrap from 9 to 0: `123456789012`).
+fn patterned_group(g: &str) -> bool {
+    let b = g.to_ascii_lowercase().into_bytes();
+    let run = b.iter().all(|&c| c == b[0]);
+    let ascending = b
+        .windows(2)
+        .all(|w| w[1] == w[0] + 1 || (w[0] == b'9' && (w[1] == b'0' || w[1] == b'a')));
+    run || ascending
 }
 
 /// A run of 8 or more characters that could carry entropy.
@@ -276,6 +343,31 @@ mod tests {
         }
         assert_eq!(classify("", &[]), Empty);
         assert_eq!(classify("mycustom", &["MYCUSTOM".into()]), Placeholder);
+    }
+
+    #[test]
+    fn fake_values_are_one_rule() {
+        for v in [
+            "fake-token-for-tests",
+            "dummy",
+            "test",
+            "npm_test_token_for_ci",
+            "my.fake.npm.token.1234",
+            "dummytoken123",
+            "00000000-1111-2222-3333-444444444444",
+            "12345678-1234-1234-1234-123456789012",
+            "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+            "NpmToken.11111111-2222-3333-4444-555555555555",
+        ] {
+            assert_eq!(classify(v, &[]), Placeholder, "{v}");
+        }
+        // Random values that happen to contain a word are not fake.
+        for v in [
+            "3f2a9c1e-0b7d-4c11-9a2b-5c1f0e9a2b7d",
+            "a8TestQ3vT9zLmP0wXy7Rk2Nc5Hj4Bs6Df1G",
+        ] {
+            assert_eq!(classify(v, &[]), Literal, "{v}");
+        }
     }
 
     #[test]
