@@ -8,6 +8,7 @@ pub mod detect;
 pub mod filter;
 pub mod finding;
 pub mod history;
+pub mod layer;
 pub mod report;
 pub mod rules;
 pub mod scan;

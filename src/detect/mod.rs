@@ -45,6 +45,9 @@ pub struct DetectOptions {
     pub extra_credential_names: Vec<String>,
     /// Extra values that are placeholders, not credentials.
     pub extra_placeholders: Vec<String>,
+    /// How many layers (embedded document, decoded value, archive member)
+    /// deep the item is: 0 for a file; see [`crate::layer::MAX_DEPTH`].
+    pub layer_depth: usize,
 }
 
 /// Something a detector found, before it becomes a [`Finding`].
@@ -114,6 +117,9 @@ pub struct Sink {
     /// Problems with the content (malformed YAML, invalid UTF-8 in a config
     /// file…), each a complete sentence naming the position. Never fatal.
     pub warnings: Vec<String>,
+    /// Complete findings of other paths found inside this item (archive
+    /// members: `archive.tgz!package/.npmrc`).
+    pub findings: Vec<Finding>,
 }
 
 impl Sink {
@@ -183,6 +189,27 @@ pub static DETECTORS: &[Detector] = &[
 /// `kinds` lists the kinds of path the content was seen under (history may
 /// see one blob under several); the token matcher runs once regardless.
 pub fn detect(item: &Item, kinds: &[FileKind], opts: &DetectOptions) -> Detected {
+    let Sink {
+        mut hits,
+        warnings,
+        findings: mut inner,
+    } = collect(item, kinds, opts);
+    if hits.is_empty() {
+        return Detected {
+            findings: inner,
+            warnings,
+        };
+    }
+    dedupe_overlapping(&mut hits);
+    let lines = LineIndex::new(item.bytes);
+    let mut findings: Vec<Finding> = hits.into_iter().map(|h| finish(item, &lines, h)).collect();
+    findings.append(&mut inner);
+    Detected { findings, warnings }
+}
+
+/// The hits of every applicable detector on `item`, then of every layer
+/// inside it ([`crate::layer`]), at positions in `item`.
+pub fn collect(item: &Item, kinds: &[FileKind], opts: &DetectOptions) -> Sink {
     let mut sink = Sink::default();
     for d in DETECTORS {
         let wanted = if d.name == "token" {
@@ -194,17 +221,8 @@ pub fn detect(item: &Item, kinds: &[FileKind], opts: &DetectOptions) -> Detected
             (d.run)(item, opts, &mut sink);
         }
     }
-    let Sink { mut hits, warnings } = sink;
-    if hits.is_empty() {
-        return Detected {
-            findings: Vec::new(),
-            warnings,
-        };
-    }
-    dedupe_overlapping(&mut hits);
-    let lines = LineIndex::new(item.bytes);
-    let findings = hits.into_iter().map(|h| finish(item, &lines, h)).collect();
-    Detected { findings, warnings }
+    crate::layer::expand(item, kinds, opts, &mut sink);
+    sink
 }
 
 /// A checksum-valid token reported by the token matcher is the most precise

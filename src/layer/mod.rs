@@ -1,0 +1,244 @@
+//! Layers: content inside content. An `.npmrc` written in a YAML block
+//! scalar, a heredoc, a code string or a Markdown code block; a base64 or
+//! percent-encoded value; the members of an archive. Each layer finds
+//! [`SubDocument`]s in an item — the inner bytes and a map from inner to
+//! outer offsets — and runs every detector on them, so an embedded `.npmrc`
+//! is parsed by the same code as a real one. Hits come back at the outer
+//! position, with a detail saying which layer they came through.
+//!
+//! Layers engage only on cheap prefilter hits (a literal marker, an encoded
+//! marker, an archive's magic bytes), so ordinary files cost one or two
+//! vectorised searches. Nesting (base64 inside a YAML block scalar, a
+//! tarball inside a zip) is bounded by [`MAX_DEPTH`].
+
+pub mod archive;
+pub mod base64;
+pub mod embedded;
+pub mod percent;
+
+use crate::detect::{self, DetectOptions, FileKind, Hit, Item, Sink};
+use std::ops::Range;
+
+/// How many layers deep detection goes (a base64 value in a block scalar
+/// is two; an archive inside an archive is two).
+pub const MAX_DEPTH: usize = 3;
+
+/// A document inside an item.
+pub struct SubDocument {
+    pub bytes: Vec<u8>,
+    pub map: OffsetMap,
+    /// How the inner bytes are parsed.
+    pub kinds: Vec<FileKind>,
+    /// The detail every hit gets: (`embedded_in`, "a YAML block scalar") or
+    /// (`encoding`, "base64").
+    pub detail: (&'static str, &'static str),
+}
+
+/// Inner offsets to outer offsets: pieces, each either copied verbatim (same
+/// length: offsets map one to one) or transformed (an escape, a base64 run:
+/// any inner offset maps to the whole outer piece).
+#[derive(Debug, Default, Clone)]
+pub struct OffsetMap {
+    /// (inner start, inner length, outer range), by inner start.
+    pieces: Vec<(usize, usize, Range<usize>)>,
+    inner_len: usize,
+}
+
+impl OffsetMap {
+    /// Every inner byte comes from the whole of `outer`.
+    pub fn whole(inner_len: usize, outer: Range<usize>) -> OffsetMap {
+        let mut map = OffsetMap::default();
+        map.push(inner_len, outer);
+        map
+    }
+
+    /// The next `inner_len` inner bytes come from `outer` (verbatim when the
+    /// lengths agree).
+    pub fn push(&mut self, inner_len: usize, outer: Range<usize>) {
+        if let Some(last) = self.pieces.last_mut() {
+            // Merge verbatim pieces that continue each other.
+            let verbatim = last.1 == last.2.len() && inner_len == outer.len();
+            if verbatim && last.2.end == outer.start {
+                last.1 += inner_len;
+                last.2.end = outer.end;
+                self.inner_len += inner_len;
+                return;
+            }
+        }
+        self.pieces.push((self.inner_len, inner_len, outer));
+        self.inner_len += inner_len;
+    }
+
+    fn piece(&self, inner: usize) -> Option<&(usize, usize, Range<usize>)> {
+        let i = self.pieces.partition_point(|p| p.0 <= inner);
+        self.pieces.get(i.checked_sub(1)?)
+    }
+
+    /// The outer range an inner range comes from.
+    pub fn outer(&self, inner: Range<usize>) -> Range<usize> {
+        let Some(first) = self.piece(inner.start) else {
+            return 0..0;
+        };
+        let start = if first.1 == first.2.len() {
+            first.2.start + (inner.start - first.0)
+        } else {
+            first.2.start
+        };
+        let last_byte = inner.end.max(inner.start + 1) - 1;
+        let last = self.piece(last_byte).unwrap_or(first);
+        let end = if last.1 == last.2.len() {
+            (last.2.start + (inner.end - last.0)).min(last.2.end)
+        } else {
+            last.2.end
+        };
+        start..end.max(start)
+    }
+}
+
+/// Find the sub-documents of an item and add what the detectors find in
+/// them to `sink`, at outer positions. Archive members become findings of
+/// their own paths (`archive.tgz!package/.npmrc`).
+pub fn expand(item: &Item, kinds: &[FileKind], opts: &DetectOptions, sink: &mut Sink) {
+    if archive::expand(item, opts, sink) || opts.layer_depth >= MAX_DEPTH {
+        return;
+    }
+    let mut docs = Vec::new();
+    embedded::find(item, kinds, &mut docs);
+    base64::find(item, &mut docs);
+    percent::find(item, kinds, &mut docs);
+    if docs.is_empty() {
+        return;
+    }
+    let deeper = DetectOptions {
+        layer_depth: opts.layer_depth + 1,
+        ..opts.clone()
+    };
+    for doc in docs {
+        let sub = Item {
+            path: item.path,
+            bytes: &doc.bytes,
+            origin: item.origin.clone(),
+        };
+        // Warnings about the inner text (a decoded value that is not a
+        // valid config) are not the user's problem: the layer guessed.
+        let inner = detect::collect(&sub, &doc.kinds, &deeper);
+        sink.findings.extend(inner.findings);
+        for mut hit in inner.hits {
+            let outer = doc.map.outer(hit.range.clone());
+            hit.message = relocate_line(&hit.message, &doc.bytes, hit.range.start, item, &outer);
+            hit.message.push_str(&match doc.detail.0 {
+                "encoding" => format!(" (decoded from {})", doc.detail.1),
+                _ => format!(" (in {})", doc.detail.1),
+            });
+            hit.range = outer;
+            // A layer hit already found in place (by the direct detectors
+            // or another layer) is the same finding.
+            if !hit.details.contains_key(doc.detail.0) {
+                hit.details
+                    .insert(doc.detail.0.to_string(), doc.detail.1.to_string());
+            }
+            if !already_found(&sink.hits, &hit) {
+                sink.hits.push(hit);
+            }
+        }
+    }
+}
+
+/// Is the same secret already reported at overlapping bytes?
+fn already_found(hits: &[Hit], hit: &Hit) -> bool {
+    let Some(secret) = &hit.secret else {
+        return false;
+    };
+    hits.iter().any(|h| {
+        h.secret.as_ref().is_some_and(|s| s == secret)
+            && h.range.start < hit.range.end.max(hit.range.start + 1)
+            && hit.range.start < h.range.end.max(h.range.start + 1)
+    })
+}
+
+/// Detector messages name the line they saw (`…, line 3`); inside a
+/// sub-document that is the inner line, so it becomes the outer one.
+fn relocate_line(
+    message: &str,
+    inner: &[u8],
+    inner_at: usize,
+    item: &Item,
+    outer: &Range<usize>,
+) -> String {
+    let line_of = |bytes: &[u8], at: usize| {
+        memchr::memchr_iter(b'\n', &bytes[..at.min(bytes.len())]).count() + 1
+    };
+    let inner_line = format!(", line {}", line_of(inner, inner_at));
+    let outer_line = format!(", line {}", line_of(item.bytes, outer.start));
+    match message.find(&inner_line) {
+        Some(at) if !message[at + inner_line.len()..].starts_with(|c: char| c.is_ascii_digit()) => {
+            format!(
+                "{}{}{}",
+                &message[..at],
+                outer_line,
+                &message[at + inner_line.len()..]
+            )
+        }
+        _ => message.to_string(),
+    }
+}
+
+/// Does the text hold a marker of npm credentials worth parsing for?
+pub fn has_credential_marker(bytes: &[u8]) -> bool {
+    use aho_corasick::AhoCorasick;
+    use std::sync::OnceLock;
+    static AC: OnceLock<AhoCorasick> = OnceLock::new();
+    AC.get_or_init(|| AhoCorasick::new(MARKERS).expect("valid automaton"))
+        .is_match(bytes)
+}
+
+/// Literal markers of npm credentials: `.npmrc` auth keys, the token prefix,
+/// Yarn's keys and the common variable names.
+pub const MARKERS: &[&str] = &[
+    "_auth",
+    "_password",
+    "npm_",
+    "npmAuth",
+    "NPM_TOKEN",
+    "NPM_AUTH_TOKEN",
+    "NODE_AUTH_TOKEN",
+    "NPM_CONFIG__AUTH",
+];
+
+/// Mostly printable text (decoded bytes worth running detectors on).
+pub fn looks_like_text(bytes: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return false;
+    };
+    let printable = text
+        .chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+        .count();
+    printable * 20 >= text.chars().count() * 19
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offset_maps_verbatim_and_transformed_pieces() {
+        let mut map = OffsetMap::default();
+        map.push(3, 10..13); // "abc" verbatim
+        map.push(1, 13..16); // "%41" -> "A"
+        map.push(2, 16..18); // verbatim
+        assert_eq!(map.outer(0..3), 10..13);
+        assert_eq!(map.outer(1..2), 11..12);
+        assert_eq!(map.outer(2..5), 12..17);
+        assert_eq!(map.outer(3..4), 13..16);
+        let whole = OffsetMap::whole(30, 5..45);
+        assert_eq!(whole.outer(7..9), 5..45);
+    }
+
+    #[test]
+    fn text_check_rejects_binary() {
+        assert!(looks_like_text(b"//r.example/:_authToken=abc\n"));
+        assert!(!looks_like_text(&[0x00, 0x01, 0x02, b'a']));
+        assert!(!looks_like_text(&[0xff, 0xfe]));
+    }
+}
