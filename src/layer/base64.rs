@@ -165,6 +165,7 @@ pub fn find(item: &Item, docs: &mut Vec<SubDocument>) {
                 map: OffsetMap::whole(decoded.len(), run),
                 bytes: decoded,
                 detail: ("encoding", "base64"),
+                min_secret_len: 0,
             },
             None => continue,
             Some(name) => {
@@ -180,6 +181,7 @@ pub fn find(item: &Item, docs: &mut Vec<SubDocument>) {
                     map,
                     bytes: text,
                     detail: ("encoding", "base64"),
+                    min_secret_len: 0,
                 }
             }
         };
@@ -284,8 +286,9 @@ mod tests {
 
     #[test]
     fn echo_base64_into_npmrc() {
-        let npmrc = "//npm.pkg.github.com/:_authToken=ghp_R4nd0mLook1ngT0kenValue1234567890\n";
-        let sh = format!("echo {} | base64 -d > ~/.npmrc\n", b64(npmrc));
+        let pat = format!("ghp_{}", "R4nd0mL00k1ng".repeat(3));
+        let npmrc = format!("//npm.pkg.github.com/:_authToken={pat}\n");
+        let sh = format!("echo {} | base64 -d > ~/.npmrc\n", b64(&npmrc));
         let f = scan("deploy.sh", &sh);
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].rule_id, "npmrc-literal-auth-token");

@@ -14,6 +14,10 @@ use crate::detect::{FileKind, Item, yaml};
 use aho_corasick::AhoCorasick;
 use std::sync::OnceLock;
 
+/// Values shorter than this in a string literal are test data, not
+/// credentials (`'//r/:_authToken=abc'` in a parser's unit test).
+const MIN_CODE_SECRET: usize = 16;
+
 /// Lines are never longer than this for the line-based containers.
 const MAX_CONTAINER: usize = 1 << 20;
 
@@ -191,6 +195,7 @@ fn push_fence(
         map,
         kinds,
         detail: ("embedded_in", "a Markdown code block"),
+        min_secret_len: 0,
     });
 }
 
@@ -218,6 +223,7 @@ fn yaml_block_scalars(text: &str, docs: &mut Vec<SubDocument>) {
                             map,
                             kinds: vec![FileKind::Npmrc],
                             detail: ("embedded_in", "a YAML block scalar"),
+                            min_secret_len: 0,
                         });
                     }
                 }
@@ -294,6 +300,7 @@ fn heredocs(text: &str, docs: &mut Vec<SubDocument>) {
             map,
             kinds: vec![FileKind::Npmrc],
             detail: ("embedded_in", "a shell heredoc"),
+            min_secret_len: 0,
         });
     }
 }
@@ -339,6 +346,7 @@ fn code_strings(text: &str, docs: &mut Vec<SubDocument>) {
             map,
             kinds: vec![FileKind::Npmrc],
             detail: ("embedded_in", "a string literal"),
+            min_secret_len: MIN_CODE_SECRET,
         });
     }
 }

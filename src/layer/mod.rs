@@ -32,6 +32,9 @@ pub struct SubDocument {
     /// The detail every hit gets: (`embedded_in`, "a YAML block scalar") or
     /// (`encoding`, "base64").
     pub detail: (&'static str, &'static str),
+    /// Secrets shorter than this are not reported from this document (string
+    /// literals in code are full of short test values: `abc`, `secret`).
+    pub min_secret_len: usize,
 }
 
 /// Inner offsets to outer offsets: pieces, each either copied verbatim (same
@@ -124,6 +127,13 @@ pub fn expand(item: &Item, kinds: &[FileKind], opts: &DetectOptions, sink: &mut 
         let inner = detect::collect(&sub, &doc.kinds, &deeper);
         sink.findings.extend(inner.findings);
         for mut hit in inner.hits {
+            if hit
+                .secret
+                .as_ref()
+                .is_some_and(|s| s.expose().chars().count() < doc.min_secret_len)
+            {
+                continue;
+            }
             let outer = doc.map.outer(hit.range.clone());
             hit.message = relocate_line(&hit.message, &doc.bytes, hit.range.start, item, &outer);
             hit.message.push_str(&match doc.detail.0 {
