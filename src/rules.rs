@@ -126,8 +126,37 @@ impl Registry {
 /// credentials built at run time: `{{npm_token}}` (checksum-valid),
 /// `{{npm_token_invalid}}`, `{{npm_token_2}}` (a second distinct token),
 /// `{{uuid}}`, `{{jwt}}`, `{{ghp_token}}`, `{{b64_auth}}` (base64 of
-/// `ci-bot:` + a password).
+/// `ci-bot:` + a password); then `{{base64}}…{{/base64}}` and
+/// `{{percent}}…{{/percent}}` encode what they enclose (encoded examples).
 pub fn expand_templates(text: &str) -> String {
+    let expanded = expand_credentials(text);
+    let expanded = encode_between(&expanded, "base64", |s| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(s)
+    });
+    encode_between(&expanded, "percent", |s| {
+        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    })
+}
+
+/// Replace every `{{name}}…{{/name}}` with `encode(…)`.
+fn encode_between(text: &str, name: &str, encode: impl Fn(&str) -> String) -> String {
+    let (open, close) = (format!("{{{{{name}}}}}"), format!("{{{{/{name}}}}}"));
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(&open) {
+        let Some(len) = rest[start + open.len()..].find(&close) else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        out.push_str(&encode(&rest[start + open.len()..start + open.len() + len]));
+        rest = &rest[start + open.len() + len + close.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn expand_credentials(text: &str) -> String {
     use base64::Engine;
     let t = crate::token::fake_token("npm_", 1);
     let t2 = crate::token::fake_token("npm_", 2);
