@@ -86,7 +86,8 @@ fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
 
 /// An `npm pack` tarball with a planted `.npmrc`.
 fn npm_pack_tarball(token: &str) -> Vec<u8> {
-    let npmrc = format!("registry=https://registry.npmjs.org/\n//registry.npmjs.org/:_authToken={token}\n");
+    let npmrc =
+        format!("registry=https://registry.npmjs.org/\n//registry.npmjs.org/:_authToken={token}\n");
     gz(&tar_of(&[
         ("package/package.json", b"{\"name\": \"pkg\"}\n"),
         ("package/.npmrc", npmrc.as_bytes()),
@@ -110,14 +111,22 @@ fn archive_members_are_scanned_like_files() {
     write(dir.path(), "pkg-1.0.0.tgz", npm_pack_tarball(&token));
     // A zip holding a tarball holding an `.env`: nested archives.
     let uuid = "7c1e4f2a-9b3d-4e8f-a2c6-5d7e9f1b3a4c";
-    let inner = gz(&tar_of(&[("package/.env", format!("NPM_TOKEN={uuid}\n").as_bytes())]));
+    let inner = gz(&tar_of(&[(
+        "package/.env",
+        format!("NPM_TOKEN={uuid}\n").as_bytes(),
+    )]));
     write(
         dir.path(),
         "vendor/bundle.zip",
         zip_of(&[("inner-1.0.0.tgz", &inner), ("readme.txt", b"hello\n")]),
     );
     let out = npmsweep(&["scan", ".", "--format", "json"], dir.path());
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let doc = json(&out);
     assert_eq!(doc["findings"].as_array().unwrap().len(), 2, "{doc:#}");
 
@@ -131,13 +140,19 @@ fn archive_members_are_scanned_like_files() {
     let f = finding(&doc, "vendor/bundle.zip!inner-1.0.0.tgz!package/.env");
     assert_eq!(f["rule_id"], "npm-legacy-token");
     assert_eq!(f["details"]["archive"], "vendor/bundle.zip");
-    assert_eq!(f["details"]["archive_member"], "inner-1.0.0.tgz!package/.env");
+    assert_eq!(
+        f["details"]["archive_member"],
+        "inner-1.0.0.tgz!package/.env"
+    );
 
     // No secret in any format; SARIF stays valid and points at the archive.
     for format in ["json", "human", "sarif", "github"] {
         let out = npmsweep(&["scan", ".", "--format", format], dir.path());
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(!text.contains(&token) && !text.contains(uuid), "{format}: {text}");
+        assert!(
+            !text.contains(&token) && !text.contains(uuid),
+            "{format}: {text}"
+        );
     }
     let out = npmsweep(&["scan", ".", "--format", "sarif"], dir.path());
     let log: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -147,11 +162,20 @@ fn archive_members_are_scanned_like_files() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap())
+        .map(|r| {
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+        })
         .collect();
     assert_eq!(uris, ["pkg-1.0.0.tgz", "vendor/bundle.zip"]);
-    let message = log["runs"][0]["results"][0]["message"]["text"].as_str().unwrap();
-    assert!(message.contains("archive member package/.npmrc, line 2"), "{message}");
+    let message = log["runs"][0]["results"][0]["message"]["text"]
+        .as_str()
+        .unwrap();
+    assert!(
+        message.contains("archive member package/.npmrc, line 2"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -177,7 +201,10 @@ fn a_decompression_bomb_is_a_warning_and_the_scan_goes_on() {
     let doc = json(&out);
     assert_eq!(doc["findings"][0]["path"], "after.js");
     let warnings = doc["warnings"].to_string();
-    assert!(warnings.contains("bomb.tgz: gzip archive: expands more than 200 times"), "{warnings}");
+    assert!(
+        warnings.contains("bomb.tgz: gzip archive: expands more than 200 times"),
+        "{warnings}"
+    );
 }
 
 #[test]
@@ -192,7 +219,12 @@ fn history_opens_archives_in_blobs() {
     git(dir.path(), &["rm", "-q", "pkg-1.0.0.tgz"]);
     git(dir.path(), &["commit", "-qm", "remove the tarball"]);
     let out = npmsweep(&["history", ".", "--format", "json"], dir.path());
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let doc = json(&out);
     let f = finding(&doc, "pkg-1.0.0.tgz!package/.npmrc");
     assert_eq!(f["rule_id"], "npm-token");
@@ -217,7 +249,9 @@ fn embedded_and_encoded_configuration_in_a_tree() {
     write(
         dir.path(),
         "deploy/configmap.yaml",
-        format!("kind: ConfigMap\ndata:\n  .npmrc: |\n    @corp:registry=https://gitlab.example.com/api/v4/packages/npm/\n    //gitlab.example.com/api/v4/packages/npm/:_authToken={literal}\n"),
+        format!(
+            "kind: ConfigMap\ndata:\n  .npmrc: |\n    @corp:registry=https://gitlab.example.com/api/v4/packages/npm/\n    //gitlab.example.com/api/v4/packages/npm/:_authToken={literal}\n"
+        ),
     );
     write(
         dir.path(),

@@ -162,7 +162,7 @@ pub fn find(item: &Item, docs: &mut Vec<SubDocument>) {
         let doc = match prefix {
             None if super::has_credential_marker(&decoded) => SubDocument {
                 kinds: kinds_of(&decoded),
-                map: OffsetMap::whole(decoded.len(), run),
+                map: OffsetMap::base64(decoded.len(), run),
                 bytes: decoded,
                 detail: ("encoding", "base64"),
                 min_secret_len: 0,
@@ -174,7 +174,10 @@ pub fn find(item: &Item, docs: &mut Vec<SubDocument>) {
                 let mut text = format!("{name}=").into_bytes();
                 let mut map = OffsetMap::default();
                 map.push(text.len(), m.start()..m.end());
-                map.push(decoded.len(), run);
+                let value = OffsetMap::base64(decoded.len(), run);
+                for (_, len, outer) in value.pieces {
+                    map.push(len, outer);
+                }
                 text.extend_from_slice(&decoded);
                 SubDocument {
                     kinds: vec![FileKind::EnvFile],
@@ -262,7 +265,9 @@ mod tests {
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].rule_id, "npm-token");
         assert_eq!(f[0].span.start_line, 4);
-        assert_eq!(f[0].span.start_column, 11);
+        // The run starts at column 11; the token is decoded bytes 33.., the
+        // 12th group of three, encoded from character 44 of the run.
+        assert_eq!(f[0].span.start_column, 11 + 44);
         assert_eq!(f[0].details["encoding"], "base64");
         assert!(
             f[0].message.contains("decoded from base64"),
@@ -292,7 +297,7 @@ mod tests {
         let f = scan("deploy.sh", &sh);
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].rule_id, "npmrc-literal-auth-token");
-        assert_eq!(f[0].span.start_column, 6);
+        assert_eq!(f[0].span.start_column, 6 + 44);
     }
 
     #[test]

@@ -55,6 +55,19 @@ impl OffsetMap {
         map
     }
 
+    /// Bytes decoded from the base64 run at `outer`: every 3 decoded bytes
+    /// come from 4 characters, so a decoded secret points at the characters
+    /// that encode it.
+    pub fn base64(decoded_len: usize, outer: Range<usize>) -> OffsetMap {
+        let mut map = OffsetMap::default();
+        for group in (0..decoded_len).step_by(3) {
+            let start = (outer.start + group / 3 * 4).min(outer.end);
+            let end = (start + 4).min(outer.end);
+            map.push((decoded_len - group).min(3), start..end);
+        }
+        map
+    }
+
     /// The next `inner_len` inner bytes come from `outer` (verbatim when the
     /// lengths agree).
     pub fn push(&mut self, inner_len: usize, outer: Range<usize>) {
@@ -243,6 +256,11 @@ mod tests {
         assert_eq!(map.outer(3..4), 13..16);
         let whole = OffsetMap::whole(30, 5..45);
         assert_eq!(whole.outer(7..9), 5..45);
+        // "abcdef" is "YWJjZGVm": "cd" comes from both groups of four.
+        let b64 = OffsetMap::base64(6, 10..18);
+        assert_eq!(b64.outer(2..4), 10..18);
+        assert_eq!(b64.outer(3..6), 14..18);
+        assert_eq!(b64.outer(0..1), 10..14);
     }
 
     #[test]
