@@ -145,10 +145,11 @@ pub fn find(item: &Item, docs: &mut Vec<SubDocument>) {
             }
         };
         let len = run.end - run.start;
+        // Hits inside a run already looked at are skipped, whatever its fate.
+        last_end = run.end;
         if !(MIN_RUN..MAX_RUN).contains(&len) {
             continue;
         }
-        last_end = run.end;
         decoded_runs += 1;
         if decoded_runs > MAX_RUNS {
             break;

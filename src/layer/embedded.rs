@@ -328,59 +328,43 @@ fn heredoc_delimiter(line: &str) -> Option<&str> {
 }
 
 /// String literals holding an auth key, unescaped: `'…'`, `"…"`, and
-/// template literals `` `…` `` (which may span lines).
+/// template literals `` `…` `` (which may span lines). One pass over the
+/// text tracks which string each auth key sits in; quotes and apostrophes
+/// outside strings (comments) only confuse the rest of their line.
 fn code_strings(text: &str, docs: &mut Vec<SubDocument>) {
     let bytes = text.as_bytes();
-    let mut done_until = 0;
-    for m in auth_keys().find_iter(bytes) {
-        if m.start() < done_until {
-            continue;
+    let mut keys = auth_keys().find_iter(bytes).map(|m| m.start()).peekable();
+    let mut open: Option<(u8, usize)> = None;
+    let mut holds_key = false;
+    let mut i = 0;
+    while i < bytes.len() && (keys.peek().is_some() || holds_key) {
+        while keys.next_if(|&k| k < i).is_some() {
+            holds_key |= open.is_some();
         }
-        let Some((open, close)) = enclosing_string(bytes, m.start()) else {
-            continue;
-        };
-        done_until = close;
-        let (inner, map) = unescape(&text[open + 1..close], open + 1);
-        docs.push(SubDocument {
-            bytes: inner.into_bytes(),
-            map,
-            kinds: vec![FileKind::Npmrc],
-            detail: ("embedded_in", "a string literal"),
-            min_secret_len: MIN_CODE_SECRET,
-        });
-    }
-}
-
-/// The quotes around `at`: the string literal that contains it, found by
-/// reading the line (or, for a template literal, the text) from its start.
-fn enclosing_string(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
-    let line_start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
-    // Quote state from the line start; an open backtick may come from an
-    // earlier line, which is looked for only when the line has none.
-    let mut quote: Option<(u8, usize)> = None;
-    let mut i = line_start;
-    while i < at {
         let b = bytes[i];
-        match quote {
+        match open {
             Some(_) if b == b'\\' => i += 1,
-            Some((q, _)) if b == q => quote = None,
-            None if matches!(b, b'\'' | b'"' | b'`') => quote = Some((b, i)),
+            Some((q, start))
+                if b == q || (b == b'\n' && q != b'`') || i - start > MAX_CONTAINER =>
+            {
+                if holds_key && b == q {
+                    let (inner, map) = unescape(&text[start + 1..i], start + 1);
+                    docs.push(SubDocument {
+                        bytes: inner.into_bytes(),
+                        map,
+                        kinds: vec![FileKind::Npmrc],
+                        detail: ("embedded_in", "a string literal"),
+                        min_secret_len: MIN_CODE_SECRET,
+                    });
+                }
+                open = None;
+                holds_key = false;
+            }
+            None if matches!(b, b'\'' | b'"' | b'`') => open = Some((b, i)),
             _ => {}
         }
         i += 1;
     }
-    let (q, open) = quote?;
-    let mut j = at;
-    while j < bytes.len() && j - open < MAX_CONTAINER {
-        match bytes[j] {
-            b'\\' => j += 1,
-            b'\n' if q != b'`' => return None,
-            b if b == q => return Some((open, j)),
-            _ => {}
-        }
-        j += 1;
-    }
-    None
 }
 
 /// Undo the common escapes (`\n`, `\t`, `\r`, `\\`, quotes); others stay.
@@ -550,6 +534,23 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn many_keys_on_one_line_are_read_in_one_pass() {
+        // Linear: each key is not re-read from its line's start.
+        let line = format!("'{}'\n", "x_auth=1 ".repeat(200_000));
+        let keys = format!("{}\n", "_authToken=1 \"".repeat(100_000));
+        for text in [line, keys] {
+            let item = Item {
+                path: "a.js",
+                bytes: text.as_bytes(),
+                origin: Origin::Worktree,
+            };
+            let mut docs = Vec::new();
+            find(&item, &[FileKind::Other], &mut docs);
+            assert!(docs.len() <= 100_000);
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod base64;
 pub mod embedded;
 pub mod percent;
 
+use crate::detect::lines::LineIndex;
 use crate::detect::{self, DetectOptions, FileKind, Hit, Item, Sink};
 use std::ops::Range;
 
@@ -129,7 +130,9 @@ pub fn expand(item: &Item, kinds: &[FileKind], opts: &DetectOptions, sink: &mut 
         layer_depth: opts.layer_depth + 1,
         ..opts.clone()
     };
+    let mut outer_lines = None;
     for doc in docs {
+        let mut inner_lines = None;
         let sub = Item {
             path: item.path,
             bytes: &doc.bytes,
@@ -148,7 +151,13 @@ pub fn expand(item: &Item, kinds: &[FileKind], opts: &DetectOptions, sink: &mut 
                 continue;
             }
             let outer = doc.map.outer(hit.range.clone());
-            hit.message = relocate_line(&hit.message, &doc.bytes, hit.range.start, item, &outer);
+            let inner_lines = inner_lines.get_or_insert_with(|| LineIndex::new(&doc.bytes));
+            let outer_lines = outer_lines.get_or_insert_with(|| LineIndex::new(item.bytes));
+            hit.message = relocate_line(
+                &hit.message,
+                inner_lines.position(hit.range.start).0,
+                outer_lines.position(outer.start).0,
+            );
             hit.message.push_str(&match doc.detail.0 {
                 "encoding" => format!(" (decoded from {})", doc.detail.1),
                 _ => format!(" (in {})", doc.detail.1),
@@ -181,25 +190,14 @@ fn already_found(hits: &[Hit], hit: &Hit) -> bool {
 
 /// Detector messages name the line they saw (`…, line 3`); inside a
 /// sub-document that is the inner line, so it becomes the outer one.
-fn relocate_line(
-    message: &str,
-    inner: &[u8],
-    inner_at: usize,
-    item: &Item,
-    outer: &Range<usize>,
-) -> String {
-    let line_of = |bytes: &[u8], at: usize| {
-        memchr::memchr_iter(b'\n', &bytes[..at.min(bytes.len())]).count() + 1
-    };
-    let inner_line = format!(", line {}", line_of(inner, inner_at));
-    let outer_line = format!(", line {}", line_of(item.bytes, outer.start));
-    match message.find(&inner_line) {
-        Some(at) if !message[at + inner_line.len()..].starts_with(|c: char| c.is_ascii_digit()) => {
+fn relocate_line(message: &str, inner_line: usize, outer_line: usize) -> String {
+    let inner = format!(", line {inner_line}");
+    match message.find(&inner) {
+        Some(at) if !message[at + inner.len()..].starts_with(|c: char| c.is_ascii_digit()) => {
             format!(
-                "{}{}{}",
+                "{}, line {outer_line}{}",
                 &message[..at],
-                outer_line,
-                &message[at + inner_line.len()..]
+                &message[at + inner.len()..]
             )
         }
         _ => message.to_string(),
