@@ -166,7 +166,7 @@ pub fn find(item: &Item, docs: &mut Vec<SubDocument>) {
                 map: OffsetMap::base64(decoded.len(), run),
                 bytes: decoded,
                 detail: ("encoding", "base64"),
-                min_secret_len: 0,
+                strict: false,
             },
             None => continue,
             Some(name) => {
@@ -185,7 +185,7 @@ pub fn find(item: &Item, docs: &mut Vec<SubDocument>) {
                     map,
                     bytes: text,
                     detail: ("encoding", "base64"),
-                    min_secret_len: 0,
+                    strict: false,
                 }
             }
         };

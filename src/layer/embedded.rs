@@ -14,10 +14,6 @@ use crate::detect::{FileKind, Item, yaml};
 use aho_corasick::AhoCorasick;
 use std::sync::OnceLock;
 
-/// Values shorter than this in a string literal are test data, not
-/// credentials (`'//r/:_authToken=abc'` in a parser's unit test).
-const MIN_CODE_SECRET: usize = 16;
-
 /// Lines are never longer than this for the line-based containers.
 const MAX_CONTAINER: usize = 1 << 20;
 
@@ -195,7 +191,7 @@ fn push_fence(
         map,
         kinds,
         detail: ("embedded_in", "a Markdown code block"),
-        min_secret_len: 0,
+        strict: true,
     });
 }
 
@@ -223,7 +219,7 @@ fn yaml_block_scalars(text: &str, docs: &mut Vec<SubDocument>) {
                             map,
                             kinds: vec![FileKind::Npmrc],
                             detail: ("embedded_in", "a YAML block scalar"),
-                            min_secret_len: 0,
+                            strict: false,
                         });
                     }
                 }
@@ -300,7 +296,7 @@ fn heredocs(text: &str, docs: &mut Vec<SubDocument>) {
             map,
             kinds: vec![FileKind::Npmrc],
             detail: ("embedded_in", "a shell heredoc"),
-            min_secret_len: 0,
+            strict: false,
         });
     }
 }
@@ -354,7 +350,7 @@ fn code_strings(text: &str, docs: &mut Vec<SubDocument>) {
                         map,
                         kinds: vec![FileKind::Npmrc],
                         detail: ("embedded_in", "a string literal"),
-                        min_secret_len: MIN_CODE_SECRET,
+                        strict: true,
                     });
                 }
                 open = None;
@@ -373,6 +369,20 @@ fn unescape(s: &str, offset: usize) -> (String, OffsetMap) {
     let mut map = OffsetMap::default();
     let mut chars = s.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
+        // Node's line break in a template literal: code writing an `.npmrc`
+        // joins its lines with it.
+        if c == '$'
+            && let Some(eol) = ["${os.EOL}", "${EOL}"]
+                .iter()
+                .find(|e| s[i..].starts_with(**e))
+        {
+            for _ in 1..eol.len() {
+                chars.next();
+            }
+            out.push('\n');
+            map.push(1, offset + i..offset + i + eol.len());
+            continue;
+        }
         if c == '\\'
             && let Some(&(_, next)) = chars.peek()
         {
@@ -380,7 +390,7 @@ fn unescape(s: &str, offset: usize) -> (String, OffsetMap) {
                 'n' => Some('\n'),
                 't' => Some('\t'),
                 'r' => Some('\r'),
-                '\\' | '\'' | '"' | '`' | '/' => Some(next),
+                '\\' | '\'' | '"' | '`' | '/' | '$' => Some(next),
                 _ => None,
             };
             if let Some(r) = replacement {
@@ -502,6 +512,14 @@ mod tests {
             "open(os.path.expanduser('~/.npmrc'), 'w').write(\"always-auth=true\\n//r.example/:_authToken={SECRET}\\n\")\n"
         );
         assert_eq!(summary("setup.py", &py).len(), 1);
+        // Test values are not credentials; escaped `\${…}` is npm's own
+        // reference; `${os.EOL}` ends a line.
+        let tests = "const rc = ['//r.example.com:_authToken=some-employee-token'];\nexpect(c).toBe(`//registry.npmjs.org/:_authToken=\\${NODE_AUTH_TOKEN}${os.EOL}registry=https://registry.npmjs.org/`);\n";
+        assert!(
+            scan("test/config.ts", tests).is_empty(),
+            "{:?}",
+            scan("test/config.ts", tests)
+        );
         // Concatenated or interpolated values are references, not literals.
         let ok = "fs.writeFileSync('.npmrc', `//registry.npmjs.org/:_authToken=${process.env.NPM_TOKEN}\\n`);\nfs.writeFileSync('.npmrc', '//registry.npmjs.org/:_authToken=' + token);\n";
         assert!(

@@ -33,9 +33,23 @@ pub struct SubDocument {
     /// The detail every hit gets: (`embedded_in`, "a YAML block scalar") or
     /// (`encoding`, "base64").
     pub detail: (&'static str, &'static str),
-    /// Secrets shorter than this are not reported from this document (string
-    /// literals in code are full of short test values: `abc`, `secret`).
-    pub min_secret_len: usize,
+    /// Only credential-shaped secrets are reported from this document (see
+    /// [`looks_like_credential`]): string literals in code and examples in
+    /// documentation are full of test values (`abc`, `MYTOKEN`,
+    /// `some-employee-token`).
+    pub strict: bool,
+}
+
+/// At least 16 characters mixing letters and digits or lower and upper
+/// case: every issued token does (UUIDs, `ghp_…`, `glpat-…`, JWTs,
+/// Artifactory and Nexus tokens); words and `MYTOKEN1` do not.
+pub fn looks_like_credential(value: &str) -> bool {
+    let classes = [
+        value.chars().any(|c| c.is_ascii_lowercase()),
+        value.chars().any(|c| c.is_ascii_uppercase()),
+        value.chars().any(|c| c.is_ascii_digit()),
+    ];
+    value.chars().count() >= 16 && classes.iter().filter(|c| **c).count() >= 2
 }
 
 /// Inner offsets to outer offsets: pieces, each either copied verbatim (same
@@ -143,10 +157,11 @@ pub fn expand(item: &Item, kinds: &[FileKind], opts: &DetectOptions, sink: &mut 
         let inner = detect::collect(&sub, &doc.kinds, &deeper);
         sink.findings.extend(inner.findings);
         for mut hit in inner.hits {
-            if hit
-                .secret
-                .as_ref()
-                .is_some_and(|s| s.expose().chars().count() < doc.min_secret_len)
+            if doc.strict
+                && hit
+                    .secret
+                    .as_ref()
+                    .is_some_and(|s| !looks_like_credential(s.expose()))
             {
                 continue;
             }
@@ -259,6 +274,17 @@ mod tests {
         assert_eq!(b64.outer(2..4), 10..18);
         assert_eq!(b64.outer(3..6), 14..18);
         assert_eq!(b64.outer(0..1), 10..14);
+    }
+
+    #[test]
+    fn credential_shapes() {
+        assert!(looks_like_credential(
+            "5b3c9d7e-2f41-4a86-9c0d-7e1f2a3b4c5d"
+        ));
+        assert!(looks_like_credential("glpat-AbCdEfGhIjKlMnOpQrSt"));
+        assert!(!looks_like_credential("some-employee-token"));
+        assert!(!looks_like_credential("MYTOKEN1"));
+        assert!(!looks_like_credential("THIS_IS_MY_NPM_TOKEN"));
     }
 
     #[test]

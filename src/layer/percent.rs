@@ -66,7 +66,7 @@ pub fn find(item: &Item, kinds: &[FileKind], docs: &mut Vec<SubDocument>) {
             map,
             kinds,
             detail: ("encoding", "percent-encoding"),
-            min_secret_len: 0,
+            strict: false,
         });
     }
 }
