@@ -14,7 +14,7 @@ pub const MAX_MEMBER_BYTES: u64 = 32 << 20;
 /// Most bytes expanded from one archive, all members together.
 pub const MAX_TOTAL_BYTES: u64 = 256 << 20;
 /// Most members read from one archive.
-pub const MAX_ENTRIES: usize = 20_000;
+pub const MAX_ENTRIES: usize = 100_000;
 /// Most an archive may expand relative to its compressed size, once past
 /// [`RATIO_FLOOR`] bytes: real tarballs of text expand 3 to 20 times;
 /// bombs expand thousands of times.
@@ -168,6 +168,15 @@ fn zip_members(
     visit: &mut impl FnMut(Member),
     warnings: &mut Vec<String>,
 ) -> Result<(), String> {
+    // The zip reader loads the whole central directory first: refuse one
+    // that declares more entries than are ever read, before it allocates.
+    if let Some(n) = declared_zip_entries(bytes)
+        && n > MAX_ENTRIES as u64
+    {
+        return Err(format!(
+            "declares {n} entries, more than {MAX_ENTRIES}; not scanned"
+        ));
+    }
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
         .map_err(|e| format!("not a readable zip archive: {e}"))?;
     for i in 0..archive.len() {
@@ -196,6 +205,30 @@ fn zip_members(
         }
     }
     Ok(())
+}
+
+/// The entry count of a zip's end-of-central-directory record (the zip64
+/// one when the classic field is saturated), if it can be found.
+fn declared_zip_entries(bytes: &[u8]) -> Option<u64> {
+    const EOCD: &[u8] = b"PK\x05\x06";
+    let tail_start = bytes.len().saturating_sub(22 + 0xFFFF);
+    let at = tail_start + memchr::memmem::rfind(&bytes[tail_start..], EOCD)?;
+    let record = bytes.get(at..at + 22)?;
+    let classic = u64::from(u16::from_le_bytes([record[10], record[11]]));
+    if classic != 0xFFFF {
+        return Some(classic);
+    }
+    // Zip64: a locator 20 bytes before the record points at the zip64 record.
+    let locator = bytes.get(at.checked_sub(20)?..at)?;
+    if &locator[..4] != b"PK\x06\x07" {
+        return Some(classic);
+    }
+    let offset = u64::from_le_bytes(locator[8..16].try_into().ok()?);
+    let record = bytes.get(usize::try_from(offset).ok()?..)?.get(..56)?;
+    if &record[..4] != b"PK\x06\x06" {
+        return Some(classic);
+    }
+    Some(u64::from_le_bytes(record[32..40].try_into().ok()?))
 }
 
 fn tar_members(
@@ -392,6 +425,23 @@ mod tests {
         assert!(names.is_empty());
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(warnings[0].contains("decompression bomb"), "{warnings:?}");
+    }
+
+    #[test]
+    fn zip_entry_counts_are_read_before_the_central_directory() {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        zip.start_file("a", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        let mut bytes = zip.finish().unwrap().into_inner();
+        assert_eq!(declared_zip_entries(&bytes), Some(1));
+        // Patch the record to claim 65534 entries.
+        let at = memchr::memmem::rfind(&bytes, b"PK\x05\x06").unwrap();
+        bytes[at + 10..at + 12].copy_from_slice(&[0xFE, 0xFF]);
+        assert_eq!(declared_zip_entries(&bytes), Some(65534));
+        // Below the limit the reader gets it, and the lie is a warning.
+        let (names, warnings) = names(&bytes);
+        assert!(names.is_empty());
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
     }
 
     #[test]
