@@ -130,7 +130,12 @@ impl OffsetMap {
 /// them to `sink`, at outer positions. Archive members become findings of
 /// their own paths (`archive.tgz!package/.npmrc`).
 pub fn expand(item: &Item, kinds: &[FileKind], opts: &DetectOptions, sink: &mut Sink) {
-    if archive::expand(item, opts, sink) || opts.layer_depth >= MAX_DEPTH {
+    // Binary content (a NUL in the first 8 KiB) holds no text containers;
+    // only its archive magic matters.
+    if archive::expand(item, opts, sink)
+        || opts.layer_depth >= MAX_DEPTH
+        || crate::scan::looks_binary(item.bytes)
+    {
         return;
     }
     let mut docs = Vec::new();
