@@ -3,10 +3,14 @@
 //! every detector; hits are reported at the encoded run.
 //!
 //! The prefilter is one Aho-Corasick pass for the *encoded* forms of the
-//! credential markers ([`super::MARKERS`] at each of the three byte
-//! alignments, standard and URL-safe alphabets) plus the literal variable
-//! names followed by a base64 value. Lockfile integrity hashes and other
-//! base64 blobs never match, so they are never decoded.
+//! `.npmrc` auth keys and the token prefix ([`ENCODED_MARKERS`] at each of
+//! the three byte alignments, standard and URL-safe alphabets); in files
+//! that hold environment maps (YAML, `.env`, scripts, Dockerfiles) a second
+//! pass looks for the variable names followed by a base64 value. Lockfile
+//! integrity hashes and other base64 blobs never match, so they are never
+//! decoded; lockfiles themselves are skipped. Each marker costs a pass at
+//! several GB/s, so the list is short on purpose: the names, frequent in
+//! ordinary code, are only searched where a base64 value of one is plausible.
 
 use super::{OffsetMap, SubDocument};
 use crate::detect::{FileKind, Item};
@@ -34,34 +38,78 @@ const NAMES: &[&str] = &[
     "npmAuthToken",
 ];
 
-enum Pattern {
-    /// An encoded marker: any base64 run around it is decoded.
-    Encoded,
-    /// A variable name: the base64 value assigned to it is decoded and
-    /// scanned as `NAME=<decoded>`.
-    Name(&'static str),
+/// Markers searched for in encoded form: the `.npmrc` auth keys (`_auth`
+/// covers `_authToken`) and the `npm_` token prefix.
+pub const ENCODED_MARKERS: &[&str] = &["_auth", "_password", "npm_"];
+
+/// A multi-pattern searcher. Teddy (SIMD) when the CPU has it: the general
+/// automaton's prefilter choice depends on pattern order and can fall to a
+/// byte-at-a-time scan, ten times slower on these needles.
+pub enum Needles {
+    Packed(aho_corasick::packed::Searcher),
+    Automaton(AhoCorasick),
 }
 
-fn automaton() -> &'static (AhoCorasick, Vec<Pattern>) {
-    static AC: OnceLock<(AhoCorasick, Vec<Pattern>)> = OnceLock::new();
-    AC.get_or_init(|| {
+impl Needles {
+    pub fn new<S: AsRef<[u8]>>(needles: &[S]) -> Needles {
+        match aho_corasick::packed::Config::new()
+            .builder()
+            .extend(needles)
+            .build()
+        {
+            Some(s) => Needles::Packed(s),
+            None => Needles::Automaton(AhoCorasick::new(needles).expect("valid automaton")),
+        }
+    }
+
+    /// Start and end of every non-overlapping match.
+    pub fn find_iter<'a>(
+        &'a self,
+        bytes: &'a [u8],
+    ) -> Box<dyn Iterator<Item = (usize, usize)> + 'a> {
+        match self {
+            Needles::Packed(s) => Box::new(s.find_iter(bytes).map(|m| (m.start(), m.end()))),
+            Needles::Automaton(a) => Box::new(a.find_iter(bytes).map(|m| (m.start(), m.end()))),
+        }
+    }
+}
+
+fn encoded_markers() -> &'static Needles {
+    static SEARCHER: OnceLock<Needles> = OnceLock::new();
+    SEARCHER.get_or_init(|| {
         let mut needles: Vec<String> = Vec::new();
-        let mut patterns = Vec::new();
-        for marker in super::MARKERS {
+        for marker in ENCODED_MARKERS {
             for needle in encoded_needles(marker.as_bytes()) {
                 if !needles.contains(&needle) {
                     needles.push(needle);
-                    patterns.push(Pattern::Encoded);
                 }
             }
         }
-        for name in NAMES {
-            needles.push((*name).to_string());
-            patterns.push(Pattern::Name(name));
-        }
-        let ac = AhoCorasick::new(&needles).expect("valid automaton");
-        (ac, patterns)
+        Needles::new(&needles)
     })
+}
+
+fn names() -> &'static Needles {
+    static SEARCHER: OnceLock<Needles> = OnceLock::new();
+    SEARCHER.get_or_init(|| Needles::new(NAMES))
+}
+
+/// Files where `NAME: <base64>` is plausible: environment maps.
+fn holds_env_maps(path: &str, kinds: &[FileKind]) -> bool {
+    let lower = path.to_ascii_lowercase();
+    lower.ends_with(".yml")
+        || lower.ends_with(".yaml")
+        || kinds.iter().any(|k| {
+            matches!(
+                k,
+                FileKind::EnvFile
+                    | FileKind::Script
+                    | FileKind::Compose
+                    | FileKind::Dockerfile
+                    | FileKind::Workflow
+                    | FileKind::Action
+            )
+        })
 }
 
 /// The base64 characters that depend only on `marker`'s bytes, for each of
@@ -122,37 +170,36 @@ pub fn decode(run: &[u8]) -> Option<Vec<u8>> {
     engine.decode(run).ok()
 }
 
-pub fn find(item: &Item, docs: &mut Vec<SubDocument>) {
+pub fn find(item: &Item, kinds: &[FileKind], docs: &mut Vec<SubDocument>) {
+    if kinds.contains(&FileKind::Lockfile) {
+        return;
+    }
     let bytes = item.bytes;
-    let (ac, patterns) = automaton();
-    let mut decoded_runs = 0;
+    let mut runs = Vec::new();
     let mut last_end = 0;
-    for m in ac.find_iter(bytes) {
-        if m.start() < last_end {
+    for (start, _) in encoded_markers().find_iter(bytes) {
+        if start < last_end {
             continue;
         }
-        let (run, prefix) = match patterns[m.pattern().as_usize()] {
-            Pattern::Encoded => (run_around(bytes, m.start()), None),
-            Pattern::Name(name) => {
-                let Some(value) = assigned_value(bytes, m.end()) else {
-                    continue;
-                };
-                // Part of a longer name (`MY_NPM_TOKEN_FILE`) is not this name.
-                if m.start() > 0 && is_b64(bytes[m.start() - 1]) && bytes[m.start() - 1] != b'_' {
-                    continue;
-                }
-                (run_around(bytes, value), Some(name))
-            }
-        };
-        let len = run.end - run.start;
+        let run = run_around(bytes, start);
         // Hits inside a run already looked at are skipped, whatever its fate.
         last_end = run.end;
-        if !(MIN_RUN..MAX_RUN).contains(&len) {
-            continue;
+        runs.push((run, None));
+    }
+    if holds_env_maps(item.path, kinds) {
+        for (start, end) in names().find_iter(bytes) {
+            // Part of a longer name (`MYNPM_TOKEN`) is not this name.
+            if start > 0 && bytes[start - 1].is_ascii_alphanumeric() {
+                continue;
+            }
+            if let Some(value) = assigned_value(bytes, end) {
+                runs.push((run_around(bytes, value), Some(start..end)));
+            }
         }
-        decoded_runs += 1;
-        if decoded_runs > MAX_RUNS {
-            break;
+    }
+    for (run, name) in runs.into_iter().take(MAX_RUNS) {
+        if !(MIN_RUN..MAX_RUN).contains(&(run.end - run.start)) {
+            continue;
         }
         let Some(decoded) = decode(&bytes[run.clone()]) else {
             continue;
@@ -160,7 +207,7 @@ pub fn find(item: &Item, docs: &mut Vec<SubDocument>) {
         if !super::looks_like_text(&decoded) {
             continue;
         }
-        let doc = match prefix {
+        let doc = match name {
             None if super::has_credential_marker(&decoded) => SubDocument {
                 kinds: kinds_of(&decoded),
                 map: OffsetMap::base64(decoded.len(), run),
@@ -172,9 +219,10 @@ pub fn find(item: &Item, docs: &mut Vec<SubDocument>) {
             Some(name) => {
                 // `NAME=<decoded>` is what the value means; the name maps
                 // to the name, the value to the encoded run.
-                let mut text = format!("{name}=").into_bytes();
+                let mut text = bytes[name.clone()].to_vec();
+                text.push(b'=');
                 let mut map = OffsetMap::default();
-                map.push(text.len(), m.start()..m.end());
+                map.push(text.len(), name);
                 let value = OffsetMap::base64(decoded.len(), run);
                 for (_, len, outer) in value.pieces {
                     map.push(len, outer);
@@ -310,7 +358,9 @@ mod tests {
             origin: Origin::Worktree,
         };
         let mut docs = Vec::new();
-        find(&item, &mut docs);
+        find(&item, &[FileKind::Lockfile], &mut docs);
+        assert!(docs.is_empty());
+        find(&item, &[FileKind::Other], &mut docs);
         assert!(docs.is_empty());
     }
 }

@@ -22,8 +22,19 @@ fn auth_keys() -> &'static AhoCorasick {
     AC.get_or_init(|| AhoCorasick::new(["_auth", "_password"]).expect("valid automaton"))
 }
 
+/// Two vectorised substring searches: `_` is too frequent in code for a
+/// combined automaton to skip ahead fast.
 fn has_auth_key(bytes: &[u8]) -> bool {
-    auth_keys().is_match(bytes)
+    use memchr::memmem::Finder;
+    static AUTH: OnceLock<Finder<'static>> = OnceLock::new();
+    static PASSWORD: OnceLock<Finder<'static>> = OnceLock::new();
+    AUTH.get_or_init(|| Finder::new("_auth"))
+        .find(bytes)
+        .is_some()
+        || PASSWORD
+            .get_or_init(|| Finder::new("_password"))
+            .find(bytes)
+            .is_some()
 }
 
 /// The containers a file can hold, from its path and kinds.

@@ -140,7 +140,7 @@ pub fn expand(item: &Item, kinds: &[FileKind], opts: &DetectOptions, sink: &mut 
     }
     let mut docs = Vec::new();
     embedded::find(item, kinds, &mut docs);
-    base64::find(item, &mut docs);
+    base64::find(item, kinds, &mut docs);
     percent::find(item, kinds, &mut docs);
     if docs.is_empty() {
         return;

@@ -40,8 +40,22 @@ fn ends_run(b: u8) -> bool {
         )
 }
 
+/// Is there an escape that can start a marker (`%5F`, `%3A`, `%3D`)? One
+/// `memchr` pass, before the automaton.
+fn has_marker_escape(bytes: &[u8]) -> bool {
+    memchr::memchr_iter(b'%', bytes).any(|i| {
+        matches!(
+            bytes.get(i + 1..i + 3),
+            Some(b"5F" | b"5f" | b"3A" | b"3a" | b"3D" | b"3d")
+        )
+    })
+}
+
 pub fn find(item: &Item, kinds: &[FileKind], docs: &mut Vec<SubDocument>) {
     let bytes = item.bytes;
+    if !has_marker_escape(bytes) {
+        return;
+    }
     let mut last_end = 0;
     for m in automaton().find_iter(bytes) {
         if m.start() < last_end {
