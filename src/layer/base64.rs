@@ -29,7 +29,7 @@ const MAX_RUNS: usize = 64;
 
 /// Variable names whose base64 value is decoded even when the decoded
 /// value carries no marker (`NPM_TOKEN: <base64 of a UUID>` in a Secret).
-const NAMES: &[&str] = &[
+pub const NAMES: &[&str] = &[
     "NPM_TOKEN",
     "NPM_AUTH_TOKEN",
     "NODE_AUTH_TOKEN",
@@ -62,6 +62,23 @@ impl Needles {
         }
     }
 
+    /// Pattern index and start of every non-overlapping match.
+    pub fn find_pattern_iter<'a>(
+        &'a self,
+        bytes: &'a [u8],
+    ) -> Box<dyn Iterator<Item = (usize, usize)> + 'a> {
+        match self {
+            Needles::Packed(s) => Box::new(
+                s.find_iter(bytes)
+                    .map(|m| (m.pattern().as_usize(), m.start())),
+            ),
+            Needles::Automaton(a) => Box::new(
+                a.find_iter(bytes)
+                    .map(|m| (m.pattern().as_usize(), m.start())),
+            ),
+        }
+    }
+
     /// Start and end of every non-overlapping match.
     pub fn find_iter<'a>(
         &'a self,
@@ -74,19 +91,22 @@ impl Needles {
     }
 }
 
-fn encoded_markers() -> &'static Needles {
-    static SEARCHER: OnceLock<Needles> = OnceLock::new();
-    SEARCHER.get_or_init(|| {
-        let mut needles: Vec<String> = Vec::new();
-        for marker in ENCODED_MARKERS {
-            for needle in encoded_needles(marker.as_bytes()) {
-                if !needles.contains(&needle) {
-                    needles.push(needle);
-                }
+/// The encoded forms of [`ENCODED_MARKERS`].
+pub fn encoded_marker_needles() -> Vec<String> {
+    let mut needles: Vec<String> = Vec::new();
+    for marker in ENCODED_MARKERS {
+        for needle in encoded_needles(marker.as_bytes()) {
+            if !needles.contains(&needle) {
+                needles.push(needle);
             }
         }
-        Needles::new(&needles)
-    })
+    }
+    needles
+}
+
+fn encoded_markers() -> &'static Needles {
+    static SEARCHER: OnceLock<Needles> = OnceLock::new();
+    SEARCHER.get_or_init(|| Needles::new(&encoded_marker_needles()))
 }
 
 fn names() -> &'static Needles {

@@ -19,6 +19,7 @@ pub mod percent;
 use crate::detect::lines::LineIndex;
 use crate::detect::{self, DetectOptions, FileKind, Hit, Item, Sink};
 use std::ops::Range;
+use std::sync::OnceLock;
 
 /// How many layers deep detection goes (a base64 value in a block scalar
 /// is two; an archive inside an archive is two).
@@ -138,10 +139,17 @@ pub fn expand(item: &Item, kinds: &[FileKind], opts: &DetectOptions, sink: &mut 
     {
         return;
     }
+    let triggers = Triggers::of(item.bytes);
     let mut docs = Vec::new();
-    embedded::find(item, kinds, &mut docs);
-    base64::find(item, kinds, &mut docs);
-    percent::find(item, kinds, &mut docs);
+    if triggers.embedded {
+        embedded::find(item, kinds, &mut docs);
+    }
+    if triggers.base64 {
+        base64::find(item, kinds, &mut docs);
+    }
+    if triggers.percent {
+        percent::find(item, kinds, &mut docs);
+    }
     if docs.is_empty() {
         return;
     }
@@ -193,6 +201,58 @@ pub fn expand(item: &Item, kinds: &[FileKind], opts: &DetectOptions, sink: &mut 
                 sink.hits.push(hit);
             }
         }
+    }
+}
+
+/// Which layers an item can hold, from one SIMD pass over it for every
+/// layer's literal trigger (`_auth`/`_password`, the encoded markers and the
+/// variable names, the percent escapes that start a marker). Each layer
+/// then looks closer only when triggered.
+#[derive(Default)]
+struct Triggers {
+    embedded: bool,
+    base64: bool,
+    percent: bool,
+}
+
+impl Triggers {
+    fn of(bytes: &[u8]) -> Triggers {
+        static SEARCHER: OnceLock<(base64::Needles, Vec<u8>)> = OnceLock::new();
+        let (searcher, layer_of) = SEARCHER.get_or_init(|| {
+            let mut needles: Vec<String> = Vec::new();
+            let mut layer_of = Vec::new();
+            let groups: [(u8, Vec<String>); 4] = [
+                (0, vec!["_auth".into(), "_password".into()]),
+                (1, base64::encoded_marker_needles()),
+                (1, base64::NAMES.iter().map(|s| s.to_string()).collect()),
+                (
+                    2,
+                    percent::MARKER_ESCAPES
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect(),
+                ),
+            ];
+            for (layer, group) in groups {
+                for needle in group {
+                    needles.push(needle);
+                    layer_of.push(layer);
+                }
+            }
+            (base64::Needles::new(&needles), layer_of)
+        });
+        let mut t = Triggers::default();
+        for (index, _) in searcher.find_pattern_iter(bytes) {
+            match layer_of[index] {
+                0 => t.embedded = true,
+                1 => t.base64 = true,
+                _ => t.percent = true,
+            }
+            if t.embedded && t.base64 && t.percent {
+                break;
+            }
+        }
+        t
     }
 }
 
