@@ -115,7 +115,7 @@ fn names() -> &'static Needles {
 }
 
 /// Files where `NAME: <base64>` is plausible: environment maps.
-fn holds_env_maps(path: &str, kinds: &[FileKind]) -> bool {
+pub fn holds_env_maps(path: &str, kinds: &[FileKind]) -> bool {
     let lower = path.to_ascii_lowercase();
     lower.ends_with(".yml")
         || lower.ends_with(".yaml")

@@ -140,11 +140,14 @@ pub fn expand(item: &Item, kinds: &[FileKind], opts: &DetectOptions, sink: &mut 
         return;
     }
     let triggers = Triggers::of(item.bytes);
+    // `NPM_TOKEN: <base64>` is looked for in environment maps whatever the
+    // trigger: the names are too frequent elsewhere to search for cheaply.
+    let env_maps = base64::holds_env_maps(item.path, kinds);
     let mut docs = Vec::new();
     if triggers.embedded {
         embedded::find(item, kinds, &mut docs);
     }
-    if triggers.base64 {
+    if triggers.base64 || env_maps {
         base64::find(item, kinds, &mut docs);
     }
     if triggers.percent {
@@ -204,10 +207,10 @@ pub fn expand(item: &Item, kinds: &[FileKind], opts: &DetectOptions, sink: &mut 
     }
 }
 
-/// Which layers an item can hold, from one SIMD pass over it for every
-/// layer's literal trigger (`_auth`/`_password`, the encoded markers and the
-/// variable names, the percent escapes that start a marker). Each layer
-/// then looks closer only when triggered.
+/// Which layers an item can hold: one SIMD (Teddy) pass over it for the
+/// literal triggers of the embedded and base64 layers (`_auth`/`_password`,
+/// the encoded markers), one `memchr` pass for the percent escapes that
+/// start a marker. Each layer then looks closer only when triggered.
 #[derive(Default)]
 struct Triggers {
     embedded: bool,
@@ -221,17 +224,12 @@ impl Triggers {
         let (searcher, layer_of) = SEARCHER.get_or_init(|| {
             let mut needles: Vec<String> = Vec::new();
             let mut layer_of = Vec::new();
-            let groups: [(u8, Vec<String>); 4] = [
+            // Only needles of 4 bytes and more: Teddy's fingerprints are then
+            // selective (3-byte escapes and the frequent variable names made
+            // this pass twice as slow; they have their own cheaper gates).
+            let groups: [(u8, Vec<String>); 2] = [
                 (0, vec!["_auth".into(), "_password".into()]),
                 (1, base64::encoded_marker_needles()),
-                (1, base64::NAMES.iter().map(|s| s.to_string()).collect()),
-                (
-                    2,
-                    percent::MARKER_ESCAPES
-                        .iter()
-                        .map(|s| s.to_string())
-                        .collect(),
-                ),
             ];
             for (layer, group) in groups {
                 for needle in group {
@@ -241,14 +239,16 @@ impl Triggers {
             }
             (base64::Needles::new(&needles), layer_of)
         });
-        let mut t = Triggers::default();
+        let mut t = Triggers {
+            percent: percent::has_marker_escape(bytes),
+            ..Triggers::default()
+        };
         for (index, _) in searcher.find_pattern_iter(bytes) {
             match layer_of[index] {
                 0 => t.embedded = true,
-                1 => t.base64 = true,
-                _ => t.percent = true,
+                _ => t.base64 = true,
             }
-            if t.embedded && t.base64 && t.percent {
+            if t.embedded && t.base64 {
                 break;
             }
         }

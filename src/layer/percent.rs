@@ -42,9 +42,7 @@ fn ends_run(b: u8) -> bool {
 
 /// Is there an escape that can start a marker (`%5F`, `%3A`, `%3D`)? One
 /// `memchr` pass, before the automaton.
-pub const MARKER_ESCAPES: &[&str] = &["%5F", "%5f", "%3A", "%3a", "%3D", "%3d"];
-
-fn has_marker_escape(bytes: &[u8]) -> bool {
+pub fn has_marker_escape(bytes: &[u8]) -> bool {
     memchr::memchr_iter(b'%', bytes).any(|i| {
         matches!(
             bytes.get(i + 1..i + 3),
