@@ -14,6 +14,7 @@ pub mod detect;
 pub mod filter;
 pub mod finding;
 pub mod history;
+pub mod layer;
 pub mod manual;
 pub mod outfile;
 pub mod readiness;

@@ -238,10 +238,24 @@ impl Policy {
 /// `{{gldt}}`, `{{glcbt}}`, `{{artifactory_api_key}}`, `{{artifactory_ref}}`,
 /// `{{codeartifact_token}}`, `{{azure_pat}}` (52 base32), `{{azure_pat_84}}`,
 /// `{{entropy_token}}` (40 base62, no known prefix).
+/// Then `{{base64}}…{{/base64}}` and `{{percent}}…{{/percent}}` encode what
+/// they enclose (encoded examples).
 pub fn expand_templates(text: &str) -> String {
     if !text.contains("{{") {
         return text.to_string();
     }
+    let expanded = expand_credentials(text);
+    let expanded = encode_between(&expanded, "base64", |s| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(s)
+    });
+    encode_between(&expanded, "percent", |s| {
+        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    })
+}
+
+/// Credential templates: npm's, then one per credential shape.
+fn expand_credentials(text: &str) -> String {
     let mut out = expand_npm_templates(text);
     if out.contains("{{") {
         for (name, value) in shape_templates() {
@@ -314,6 +328,23 @@ fn shape_templates() -> Vec<(&'static str, String)> {
         ),
         ("{{entropy_token}}", synthetic_base62(23, 40)),
     ]
+}
+
+/// Replace every `{{name}}…{{/name}}` with `encode(…)`.
+fn encode_between(text: &str, name: &str, encode: impl Fn(&str) -> String) -> String {
+    let (open, close) = (format!("{{{{{name}}}}}"), format!("{{{{/{name}}}}}"));
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(&open) {
+        let Some(len) = rest[start + open.len()..].find(&close) else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        out.push_str(&encode(&rest[start + open.len()..start + open.len() + len]));
+        rest = &rest[start + open.len() + len + close.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn expand_npm_templates(text: &str) -> String {

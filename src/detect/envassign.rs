@@ -186,8 +186,10 @@ fn detect_assignments(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
     // npm config lines written by scripts and CI configs, and the
     // `--//host/:_authToken=…` command lines of npm debug logs. (npm config
     // in source strings and documents is the embedded-config analyser's.)
+    // Inside a layer (a Markdown `sh` block, decoded base64) the layer chose
+    // the kinds: the outer path's kind says nothing about the inner text.
     let kind = FileKind::of(item.path);
-    if kind != FileKind::Other || super::kind::is_npm_debug_log(item.path) {
+    if kind != FileKind::Other || super::kind::is_npm_debug_log(item.path) || opts.layer_depth > 0 {
         scripted_npmrc(item, &text, opts, sink);
     }
 }

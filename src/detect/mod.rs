@@ -62,6 +62,9 @@ pub struct DetectOptions {
     pub extra_credential_names: Vec<String>,
     /// Extra values that are placeholders, not credentials.
     pub extra_placeholders: Vec<String>,
+    /// How many layers (embedded document, decoded value, archive member)
+    /// deep the item is: 0 for a file; see [`crate::layer::MAX_DEPTH`].
+    pub layer_depth: usize,
 }
 
 /// Something a detector found, before it becomes a [`Finding`].
@@ -146,6 +149,9 @@ pub struct Sink {
     /// per item stays bounded whatever the detectors find.
     pub dropped: BTreeMap<&'static str, usize>,
     kept: BTreeMap<&'static str, usize>,
+    /// Complete findings of other paths found inside this item (archive
+    /// members: `archive.tgz!package/.npmrc`).
+    pub findings: Vec<Finding>,
 }
 
 /// Hits kept per rule by one sink: more than are ever listed
@@ -239,14 +245,34 @@ pub fn detect(item: &Item, kinds: &[FileKind], opts: &DetectOptions) -> Detected
     detect_with(DETECTORS, item, kinds, opts)
 }
 
-/// [`detect`] over a given list of detectors. Each runs isolated: a panic in
-/// one becomes a warning naming the item, and the others' findings stay.
+/// [`detect`] over a given list of detectors.
 fn detect_with(
     detectors: &[Detector],
     item: &Item,
     kinds: &[FileKind],
     opts: &DetectOptions,
 ) -> Detected {
+    let mut sink = run_detectors(detectors, item, kinds, opts);
+    crate::layer::expand(item, kinds, opts, &mut sink);
+    finish_sink(item, sink)
+}
+
+/// The hits of every applicable detector on `item`, then of every layer
+/// inside it ([`crate::layer`]), at positions in `item`.
+pub fn collect(item: &Item, kinds: &[FileKind], opts: &DetectOptions) -> Sink {
+    let mut sink = run_detectors(DETECTORS, item, kinds, opts);
+    crate::layer::expand(item, kinds, opts, &mut sink);
+    sink
+}
+
+/// Every applicable detector, each isolated: a panic in one becomes a
+/// warning naming the item, and the others' findings stay.
+fn run_detectors(
+    detectors: &[Detector],
+    item: &Item,
+    kinds: &[FileKind],
+    opts: &DetectOptions,
+) -> Sink {
     let mut sink = Sink::default();
     for d in detectors {
         let wanted = if d.name == "token" {
@@ -270,15 +296,23 @@ fn detect_with(
             }
         }
     }
+    sink
+}
+
+/// Hits become findings: overlaps removed, each rule capped, positions
+/// computed in one pass; findings of inner items (archive members) follow.
+fn finish_sink(item: &Item, sink: Sink) -> Detected {
     let Sink {
         mut hits,
         mut warnings,
         publish_sites,
         dropped,
+        findings: mut inner,
         ..
     } = sink;
     if hits.is_empty() && publish_sites.is_empty() {
         return Detected {
+            findings: inner,
             warnings,
             ..Detected::default()
         };
@@ -288,11 +322,12 @@ fn detect_with(
     let lines = LineIndex::new(item.bytes);
     let ranges: Vec<Range<usize>> = hits.iter().map(|h| h.range.clone()).collect();
     let spans = lines.spans(&ranges);
-    let findings = hits
+    let mut findings: Vec<Finding> = hits
         .into_iter()
         .zip(spans)
         .map(|(h, span)| finish(item, span, h))
         .collect();
+    findings.append(&mut inner);
     let site_ranges: Vec<Range<usize>> = publish_sites.iter().map(|s| s.range.clone()).collect();
     let publish_paths = publish_sites
         .into_iter()

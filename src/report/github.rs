@@ -128,6 +128,12 @@ pub fn level(s: Severity) -> &'static str {
 
 fn message(f: &Finding, opts: &ReportOptions) -> String {
     let mut m = format!("[{}] {}", f.severity, f.message);
+    if f.details.contains_key("archive_member") {
+        m.push_str(&format!(
+            " (archive member {}, line {})",
+            f.path, f.span.start_line
+        ));
+    }
     if let Some(s) = shown_secret(f, opts) {
         m.push_str(&format!(" ({s})"));
     }
@@ -143,6 +149,15 @@ fn message(f: &Finding, opts: &ReportOptions) -> String {
 
 fn properties(f: &Finding, title: &str) -> String {
     let s = &f.span;
+    // Inside an archive: annotate the archive file, whose lines are not the
+    // member's (the message names the member's path and line).
+    if let Some(archive) = f.details.get("archive") {
+        return format!(
+            "file={},line=1,title={}",
+            escape_property(archive),
+            escape_property(title)
+        );
+    }
     let mut p = format!(
         "file={},line={},endLine={}",
         escape_property(&f.path),

@@ -527,6 +527,14 @@ fn message_text(f: &Finding) -> String {
     if !text.ends_with(['.', '!', '?']) {
         text.push('.');
     }
+    if let Some(member) = f.details.get("archive_member") {
+        text.push_str(&format!(
+            " In archive member {}, line {}, column {}.",
+            scrub(f, member),
+            f.span.start_line,
+            f.span.start_column
+        ));
+    }
     if let Some(p) = &f.provenance {
         let short = &p.commit[..p.commit.len().min(12)];
         let refs = match p.refs.len() {
@@ -600,7 +608,23 @@ fn scrub(f: &Finding, text: &str) -> String {
 }
 
 fn location(f: &Finding) -> Location {
-    let (uri, relative) = artifact_uri(&f.path);
+    // A finding inside an archive points at the archive file, at line 1:
+    // `a.tgz!package/.npmrc` is no file GitHub knows, and a line of the
+    // member is no line of the archive. The member and its line are in the
+    // message and in the `archive_member` detail.
+    let (path, span) = match f.details.get("archive") {
+        Some(archive) => (
+            archive.as_str(),
+            Span {
+                start_line: 1,
+                start_column: 1,
+                end_line: 1,
+                end_column: 2,
+            },
+        ),
+        None => (f.path.as_str(), f.span),
+    };
+    let (uri, relative) = artifact_uri(path);
     let artifact = if relative {
         ArtifactLocation::builder()
             .uri(uri)
@@ -613,7 +637,7 @@ fn location(f: &Finding) -> Location {
         .physical_location(
             PhysicalLocation::builder()
                 .artifact_location(artifact)
-                .region(region(f.span))
+                .region(region(span))
                 .build(),
         )
         .build()

@@ -1,6 +1,7 @@
 //! Sources: where the bytes come from. Each source hands [`crate::detect::Item`]s
 //! to a visitor and reports what it could not read; none of them detects.
 
+pub mod archive;
 pub mod fsread;
 pub mod history;
 pub mod pathtext;
