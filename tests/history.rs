@@ -900,3 +900,164 @@ fn a_repository_nothing_can_be_read_from_is_an_error_not_clean() {
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(stderr(&out).contains("nothing in"), "{}", stderr(&out));
 }
+
+fn github(repo: &Repo) -> String {
+    let out = npmsweep(&["history", "--format", "github"], &repo.path);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn secret_still_in_head_is_reported_at_heads_location() {
+    let repo = Repo::new();
+    let token = fake_token("npm_", 131);
+    repo.write("config.js", &js_with_token(&token));
+    let introduced = repo.commit("add config");
+    let first_blob = repo.git(&["rev-parse", "HEAD:config.js"]);
+    repo.write(
+        "config.js",
+        &format!("// a\n// b\n// c\n{}", js_with_token(&token)),
+    );
+    repo.commit("comment the config");
+    let head_blob = repo.git(&["rev-parse", "HEAD:config.js"]);
+
+    let doc = json(&history(&repo, &[]));
+    let found = token_findings(&doc);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let f = &found[0];
+    // HEAD's file, HEAD's line: what the maintainer edits.
+    assert_eq!(f["start_line"], 4);
+    assert_eq!(f["origin"]["blob_id"], head_blob.as_str());
+    let p = &f["provenance"];
+    assert_eq!(p["at_head"], true);
+    assert_eq!(p["in_head"], true);
+    // Still introduced by the first version, whose location is listed.
+    assert_eq!(p["commit"], introduced.as_str());
+    let earlier = p["earlier_locations"]
+        .as_array()
+        .expect("earlier locations");
+    assert_eq!(earlier.len(), 1, "{earlier:?}");
+    assert_eq!(earlier[0]["start_line"], 1);
+    assert_eq!(earlier[0]["blob_id"], first_blob.as_str());
+    assert_eq!(earlier[0]["commit"], introduced.as_str());
+
+    let annotations = github(&repo);
+    assert!(
+        annotations.contains("file=config.js,line=4,endLine=4"),
+        "{annotations}"
+    );
+}
+
+#[test]
+fn secret_gone_from_head_is_not_annotated_on_current_files() {
+    let repo = Repo::new();
+    let token = fake_token("npm_", 132);
+    repo.write("config.js", &js_with_token(&token));
+    let introduced = repo.commit("add config");
+    repo.write("config.js", "// clean now\n");
+    repo.commit("remove the token");
+
+    let doc = json(&history(&repo, &[]));
+    let found = token_findings(&doc);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let p = &found[0]["provenance"];
+    assert_eq!(p["at_head"], false);
+    assert_eq!(p["in_head"], false);
+    assert!(p.get("earlier_locations").is_none(), "{p}");
+
+    let annotations = github(&repo);
+    let line = annotations
+        .lines()
+        .find(|l| l.contains("npm-token"))
+        .expect("an annotation for the token");
+    assert!(!line.contains("file="), "{line}");
+    assert!(!line.contains("line="), "{line}");
+    assert!(line.contains("in git history only"), "{line}");
+    assert!(line.contains(&introduced[..12]), "{line}");
+}
+
+#[test]
+fn introduction_prefers_branches_over_pull_request_refs() {
+    let repo = Repo::new();
+    repo.write("README.md", "hello\n");
+    repo.commit("init");
+    let token = fake_token("npm_", 133);
+    // A contributor's pull request adds the token first; it is never merged.
+    repo.git(&["checkout", "-q", "-b", "contrib"]);
+    repo.write("config.js", &js_with_token(&token));
+    repo.commit("contributor adds config");
+    repo.git(&["update-ref", "refs/pull/1/head", "HEAD"]);
+    repo.git(&["checkout", "-q", "main"]);
+    repo.git(&["branch", "-q", "-D", "contrib"]);
+    // Later the same file lands on main.
+    repo.write("config.js", &js_with_token(&token));
+    let on_main = repo.commit("maintainer adds config");
+    // Another token only ever in a pull request.
+    let other = fake_token("npm_", 134);
+    repo.git(&["checkout", "-q", "-b", "contrib2"]);
+    repo.write("other.js", &js_with_token(&other));
+    let only_pr = repo.commit("second pull request");
+    repo.git(&["update-ref", "refs/pull/2/head", "HEAD"]);
+    repo.git(&["checkout", "-q", "main"]);
+    repo.git(&["branch", "-q", "-D", "contrib2"]);
+
+    let doc = json(&history(&repo, &[]));
+    let found = token_findings(&doc);
+    assert_eq!(found.len(), 2, "{found:?}");
+    let config = found.iter().find(|f| f["path"] == "config.js").unwrap();
+    let p = &config["provenance"];
+    assert_eq!(p["commit"], on_main.as_str());
+    assert_eq!(p["introduced_only_in_pull_request"], false);
+    assert_eq!(p["refs"], serde_json::json!(["main"]));
+    // pull/2 is built on main, so it carries the file too.
+    assert_eq!(p["pull_request_refs"], 2);
+
+    let other = found.iter().find(|f| f["path"] == "other.js").unwrap();
+    let p = &other["provenance"];
+    assert_eq!(p["commit"], only_pr.as_str());
+    assert_eq!(p["introduced_only_in_pull_request"], true);
+    assert_eq!(p["refs"], serde_json::json!([]));
+    assert_eq!(p["pull_request_refs"], 1);
+
+    let human = npmsweep(&["history"], &repo.path);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains("reachable only from pull-request refs"),
+        "{text}"
+    );
+}
+
+#[test]
+fn ref_lists_name_branches_and_count_pull_request_and_bot_refs() {
+    let repo = Repo::new();
+    let token = fake_token("npm_", 135);
+    repo.write("config.js", &js_with_token(&token));
+    repo.commit("add config");
+    repo.git(&["tag", "v1.0.0"]);
+    for n in 0..60 {
+        repo.git(&["update-ref", &format!("refs/pull/{n}/head"), "HEAD"]);
+    }
+    repo.git(&["branch", "dependabot/npm_and_yarn/lodash-4.17.21"]);
+    repo.git(&["branch", "renovate/eslint-9.x"]);
+
+    let out = history(&repo, &[]);
+    let doc = json(&out);
+    let found = token_findings(&doc);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let p = &found[0]["provenance"];
+    assert_eq!(p["refs"], serde_json::json!(["main", "v1.0.0"]));
+    assert_eq!(p["pull_request_refs"], 60);
+    assert_eq!(p["bot_refs"], 2);
+    // The report does not grow with the number of refs.
+    assert!(
+        out.stdout.len() < 8_000,
+        "{} bytes for one finding",
+        out.stdout.len()
+    );
+    let human = npmsweep(&["history"], &repo.path);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains("reachable from: main, v1.0.0, 60 pull-request refs, 2 bot branches"),
+        "{text}"
+    );
+}

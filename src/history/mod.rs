@@ -15,12 +15,13 @@ pub mod loose;
 pub mod progress;
 pub mod provenance;
 pub mod purge;
+pub mod refs;
 pub mod report;
 pub mod tree;
 
 use crate::cli::{self, HistoryArgs};
 use crate::detect::{self, DetectOptions, FileKind, Item};
-use crate::finding::{Finding, InputText, Origin, Provenance, sort_findings};
+use crate::finding::{BlobLocation, Finding, InputText, Origin, Provenance, sort_findings};
 use crate::redact::scrub;
 use crate::scan::{self, Report};
 use crate::source::SourceStats;
@@ -307,7 +308,18 @@ struct Candidate {
     commits: Vec<u32>,
     /// Sort key of the introducing commit (earliest first).
     intro: Option<(i64, i64, Oid)>,
+    /// Every ref reaching it (summarised only once versions are merged).
+    refs: Vec<String>,
+    /// Its (blob, path) is in HEAD's tree.
+    at_head: bool,
+    /// A branch or tag (not only a pull-request ref) reaches a commit
+    /// holding it.
+    on_branch: bool,
 }
+
+/// A found blob at one path: (blob index, path, commits holding it there,
+/// introducing commit, whether a branch or tag reaches one of them).
+type Place = (usize, String, Vec<u32>, Option<CommitInfo>, bool);
 
 /// Pass 3: provenance for the found blobs, and their findings per path.
 fn attribute(
@@ -345,8 +357,14 @@ fn attribute(
         Some(i)
     };
 
+    let graph = provenance::RefGraph::load(repo, &plan.refs, damaged);
+    // "Introduced in" prefers what branches and tags reach: a commit reachable
+    // only from a pull-request ref may never have been merged (or was
+    // rewritten before merging), and names nothing a maintainer can fix.
+    let on_branches = graph.reachable_from(|name| refs::kind(name) != refs::RefKind::PullRequest);
+
     // Where each found blob is, restricted in range scans to what the range added.
-    let mut places: Vec<(usize, String, Vec<u32>, Option<CommitInfo>)> = Vec::new();
+    let mut places: Vec<Place> = Vec::new();
     for &index in found {
         let blob = &plan.blobs[index];
         let mut any = false;
@@ -357,8 +375,19 @@ fn attribute(
                 {
                     continue;
                 }
-                let intro = times.introducing(&commits).and_then(&mut info);
-                places.push((index, path, commits, intro));
+                let branch_commits: Vec<u32> = commits
+                    .iter()
+                    .copied()
+                    .filter(|&c| on_branches.contains(&plan.commits[c as usize]))
+                    .collect();
+                let intro = if branch_commits.is_empty() {
+                    times.introducing(&commits)
+                } else {
+                    times.introducing(&branch_commits)
+                }
+                .and_then(&mut info);
+                let on_branch = !branch_commits.is_empty();
+                places.push((index, path, commits, intro, on_branch));
                 any = true;
             }
         }
@@ -367,15 +396,14 @@ fn attribute(
             // points at a tree or blob): report it under the paths seen.
             let paths: BTreeSet<&str> = blob.seen_as.iter().map(|(_, p)| p.as_str()).collect();
             for path in paths {
-                places.push((index, path.to_string(), Vec::new(), None));
+                places.push((index, path.to_string(), Vec::new(), None, false));
             }
         }
     }
-    let graph = provenance::RefGraph::load(repo, &plan.refs, damaged);
 
     let mut candidates = Vec::new();
     let mut current: Option<(usize, git2::OdbObject)> = None;
-    for (index, path, commits, intro) in places {
+    for (index, path, commits, intro, on_branch) in places {
         let blob = &plan.blobs[index];
         if current.as_ref().is_none_or(|(i, _)| *i != index) {
             current = match odb.read(blob.id) {
@@ -407,6 +435,7 @@ fn attribute(
             }
             _ => Vec::new(),
         };
+        let at_head = located.head_paths.contains(&(blob.id, path.clone()));
         for mut finding in detected {
             finding.provenance = intro.as_ref().map(|c| Provenance {
                 commit: c.id.to_string(),
@@ -414,16 +443,17 @@ fn attribute(
                 date: provenance::rfc3339_utc(c.author_time),
                 summary: InputText::new(&c.summary),
                 commits: commits.len(),
-                // Ref names are input too: a branch can be named anything.
-                refs: reach.iter().map(|r| scrub(r).into_owned()).collect(),
-                in_head: false,
-                secret_commits: 0,
+                ..Default::default()
             });
             candidates.push(Candidate {
                 finding,
                 blob: blob.id,
                 commits: commits.clone(),
                 intro: intro.as_ref().map(|c| (c.author_time, c.commit_time, c.id)),
+                // Ref names are input too: a branch can be named anything.
+                refs: reach.iter().map(|r| scrub(r).into_owned()).collect(),
+                at_head,
+                on_branch,
             });
         }
     }
@@ -432,11 +462,17 @@ fn attribute(
     findings
 }
 
+/// Versions of a file listed in `earlier_locations`.
+const MAX_EARLIER_LOCATIONS: usize = 10;
+
 /// One finding per fingerprint (rule, path, secret): several versions of a
 /// file holding the same secret become one finding introduced by the
-/// earliest, counted over every commit, reachable from every ref of any.
-/// Then each secret learns in how many commits it appears anywhere and
-/// whether HEAD still holds it.
+/// earliest (preferring versions that branches or tags reach over those only
+/// pull-request refs reach), counted over every commit, reachable from every
+/// ref of any. It is reported at HEAD's location when HEAD's file still holds
+/// it (what a maintainer must edit), else at the introducing version's, and
+/// lists where other versions held it. Then each secret learns in how many
+/// commits it appears anywhere and whether HEAD still holds it.
 fn merge_versions(candidates: Vec<Candidate>, head_blobs: &HashSet<Oid>) -> Vec<Finding> {
     let mut secret_commits: HashMap<String, HashSet<u32>> = HashMap::new();
     let mut secrets_in_head: HashSet<String> = HashSet::new();
@@ -460,9 +496,9 @@ fn merge_versions(candidates: Vec<Candidate>, head_blobs: &HashSet<Oid>) -> Vec<
     }
     let mut out = Vec::with_capacity(groups.len());
     for (_, mut group) in groups {
-        // Earliest introduction first; unattributed (None) last.
+        // Earliest introduction on a branch first; unattributed (None) last.
         group.sort_by(|a, b| match (a.intro, b.intro) {
-            (Some(x), Some(y)) => x.cmp(&y),
+            (Some(x), Some(y)) => (!a.on_branch, x).cmp(&(!b.on_branch, y)),
             (Some(_), None) => std::cmp::Ordering::Less,
             (None, Some(_)) => std::cmp::Ordering::Greater,
             (None, None) => a.blob.cmp(&b.blob),
@@ -471,17 +507,29 @@ fn merge_versions(candidates: Vec<Candidate>, head_blobs: &HashSet<Oid>) -> Vec<
             .iter()
             .flat_map(|c| c.commits.iter().copied())
             .collect();
-        let refs: BTreeSet<String> = group
+        let reach: BTreeSet<&str> = group
             .iter()
-            .filter_map(|c| c.finding.provenance.as_ref())
-            .flat_map(|p| p.refs.iter().cloned())
+            .flat_map(|c| c.refs.iter().map(String::as_str))
             .collect();
+        let summary = refs::summarise(reach.iter().copied());
+        let on_branch = group.iter().any(|c| c.on_branch);
         let in_head = group.iter().any(|c| head_blobs.contains(&c.blob));
-        let mut first = group.swap_remove(0).finding;
+        let introduced = group[0].finding.provenance.clone();
+        let shown_at = group.iter().position(|c| c.at_head).unwrap_or(0);
+        let shown = group.remove(shown_at);
+        let earlier = earlier_locations(&shown.finding, &group);
+        let mut first = shown.finding;
         let secret = first.secret_id();
+        first.provenance = introduced;
         if let Some(p) = first.provenance.as_mut() {
             p.commits = commits.len();
-            p.refs = refs.into_iter().collect();
+            p.refs = summary.listed;
+            p.more_refs = summary.more;
+            p.pull_request_refs = summary.pull_requests;
+            p.bot_refs = summary.bots;
+            p.introduced_only_in_pull_request = !on_branch && summary.pull_requests > 0;
+            p.at_head = shown.at_head;
+            p.earlier_locations = earlier;
             match &secret {
                 Some(id) => {
                     p.in_head = secrets_in_head.contains(id);
@@ -494,6 +542,32 @@ fn merge_versions(candidates: Vec<Candidate>, head_blobs: &HashSet<Oid>) -> Vec<
             }
         }
         out.push(first);
+    }
+    out
+}
+
+/// Where the other versions of a file held the secret, when not where the
+/// reported one does: most recently introduced first, one entry per
+/// (line, column).
+fn earlier_locations(shown: &Finding, others: &[Candidate]) -> Vec<BlobLocation> {
+    let mut others: Vec<&Candidate> = others.iter().filter(|c| c.intro.is_some()).collect();
+    others.sort_by_key(|c| std::cmp::Reverse(c.intro));
+    let mut seen = HashSet::from([(shown.span.start_line, shown.span.start_column)]);
+    let mut out = Vec::new();
+    for c in others {
+        let span = &c.finding.span;
+        if !seen.insert((span.start_line, span.start_column)) {
+            continue;
+        }
+        if out.len() == MAX_EARLIER_LOCATIONS {
+            break;
+        }
+        out.push(BlobLocation {
+            blob_id: c.blob.to_string(),
+            start_line: span.start_line,
+            start_column: span.start_column,
+            commit: c.intro.map(|(_, _, id)| id.to_string()).unwrap_or_default(),
+        });
     }
     out
 }
