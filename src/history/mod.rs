@@ -12,6 +12,7 @@
 
 pub mod head;
 pub mod loose;
+pub mod pack;
 pub mod progress;
 pub mod provenance;
 pub mod purge;
@@ -25,7 +26,7 @@ use crate::finding::{BlobLocation, Finding, InputText, Origin, Provenance, sort_
 use crate::redact::scrub;
 use crate::scan::{self, Report};
 use crate::source::SourceStats;
-use crate::source::history::{self as source, BlobToScan, Plan, Selection};
+use crate::source::history::{self as source, Batch, BlobToScan, Plan, Selection};
 use git2::{Oid, Repository};
 use progress::Progress;
 use provenance::CommitInfo;
@@ -33,6 +34,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::time::Instant;
 
 /// What to sweep and how.
@@ -209,37 +211,83 @@ fn sweep_repository(
     let progress = Progress::new(options.progress);
     let found = Mutex::new(Vec::new());
     let warnings = Mutex::new(Vec::new());
+    let visit = |index: usize, blob: &BlobToScan, bytes: &[u8]| {
+        let d = detect_blob(blob, bytes, detect);
+        if !d.findings.is_empty() {
+            found.lock().expect("found lock").push(index);
+        }
+        if !d.warnings.is_empty() {
+            // Name the version: one path has many blobs in history.
+            let short = &blob.id.to_string()[..12];
+            warnings.lock().expect("warnings lock").extend(
+                d.warnings
+                    .into_iter()
+                    .map(|w| format!("{w} (blob {short})")),
+            );
+        }
+    };
+    // Shared by libgit2's readers and pack traversal.
+    let visit = &visit;
+    let threads = source::reader_threads(options.threads);
+    let packed_items = AtomicU64::new(0);
+    let packed_bytes = AtomicU64::new(0);
     let (plan, read) = source::read_while(
         repo.path(),
-        options.threads,
+        threads,
         |sink| {
-            source::plan(
+            // The newest blobs go straight to libgit2's readers while the
+            // walk goes on; past PACK_TRAVERSAL_MIN_BLOBS the rest wait for
+            // the walk to end and are read by resolving each pack's deltas
+            // once (see `pack`): cheaper than libgit2 once there are many.
+            let mut forwarded = 0;
+            let mut withheld: Batch = Vec::new();
+            let plan = source::plan(
                 repo,
                 &options.selection,
                 options.all_objects,
                 &damaged,
                 &mut |batch| {
                     progress.planned(batch.len() as u64);
-                    sink(batch);
+                    if forwarded < PACK_TRAVERSAL_MIN_BLOBS {
+                        forwarded += batch.len();
+                        sink(batch);
+                    } else {
+                        withheld.extend(batch);
+                    }
                 },
-            )
+            );
+            if withheld.is_empty() {
+                return plan;
+            }
+            let ids: Vec<Oid> = withheld.iter().map(|(_, b)| b.id).collect();
+            let read = pack::read_packed(
+                &repo.commondir().join("objects"),
+                &ids,
+                threads,
+                &|w, bytes| {
+                    let (index, blob) = &withheld[w];
+                    if !blob.again {
+                        packed_items.fetch_add(1, AtomicOrdering::Relaxed);
+                        packed_bytes.fetch_add(bytes.len() as u64, AtomicOrdering::Relaxed);
+                    }
+                    visit(*index, blob, bytes);
+                    progress.advance(bytes.len() as u64);
+                },
+            );
+            // Loose, damaged or otherwise unresolved ones: libgit2 reads
+            // them and warns about what it cannot read.
+            let rest: Batch = withheld
+                .into_iter()
+                .zip(read)
+                .filter_map(|(b, read)| (!read).then_some(b))
+                .collect();
+            for chunk in rest.chunks(64) {
+                sink(chunk.to_vec());
+            }
+            plan
         },
         |bytes| progress.advance(bytes),
-        |index, blob, bytes| {
-            let d = detect_blob(blob, bytes, detect);
-            if !d.findings.is_empty() {
-                found.lock().expect("found lock").push(index);
-            }
-            if !d.warnings.is_empty() {
-                // Name the version: one path has many blobs in history.
-                let short = &blob.id.to_string()[..12];
-                warnings.lock().expect("warnings lock").extend(
-                    d.warnings
-                        .into_iter()
-                        .map(|w| format!("{w} (blob {short})")),
-                );
-            }
-        },
+        visit,
     )?;
     progress.finish();
     let mut plan = plan?;
@@ -248,6 +296,8 @@ fn sweep_repository(
     found.sort_unstable();
     found.dedup();
     let mut stats = merge_stats(std::mem::take(&mut plan.stats), read);
+    stats.items += packed_items.into_inner();
+    stats.bytes += packed_bytes.into_inner();
     stats
         .warnings
         .extend(warnings.into_inner().expect("warnings lock"));
@@ -263,6 +313,11 @@ fn sweep_repository(
         elapsed: start.elapsed(),
     })
 }
+
+/// Blobs read through libgit2 while the walk goes on before the rest wait
+/// for pack traversal: small sweeps (a pull request's range) never pay for
+/// reading a pack's index, large ones pay it once.
+const PACK_TRAVERSAL_MIN_BLOBS: usize = 2048;
 
 /// libgit2 settings for reading every object once. Hash verification is
 /// off because hashing every blob again would cost as much as matching

@@ -4,9 +4,9 @@
 //! Planning walks commits newest first and each commit's tree, skipping any
 //! tree already walked in the same context, and collects every blob once with
 //! the kinds of path it appears under. Reading then follows the order in which
-//! blobs were first met: git packs objects in roughly that order and stores
-//! older versions as deltas against newer ones, so delta bases stay hot in
-//! libgit2's cache instead of being inflated again and again.
+//! blobs were first met. For large sweeps the caller reads most blobs by
+//! resolving each pack's deltas once ([`crate::history::pack`]) and hands
+//! only what that cannot read to [`read_while`]'s libgit2 readers.
 
 use super::SourceStats;
 use crate::detect::FileKind;
@@ -788,6 +788,15 @@ fn context_key(name: &[u8], parent: &str) -> u64 {
 /// the order they were made, so the readers move through the pack together.
 /// Only one blob per thread is in memory at a time, and the queue of batches
 /// is bounded, so a fast walk cannot run ahead of the readers without limit.
+/// Reader threads for `-j N` (0: one per core).
+pub fn reader_threads(threads: usize) -> usize {
+    if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    }
+}
+
 pub fn read_while<T, Q, F, P>(
     git_dir: &Path,
     threads: usize,
@@ -800,11 +809,7 @@ where
     F: Fn(usize, &BlobToScan, &[u8]) + Sync,
     P: Fn(u64) + Sync,
 {
-    let threads = if threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        threads
-    };
+    let threads = reader_threads(threads);
     let mut repos = Vec::with_capacity(threads);
     for _ in 0..threads {
         repos.push(
