@@ -231,6 +231,11 @@ fn sweep_repository(
     let threads = source::reader_threads(options.threads);
     let packed_items = AtomicU64::new(0);
     let packed_bytes = AtomicU64::new(0);
+    let objects_dir = repo.commondir().join("objects");
+    // Worth parsing every pack's index and headers only for big histories.
+    let mut packs = (!matches!(options.selection, Selection::Range(_))
+        && pack::Packs::count(&objects_dir) >= PACK_TRAVERSAL_MIN_OBJECTS)
+        .then(|| pack::Packs::open(&objects_dir));
     let (plan, read) = source::read_while(
         repo.path(),
         threads,
@@ -246,6 +251,7 @@ fn sweep_repository(
                 &options.selection,
                 options.all_objects,
                 &damaged,
+                packs.as_ref(),
                 &mut |batch| {
                     progress.planned(batch.len() as u64);
                     if forwarded < PACK_TRAVERSAL_MIN_BLOBS {
@@ -260,11 +266,9 @@ fn sweep_repository(
                 return plan;
             }
             let ids: Vec<Oid> = withheld.iter().map(|(_, b)| b.id).collect();
-            let read = pack::read_packed(
-                &repo.commondir().join("objects"),
-                &ids,
-                threads,
-                &|w, bytes| {
+            let read = packs
+                .get_or_insert_with(|| pack::Packs::open(&objects_dir))
+                .read_wanted(&ids, threads, &|w, bytes| {
                     let (index, blob) = &withheld[w];
                     if !blob.again {
                         packed_items.fetch_add(1, AtomicOrdering::Relaxed);
@@ -272,8 +276,7 @@ fn sweep_repository(
                     }
                     visit(*index, blob, bytes);
                     progress.advance(bytes.len() as u64);
-                },
-            );
+                });
             // Loose, damaged or otherwise unresolved ones: libgit2 reads
             // them and warns about what it cannot read.
             let rest: Batch = withheld
@@ -318,6 +321,9 @@ fn sweep_repository(
 /// for pack traversal: small sweeps (a pull request's range) never pay for
 /// reading a pack's index, large ones pay it once.
 const PACK_TRAVERSAL_MIN_BLOBS: usize = 2048;
+
+/// Packed objects from which trees, too, are read by pack traversal.
+const PACK_TRAVERSAL_MIN_OBJECTS: u64 = 20_000;
 
 /// libgit2 settings for reading every object once. Hash verification is
 /// off because hashing every blob again would cost as much as matching

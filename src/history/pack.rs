@@ -17,9 +17,11 @@
 
 use flate2::{Decompress, FlushDecompress, Status};
 use git2::Oid;
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 const OBJ_BLOB: u8 = 3;
@@ -28,28 +30,113 @@ const OBJ_REF_DELTA: u8 = 7;
 const NONE: u32 = u32::MAX;
 const OID_LEN: usize = 20;
 
-/// Read every blob of `wanted` found in the packs under `objects_dir`,
-/// calling `visit(index into wanted, bytes)` once for each (from several
-/// threads). Returns which were read; the rest are the caller's.
-pub fn read_packed(
-    objects_dir: &Path,
-    wanted: &[Oid],
-    threads: usize,
-    visit: &(dyn Fn(usize, &[u8]) + Sync),
-) -> Vec<bool> {
-    let done: Vec<AtomicBool> = wanted.iter().map(|_| AtomicBool::new(false)).collect();
-    let mut sorted: Vec<(Oid, u32)> = (0u32..).zip(wanted).map(|(i, id)| (*id, i)).collect();
-    sorted.sort_unstable();
-    for idx in pack_indexes(objects_dir) {
-        if done.iter().all(|d| d.load(Ordering::Relaxed)) {
-            break;
-        }
-        // A pack this cannot parse is simply left to libgit2.
-        if let Ok(pack) = Pack::open(&idx, &sorted) {
-            pack.resolve(threads.max(1), &done, visit);
+/// Every pack of an object directory, parsed once: read blobs in bulk with
+/// [`Packs::read_wanted`], or single objects (trees, as the walk meets
+/// them) with [`Packs::read`] and a [`DeltaCache`].
+pub struct Packs {
+    packs: Vec<Pack>,
+}
+
+impl Packs {
+    /// Objects in the packs under `objects_dir`, from the indexes' headers
+    /// alone (cheap): whether opening them is worth it.
+    pub fn count(objects_dir: &Path) -> u64 {
+        pack_indexes(objects_dir)
+            .iter()
+            .filter_map(|idx| {
+                let mut head = [0u8; 8 + 1024];
+                File::open(idx).ok()?.read_exact_at(&mut head, 0).ok()?;
+                Some(u64::from(be32(&head, 8 + 255 * 4)?))
+            })
+            .sum()
+    }
+
+    /// Parse every pack index and entry header. A pack this cannot parse is
+    /// left out: its objects are libgit2's to read.
+    pub fn open(objects_dir: &Path) -> Packs {
+        Packs {
+            packs: pack_indexes(objects_dir)
+                .iter()
+                .filter_map(|idx| Pack::open(idx).ok())
+                .collect(),
         }
     }
-    done.into_iter().map(AtomicBool::into_inner).collect()
+
+    /// Read every blob of `wanted` found in the packs, calling
+    /// `visit(index into wanted, bytes)` once for each (from several
+    /// threads). Returns which were read; the rest are the caller's.
+    pub fn read_wanted(
+        &self,
+        wanted: &[Oid],
+        threads: usize,
+        visit: &(dyn Fn(usize, &[u8]) + Sync),
+    ) -> Vec<bool> {
+        let done: Vec<AtomicBool> = wanted.iter().map(|_| AtomicBool::new(false)).collect();
+        for pack in &self.packs {
+            if done.iter().all(|d| d.load(Ordering::Relaxed)) {
+                break;
+            }
+            let forest = pack.forest(wanted);
+            pack.resolve(&forest, threads.max(1), &done, visit);
+        }
+        done.into_iter().map(AtomicBool::into_inner).collect()
+    }
+
+    /// One object, `(type, bytes)` (types as in packs: 1 commit, 2 tree,
+    /// 3 blob, 4 tag), resolving its delta chain through `cache`; `None`
+    /// if no pack has it or it cannot be resolved here.
+    pub fn read(&self, id: Oid, cache: &mut DeltaCache) -> Option<Resolved> {
+        self.packs.iter().enumerate().find_map(|(p, pack)| {
+            let e = pack.find(id.as_bytes())?;
+            pack.read_entry(p as u32, e, cache)
+        })
+    }
+}
+
+pub const OBJ_TREE: u8 = 2;
+
+/// An object's pack type and bytes.
+type Resolved = (u8, Rc<Vec<u8>>);
+
+/// Recently resolved objects, so reading the next version of a tree (a
+/// delta against the one read just before) applies one delta, not the whole
+/// chain: libgit2 keeps only a chain's full base. First in, first out
+/// within a byte budget.
+pub struct DeltaCache {
+    entries: HashMap<(u32, u32), Resolved>,
+    order: VecDeque<(u32, u32)>,
+    bytes: usize,
+    budget: usize,
+    reader: Reader,
+}
+
+impl DeltaCache {
+    pub fn new(budget: usize) -> DeltaCache {
+        DeltaCache {
+            entries: HashMap::new(),
+            order: VecDeque::new(),
+            bytes: 0,
+            budget,
+            reader: Reader::default(),
+        }
+    }
+
+    fn put(&mut self, key: (u32, u32), kind: u8, data: &Rc<Vec<u8>>) {
+        if data.len() > self.budget / 8 || self.entries.contains_key(&key) {
+            return;
+        }
+        while self.bytes + data.len() > self.budget {
+            let Some(old) = self.order.pop_front() else {
+                break;
+            };
+            if let Some((_, d)) = self.entries.remove(&old) {
+                self.bytes -= d.len();
+            }
+        }
+        self.bytes += data.len();
+        self.order.push_back(key);
+        self.entries.insert(key, (kind, data.clone()));
+    }
 }
 
 /// `*.idx` files with their `.pack`, in name order (deterministic).
@@ -81,6 +168,14 @@ struct Entry {
 struct Pack {
     file: File,
     entries: Vec<Entry>,
+    /// The index file: object ids in id order, for lookups.
+    idx: Vec<u8>,
+    /// Index position (id order) → entry (pack order).
+    entry_of: Vec<u32>,
+}
+
+/// What resolving a set of wanted blobs needs from one pack.
+struct Forest {
     /// Children of each entry (deltas against it), as ranges into `children`.
     child_start: Vec<u32>,
     children: Vec<u32>,
@@ -90,12 +185,14 @@ struct Pack {
     needed: Vec<bool>,
 }
 
+const IDS_AT: usize = 8 + 1024;
+
 fn be32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
 impl Pack {
-    fn open(idx_path: &Path, wanted: &[(Oid, u32)]) -> Result<Pack, String> {
+    fn open(idx_path: &Path) -> Result<Pack, String> {
         let idx = std::fs::read(idx_path).map_err(|e| e.to_string())?;
         // Version 2 index: magic, version, fan-out, ids, CRCs, offsets,
         // large offsets, checksums.
@@ -103,13 +200,11 @@ impl Pack {
             return Err("not a version 2 pack index".into());
         }
         let n = be32(&idx, 8 + 255 * 4).ok_or("short index")? as usize;
-        let ids_at = 8 + 1024;
-        let offsets_at = ids_at + n * (OID_LEN + 4);
+        let offsets_at = IDS_AT + n * (OID_LEN + 4);
         let large_at = offsets_at + n * 4;
         if idx.len() < large_at + 2 * OID_LEN {
             return Err("short index".into());
         }
-        let id_at = |j: usize| &idx[ids_at + j * OID_LEN..ids_at + (j + 1) * OID_LEN];
         let mut by_offset: Vec<(u64, u32)> = Vec::with_capacity(n);
         for j in 0..n {
             let small = be32(&idx, offsets_at + j * 4).ok_or("short index")?;
@@ -127,25 +222,17 @@ impl Pack {
             by_offset.push((offset, j as u32));
         }
         by_offset.sort_unstable();
-        // Index position (id order) → entry (pack order).
         let mut entry_of = vec![NONE; n];
         for (e, &(_, j)) in by_offset.iter().enumerate() {
             entry_of[j as usize] = e as u32;
         }
-        let find = |id: &[u8]| -> Option<u32> {
-            let (mut lo, mut hi) = (0usize, n);
-            while lo < hi {
-                let mid = (lo + hi) / 2;
-                match id_at(mid).cmp(id) {
-                    std::cmp::Ordering::Less => lo = mid + 1,
-                    std::cmp::Ordering::Greater => hi = mid,
-                    std::cmp::Ordering::Equal => return Some(entry_of[mid]),
-                }
-            }
-            None
+        let mut pack = Pack {
+            file: File::open(idx_path.with_extension("pack")).map_err(|e| e.to_string())?,
+            entries: Vec::with_capacity(n),
+            idx,
+            entry_of,
         };
-
-        let file = File::open(idx_path.with_extension("pack")).map_err(|e| e.to_string())?;
+        let file = &pack.file;
         let pack_len = file.metadata().map_err(|e| e.to_string())?.len();
         let mut head = [0u8; 12];
         file.read_exact_at(&mut head, 0)
@@ -177,7 +264,7 @@ impl Pack {
                         Base::Offset(at) => by_offset
                             .binary_search_by_key(&at, |&(o, _)| o)
                             .map_or(NONE, |b| b as u32),
-                        Base::Id(id) => find(&id).unwrap_or(NONE),
+                        Base::Id(id) => pack.find(&id).unwrap_or(NONE),
                     },
                 },
                 // Unreadable: neither it nor its deltas are resolved here.
@@ -192,10 +279,72 @@ impl Pack {
             entries.push(entry);
         }
 
+        pack.entries = entries;
+        Ok(pack)
+    }
+
+    /// The entry of an object id, by binary search in the index.
+    fn find(&self, id: &[u8]) -> Option<u32> {
+        // The fan-out table bounds the ids starting with this byte.
+        let first = usize::from(*id.first()?);
+        let fanout = |b: usize| be32(&self.idx, 8 + b * 4).map_or(0, |v| v as usize);
+        let mut lo = if first == 0 { 0 } else { fanout(first - 1) };
+        let mut hi = fanout(first).min(self.entry_of.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let at = IDS_AT + mid * OID_LEN;
+            match self.idx[at..at + OID_LEN].cmp(id) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(self.entry_of[mid]),
+            }
+        }
+        None
+    }
+
+    /// One entry, resolving its chain from the nearest cached or full
+    /// object and caching every object on the way.
+    fn read_entry(&self, p: u32, e: u32, cache: &mut DeltaCache) -> Option<Resolved> {
+        let mut chain = Vec::new();
+        let mut at = e;
+        let (kind, mut data) = loop {
+            if let Some((kind, data)) = cache.entries.get(&(p, at)) {
+                break (*kind, data.clone());
+            }
+            let entry = self.entries.get(at as usize)?;
+            if entry.kind == 0 {
+                return None;
+            }
+            if entry.kind < OBJ_OFS_DELTA {
+                let data = Rc::new(cache.reader.inflate(&self.file, entry).ok()?);
+                cache.put((p, at), entry.kind, &data);
+                break (entry.kind, data);
+            }
+            chain.push(at);
+            // A cycle or absurd depth is damage.
+            if entry.base == NONE || chain.len() > self.entries.len() {
+                return None;
+            }
+            at = entry.base;
+        };
+        for &d in chain.iter().rev() {
+            let delta = cache
+                .reader
+                .inflate(&self.file, &self.entries[d as usize])
+                .ok()?;
+            data = Rc::new(apply_delta(&data, &delta).ok()?);
+            cache.put((p, d), kind, &data);
+        }
+        Some((kind, data))
+    }
+
+    fn forest(&self, wanted: &[Oid]) -> Forest {
+        let n = self.entries.len();
+        let entries = &self.entries;
         let mut wanted_of = vec![NONE; n];
-        for (id, w) in wanted {
-            if let Some(e) = find(id.as_bytes()) {
-                wanted_of[e as usize] = *w;
+        for (w, id) in wanted.iter().enumerate() {
+            if let Some(e) = self.find(id.as_bytes()) {
+                wanted_of[e as usize] = w as u32;
             }
         }
         // Mark every entry on the chain of a wanted one.
@@ -232,22 +381,26 @@ impl Pack {
                 fill[base as usize] += 1;
             }
         }
-        Ok(Pack {
-            file,
-            entries,
+        Forest {
             child_start,
             children,
             wanted: wanted_of,
             needed,
-        })
+        }
     }
 
     /// Resolve every needed tree of deltas, roots shared among threads.
-    fn resolve(&self, threads: usize, done: &[AtomicBool], visit: &(dyn Fn(usize, &[u8]) + Sync)) {
+    fn resolve(
+        &self,
+        f: &Forest,
+        threads: usize,
+        done: &[AtomicBool],
+        visit: &(dyn Fn(usize, &[u8]) + Sync),
+    ) {
         let roots: Vec<u32> = (0..self.entries.len() as u32)
             .filter(|&e| {
                 let entry = &self.entries[e as usize];
-                self.needed[e as usize] && entry.kind != 0 && entry.kind < OBJ_OFS_DELTA
+                f.needed[e as usize] && entry.kind != 0 && entry.kind < OBJ_OFS_DELTA
             })
             .collect();
         let next = AtomicUsize::new(0);
@@ -258,7 +411,7 @@ impl Pack {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(&root) = roots.get(i) else { break };
-                        self.resolve_tree(root, &mut reader, done, visit);
+                        self.resolve_tree(f, root, &mut reader, done, visit);
                     }
                 });
             }
@@ -267,6 +420,7 @@ impl Pack {
 
     fn resolve_tree(
         &self,
+        f: &Forest,
         root: u32,
         reader: &mut Reader,
         done: &[AtomicBool],
@@ -276,19 +430,19 @@ impl Pack {
         let Ok(data) = reader.inflate(&self.file, &self.entries[root as usize]) else {
             return; // left to libgit2, which names the damage
         };
-        self.deliver(root, kind, &data, done, visit);
+        self.deliver(f, root, kind, &data, done, visit);
         // The current chain: each level's bytes and its next child to visit.
         let mut stack: Vec<(Vec<u8>, u32, u32)> = vec![(
             data,
-            self.child_start[root as usize],
-            self.child_start[root as usize + 1],
+            f.child_start[root as usize],
+            f.child_start[root as usize + 1],
         )];
         while let Some((base, cursor, end)) = stack.last_mut() {
             if *cursor == *end {
                 stack.pop();
                 continue;
             }
-            let child = self.children[*cursor as usize];
+            let child = f.children[*cursor as usize];
             *cursor += 1;
             let entry = &self.entries[child as usize];
             let Ok(delta) = reader.inflate(&self.file, entry) else {
@@ -297,10 +451,10 @@ impl Pack {
             let Ok(object) = apply_delta(base, &delta) else {
                 continue;
             };
-            self.deliver(child, kind, &object, done, visit);
+            self.deliver(f, child, kind, &object, done, visit);
             let (from, to) = (
-                self.child_start[child as usize],
-                self.child_start[child as usize + 1],
+                f.child_start[child as usize],
+                f.child_start[child as usize + 1],
             );
             if from < to {
                 stack.push((object, from, to));
@@ -310,13 +464,14 @@ impl Pack {
 
     fn deliver(
         &self,
+        f: &Forest,
         entry: u32,
         kind: u8,
         bytes: &[u8],
         done: &[AtomicBool],
         visit: &(dyn Fn(usize, &[u8]) + Sync),
     ) {
-        let w = self.wanted[entry as usize];
+        let w = f.wanted[entry as usize];
         // A wanted id that is not a blob here is left to libgit2's warning.
         if w != NONE && kind == OBJ_BLOB && !done[w as usize].swap(true, Ordering::Relaxed) {
             visit(w as usize, bytes);
@@ -600,7 +755,8 @@ mod tests {
         ids.dedup();
         assert!(ids.len() > 80, "{}", ids.len());
         let seen = std::sync::Mutex::new(Vec::new());
-        let read = read_packed(&path.join(".git/objects"), &ids, 2, &|w, bytes| {
+        let packs = Packs::open(&path.join(".git/objects"));
+        let read = packs.read_wanted(&ids, 2, &|w, bytes| {
             seen.lock().unwrap().push((w, bytes.to_vec()));
         });
         let loose = git2::Oid::hash_object(git2::ObjectType::Blob, b"only loose\n").unwrap();
@@ -612,5 +768,34 @@ mod tests {
         for (w, bytes) in seen {
             assert_eq!(bytes, odb.read(ids[w]).unwrap().data(), "{}", ids[w]);
         }
+
+        // One object at a time, through a small cache (evictions happen):
+        // every packed object of every type reads as libgit2 reads it.
+        let mut all = Vec::new();
+        odb.foreach(|id| {
+            all.push(*id);
+            true
+        })
+        .unwrap();
+        let mut cache = DeltaCache::new(16 << 10);
+        let mut trees = 0;
+        for id in all {
+            let expected = odb.read(id).unwrap();
+            match packs.read(id, &mut cache) {
+                Some((kind, data)) => {
+                    let types = [
+                        git2::ObjectType::Commit,
+                        git2::ObjectType::Tree,
+                        git2::ObjectType::Blob,
+                        git2::ObjectType::Tag,
+                    ];
+                    assert_eq!(types[usize::from(kind) - 1], expected.kind(), "{id}");
+                    assert_eq!(&data[..], expected.data(), "{id}");
+                    trees += usize::from(kind == OBJ_TREE);
+                }
+                None => assert_eq!(id, loose, "only the loose blob is not packed"),
+            }
+        }
+        assert!(trees >= 40, "{trees}");
     }
 }

@@ -11,6 +11,7 @@
 use super::SourceStats;
 use crate::detect::FileKind;
 use crate::history::loose::Damaged;
+use crate::history::pack::{DeltaCache, OBJ_TREE, Packs};
 use crate::history::tree::{self, EntryKind};
 use git2::{ObjectType, Odb, Oid, Repository};
 use std::collections::hash_map::{DefaultHasher, Entry as MapEntry};
@@ -100,12 +101,14 @@ pub fn plan(
     selection: &Selection,
     all_objects: bool,
     damaged: &Damaged,
+    packs: Option<&Packs>,
     sink: &mut dyn FnMut(Batch),
 ) -> Result<Plan, String> {
     let odb = repo
         .odb()
         .map_err(|e| format!("cannot open the object database: {}", e.message()))?;
     let mut planner = Planner::new(repo, &odb, damaged, sink);
+    planner.packs = packs;
     planner.plan.refs = all_ref_tips(repo, &odb, damaged, &mut planner.plan.stats);
     if repo.is_shallow() {
         planner.plan.stats.notes.push(
@@ -362,10 +365,33 @@ struct Planner<'a, 'r, 's> {
     path_buf: String,
     shallow: bool,
     sink: &'s mut dyn FnMut(Batch),
+    /// Read trees from these first (large repositories): consecutive
+    /// versions of a tree are consecutive links of a delta chain, which
+    /// the cache keeps resolved.
+    packs: Option<&'a Packs>,
+    delta_cache: DeltaCache,
     /// Blobs `[0, sent)` have been handed to the sink.
     sent: usize,
     /// Handed-over blobs that gained a kind of path since.
     regained: Vec<usize>,
+}
+
+/// Budget of the planner's cache of resolved trees.
+const TREE_CACHE_BYTES: usize = 64 << 20;
+
+/// A tree's bytes, from libgit2 or from pack traversal.
+enum TreeBytes<'o> {
+    Odb(git2::OdbObject<'o>),
+    Packed(std::rc::Rc<Vec<u8>>),
+}
+
+impl TreeBytes<'_> {
+    fn data(&self) -> &[u8] {
+        match self {
+            TreeBytes::Odb(o) => o.data(),
+            TreeBytes::Packed(d) => d,
+        }
+    }
 }
 
 impl<'a, 'r, 's> Planner<'a, 'r, 's> {
@@ -387,9 +413,28 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
             path_buf: String::new(),
             shallow: repo.is_shallow(),
             sink,
+            packs: None,
+            delta_cache: DeltaCache::new(TREE_CACHE_BYTES),
             sent: 0,
             regained: Vec::new(),
         }
+    }
+
+    fn read_tree(&mut self, id: Oid) -> Result<TreeBytes<'a>, String> {
+        if let Some(packs) = self.packs
+            && let Some((kind, data)) = packs.read(id, &mut self.delta_cache)
+        {
+            return match kind {
+                OBJ_TREE => Ok(TreeBytes::Packed(data)),
+                other => Err(format!(
+                    "expected a tree, found a {}",
+                    ["?", "commit", "tree", "blob", "tag"]
+                        .get(usize::from(other))
+                        .unwrap_or(&"?")
+                )),
+            };
+        }
+        tree::read(self.odb, id).map(TreeBytes::Odb)
     }
 
     /// Hand new blobs to the sink in batches (all of them when `all`).
@@ -518,7 +563,7 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
             if self.damaged.contains(id) {
                 continue;
             }
-            let object = match tree::read(self.odb, id) {
+            let object = match self.read_tree(id) {
                 Ok(o) => o,
                 Err(e) => {
                     let at = if dir.is_empty() {
@@ -695,7 +740,7 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
         if self.damaged.contains(id) {
             return None;
         }
-        let object = match tree::read(self.odb, id) {
+        let object = match self.read_tree(id) {
             Ok(o) => o,
             Err(e) => {
                 self.warn(format!(
