@@ -1124,3 +1124,84 @@ fn large_deltified_history_is_read_through_pack_traversal() {
     assert_eq!(found[0]["start_line"], 13);
     assert_eq!(found[0]["provenance"]["date"], repo.date_of(10).as_str());
 }
+
+#[test]
+fn cache_makes_a_re_sweep_read_only_new_blobs_and_never_hides_findings() {
+    let repo = Repo::new();
+    let token = fake_token("npm_", 137);
+    for n in 0..20 {
+        repo.write(&format!("src/f{n}.js"), &format!("module.exports = {n};\n"));
+    }
+    repo.write("config.js", &js_with_token(&token));
+    repo.commit("init");
+    let dir = TempDir::new().unwrap();
+    let cache = dir.path().join("history.cache");
+    let cache_arg = cache.to_str().unwrap();
+
+    let first = history(&repo, &["--cache", cache_arg]);
+    assert_eq!(code(&first), 1, "{}", stderr(&first));
+    let first = json(&first);
+    assert_eq!(first["summary"]["items_scanned"], 21);
+    let written = std::fs::read_to_string(&cache).unwrap();
+    assert!(!written.contains(&token), "the cache holds no secret");
+    assert!(!written.contains(&token[4..20]));
+    assert_eq!(written.lines().count(), 2 + 20, "{written}");
+
+    // Unchanged repository: only the blob with a finding is read again, and
+    // the finding is reported as before.
+    let second = history(&repo, &["--cache", cache_arg]);
+    assert_eq!(code(&second), 1, "{}", stderr(&second));
+    let second = json(&second);
+    assert_eq!(second["summary"]["items_scanned"], 1);
+    assert_eq!(token_findings(&second), token_findings(&first));
+    assert!(
+        second["notes"]
+            .to_string()
+            .contains("20 blob(s) already swept clean"),
+        "{}",
+        second["notes"]
+    );
+
+    // A new blob is read; a new token in it is found.
+    let other = fake_token("npm_", 138);
+    repo.write("src/f3.js", &js_with_token(&other));
+    repo.commit("leak");
+    let third = json(&history(&repo, &["--cache", cache_arg]));
+    assert_eq!(third["summary"]["items_scanned"], 2);
+    assert_eq!(token_findings(&third).len(), 2);
+
+    // Other detector options: the cache does not apply.
+    std::fs::write(
+        repo.path.join("npmsweep.toml"),
+        "credential-names = [\"ACME_TOKEN\"]\n",
+    )
+    .unwrap();
+    let fourth = json(&history(&repo, &["--cache", cache_arg]));
+    std::fs::remove_file(repo.path.join("npmsweep.toml")).unwrap();
+    assert!(
+        fourth["notes"]
+            .to_string()
+            .contains("written for other rules"),
+        "{}",
+        fourth["notes"]
+    );
+    assert_eq!(token_findings(&fourth).len(), 2);
+
+    // A damaged or foreign file: a warning and a full sweep.
+    std::fs::write(&cache, "{\"not\": \"a cache\"}\n").unwrap();
+    let out = history(&repo, &["--cache", cache_arg]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let doc = json(&out);
+    assert!(
+        doc["warnings"]
+            .to_string()
+            .contains("not an npmsweep history cache"),
+        "{}",
+        doc["warnings"]
+    );
+    assert_eq!(doc["summary"]["items_scanned"], 22);
+    assert_eq!(token_findings(&doc).len(), 2);
+    // ... and rewritten, so the next sweep uses it again.
+    let doc = json(&history(&repo, &["--cache", cache_arg]));
+    assert_eq!(doc["summary"]["items_scanned"], 2);
+}

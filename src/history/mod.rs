@@ -10,6 +10,7 @@
 //!    finding has the right path, kind and fingerprint) and attach
 //!    provenance.
 
+pub mod cache;
 pub mod head;
 pub mod loose;
 pub mod pack;
@@ -47,6 +48,8 @@ pub struct HistoryOptions {
     pub threads: usize,
     /// Show a progress bar on standard error.
     pub progress: bool,
+    /// `--cache FILE`: skip blobs swept clean before, remember new ones.
+    pub cache: Option<PathBuf>,
 }
 
 /// Run the `history` command: sweep, apply filters, write the purge plan if
@@ -99,6 +102,7 @@ pub fn command(args: &mut HistoryArgs) -> Result<i32, String> {
         selection,
         all_objects: args.all_objects,
         threads: args.threads,
+        cache: args.cache.clone(),
         // Like colour: only for a person at a terminal without NO_COLOR.
         progress: !args.output.quiet
             && cli::use_color(cli::ColorChoice::Auto, std::io::stderr().is_terminal()),
@@ -209,12 +213,41 @@ fn sweep_repository(
     tune_libgit2();
     let (damaged, loose_warnings) = loose::check(&repo.commondir().join("objects"));
     let progress = Progress::new(options.progress);
+    let cache_key = cache::key(detect);
+    let mut cache_problems = (Vec::new(), Vec::new());
+    let mut sweep_cache = match &options.cache {
+        None => cache::SweepCache::default(),
+        Some(path) => match cache::load(path, &cache_key) {
+            cache::Loaded::Ready(c) => c,
+            cache::Loaded::Stale(c) => {
+                cache_problems.1.push(format!(
+                    "cache {}: written for other rules, detector options or npmsweep version; every blob is read again",
+                    path.display()
+                ));
+                c
+            }
+            cache::Loaded::Unusable(why) => {
+                cache_problems.0.push(format!(
+                    "cache {}: {why}; ignored, every blob is read again (it is rewritten after the sweep)",
+                    path.display()
+                ));
+                cache::SweepCache::default()
+            }
+        },
+    };
+    let cached = AtomicU64::new(0);
+    let newly_clean = Mutex::new(Vec::new());
     let found = Mutex::new(Vec::new());
     let warnings = Mutex::new(Vec::new());
     let visit = |index: usize, blob: &BlobToScan, bytes: &[u8]| {
         let d = detect_blob(blob, bytes, detect);
         if !d.findings.is_empty() {
             found.lock().expect("found lock").push(index);
+        } else if options.cache.is_some() {
+            newly_clean
+                .lock()
+                .expect("clean lock")
+                .push((blob.id, cache::kinds_mask(&blob.kinds())));
         }
         if !d.warnings.is_empty() {
             // Name the version: one path has many blobs in history.
@@ -252,7 +285,15 @@ fn sweep_repository(
                 options.all_objects,
                 &damaged,
                 packs.as_ref(),
-                &mut |batch| {
+                &mut |mut batch| {
+                    if !sweep_cache.is_empty() {
+                        let before = batch.len();
+                        batch.retain(|(_, b)| !sweep_cache.is_clean(b.id, &b.kinds()));
+                        cached.fetch_add((before - batch.len()) as u64, AtomicOrdering::Relaxed);
+                        if batch.is_empty() {
+                            return;
+                        }
+                    }
                     progress.planned(batch.len() as u64);
                     if forwarded < PACK_TRAVERSAL_MIN_BLOBS {
                         forwarded += batch.len();
@@ -306,6 +347,26 @@ fn sweep_repository(
         .extend(warnings.into_inner().expect("warnings lock"));
     stats.skipped += loose_warnings.len() as u64;
     stats.warnings.extend(loose_warnings);
+    stats.warnings.extend(cache_problems.0);
+    stats.notes.extend(cache_problems.1);
+    if let Some(path) = &options.cache {
+        update_cache(
+            &mut sweep_cache,
+            path,
+            &cache_key,
+            &plan,
+            &found,
+            newly_clean,
+            &mut stats,
+        );
+        let cached = cached.into_inner();
+        if cached > 0 {
+            stats.notes.push(format!(
+                "{cached} blob(s) already swept clean with the same rules (cache {}) were not read again",
+                path.display()
+            ));
+        }
+    }
     let findings = attribute(repo, &plan, &found, &damaged, detect, &mut stats);
     stats.settle();
     Ok(Report {
@@ -315,6 +376,31 @@ fn sweep_repository(
         stats,
         elapsed: start.elapsed(),
     })
+}
+
+/// Remember the blobs this sweep found clean, forget any with findings,
+/// write the file. A cache that cannot be written is a warning: the sweep's
+/// answer stands.
+fn update_cache(
+    sweep_cache: &mut cache::SweepCache,
+    path: &Path,
+    key: &str,
+    plan: &Plan,
+    found: &[usize],
+    newly_clean: Mutex<Vec<(Oid, u32)>>,
+    stats: &mut SourceStats,
+) {
+    for (id, mask) in newly_clean.into_inner().expect("clean lock") {
+        sweep_cache.record_clean(id, mask);
+    }
+    for &index in found {
+        sweep_cache.forget(plan.blobs[index].id);
+    }
+    if let Err(e) = sweep_cache.save(path, key) {
+        stats
+            .warnings
+            .push(format!("{e}; the next sweep will read every blob again"));
+    }
 }
 
 /// Blobs read through libgit2 while the walk goes on before the rest wait
