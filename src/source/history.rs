@@ -16,7 +16,7 @@ use crate::history::tree::{self, EntryKind};
 use git2::{ObjectType, Odb, Oid, Repository};
 use std::collections::hash_map::{DefaultHasher, Entry as MapEntry};
 use std::collections::{BinaryHeap, HashMap, HashSet};
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -355,13 +355,13 @@ struct Planner<'a, 'r, 's> {
     /// Never read these: libgit2 would hang on them.
     damaged: &'a Damaged,
     plan: Plan,
-    seen_commits: HashSet<Oid>,
+    seen_commits: IdSet<Oid>,
     /// Trees walked, keyed by id and the names of their directory and its
     /// parent: the kind of a path depends on up to two directory names, so
     /// a tree met again under another name must be walked again.
-    seen_trees: HashSet<(Oid, u64)>,
-    tree_ids: HashSet<Oid>,
-    blob_index: HashMap<Oid, usize>,
+    seen_trees: IdSet<(Oid, u64)>,
+    tree_ids: IdSet<Oid>,
+    blob_index: IdMap<Oid, usize>,
     path_buf: String,
     shallow: bool,
     sink: &'s mut dyn FnMut(Batch),
@@ -375,6 +375,60 @@ struct Planner<'a, 'r, 's> {
     /// Handed-over blobs that gained a kind of path since.
     regained: Vec<usize>,
 }
+
+/// Hashing for the walk's hot sets, keyed by object ids: ids are SHA-1
+/// output, so a multiply-rotate mix of their bytes spreads them as well as
+/// SipHash at a fraction of the cost. The seed is random per process, so a
+/// crafted repository cannot aim its ids at one bucket.
+#[derive(Clone, Copy)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        // Fold the high bits down: the mix leaves them the strongest.
+        self.0 ^ (self.0 >> 29)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct IdHash(u64);
+
+impl Default for IdHash {
+    fn default() -> IdHash {
+        static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+        IdHash(*SEED.get_or_init(|| {
+            std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish()
+        }))
+    }
+}
+
+impl std::hash::BuildHasher for IdHash {
+    type Hasher = IdHasher;
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher(self.0)
+    }
+}
+
+type IdSet<T> = HashSet<T, IdHash>;
+type IdMap<K, V> = HashMap<K, V, IdHash>;
 
 /// Budget of the planner's cache of resolved trees.
 const TREE_CACHE_BYTES: usize = 64 << 20;
@@ -406,10 +460,10 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
             odb,
             damaged,
             plan: Plan::default(),
-            seen_commits: HashSet::new(),
-            seen_trees: HashSet::new(),
-            tree_ids: HashSet::new(),
-            blob_index: HashMap::new(),
+            seen_commits: IdSet::default(),
+            seen_trees: IdSet::default(),
+            tree_ids: IdSet::default(),
+            blob_index: IdMap::default(),
             path_buf: String::new(),
             shallow: repo.is_shallow(),
             sink,
