@@ -1,37 +1,72 @@
 #!/usr/bin/env bash
 # Benchmark of `npmsweep history` against the floor of reading every object
-# of the repository once.
+# of the repository once, and against kingfisher when it is installed.
 #
-#   benches/history.sh REPO [RANGE_COMMITS]
+#   benches/history.sh [REPO] [RANGE_COMMITS]
 #
-# REPO is a local clone (bare or not) of a real repository; the README's
-# figures use npm's CLI repository (github.com/npm/cli, all refs including
-# pull-request refs: `git clone --mirror https://github.com/npm/cli`).
+# Without REPO, a monorepo history is generated (deterministic: same SIZE and
+# SEED, same commits) by benches/support/gen_history.py through git
+# fast-import, then packed as hosting servers pack it, with deep delta chains
+# (`git repack -adf --depth=50 --window=250`), and kept in
+# ${BENCH_DIR:-/tmp/npmsweep-history-bench}/mono-SIZE-SEED for the next run.
+# SIZE (default 3) scales it: about 4,000 x SIZE files at HEAD, 800 x SIZE
+# commits on main, 12 branches. SIZE=3 takes about a minute to generate and
+# pack on two cores.
+#
+# REPO may instead be a local clone (bare or not) of a real repository; the
+# README's figures also use npm's CLI repository (github.com/npm/cli, all refs
+# including pull-request refs: `git clone --mirror https://github.com/npm/cli`).
 # RANGE_COMMITS (default 20) sizes the pull-request-style `--range` scan.
-# Environment: RUNS (timed runs of each command, interleaved; default 5).
+# Environment: RUNS (timed runs of each command, interleaved; default 5),
+# SIZE and SEED (generated monorepo), KINGFISHER (path of the kingfisher
+# binary; default: the one the PyPI package `kingfisher-bin` installs, found
+# through `python3 -m pip show`; skipped when there is none).
 #
 # Times, RUNS times each and interleaved so machine load hits all alike:
-#   floor     git cat-file --batch-all-objects --batch --buffer > /dev/null
-#             (every object decompressed once, one thread)
-#   sweep     npmsweep history REPO --format json   (every blob of every ref)
-#   range     npmsweep history REPO --range HEAD~N..HEAD --format json
-# and prints best and median wall times, the sweep/floor ratio and peak RSS
-# (GNU time's maximum resident set size).
+#   floor      git cat-file --batch-all-objects --batch --buffer > /dev/null
+#              (every object decompressed once, one thread)
+#   sweep      npmsweep history REPO --format json   (every blob of every ref)
+#   kingfisher kingfisher scan REPO --git-history full --no-validate -f json
+#   range      npmsweep history REPO --range HEAD~N..HEAD --format json
+# and prints best and median wall times, best CPU time (user + system, which
+# other work on the machine disturbs less than wall time), the sweep/floor
+# ratios and peak RSS (GNU time's maximum resident set size).
 #
 # Exit status: 0 targets met (sweep best <= 1.5x floor best, sweep peak RSS
 # < 500 MB, range best < 1 s), 3 a target missed, 1 a setup problem.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-target=${1:?usage: benches/history.sh REPO [RANGE_COMMITS]}
+target=${1:-}
 range_commits=${2:-20}
 runs=${RUNS:-5}
+size=${SIZE:-3}
+seed=${SEED:-42}
 
 if ! /usr/bin/time --version 2>&1 | grep -q GNU; then
     echo "benches/history.sh needs GNU time at /usr/bin/time (Debian/Ubuntu: apt-get install -y time)" >&2
     exit 1
 fi
+if [ -z "$target" ]; then
+    target=${BENCH_DIR:-/tmp/npmsweep-history-bench}/mono-$size-$seed
+    if [ ! -f "$target/.generated" ]; then
+        echo "== generating the monorepo (SIZE=$size SEED=$seed) in $target" >&2
+        rm -rf "$target"
+        mkdir -p "$target"
+        git -C "$target" init -q
+        git -C "$target" symbolic-ref HEAD refs/heads/main
+        python3 "$root/benches/support/gen_history.py" "$size" "$seed" | git -C "$target" fast-import --quiet
+        echo "== packing with deep delta chains (git repack -adf --depth=50 --window=250)" >&2
+        git -C "$target" repack -adfq --depth=50 --window=250
+        touch "$target/.generated"
+    fi
+fi
 git -C "$target" rev-parse --git-dir >/dev/null || { echo "$target is not a git repository" >&2; exit 1; }
+kingfisher=${KINGFISHER:-}
+if [ -z "$kingfisher" ]; then
+    location=$(python3 -m pip show kingfisher-bin 2>/dev/null | sed -n 's/^Location: //p' || true)
+    [ -n "$location" ] && [ -x "$location/kingfisher/bin/kingfisher" ] && kingfisher=$location/kingfisher/bin/kingfisher
+fi
 
 echo "== building (release)" >&2
 (cd "$root" && cargo build --release --quiet --bin npmsweep)
@@ -51,7 +86,8 @@ range_count=$(git -C "$target" rev-list --count "$range")
 echo "repository: $target"
 echo "  objects: ${pack_mb} MB on disk, $blobs blobs ($((blob_bytes / 1048576)) MiB of content), $commits commits, $refs refs"
 echo "  range $range: $range_count commits"
-echo "  machine: $(nproc) cores, $(uname -sr)"
+echo "  machine: $(nproc) cores, $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+[ -n "$kingfisher" ] && echo "  kingfisher: $("$kingfisher" --version)"
 
 # Warm the page cache so the first timed command is not the one paying for disk.
 git -C "$target" cat-file --batch-all-objects --batch --buffer > /dev/null
@@ -61,9 +97,10 @@ measure() {
     local log=$1
     shift
     local status=0
-    /usr/bin/time -f '%e %M' -o "$out/time" "$@" > /dev/null 2> "$out/stderr" || status=$?
-    # npmsweep exits 1 when it finds something: that is a result, not a failure.
-    if [ "$status" -gt 1 ]; then
+    /usr/bin/time -f '%e %M %U %S' -o "$out/time" "$@" > /dev/null 2> "$out/stderr" || status=$?
+    # npmsweep exits 1 when it finds something (kingfisher 200 or 205): that
+    # is a result, not a failure.
+    if [ "$status" -gt 1 ] && [ "$status" -ne 200 ] && [ "$status" -ne 205 ]; then
         echo "command failed ($status): $*" >&2
         cat "$out/stderr" >&2
         exit 1
@@ -75,27 +112,37 @@ for i in $(seq "$runs"); do
     echo "== run $i/$runs" >&2
     measure "$out/floor" git -C "$target" cat-file --batch-all-objects --batch --buffer
     measure "$out/sweep" "$bin" history "$target" --format json
+    if [ -n "$kingfisher" ]; then
+        measure "$out/kingfisher" "$kingfisher" scan "$target" --git-history full --no-validate \
+            --no-update-check -f json -q
+    fi
     measure "$out/range" "$bin" history "$target" --range "$range" --format json
 done
 
 # One more sweep, to say what was found and skipped (the summary line).
 summary=$("$bin" history "$target" --color never 2> /dev/null | grep -E 'finding\(s\)|^note:' || true)
 
-stats() { # file -> "best median max_rss_mb"
-    sort -n "$1" | awk '{ t[NR] = $1; if ($2 > m) m = $2 }
-        END { printf "%.2f %.2f %.0f\n", t[1], t[int((NR + 1) / 2)], m / 1024 }'
+stats() { # file -> "best median max_rss_mb best_cpu"
+    sort -n "$1" | awk '{ t[NR] = $1; if ($2 > m) m = $2; c = $3 + $4; if (NR == 1 || c < cpu) cpu = c }
+        END { printf "%.2f %.2f %.0f %.2f\n", t[1], t[int((NR + 1) / 2)], m / 1024, cpu }'
 }
-read -r floor_best floor_median floor_rss < <(stats "$out/floor")
-read -r sweep_best sweep_median sweep_rss < <(stats "$out/sweep")
-read -r range_best range_median range_rss < <(stats "$out/range")
+read -r floor_best floor_median floor_rss floor_cpu < <(stats "$out/floor")
+read -r sweep_best sweep_median sweep_rss sweep_cpu < <(stats "$out/sweep")
+read -r range_best range_median range_rss range_cpu < <(stats "$out/range")
 ratio=$(awk -v a="$sweep_best" -v b="$floor_best" 'BEGIN { printf "%.2f", a / b }')
+cpu_ratio=$(awk -v a="$sweep_cpu" -v b="$floor_cpu" 'BEGIN { printf "%.2f", a / b }')
 
 echo
-printf '%-44s %8s %8s %9s\n' "command ($runs runs, interleaved)" "best s" "median s" "peak RSS"
-printf '%-44s %8s %8s %6s MB\n' "floor: git cat-file --batch-all-objects" "$floor_best" "$floor_median" "$floor_rss"
-printf '%-44s %8s %8s %6s MB\n' "npmsweep history (all refs)" "$sweep_best" "$sweep_median" "$sweep_rss"
-printf '%-44s %8s %8s %6s MB\n' "npmsweep history --range $range" "$range_best" "$range_median" "$range_rss"
-echo "sweep / floor (best): ${ratio}x"
+printf '%-44s %8s %8s %8s %9s\n' "command ($runs runs, interleaved)" "best s" "median s" "CPU s" "peak RSS"
+printf '%-44s %8s %8s %8s %6s MB\n' "floor: git cat-file --batch-all-objects" "$floor_best" "$floor_median" "$floor_cpu" "$floor_rss"
+printf '%-44s %8s %8s %8s %6s MB\n' "npmsweep history (all refs)" "$sweep_best" "$sweep_median" "$sweep_cpu" "$sweep_rss"
+if [ -n "$kingfisher" ]; then
+    read -r kf_best kf_median kf_rss kf_cpu < <(stats "$out/kingfisher")
+    printf '%-44s %8s %8s %8s %6s MB\n' "kingfisher scan --git-history full" "$kf_best" "$kf_median" "$kf_cpu" "$kf_rss"
+fi
+printf '%-44s %8s %8s %8s %6s MB\n' "npmsweep history --range $range" "$range_best" "$range_median" "$range_cpu" "$range_rss"
+echo "sweep / floor: ${ratio}x wall (best), ${cpu_ratio}x CPU (best)"
+[ -n "$kingfisher" ] && echo "sweep / kingfisher: $(awk -v a="$sweep_best" -v b="$kf_best" 'BEGIN { printf "%.2f", a / b }')x wall (best), $(awk -v a="$sweep_cpu" -v b="$kf_cpu" 'BEGIN { printf "%.2f", a / b }')x CPU (best)"
 echo "sweep summary: $summary"
 
 missed=0

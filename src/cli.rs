@@ -251,6 +251,11 @@ pub struct HistoryArgs {
     /// holds them) and the steps to purge them next to it, in FILE.README.
     #[arg(long, value_name = "FILE")]
     pub purge_plan: Option<PathBuf>,
+    /// Incremental sweeps: read and update FILE, the list of blobs already swept clean (ids
+    /// only, never content) under a key of npmsweep's version, rules and detector options,
+    /// so a re-sweep reads only new blobs. A damaged or foreign FILE is a warning and a full sweep.
+    #[arg(long, value_name = "FILE")]
+    pub cache: Option<PathBuf>,
     /// Reader threads (0: one per core).
     #[arg(long, short = 'j', default_value_t = 0)]
     pub threads: usize,

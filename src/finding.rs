@@ -280,14 +280,48 @@ pub struct Provenance {
     pub summary: InputText,
     /// Number of commits in which the blob sits at this path.
     pub commits: usize,
-    /// Refs from which a commit holding it is reachable (so every ref whose
-    /// history carries the secret at this path), sorted.
+    /// Branches and tags from which a commit holding it is reachable (so
+    /// every ref whose history carries the secret at this path), sorted, at
+    /// most 20: pull-request and bot refs are only counted.
     pub refs: Vec<String>,
+    /// Branches and tags reaching it beyond those listed in `refs`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub more_refs: usize,
+    /// Pull- and merge-request refs (`refs/pull/*`, `refs/merge-requests/*`)
+    /// reaching it.
+    pub pull_request_refs: usize,
+    /// Bot branches (Dependabot, Renovate, …) reaching it.
+    pub bot_refs: usize,
+    /// The introducing commit is reachable only from pull-request refs: no
+    /// branch or tag has it.
+    pub introduced_only_in_pull_request: bool,
     /// Whether the secret is still present in HEAD (any path).
     pub in_head: bool,
+    /// This finding's location (path, line, column, blob) is HEAD's file:
+    /// fix it there. False: the location is in an older version of the file.
+    pub at_head: bool,
+    /// Other versions of the file that held the secret at this path (most
+    /// recent first, at most 10), when they put it elsewhere than the
+    /// location reported.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub earlier_locations: Vec<BlobLocation>,
     /// Distinct commits holding this finding's secret in any file (the
     /// leak report's "across N commits"); `commits` when there is no secret.
     pub secret_commits: usize,
+}
+
+/// Where a secret sat in one version of a file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct BlobLocation {
+    pub blob_id: String,
+    pub start_line: usize,
+    pub start_column: usize,
+    /// The commit that introduced this version.
+    pub commit: String,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Finding {

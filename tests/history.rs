@@ -900,3 +900,308 @@ fn a_repository_nothing_can_be_read_from_is_an_error_not_clean() {
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(stderr(&out).contains("nothing in"), "{}", stderr(&out));
 }
+
+fn github(repo: &Repo) -> String {
+    let out = npmsweep(&["history", "--format", "github"], &repo.path);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn secret_still_in_head_is_reported_at_heads_location() {
+    let repo = Repo::new();
+    let token = fake_token("npm_", 131);
+    repo.write("config.js", &js_with_token(&token));
+    let introduced = repo.commit("add config");
+    let first_blob = repo.git(&["rev-parse", "HEAD:config.js"]);
+    repo.write(
+        "config.js",
+        &format!("// a\n// b\n// c\n{}", js_with_token(&token)),
+    );
+    repo.commit("comment the config");
+    let head_blob = repo.git(&["rev-parse", "HEAD:config.js"]);
+
+    let doc = json(&history(&repo, &[]));
+    let found = token_findings(&doc);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let f = &found[0];
+    // HEAD's file, HEAD's line: what the maintainer edits.
+    assert_eq!(f["start_line"], 4);
+    assert_eq!(f["origin"]["blob_id"], head_blob.as_str());
+    let p = &f["provenance"];
+    assert_eq!(p["at_head"], true);
+    assert_eq!(p["in_head"], true);
+    // Still introduced by the first version, whose location is listed.
+    assert_eq!(p["commit"], introduced.as_str());
+    let earlier = p["earlier_locations"]
+        .as_array()
+        .expect("earlier locations");
+    assert_eq!(earlier.len(), 1, "{earlier:?}");
+    assert_eq!(earlier[0]["start_line"], 1);
+    assert_eq!(earlier[0]["blob_id"], first_blob.as_str());
+    assert_eq!(earlier[0]["commit"], introduced.as_str());
+
+    let annotations = github(&repo);
+    assert!(
+        annotations.contains("file=config.js,line=4,endLine=4"),
+        "{annotations}"
+    );
+}
+
+#[test]
+fn secret_gone_from_head_is_not_annotated_on_current_files() {
+    let repo = Repo::new();
+    let token = fake_token("npm_", 132);
+    repo.write("config.js", &js_with_token(&token));
+    let introduced = repo.commit("add config");
+    repo.write("config.js", "// clean now\n");
+    repo.commit("remove the token");
+
+    let doc = json(&history(&repo, &[]));
+    let found = token_findings(&doc);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let p = &found[0]["provenance"];
+    assert_eq!(p["at_head"], false);
+    assert_eq!(p["in_head"], false);
+    assert!(p.get("earlier_locations").is_none(), "{p}");
+
+    let annotations = github(&repo);
+    let line = annotations
+        .lines()
+        .find(|l| l.contains("npm-token"))
+        .expect("an annotation for the token");
+    assert!(!line.contains("file="), "{line}");
+    assert!(!line.contains("line="), "{line}");
+    assert!(line.contains("in git history only"), "{line}");
+    assert!(line.contains(&introduced[..12]), "{line}");
+}
+
+#[test]
+fn introduction_prefers_branches_over_pull_request_refs() {
+    let repo = Repo::new();
+    repo.write("README.md", "hello\n");
+    repo.commit("init");
+    let token = fake_token("npm_", 133);
+    // A contributor's pull request adds the token first; it is never merged.
+    repo.git(&["checkout", "-q", "-b", "contrib"]);
+    repo.write("config.js", &js_with_token(&token));
+    repo.commit("contributor adds config");
+    repo.git(&["update-ref", "refs/pull/1/head", "HEAD"]);
+    repo.git(&["checkout", "-q", "main"]);
+    repo.git(&["branch", "-q", "-D", "contrib"]);
+    // Later the same file lands on main.
+    repo.write("config.js", &js_with_token(&token));
+    let on_main = repo.commit("maintainer adds config");
+    // Another token only ever in a pull request.
+    let other = fake_token("npm_", 134);
+    repo.git(&["checkout", "-q", "-b", "contrib2"]);
+    repo.write("other.js", &js_with_token(&other));
+    let only_pr = repo.commit("second pull request");
+    repo.git(&["update-ref", "refs/pull/2/head", "HEAD"]);
+    repo.git(&["checkout", "-q", "main"]);
+    repo.git(&["branch", "-q", "-D", "contrib2"]);
+
+    let doc = json(&history(&repo, &[]));
+    let found = token_findings(&doc);
+    assert_eq!(found.len(), 2, "{found:?}");
+    let config = found.iter().find(|f| f["path"] == "config.js").unwrap();
+    let p = &config["provenance"];
+    assert_eq!(p["commit"], on_main.as_str());
+    assert_eq!(p["introduced_only_in_pull_request"], false);
+    assert_eq!(p["refs"], serde_json::json!(["main"]));
+    // pull/2 is built on main, so it carries the file too.
+    assert_eq!(p["pull_request_refs"], 2);
+
+    let other = found.iter().find(|f| f["path"] == "other.js").unwrap();
+    let p = &other["provenance"];
+    assert_eq!(p["commit"], only_pr.as_str());
+    assert_eq!(p["introduced_only_in_pull_request"], true);
+    assert_eq!(p["refs"], serde_json::json!([]));
+    assert_eq!(p["pull_request_refs"], 1);
+
+    let human = npmsweep(&["history"], &repo.path);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains("reachable only from pull-request refs"),
+        "{text}"
+    );
+}
+
+#[test]
+fn ref_lists_name_branches_and_count_pull_request_and_bot_refs() {
+    let repo = Repo::new();
+    let token = fake_token("npm_", 135);
+    repo.write("config.js", &js_with_token(&token));
+    repo.commit("add config");
+    repo.git(&["tag", "v1.0.0"]);
+    for n in 0..60 {
+        repo.git(&["update-ref", &format!("refs/pull/{n}/head"), "HEAD"]);
+    }
+    repo.git(&["branch", "dependabot/npm_and_yarn/lodash-4.17.21"]);
+    repo.git(&["branch", "renovate/eslint-9.x"]);
+
+    let out = history(&repo, &[]);
+    let doc = json(&out);
+    let found = token_findings(&doc);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let p = &found[0]["provenance"];
+    assert_eq!(p["refs"], serde_json::json!(["main", "v1.0.0"]));
+    assert_eq!(p["pull_request_refs"], 60);
+    assert_eq!(p["bot_refs"], 2);
+    // The report does not grow with the number of refs.
+    assert!(
+        out.stdout.len() < 8_000,
+        "{} bytes for one finding",
+        out.stdout.len()
+    );
+    let human = npmsweep(&["history"], &repo.path);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains("reachable from: main, v1.0.0, 60 pull-request refs, 2 bot branches"),
+        "{text}"
+    );
+}
+
+/// Past a few thousand blobs the sweep reads packs by resolving their
+/// deltas itself: a deep delta chain still yields every version, with the
+/// right line, and every blob is counted once.
+#[test]
+fn large_deltified_history_is_read_through_pack_traversal() {
+    let repo = Repo::new();
+    let token = fake_token("npm_", 136);
+    let mut stream = String::new();
+    let mut files = String::new();
+    for n in 0..2500 {
+        files.push_str(&format!(
+            "M 100644 inline src/file-{n:04}.js\ndata <<EOF\nmodule.exports = {n};\nEOF\n"
+        ));
+    }
+    let mut text = String::from("// settings\n");
+    for version in 0..30u64 {
+        text.push_str(&format!("// revision {version}\n"));
+        let body = if version == 10 {
+            format!("{text}{}", js_with_token(&token))
+        } else {
+            text.clone()
+        };
+        stream.push_str(&format!(
+            "commit refs/heads/main\ncommitter Ada <ada@example.com> {} +0000\ndata 2\nv\n",
+            EPOCH + version * 3600
+        ));
+        if version == 0 {
+            stream.push_str(&files);
+        }
+        stream.push_str(&format!(
+            "M 100644 inline config.js\ndata {}\n{body}\n",
+            body.len()
+        ));
+    }
+    let mut child = git_env(&mut Command::new("git"))
+        .args(["fast-import", "--quiet"])
+        .current_dir(&repo.path)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stream.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    repo.git(&["repack", "-adfq", "--depth=50", "--window=50"]);
+
+    let out = history(&repo, &[]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let doc = json(&out);
+    // 2,500 small files and 30 versions of config.js.
+    assert_eq!(doc["summary"]["items_scanned"], 2530, "{}", doc["summary"]);
+    assert_eq!(doc["summary"]["skipped"], 0);
+    let found = token_findings(&doc);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["path"], "config.js");
+    assert_eq!(found[0]["start_line"], 13);
+    assert_eq!(found[0]["provenance"]["date"], repo.date_of(10).as_str());
+}
+
+#[test]
+fn cache_makes_a_re_sweep_read_only_new_blobs_and_never_hides_findings() {
+    let repo = Repo::new();
+    let token = fake_token("npm_", 137);
+    for n in 0..20 {
+        repo.write(&format!("src/f{n}.js"), &format!("module.exports = {n};\n"));
+    }
+    repo.write("config.js", &js_with_token(&token));
+    repo.commit("init");
+    let dir = TempDir::new().unwrap();
+    let cache = dir.path().join("history.cache");
+    let cache_arg = cache.to_str().unwrap();
+
+    let first = history(&repo, &["--cache", cache_arg]);
+    assert_eq!(code(&first), 1, "{}", stderr(&first));
+    let first = json(&first);
+    assert_eq!(first["summary"]["items_scanned"], 21);
+    let written = std::fs::read_to_string(&cache).unwrap();
+    assert!(!written.contains(&token), "the cache holds no secret");
+    assert!(!written.contains(&token[4..20]));
+    assert_eq!(written.lines().count(), 2 + 20, "{written}");
+
+    // Unchanged repository: only the blob with a finding is read again, and
+    // the finding is reported as before.
+    let second = history(&repo, &["--cache", cache_arg]);
+    assert_eq!(code(&second), 1, "{}", stderr(&second));
+    let second = json(&second);
+    assert_eq!(second["summary"]["items_scanned"], 1);
+    assert_eq!(token_findings(&second), token_findings(&first));
+    assert!(
+        second["notes"]
+            .to_string()
+            .contains("20 blob(s) already swept clean"),
+        "{}",
+        second["notes"]
+    );
+
+    // A new blob is read; a new token in it is found.
+    let other = fake_token("npm_", 138);
+    repo.write("src/f3.js", &js_with_token(&other));
+    repo.commit("leak");
+    let third = json(&history(&repo, &["--cache", cache_arg]));
+    assert_eq!(third["summary"]["items_scanned"], 2);
+    assert_eq!(token_findings(&third).len(), 2);
+
+    // Other detector options: the cache does not apply.
+    std::fs::write(
+        repo.path.join("npmsweep.toml"),
+        "credential-names = [\"ACME_TOKEN\"]\n",
+    )
+    .unwrap();
+    let fourth = json(&history(&repo, &["--cache", cache_arg]));
+    std::fs::remove_file(repo.path.join("npmsweep.toml")).unwrap();
+    assert!(
+        fourth["notes"]
+            .to_string()
+            .contains("written for other rules"),
+        "{}",
+        fourth["notes"]
+    );
+    assert_eq!(token_findings(&fourth).len(), 2);
+
+    // A damaged or foreign file: a warning and a full sweep.
+    std::fs::write(&cache, "{\"not\": \"a cache\"}\n").unwrap();
+    let out = history(&repo, &["--cache", cache_arg]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let doc = json(&out);
+    assert!(
+        doc["warnings"]
+            .to_string()
+            .contains("not an npmsweep history cache"),
+        "{}",
+        doc["warnings"]
+    );
+    assert_eq!(doc["summary"]["items_scanned"], 22);
+    assert_eq!(token_findings(&doc).len(), 2);
+    // ... and rewritten, so the next sweep uses it again.
+    let doc = json(&history(&repo, &["--cache", cache_arg]));
+    assert_eq!(doc["summary"]["items_scanned"], 2);
+}

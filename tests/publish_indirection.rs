@@ -709,3 +709,46 @@ fn a_local_composite_action_that_publishes_makes_the_job_publish() {
             .any(|r| r.starts_with("gha-npm-token-in-install-job"))
     );
 }
+
+/// Past 2,048 blobs a history sweep reads the rest by pack traversal on its
+/// own threads: a workflow read there still sees its commit's package.json.
+#[test]
+fn history_at_pack_traversal_scale_reads_package_json_of_the_same_commit() {
+    let dir = TempDir::new().unwrap();
+    let root = dir.path();
+    git(root, &["init", "-q"], 0);
+    write(root, ".github/workflows/release.yml", CHANGESETS_RELEASE);
+    write(root, "package.json", ROOT_PACKAGE);
+    git(root, &["add", "-A"], 0);
+    git(root, &["commit", "-q", "-m", "release with changesets"], 0);
+    // The newest commit brings enough blobs that the old workflow is read
+    // by pack traversal, not by the first libgit2 readers.
+    for i in 0..2_200 {
+        write(
+            root,
+            &format!("src/f{i}.js"),
+            &format!("module.exports = {i};\n"),
+        );
+    }
+    write(
+        root,
+        ".github/workflows/release.yml",
+        &CHANGESETS_RELEASE.replace("name: Release", "name: Release (versions only)"),
+    );
+    write(
+        root,
+        "package.json",
+        r#"{"scripts": {"release": "changeset version"}}"#,
+    );
+    git(root, &["add", "-A"], 1);
+    git(root, &["commit", "-q", "-m", "stop publishing from CI"], 1);
+    git(root, &["gc", "-q"], 1);
+
+    let found = findings(root, &["history", "."]);
+    let old = one(&found, "gha-npm-long-lived-publish-token");
+    assert_eq!(
+        old["details"]["publish_via"],
+        "`pnpm release` runs `changeset publish`"
+    );
+    assert_eq!(old["provenance"]["summary"], "release with changesets");
+}

@@ -10,22 +10,25 @@
 //!    finding has the right path, kind and fingerprint) and attach
 //!    provenance.
 
+pub mod cache;
 pub mod head;
 pub mod loose;
+pub mod pack;
 pub mod progress;
 pub mod provenance;
 pub mod purge;
+pub mod refs;
 pub mod report;
 pub mod tree;
 
 use crate::cli::{self, HistoryArgs};
 use crate::detect::tree::{Recording, TreeView};
 use crate::detect::{self, DetectOptions, FileKind, Item};
-use crate::finding::{Finding, InputText, Origin, Provenance, sort_findings};
+use crate::finding::{BlobLocation, Finding, InputText, Origin, Provenance, sort_findings};
 use crate::redact::scrub;
 use crate::scan::{self, Report};
 use crate::source::SourceStats;
-use crate::source::history::{self as source, BlobToScan, Plan, Selection};
+use crate::source::history::{self as source, Batch, BlobToScan, Plan, Selection};
 use crate::source::tree::GitTree;
 use git2::{Oid, Repository};
 use progress::Progress;
@@ -33,6 +36,7 @@ use provenance::CommitInfo;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::time::Instant;
 
 /// What to sweep and how.
@@ -47,6 +51,8 @@ pub struct HistoryOptions {
     pub progress: bool,
     /// Larger objects are not inflated or swept (size from the header).
     pub max_file_size: u64,
+    /// `--cache FILE`: skip blobs swept clean before, remember new ones.
+    pub cache: Option<PathBuf>,
 }
 
 /// Run the `history` command: sweep, apply filters, write the purge plan if
@@ -100,6 +106,7 @@ pub fn command(args: &mut HistoryArgs) -> Result<i32, String> {
         all_objects: args.all_objects,
         threads: args.threads,
         max_file_size: args.max_file_size,
+        cache: args.cache.clone(),
         // Like colour: only for a person at a terminal without NO_COLOR.
         progress: !args.output.quiet
             && cli::color_choice(cli::ColorChoice::Auto, &std::io::stderr())
@@ -215,50 +222,140 @@ fn sweep_repository(
     let (damaged, loose_warnings) =
         loose::check(&repo.commondir().join("objects"), options.max_file_size);
     let progress = Progress::new(options.progress);
+    let cache_key = cache::key(detect);
+    let mut cache_problems = (Vec::new(), Vec::new());
+    let mut sweep_cache = match &options.cache {
+        None => cache::SweepCache::default(),
+        Some(path) => match cache::load(path, &cache_key) {
+            cache::Loaded::Ready(c) => c,
+            cache::Loaded::Stale(c) => {
+                cache_problems.1.push(format!(
+                    "cache {}: written for other rules, detector options or npmsweep version; every blob is read again",
+                    path.display()
+                ));
+                c
+            }
+            cache::Loaded::Unusable(why) => {
+                cache_problems.0.push(format!(
+                    "cache {}: {why}; ignored, every blob is read again (it is rewritten after the sweep)",
+                    path.display()
+                ));
+                cache::SweepCache::default()
+            }
+        },
+    };
+    let cached = AtomicU64::new(0);
+    let newly_clean = Mutex::new(Vec::new());
     let found = Mutex::new(Vec::new());
     let warnings = Mutex::new(Vec::new());
+    let visit = |index: usize, blob: &BlobToScan, bytes: &[u8], odb: &git2::Odb| {
+        let files = blob.root.map(|root| GitTree {
+            odb,
+            root,
+            damaged: &damaged,
+        });
+        let recording = files.as_ref().map(|f| Recording::new(f));
+        let d = detect_blob(blob, bytes, recording.as_ref(), detect);
+        // An analysis that read sibling files may differ in other commits
+        // holding the blob: attribution re-runs it per commit group, so it
+        // is a candidate even without findings here (and never cached as
+        // clean: its answer depends on other files).
+        let consulted = recording.is_some_and(|r| !r.into_paths().is_empty());
+        if !d.findings.is_empty() || consulted {
+            found.lock().expect("found lock").push(index);
+        } else if options.cache.is_some() {
+            newly_clean
+                .lock()
+                .expect("clean lock")
+                .push((blob.id, cache::kinds_mask(&blob.kinds())));
+        }
+        if !d.warnings.is_empty() {
+            // Name the version: one path has many blobs in history.
+            let short = &blob.id.to_string()[..12];
+            warnings.lock().expect("warnings lock").extend(
+                d.warnings
+                    .into_iter()
+                    .map(|w| format!("{w} (blob {short})")),
+            );
+        }
+    };
+    // Shared by libgit2's readers and pack traversal.
+    let visit = &visit;
+    let threads = source::reader_threads(options.threads);
+    let packed_items = AtomicU64::new(0);
+    let packed_bytes = AtomicU64::new(0);
+    let objects_dir = repo.commondir().join("objects");
+    let git_dir = repo.path().to_path_buf();
+    // Worth parsing every pack's index and headers only for big histories.
+    let mut packs = (!matches!(options.selection, Selection::Range(_))
+        && pack::Packs::count(&objects_dir) >= PACK_TRAVERSAL_MIN_OBJECTS)
+        .then(|| pack::Packs::open(&objects_dir));
     let (plan, read) = source::read_while(
         repo.path(),
-        options.threads,
+        threads,
         options.max_file_size,
         |sink| {
-            source::plan(
+            // The newest blobs go straight to libgit2's readers while the
+            // walk goes on; past PACK_TRAVERSAL_MIN_BLOBS the rest wait for
+            // the walk to end and are read by resolving each pack's deltas
+            // once (see `pack`): cheaper than libgit2 once there are many.
+            let mut forwarded = 0;
+            let mut withheld: Batch = Vec::new();
+            let plan = source::plan(
                 repo,
                 &options.selection,
                 options.all_objects,
                 &damaged,
-                &mut |batch| {
+                packs.as_ref(),
+                &mut |mut batch| {
+                    if !sweep_cache.is_empty() {
+                        let before = batch.len();
+                        batch.retain(|(_, b)| !sweep_cache.is_clean(b.id, &b.kinds()));
+                        cached.fetch_add((before - batch.len()) as u64, AtomicOrdering::Relaxed);
+                        if batch.is_empty() {
+                            return;
+                        }
+                    }
                     progress.planned(batch.len() as u64);
-                    sink(batch);
+                    if forwarded < PACK_TRAVERSAL_MIN_BLOBS {
+                        forwarded += batch.len();
+                        sink(batch);
+                    } else {
+                        withheld.extend(batch);
+                    }
                 },
-            )
+            );
+            if withheld.is_empty() {
+                return plan;
+            }
+            let ids: Vec<Oid> = withheld.iter().map(|(_, b)| b.id).collect();
+            let read = packs
+                .get_or_insert_with(|| pack::Packs::open(&objects_dir))
+                .read_wanted(&ids, threads, &|w, bytes| {
+                    let (index, blob) = &withheld[w];
+                    if !blob.again {
+                        packed_items.fetch_add(1, AtomicOrdering::Relaxed);
+                        packed_bytes.fetch_add(bytes.len() as u64, AtomicOrdering::Relaxed);
+                    }
+                    // Sibling files (a workflow's package.json) are read
+                    // through this thread's own handle on the repository.
+                    with_thread_odb(&git_dir, |odb| visit(*index, blob, bytes, odb));
+                    progress.advance(bytes.len() as u64);
+                });
+            // Loose, damaged or otherwise unresolved ones: libgit2 reads
+            // them and warns about what it cannot read.
+            let rest: Batch = withheld
+                .into_iter()
+                .zip(read)
+                .filter_map(|(b, read)| (!read).then_some(b))
+                .collect();
+            for chunk in rest.chunks(64) {
+                sink(chunk.to_vec());
+            }
+            plan
         },
         |bytes| progress.advance(bytes),
-        |index, blob, bytes, odb| {
-            let files = blob.root.map(|root| GitTree {
-                odb,
-                root,
-                damaged: &damaged,
-            });
-            let recording = files.as_ref().map(|f| Recording::new(f));
-            let d = detect_blob(blob, bytes, recording.as_ref(), detect);
-            // An analysis that read sibling files may differ in other
-            // commits holding the blob: attribution re-runs it per commit
-            // group, so it is a candidate even without findings here.
-            let consulted = recording.is_some_and(|r| !r.into_paths().is_empty());
-            if !d.findings.is_empty() || consulted {
-                found.lock().expect("found lock").push(index);
-            }
-            if !d.warnings.is_empty() {
-                // Name the version: one path has many blobs in history.
-                let short = &blob.id.to_string()[..12];
-                warnings.lock().expect("warnings lock").extend(
-                    d.warnings
-                        .into_iter()
-                        .map(|w| format!("{w} (blob {short})")),
-                );
-            }
-        },
+        visit,
     )?;
     progress.finish();
     let mut plan = plan?;
@@ -267,11 +364,33 @@ fn sweep_repository(
     found.sort_unstable();
     found.dedup();
     let mut stats = merge_stats(std::mem::take(&mut plan.stats), read);
+    stats.items += packed_items.into_inner();
+    stats.bytes += packed_bytes.into_inner();
     stats
         .warnings
         .extend(warnings.into_inner().expect("warnings lock"));
     stats.skipped += loose_warnings.len() as u64;
     stats.warnings.extend(loose_warnings);
+    stats.warnings.extend(cache_problems.0);
+    stats.notes.extend(cache_problems.1);
+    if let Some(path) = &options.cache {
+        update_cache(
+            &mut sweep_cache,
+            path,
+            &cache_key,
+            &plan,
+            &found,
+            newly_clean,
+            &mut stats,
+        );
+        let cached = cached.into_inner();
+        if cached > 0 {
+            stats.notes.push(format!(
+                "{cached} blob(s) already swept clean with the same rules (cache {}) were not read again",
+                path.display()
+            ));
+        }
+    }
     let findings = attribute(repo, &plan, &found, &damaged, detect, &mut stats);
     stats.settle();
     Ok(Report {
@@ -282,6 +401,67 @@ fn sweep_repository(
         elapsed: start.elapsed(),
     })
 }
+
+/// Remember the blobs this sweep found clean, forget any with findings,
+/// write the file. A cache that cannot be written is a warning: the sweep's
+/// answer stands.
+fn update_cache(
+    sweep_cache: &mut cache::SweepCache,
+    path: &Path,
+    key: &str,
+    plan: &Plan,
+    found: &[usize],
+    newly_clean: Mutex<Vec<(Oid, u32)>>,
+    stats: &mut SourceStats,
+) {
+    for (id, mask) in newly_clean.into_inner().expect("clean lock") {
+        sweep_cache.record_clean(id, mask);
+    }
+    for &index in found {
+        sweep_cache.forget(plan.blobs[index].id);
+    }
+    if let Err(e) = sweep_cache.save(path, key) {
+        stats
+            .warnings
+            .push(format!("{e}; the next sweep will read every blob again"));
+    }
+}
+
+/// Run `f` with an object database of this thread's own (libgit2 handles
+/// are not shared across threads): pack traversal's workers read a
+/// workflow's sibling files through it.
+fn with_thread_odb(git_dir: &Path, f: impl FnOnce(&git2::Odb)) {
+    thread_local! {
+        static REPO: std::cell::RefCell<Option<(PathBuf, Repository)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    REPO.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if cell.as_ref().is_none_or(|(dir, _)| dir != git_dir)
+            && let Ok(repo) = Repository::open(git_dir)
+        {
+            *cell = Some((git_dir.to_path_buf(), repo));
+        }
+        match cell.as_ref().and_then(|(_, repo)| repo.odb().ok()) {
+            Some(odb) => f(&odb),
+            // Cannot happen for a repository already open; without an
+            // object database the blob is still read, without its tree.
+            None => {
+                if let Ok(odb) = git2::Odb::new() {
+                    f(&odb)
+                }
+            }
+        }
+    });
+}
+
+/// Blobs read through libgit2 while the walk goes on before the rest wait
+/// for pack traversal: small sweeps (a pull request's range) never pay for
+/// reading a pack's index, large ones pay it once.
+const PACK_TRAVERSAL_MIN_BLOBS: usize = 2048;
+
+/// Packed objects from which trees, too, are read by pack traversal.
+const PACK_TRAVERSAL_MIN_OBJECTS: u64 = 20_000;
 
 /// libgit2 settings for reading every object once. Hash verification is
 /// off because hashing every blob again would cost as much as matching
@@ -339,7 +519,18 @@ struct Candidate {
     /// HEAD holds the blob with this analysis (for a workflow judged with
     /// its commit's package.json: HEAD is among `commits`).
     holds_head: bool,
+    /// Every ref reaching it (summarised only once versions are merged).
+    refs: Vec<String>,
+    /// Its (blob, path) is in HEAD's tree.
+    at_head: bool,
+    /// A branch or tag (not only a pull-request ref) reaches a commit
+    /// holding it.
+    on_branch: bool,
 }
+
+/// A found blob at one path: (blob index, path, commits holding it there,
+/// introducing commit, whether a branch or tag reaches one of them).
+type Place = (usize, String, Vec<u32>, Option<CommitInfo>, bool);
 
 /// Commits' root trees and the blob ids at paths below trees, remembered:
 /// grouping commits by the files an analysis read asks the same questions
@@ -467,8 +658,14 @@ fn attribute(
         Some(i)
     };
 
+    let graph = provenance::RefGraph::load(repo, &plan.refs, damaged);
+    // "Introduced in" prefers what branches and tags reach: a commit reachable
+    // only from a pull-request ref may never have been merged (or was
+    // rewritten before merging), and names nothing a maintainer can fix.
+    let on_branches = graph.reachable_from(|name| refs::kind(name) != refs::RefKind::PullRequest);
+
     // Where each found blob is, restricted in range scans to what the range added.
-    let mut places: Vec<(usize, String, Vec<u32>, Option<CommitInfo>)> = Vec::new();
+    let mut places: Vec<Place> = Vec::new();
     for &index in found {
         let blob = &plan.blobs[index];
         let mut any = false;
@@ -479,8 +676,19 @@ fn attribute(
                 {
                     continue;
                 }
-                let intro = times.introducing(&commits).and_then(&mut info);
-                places.push((index, path, commits, intro));
+                let branch_commits: Vec<u32> = commits
+                    .iter()
+                    .copied()
+                    .filter(|&c| on_branches.contains(&plan.commits[c as usize]))
+                    .collect();
+                let intro = if branch_commits.is_empty() {
+                    times.introducing(&commits)
+                } else {
+                    times.introducing(&branch_commits)
+                }
+                .and_then(&mut info);
+                let on_branch = !branch_commits.is_empty();
+                places.push((index, path, commits, intro, on_branch));
                 any = true;
             }
         }
@@ -489,11 +697,10 @@ fn attribute(
             // points at a tree or blob): report it under the paths seen.
             let paths: BTreeSet<&str> = blob.seen_as.iter().map(|(_, p)| p.as_str()).collect();
             for path in paths {
-                places.push((index, path.to_string(), Vec::new(), None));
+                places.push((index, path.to_string(), Vec::new(), None, false));
             }
         }
     }
-    let graph = provenance::RefGraph::load(repo, &plan.refs, damaged);
     let head = repo
         .head()
         .ok()
@@ -503,7 +710,7 @@ fn attribute(
     let mut candidates = Vec::new();
     let mut lookups = TreeLookups::new(plan.commits.len());
     let mut current: Option<(usize, git2::OdbObject)> = None;
-    for (index, path, commits, intro) in places {
+    for (index, path, commits, intro, on_branch) in places {
         let blob = &plan.blobs[index];
         if current.as_ref().is_none_or(|(i, _)| *i != index) {
             current = match odb.read(blob.id) {
@@ -575,12 +782,26 @@ fn attribute(
                 }
                 _ => std::mem::take(&mut remaining),
             };
-            // The whole path's introduction when nothing was split off.
+            // The whole path's introduction when nothing was split off;
+            // a group's own otherwise (preferring what branches reach).
             let split = !(groups == 1 && remaining.is_empty());
-            let intro = if split {
-                times.introducing(&group).and_then(&mut info)
+            let (intro, on_branch) = if split {
+                let branch_commits: Vec<u32> = group
+                    .iter()
+                    .copied()
+                    .filter(|&c| on_branches.contains(&plan.commits[c as usize]))
+                    .collect();
+                let from = if branch_commits.is_empty() {
+                    &group
+                } else {
+                    &branch_commits
+                };
+                (
+                    times.introducing(from).and_then(&mut info),
+                    !branch_commits.is_empty(),
+                )
             } else {
-                intro.clone()
+                (intro.clone(), on_branch)
             };
             let reach = match (&intro, detected.is_empty()) {
                 (Some(_), false) => {
@@ -593,6 +814,9 @@ fn attribute(
             } else {
                 located.in_head.contains(&blob.id)
             };
+            // HEAD's file at this path is this blob, with this analysis.
+            let at_head =
+                located.head_paths.contains(&(blob.id, path.clone())) && (!split || holds_head);
             for mut finding in detected {
                 finding.provenance = intro.as_ref().map(|c| Provenance {
                     commit: c.id.to_string(),
@@ -600,10 +824,7 @@ fn attribute(
                     date: provenance::rfc3339_utc(c.author_time),
                     summary: InputText::new(&c.summary),
                     commits: group.len(),
-                    // Ref names are input too: a branch can be named anything.
-                    refs: reach.iter().map(|r| scrub(r).into_owned()).collect(),
-                    in_head: false,
-                    secret_commits: 0,
+                    ..Default::default()
                 });
                 candidates.push(Candidate {
                     finding,
@@ -611,6 +832,10 @@ fn attribute(
                     commits: group.clone(),
                     intro: intro.as_ref().map(|c| (c.author_time, c.commit_time, c.id)),
                     holds_head,
+                    // Ref names are input too: a branch can be named anything.
+                    refs: reach.iter().map(|r| scrub(r).into_owned()).collect(),
+                    at_head,
+                    on_branch,
                 });
             }
             if remaining.is_empty() {
@@ -623,11 +848,17 @@ fn attribute(
     findings
 }
 
+/// Versions of a file listed in `earlier_locations`.
+const MAX_EARLIER_LOCATIONS: usize = 10;
+
 /// One finding per fingerprint (rule, path, secret): several versions of a
 /// file holding the same secret become one finding introduced by the
-/// earliest, counted over every commit, reachable from every ref of any.
-/// Then each secret learns in how many commits it appears anywhere and
-/// whether HEAD still holds it.
+/// earliest (preferring versions that branches or tags reach over those only
+/// pull-request refs reach), counted over every commit, reachable from every
+/// ref of any. It is reported at HEAD's location when HEAD's file still holds
+/// it (what a maintainer must edit), else at the introducing version's, and
+/// lists where other versions held it. Then each secret learns in how many
+/// commits it appears anywhere and whether HEAD still holds it.
 fn merge_versions(candidates: Vec<Candidate>, head_blobs: &HashSet<Oid>) -> Vec<Finding> {
     let mut secret_commits: HashMap<String, HashSet<u32>> = HashMap::new();
     let mut secrets_in_head: HashSet<String> = HashSet::new();
@@ -651,9 +882,9 @@ fn merge_versions(candidates: Vec<Candidate>, head_blobs: &HashSet<Oid>) -> Vec<
     }
     let mut out = Vec::with_capacity(groups.len());
     for (_, mut group) in groups {
-        // Earliest introduction first; unattributed (None) last.
+        // Earliest introduction on a branch first; unattributed (None) last.
         group.sort_by(|a, b| match (a.intro, b.intro) {
-            (Some(x), Some(y)) => x.cmp(&y),
+            (Some(x), Some(y)) => (!a.on_branch, x).cmp(&(!b.on_branch, y)),
             (Some(_), None) => std::cmp::Ordering::Less,
             (None, Some(_)) => std::cmp::Ordering::Greater,
             (None, None) => a.blob.cmp(&b.blob),
@@ -662,17 +893,29 @@ fn merge_versions(candidates: Vec<Candidate>, head_blobs: &HashSet<Oid>) -> Vec<
             .iter()
             .flat_map(|c| c.commits.iter().copied())
             .collect();
-        let refs: BTreeSet<String> = group
+        let reach: BTreeSet<&str> = group
             .iter()
-            .filter_map(|c| c.finding.provenance.as_ref())
-            .flat_map(|p| p.refs.iter().cloned())
+            .flat_map(|c| c.refs.iter().map(String::as_str))
             .collect();
+        let summary = refs::summarise(reach.iter().copied());
+        let on_branch = group.iter().any(|c| c.on_branch);
         let in_head = group.iter().any(|c| c.holds_head);
-        let mut first = group.swap_remove(0).finding;
+        let introduced = group[0].finding.provenance.clone();
+        let shown_at = group.iter().position(|c| c.at_head).unwrap_or(0);
+        let shown = group.remove(shown_at);
+        let earlier = earlier_locations(&shown.finding, &group);
+        let mut first = shown.finding;
         let secret = first.secret_id();
+        first.provenance = introduced;
         if let Some(p) = first.provenance.as_mut() {
             p.commits = commits.len();
-            p.refs = refs.into_iter().collect();
+            p.refs = summary.listed;
+            p.more_refs = summary.more;
+            p.pull_request_refs = summary.pull_requests;
+            p.bot_refs = summary.bots;
+            p.introduced_only_in_pull_request = !on_branch && summary.pull_requests > 0;
+            p.at_head = shown.at_head;
+            p.earlier_locations = earlier;
             match &secret {
                 Some(id) => {
                     p.in_head = secrets_in_head.contains(id);
@@ -685,6 +928,32 @@ fn merge_versions(candidates: Vec<Candidate>, head_blobs: &HashSet<Oid>) -> Vec<
             }
         }
         out.push(first);
+    }
+    out
+}
+
+/// Where the other versions of a file held the secret, when not where the
+/// reported one does: most recently introduced first, one entry per
+/// (line, column).
+fn earlier_locations(shown: &Finding, others: &[Candidate]) -> Vec<BlobLocation> {
+    let mut others: Vec<&Candidate> = others.iter().filter(|c| c.intro.is_some()).collect();
+    others.sort_by_key(|c| std::cmp::Reverse(c.intro));
+    let mut seen = HashSet::from([(shown.span.start_line, shown.span.start_column)]);
+    let mut out = Vec::new();
+    for c in others {
+        let span = &c.finding.span;
+        if !seen.insert((span.start_line, span.start_column)) {
+            continue;
+        }
+        if out.len() == MAX_EARLIER_LOCATIONS {
+            break;
+        }
+        out.push(BlobLocation {
+            blob_id: c.blob.to_string(),
+            start_line: span.start_line,
+            start_column: span.start_column,
+            commit: c.intro.map(|(_, _, id)| id.to_string()).unwrap_or_default(),
+        });
     }
     out
 }

@@ -22,6 +22,9 @@ pub struct Located {
     pub placements: HashMap<Oid, BTreeMap<String, Vec<u32>>>,
     /// Found blobs present in HEAD's tree (any path).
     pub in_head: HashSet<Oid>,
+    /// (found blob, path) pairs of HEAD's tree: findings there are reported
+    /// at HEAD's location.
+    pub head_paths: HashSet<(Oid, String)>,
 }
 
 /// Deeper trees are not followed: no real project nests directories this
@@ -76,11 +79,9 @@ pub fn locate(
         .and_then(|id| repo.find_commit(id).ok())
         .map(|c| c.tree_id());
     if let Some(tree) = head_tree {
-        located.in_head = index
-            .contents(tree, 0)
-            .iter()
-            .map(|(blob, _)| *blob)
-            .collect();
+        let contents = index.contents(tree, 0);
+        located.in_head = contents.iter().map(|(blob, _)| *blob).collect();
+        located.head_paths = contents.iter().cloned().collect();
     }
     located
 }
@@ -274,6 +275,7 @@ impl<'a> CommitTimes<'a> {
 pub struct RefGraph<'a> {
     index: HashMap<Oid, usize>,
     children: Vec<Vec<usize>>,
+    parents: Vec<Vec<usize>>,
     tips: Vec<(usize, &'a str)>,
 }
 
@@ -282,6 +284,7 @@ impl<'a> RefGraph<'a> {
         let mut graph = RefGraph {
             index: HashMap::new(),
             children: Vec::new(),
+            parents: Vec::new(),
             tips: Vec::new(),
         };
         let mut queue = VecDeque::new();
@@ -306,6 +309,7 @@ impl<'a> RefGraph<'a> {
             for parent in commit.parent_ids() {
                 let (p, new) = graph.intern(parent);
                 graph.children[p].push(child);
+                graph.parents[child].push(p);
                 if new {
                     queue.push_back(parent);
                 }
@@ -319,9 +323,36 @@ impl<'a> RefGraph<'a> {
             return (i, false);
         }
         self.children.push(Vec::new());
+        self.parents.push(Vec::new());
         let i = self.children.len() - 1;
         self.index.insert(id, i);
         (i, true)
+    }
+
+    /// Commits reachable from the refs whose names `wanted` accepts (e.g.
+    /// branches and tags but not pull-request refs).
+    pub fn reachable_from(&self, wanted: impl Fn(&str) -> bool) -> HashSet<Oid> {
+        let mut mark = vec![false; self.children.len()];
+        let mut stack: Vec<usize> = Vec::new();
+        for &(i, name) in &self.tips {
+            if wanted(name) && !mark[i] {
+                mark[i] = true;
+                stack.push(i);
+            }
+        }
+        while let Some(n) = stack.pop() {
+            for &p in &self.parents[n] {
+                if !mark[p] {
+                    mark[p] = true;
+                    stack.push(p);
+                }
+            }
+        }
+        self.index
+            .iter()
+            .filter(|(_, i)| mark[**i])
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     /// Names of the refs from which any of `commits` is reachable, sorted.

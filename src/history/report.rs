@@ -26,7 +26,13 @@ pub struct Leak<'a> {
     /// finding is in a stray blob that no commit names (`--all-objects`).
     pub first: Option<&'a Provenance>,
     pub in_head: bool,
+    /// Branches and tags by name.
     pub refs: BTreeSet<&'a str>,
+    /// Counts of the refs not named (the largest over its findings: a
+    /// lower bound of the union).
+    pub more_refs: usize,
+    pub pull_request_refs: usize,
+    pub bot_refs: usize,
 }
 
 /// Group active findings with a secret found in history (with provenance,
@@ -72,6 +78,9 @@ pub fn leaks<'a>(findings: &'a [Finding], opts: &ReportOptions) -> Vec<Leak<'a>>
                     .filter_map(|f| f.provenance.as_ref())
                     .flat_map(|p| p.refs.iter().map(String::as_str))
                     .collect(),
+                more_refs: max_of(&members, |p| p.more_refs),
+                pull_request_refs: max_of(&members, |p| p.pull_request_refs),
+                bot_refs: max_of(&members, |p| p.bot_refs),
             };
             (id, leak)
         })
@@ -81,6 +90,15 @@ pub fn leaks<'a>(findings: &'a [Finding], opts: &ReportOptions) -> Vec<Leak<'a>>
         (order(a).is_none(), order(a), ia).cmp(&(order(b).is_none(), order(b), ib))
     });
     out.into_iter().map(|(_, leak)| leak).collect()
+}
+
+fn max_of(members: &[&Finding], count: impl Fn(&Provenance) -> usize) -> usize {
+    members
+        .iter()
+        .filter_map(|f| f.provenance.as_ref())
+        .map(count)
+        .max()
+        .unwrap_or(0)
 }
 
 /// One sentence: "token npm_ab…9xQ2 appears in 3 files across 14 commits, …".
@@ -93,16 +111,18 @@ pub fn sentence(leak: &Leak) -> String {
     };
     let short = &first.commit[..first.commit.len().min(12)];
     let files = leak.files.len();
-    let refs = if leak.refs.is_empty() {
+    let no_ref = leak.refs.is_empty() && leak.pull_request_refs == 0 && leak.bot_refs == 0;
+    let refs = if no_ref {
         "no ref (unreachable: only --all-objects sees it)".to_string()
     } else {
-        let names: Vec<&str> = leak.refs.iter().take(MAX_REFS_SHOWN).copied().collect();
-        let more = leak.refs.len().saturating_sub(MAX_REFS_SHOWN);
-        if more > 0 {
-            format!("{} and {more} more", names.join(", "))
-        } else {
-            names.join(", ")
-        }
+        let names: Vec<String> = leak.refs.iter().map(|r| r.to_string()).collect();
+        crate::history::refs::describe(
+            &names,
+            leak.more_refs,
+            leak.pull_request_refs,
+            leak.bot_refs,
+            MAX_REFS_SHOWN,
+        )
     };
     format!(
         "{} {} appears in {files} file{} across {} commit{}, first added in {short} on {} by {}, still in HEAD: {}, reachable from: {refs}",

@@ -11,7 +11,7 @@
 //! annotations, so the most severe findings are printed first.
 
 use super::{ReportOptions, findings_summary, shown_secret};
-use crate::finding::{Finding, Severity};
+use crate::finding::{Finding, Origin, Severity};
 use crate::rules::Registry;
 use crate::scan::Report;
 use std::collections::BTreeMap;
@@ -137,6 +137,25 @@ fn message(f: &Finding, opts: &ReportOptions) -> String {
     if let Some(s) = shown_secret(f, opts) {
         m.push_str(&format!(" ({s})"));
     }
+    if !has_current_location(f) {
+        // Where it was, for the reader of the summary.
+        m.push_str(&format!(
+            " — in git history only, not in the current files: {} line {}",
+            f.path, f.span.start_line
+        ));
+        if let Origin::Blob { blob_id } = &f.origin {
+            m.push_str(&format!(" of blob {}", &blob_id[..blob_id.len().min(12)]));
+        }
+        if let Some(p) = &f.provenance {
+            m.push_str(&format!(
+                ", introduced in commit {}",
+                &p.commit[..p.commit.len().min(12)]
+            ));
+            if p.introduced_only_in_pull_request {
+                m.push_str(" (reachable only from pull-request refs)");
+            }
+        }
+    }
     if let Some(reason) = &f.suppressed {
         m.push_str(&format!(" — suppressed: {reason}"));
     }
@@ -147,7 +166,22 @@ fn message(f: &Finding, opts: &ReportOptions) -> String {
     m
 }
 
+/// Whether an annotation may carry the finding's file and line: GitHub
+/// draws them on today's file, so a history finding qualifies only when its
+/// location is HEAD's (an old blob's line would point at unrelated code).
+/// The others are annotations without a file, listed in the run summary.
+fn has_current_location(f: &Finding) -> bool {
+    match (&f.origin, &f.provenance) {
+        (Origin::Blob { .. }, Some(p)) => p.at_head,
+        (Origin::Blob { .. }, None) => false,
+        _ => true,
+    }
+}
+
 fn properties(f: &Finding, title: &str) -> String {
+    if !has_current_location(f) {
+        return format!("title={}", escape_property(title));
+    }
     let s = &f.span;
     // Inside an archive: annotate the archive file, whose lines are not the
     // member's (the message names the member's path and line).

@@ -119,16 +119,22 @@ fn render(
                 paint(
                     dim,
                     &format!(
-                        "introduced in {short} on {} by {} (\"{}\"); in {} commit(s); in HEAD: {}; reachable from: {}",
+                        "introduced in {short} on {} by {} (\"{}\"){}; in {} commit(s); in HEAD: {}; reachable from: {}",
                         p.date,
                         p.author,
                         p.summary,
+                        if p.introduced_only_in_pull_request {
+                            ", reachable only from pull-request refs"
+                        } else {
+                            ""
+                        },
                         p.commits,
                         if p.in_head { "yes" } else { "no" },
-                        refs_summary(&p.refs)
+                        refs_summary(p)
                     )
                 )
             )?;
+            term_line!(terminal, out, "      {}", paint(dim, &location_note(f, p)))?;
         }
     }
 
@@ -209,25 +215,41 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
-/// At most a few refs: branches and tags first, generated refs (pull
-/// requests, dependabot) last, and a count of the rest. The full list is in
-/// the JSON and SARIF output.
-pub fn refs_summary(refs: &[String]) -> String {
-    const SHOWN: usize = 6;
-    if refs.is_empty() {
-        return "no ref".to_string();
+/// Which version of the file the line and column belong to, and where
+/// other versions held the secret.
+fn location_note(f: &crate::finding::Finding, p: &crate::finding::Provenance) -> String {
+    let blob = match &f.origin {
+        crate::finding::Origin::Blob { blob_id } => &blob_id[..blob_id.len().min(12)],
+        _ => "",
+    };
+    let mut note = if p.at_head {
+        format!("location: HEAD's {}", f.path)
+    } else {
+        format!(
+            "location: blob {blob}, a version of {} that HEAD no longer has",
+            f.path
+        )
+    };
+    if !p.earlier_locations.is_empty() {
+        let earlier: Vec<String> = p
+            .earlier_locations
+            .iter()
+            .map(|l| {
+                format!(
+                    "{}:{} in {}",
+                    l.start_line,
+                    l.start_column,
+                    &l.commit[..l.commit.len().min(12)]
+                )
+            })
+            .collect();
+        note.push_str(&format!("; other versions: {}", earlier.join(", ")));
     }
-    let generated = |r: &str| r.starts_with("pull/") || r.starts_with("dependabot/");
-    let mut ordered: Vec<&String> = refs.iter().filter(|r| !generated(r)).collect();
-    ordered.extend(refs.iter().filter(|r| generated(r)));
-    let mut text = ordered
-        .iter()
-        .take(SHOWN)
-        .map(|r| r.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
-    if ordered.len() > SHOWN {
-        text.push_str(&format!(" and {} more", ordered.len() - SHOWN));
-    }
-    text
+    note
+}
+
+/// At most a few refs: branches and tags by name, pull-request and bot refs
+/// by count.
+pub fn refs_summary(p: &crate::finding::Provenance) -> String {
+    crate::history::refs::describe(&p.refs, p.more_refs, p.pull_request_refs, p.bot_refs, 6)
 }

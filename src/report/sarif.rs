@@ -537,10 +537,10 @@ fn message_text(f: &Finding) -> String {
     }
     if let Some(p) = &f.provenance {
         let short = &p.commit[..p.commit.len().min(12)];
-        let refs = match p.refs.len() {
-            0 => "no branch or tag".to_string(),
-            n if n <= 3 => p.refs.join(", "),
-            n => format!("{} and {} more refs", p.refs[..3].join(", "), n - 3),
+        let refs = if p.refs.is_empty() && p.pull_request_refs == 0 && p.bot_refs == 0 {
+            "no branch or tag".to_string()
+        } else {
+            crate::history::refs::describe(&p.refs, p.more_refs, p.pull_request_refs, p.bot_refs, 3)
         };
         let head = if p.in_head {
             "still present in HEAD"
@@ -589,7 +589,17 @@ fn result_properties(f: &Finding) -> BTreeMap<String, Value> {
         props.insert("commit".to_string(), json!(p.commit));
         props.insert("date".to_string(), json!(p.date));
         props.insert("refs".to_string(), json!(p.refs));
+        if p.more_refs > 0 {
+            props.insert("more_refs".to_string(), json!(p.more_refs));
+        }
+        props.insert("pull_request_refs".to_string(), json!(p.pull_request_refs));
+        props.insert("bot_refs".to_string(), json!(p.bot_refs));
+        props.insert(
+            "introduced_only_in_pull_request".to_string(),
+            json!(p.introduced_only_in_pull_request),
+        );
         props.insert("in_head".to_string(), json!(p.in_head));
+        props.insert("at_head".to_string(), json!(p.at_head));
         props.insert("commits".to_string(), json!(p.commits));
         props.insert("secret_commits".to_string(), json!(p.secret_commits));
     }

@@ -4,18 +4,19 @@
 //! Planning walks commits newest first and each commit's tree, skipping any
 //! tree already walked in the same context, and collects every blob once with
 //! the kinds of path it appears under. Reading then follows the order in which
-//! blobs were first met: git packs objects in roughly that order and stores
-//! older versions as deltas against newer ones, so delta bases stay hot in
-//! libgit2's cache instead of being inflated again and again.
+//! blobs were first met. For large sweeps the caller reads most blobs by
+//! resolving each pack's deltas once ([`crate::history::pack`]) and hands
+//! only what that cannot read to [`read_while`]'s libgit2 readers.
 
 use super::SourceStats;
 use crate::detect::FileKind;
 use crate::history::loose::Damaged;
+use crate::history::pack::{DeltaCache, OBJ_TREE, Packs};
 use crate::history::tree::{self, EntryKind};
 use git2::{ObjectType, Odb, Oid, Repository};
 use std::collections::hash_map::{DefaultHasher, Entry as MapEntry};
 use std::collections::{BinaryHeap, HashMap, HashSet};
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -104,12 +105,14 @@ pub fn plan(
     selection: &Selection,
     all_objects: bool,
     damaged: &Damaged,
+    packs: Option<&Packs>,
     sink: &mut dyn FnMut(Batch),
 ) -> Result<Plan, String> {
     let odb = repo
         .odb()
         .map_err(|e| format!("cannot open the object database: {}", e.message()))?;
     let mut planner = Planner::new(repo, &odb, damaged, sink);
+    planner.packs = packs;
     planner.plan.refs = all_ref_tips(repo, &odb, damaged, &mut planner.plan.stats);
     if repo.is_shallow() {
         planner.plan.stats.notes.push(
@@ -356,22 +359,99 @@ struct Planner<'a, 'r, 's> {
     /// Never read these: libgit2 would hang on them.
     damaged: &'a Damaged,
     plan: Plan,
-    seen_commits: HashSet<Oid>,
+    seen_commits: IdSet<Oid>,
     /// Trees walked, keyed by id and the names of their directory and its
     /// parent: the kind of a path depends on up to two directory names, so
     /// a tree met again under another name must be walked again.
-    seen_trees: HashSet<(Oid, u64)>,
-    tree_ids: HashSet<Oid>,
-    blob_index: HashMap<Oid, usize>,
+    seen_trees: IdSet<(Oid, u64)>,
+    tree_ids: IdSet<Oid>,
+    blob_index: IdMap<Oid, usize>,
     path_buf: String,
     shallow: bool,
     sink: &'s mut dyn FnMut(Batch),
+    /// Read trees from these first (large repositories): consecutive
+    /// versions of a tree are consecutive links of a delta chain, which
+    /// the cache keeps resolved.
+    packs: Option<&'a Packs>,
+    delta_cache: DeltaCache,
     /// Blobs `[0, sent)` have been handed to the sink.
     sent: usize,
     /// Handed-over blobs that gained a kind of path since.
     regained: Vec<usize>,
     /// Root tree being walked, recorded with the blobs first met in it.
     current_root: Option<Oid>,
+}
+
+/// Hashing for the walk's hot sets, keyed by object ids: ids are SHA-1
+/// output, so a multiply-rotate mix of their bytes spreads them as well as
+/// SipHash at a fraction of the cost. The seed is random per process, so a
+/// crafted repository cannot aim its ids at one bucket.
+#[derive(Clone, Copy)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        // Fold the high bits down: the mix leaves them the strongest.
+        self.0 ^ (self.0 >> 29)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct IdHash(u64);
+
+impl Default for IdHash {
+    fn default() -> IdHash {
+        static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+        IdHash(*SEED.get_or_init(|| {
+            std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish()
+        }))
+    }
+}
+
+impl std::hash::BuildHasher for IdHash {
+    type Hasher = IdHasher;
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher(self.0)
+    }
+}
+
+type IdSet<T> = HashSet<T, IdHash>;
+type IdMap<K, V> = HashMap<K, V, IdHash>;
+
+/// Budget of the planner's cache of resolved trees.
+const TREE_CACHE_BYTES: usize = 64 << 20;
+
+/// A tree's bytes, from libgit2 or from pack traversal.
+enum TreeBytes<'o> {
+    Odb(git2::OdbObject<'o>),
+    Packed(std::rc::Rc<Vec<u8>>),
+}
+
+impl TreeBytes<'_> {
+    fn data(&self) -> &[u8] {
+        match self {
+            TreeBytes::Odb(o) => o.data(),
+            TreeBytes::Packed(d) => d,
+        }
+    }
 }
 
 impl<'a, 'r, 's> Planner<'a, 'r, 's> {
@@ -386,17 +466,36 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
             odb,
             damaged,
             plan: Plan::default(),
-            seen_commits: HashSet::new(),
-            seen_trees: HashSet::new(),
-            tree_ids: HashSet::new(),
-            blob_index: HashMap::new(),
+            seen_commits: IdSet::default(),
+            seen_trees: IdSet::default(),
+            tree_ids: IdSet::default(),
+            blob_index: IdMap::default(),
             path_buf: String::new(),
             shallow: repo.is_shallow(),
             sink,
+            packs: None,
+            delta_cache: DeltaCache::new(TREE_CACHE_BYTES),
             sent: 0,
             regained: Vec::new(),
             current_root: None,
         }
+    }
+
+    fn read_tree(&mut self, id: Oid) -> Result<TreeBytes<'a>, String> {
+        if let Some(packs) = self.packs
+            && let Some((kind, data)) = packs.read(id, &mut self.delta_cache)
+        {
+            return match kind {
+                OBJ_TREE => Ok(TreeBytes::Packed(data)),
+                other => Err(format!(
+                    "expected a tree, found a {}",
+                    ["?", "commit", "tree", "blob", "tag"]
+                        .get(usize::from(other))
+                        .unwrap_or(&"?")
+                )),
+            };
+        }
+        tree::read(self.odb, id).map(TreeBytes::Odb)
     }
 
     /// Hand new blobs to the sink in batches (all of them when `all`).
@@ -527,7 +626,7 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
             if self.damaged.contains(id) {
                 continue;
             }
-            let object = match tree::read(self.odb, id) {
+            let object = match self.read_tree(id) {
                 Ok(o) => o,
                 Err(e) => {
                     let at = if dir.is_empty() {
@@ -706,7 +805,7 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
         if self.damaged.contains(id) {
             return None;
         }
-        let object = match tree::read(self.odb, id) {
+        let object = match self.read_tree(id) {
             Ok(o) => o,
             Err(e) => {
                 self.warn(format!(
@@ -803,6 +902,15 @@ fn context_key(name: &[u8], parent: &str, deep: bool) -> u64 {
 /// the order they were made, so the readers move through the pack together.
 /// Only one blob per thread is in memory at a time, and the queue of batches
 /// is bounded, so a fast walk cannot run ahead of the readers without limit.
+/// Reader threads for `-j N` (0: one per core).
+pub fn reader_threads(threads: usize) -> usize {
+    if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    }
+}
+
 pub fn read_while<T, Q, F, P>(
     git_dir: &Path,
     threads: usize,
@@ -816,11 +924,7 @@ where
     F: Fn(usize, &BlobToScan, &[u8], &Odb) + Sync,
     P: Fn(u64) + Sync,
 {
-    let threads = if threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        threads
-    };
+    let threads = reader_threads(threads);
     let mut repos = Vec::with_capacity(threads);
     for _ in 0..threads {
         repos.push(
