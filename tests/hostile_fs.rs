@@ -92,6 +92,10 @@ fn special_ignore_files_neither_hang_nor_exhaust_memory() {
     assert_eq!(found, ["sub/deeper/.env", "top.txt"]);
     let warnings = doc["warnings"].to_string();
     assert!(warnings.contains(".gitignore: is a FIFO"), "{warnings}");
+    // A FIFO inside the tree is skipped, counted and named, never opened
+    // for a blocking read.
+    assert!(warnings.contains("named-pipe.txt: skipped"), "{warnings}");
+    assert!(doc["summary"]["skipped"].as_u64().unwrap() >= 1, "{doc}");
 
     // Only the nested ignore file is bad: the rest of the tree keeps its
     // ignore rules, the directory is scanned without them.

@@ -282,6 +282,11 @@ where
                                 }
                             } else if is_link && e.depth() > 0 {
                                 read_link(e.path());
+                            } else if !file_type.is_some_and(|t| t.is_dir()) && e.depth() > 0 {
+                                // A FIFO, socket or device: never read
+                                // (opened without blocking, refused by its
+                                // type), but counted and named as skipped.
+                                read_one(e.path(), &mut buf);
                             }
                         }
                         Err(err) => {
