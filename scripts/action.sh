@@ -160,7 +160,7 @@ summary() {
     echo "**Next steps**"
     echo
     echo "1. Revoke every token found, first: once pushed, a secret stays in clones, forks and caches."
-    echo "   npm tokens: npmjs.com → Access Tokens, or \`npm token revoke\`."
+    echo "   npm tokens: npmjs.com → Access Tokens, or \`npm token revoke <id|token> --otp <code>\` as yourself (a token that bypasses 2FA cannot revoke)."
     echo "2. Replace literals with \`\${NPM_TOKEN}\` from CI secrets, or publish with OIDC trusted publishing and no token."
     echo "3. \`npmsweep explain RULE-ID\` prints each rule's remediation; accept known findings with \`npmsweep baseline\`."
     if [ "$command" = scan ]; then

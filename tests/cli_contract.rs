@@ -201,11 +201,7 @@ fn human_report_counts_and_aligns() {
         lines.push_str(&format!("const t{i} = '{}';\n", fake_token("npm_", 40 + i)));
     }
     write(dir.path(), "many.js", &lines);
-    write(
-        dir.path(),
-        ".npmrc",
-        "//registry.npmjs.org/:_authToken=0b5c3f0e-7b3d-4b8e-9d4f-3a2b1c0d9e8f\n",
-    );
+    write(dir.path(), ".npmrc", npmrc_with_uuid());
     let out = npmsweep(&["scan", "."], dir.path());
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
@@ -367,11 +363,7 @@ fn remediation_texts_agree_on_action_versions() {
 #[test]
 fn colour_follows_the_flag_and_the_environment() {
     let dir = tempfile::tempdir().unwrap();
-    write(
-        dir.path(),
-        ".npmrc",
-        "//registry.npmjs.org/:_authToken=0b5c3f0e-7b3d-4b8e-9d4f-3a2b1c0d9e8f\n",
-    );
+    write(dir.path(), ".npmrc", npmrc_with_uuid());
     let run = |args: &[&str], env: &[(&str, &str)]| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_npmsweep"));
         cmd.args(args)
@@ -426,11 +418,7 @@ fn tree_with_findings() -> tempfile::TempDir {
         "a.js",
         format!("const t = '{}';\n", fake_token("npm_", 61)),
     );
-    write(
-        dir.path(),
-        ".npmrc",
-        "//registry.npmjs.org/:_authToken=0b5c3f0e-7b3d-4b8e-9d4f-3a2b1c0d9e8f\n",
-    );
+    write(dir.path(), ".npmrc", npmrc_with_uuid());
     dir
 }
 
@@ -498,7 +486,8 @@ fn several_reports_in_one_run() {
 #[test]
 fn scan_dash_reads_standard_input() {
     let dir = tempfile::tempdir().unwrap();
-    let npmrc = b"//registry.npmjs.org/:_authToken=0b5c3f0e-7b3d-4b8e-9d4f-3a2b1c0d9e8f\n";
+    let npmrc = npmrc_with_uuid();
+    let npmrc = npmrc.as_bytes();
     let out = npmsweep_stdin(
         &["scan", "-", "--stdin-path", ".npmrc", "--format", "json"],
         dir.path(),
@@ -680,4 +669,13 @@ fn distribution_files_name_the_crate_version() {
         assert_eq!(version, env!("CARGO_PKG_VERSION"), "{name}");
     }
     assert!(package.get("scripts").is_none(), "no install scripts");
+}
+
+/// An `.npmrc` line with a legacy (UUID) token, built at run time: no
+/// credential-shaped literal is committed (npmsweep passes its own scan).
+fn npmrc_with_uuid() -> String {
+    format!(
+        "//registry.npmjs.org/:_authToken={}\n",
+        npmsweep::rules::synthetic_uuid(7)
+    )
 }

@@ -314,7 +314,11 @@ mod tests {
         assert_eq!(
             bindings(
                 ".npmrc",
-                "//n.example/:_auth=dXNlcjpodW50ZXIyaHVudGVyMg==\n//m.example/:username=bob\n//m.example/:_password=aHVudGVyMmh1bnRlcjI=\n"
+                &format!(
+                    "//n.example/:_auth={}\n//m.example/:username=bob\n//m.example/:_password={}\n",
+                    STANDARD.encode("user:hunter2hunter2"),
+                    STANDARD.encode("hunter2hunter2")
+                )
             ),
             [
                 ok("https://m.example/", "m.example", "Basic"),
