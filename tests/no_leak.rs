@@ -412,6 +412,18 @@ fn a_token_in_a_path_appears_nowhere_in_any_format() {
             "scan --format {format}: {leaked:?}\n{text}"
         );
     }
+    // A baseline is committed: its informational paths are redacted too.
+    let baseline = root.join("baseline.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_npmsweep"))
+        .args(["baseline", ".", "-o"])
+        .arg(&baseline)
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let written = std::fs::read_to_string(&baseline).unwrap();
+    assert!(written.contains("pkg.tgz"), "{written}");
+    assert!(leaks(&written, &secrets).is_empty(), "{written}");
     // Positive control: --show-secrets prints paths (and secrets) in full.
     assert!(run(&["--show-secrets", "--format", "json"]).contains(&plant));
 }
