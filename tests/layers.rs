@@ -234,6 +234,39 @@ fn history_opens_archives_in_blobs() {
     assert_github_acceptable(&out.stdout);
 }
 
+/// `exclude` applies to history and the index as to the working tree: an
+/// excluded archive's members are excluded with it (their paths are
+/// `archive!member`, which a pattern on the archive does not match alone).
+#[test]
+fn an_excluded_archive_is_excluded_in_history_and_the_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = fake_token("npm_", 104);
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    write(dir.path(), "vendor/pkg-1.0.0.tgz", npm_pack_tarball(&token));
+    git(dir.path(), &["add", "."]);
+    git(dir.path(), &["commit", "-qm", "release"]);
+    let out = npmsweep(&["history", ".", "-q"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "control: the member is found");
+    write(dir.path(), "npmsweep.toml", "exclude = [\"*.tgz\"]\n");
+    let out = npmsweep(&["history", ".", "--format", "json"], dir.path());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    write(dir.path(), "npmsweep.toml", "exclude = [\"vendor/\"]\n");
+    write(dir.path(), "vendor/pkg-1.0.1.tgz", npm_pack_tarball(&token));
+    git(dir.path(), &["add", "vendor"]);
+    let out = npmsweep(&["scan", "--staged", "--format", "json"], dir.path());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
 #[test]
 fn embedded_and_encoded_configuration_in_a_tree() {
     let dir = tempfile::tempdir().unwrap();
