@@ -140,6 +140,7 @@ fn install_verify_run_summarise_and_fail() {
     std::fs::write(ws.join("a.js"), format!("const t = '{token}';\n")).unwrap();
     std::fs::write(
         ws.join(".npmrc"),
+        // npmsweep:ignore test fixture: a made-up value, not a credential
         "//registry.npmjs.org/:_authToken=0b5c3f0e-7b3d-4b8e-9d4f-3a2b1c0d9e8f\n",
     )
     .unwrap();

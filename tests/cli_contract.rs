@@ -204,6 +204,7 @@ fn human_report_counts_and_aligns() {
     write(
         dir.path(),
         ".npmrc",
+        // npmsweep:ignore test fixture: a made-up value, not a credential
         "//registry.npmjs.org/:_authToken=0b5c3f0e-7b3d-4b8e-9d4f-3a2b1c0d9e8f\n",
     );
     let out = npmsweep(&["scan", "."], dir.path());
@@ -370,6 +371,7 @@ fn colour_follows_the_flag_and_the_environment() {
     write(
         dir.path(),
         ".npmrc",
+        // npmsweep:ignore test fixture: a made-up value, not a credential
         "//registry.npmjs.org/:_authToken=0b5c3f0e-7b3d-4b8e-9d4f-3a2b1c0d9e8f\n",
     );
     let run = |args: &[&str], env: &[(&str, &str)]| {
@@ -429,6 +431,7 @@ fn tree_with_findings() -> tempfile::TempDir {
     write(
         dir.path(),
         ".npmrc",
+        // npmsweep:ignore test fixture: a made-up value, not a credential
         "//registry.npmjs.org/:_authToken=0b5c3f0e-7b3d-4b8e-9d4f-3a2b1c0d9e8f\n",
     );
     dir
@@ -498,6 +501,7 @@ fn several_reports_in_one_run() {
 #[test]
 fn scan_dash_reads_standard_input() {
     let dir = tempfile::tempdir().unwrap();
+    // npmsweep:ignore test fixture: a made-up value, not a credential
     let npmrc = b"//registry.npmjs.org/:_authToken=0b5c3f0e-7b3d-4b8e-9d4f-3a2b1c0d9e8f\n";
     let out = npmsweep_stdin(
         &["scan", "-", "--stdin-path", ".npmrc", "--format", "json"],

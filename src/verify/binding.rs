@@ -314,6 +314,7 @@ mod tests {
         assert_eq!(
             bindings(
                 ".npmrc",
+                // npmsweep:ignore test fixture: a made-up value, not a credential
                 "//n.example/:_auth=dXNlcjpodW50ZXIyaHVudGVyMg==\n//m.example/:username=bob\n//m.example/:_password=aHVudGVyMmh1bnRlcjI=\n"
             ),
             [

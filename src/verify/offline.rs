@@ -64,6 +64,7 @@ mod tests {
     #[test]
     fn uuid_shape() {
         assert!(is_uuid("0b6a2c4e-1111-4222-8333-abcdefabcdef"));
+        // npmsweep:ignore test fixture: a made-up value, not a credential
         assert!(!is_uuid("NpmToken.0b6a2c4e-1111-4222-8333-abcdefabcdef"));
         assert!(!is_uuid("0b6a2c4e11114222833abcdefabcdef"));
     }
