@@ -341,6 +341,7 @@ mod tests {
             fingerprint: fp.into(),
             origin: Origin::Worktree,
             details: BTreeMap::new(),
+            binding: BTreeMap::new(),
             legacy_fingerprint: None,
             suppressed: None,
             provenance: None,

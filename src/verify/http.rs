@@ -68,7 +68,9 @@ impl Client {
     /// Ask the registry about one credential, within `budget`.
     pub fn verify(&self, b: &Binding, budget: Duration) -> Verification {
         let url = format!("{}-/whoami", b.registry);
-        let registry = Some(b.registry.clone());
+        // Reported, so redacted like the finding's `registry` detail (the
+        // request itself goes to the registry as written).
+        let registry = Some(crate::redact::scrub(&b.registry).into_owned());
         let answer = match self.get(&url, &b.credential, budget) {
             Ok(a) => a,
             Err(reason) => return Verification::unknown(registry, reason),

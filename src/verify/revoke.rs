@@ -136,7 +136,11 @@ impl Revocation {
             "revoke".to_string(),
             id,
             "--registry".to_string(),
-            self.binding.registry.clone(),
+            if reveal {
+                self.binding.registry.clone()
+            } else {
+                crate::redact::scrub(&self.binding.registry).into_owned()
+            },
         ];
         if *public {
             // npm asks for the one-time password itself when it is at a terminal.
@@ -183,7 +187,7 @@ pub fn run(plan: &[Revocation], opts: &RevokeOptions, out: &mut dyn Write) -> io
             out,
             "# live as {} at {}: {}",
             escape(who),
-            escape(&r.binding.registry),
+            escape(&crate::redact::scrub(&r.binding.registry)),
             r.locations.join(", ")
         )?;
         let Some(args) = r.npm_args(opts.show_secrets) else {
