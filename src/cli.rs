@@ -582,6 +582,13 @@ pub fn color_choice(
 
 /// Write the report where asked, print warnings, and compute the exit code.
 pub fn emit(report: &Report, output: &OutputArgs) -> Result<i32, String> {
+    // A file named after a token must not print it (`--show-secrets` does).
+    let redacted = report.with_paths_redacted();
+    let report: &Report = if output.show_secrets {
+        report
+    } else {
+        &redacted
+    };
     // A file (`-o`) is coloured only with `--color always`.
     let choice = match (&output.output, output.color) {
         (Some(_), ColorChoice::Auto) => anstream::ColorChoice::Never,

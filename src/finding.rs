@@ -258,6 +258,11 @@ pub struct Finding {
     pub origin: Origin,
     /// Extra facts safe to print (user name of an `_auth`, env var name…).
     pub details: BTreeMap<String, InputText>,
+    /// Where the credential is bound, as written (`registry`, `key`, `host`,
+    /// `username` details before redaction): `--verify` must ask the
+    /// registry the configuration names, not its redacted copy (a feed id
+    /// shaped like a UUID). Never printed.
+    pub binding: BTreeMap<String, String>,
     /// For a guessable secret, the fingerprint older versions computed from
     /// its hash: only to match entries of format-1 baselines. Never printed.
     pub legacy_fingerprint: Option<String>,

@@ -9,7 +9,11 @@ use std::io::Write;
 /// Write the completion script for `shell` to `out`.
 pub fn completions(shell: clap_complete::Shell, out: &mut dyn Write) -> std::io::Result<()> {
     let mut command = Cli::command();
-    clap_complete::generate(shell, &mut command, "npmsweep", out);
+    // clap_complete panics when its writer fails (a closed pipe: `| head`),
+    // so it writes to memory and the error is ours to report.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "npmsweep", &mut script);
+    out.write_all(&script)?;
     out.flush()
 }
 

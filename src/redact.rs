@@ -67,6 +67,53 @@ impl From<String> for InputText {
     }
 }
 
+/// A path with every token-shaped name in it redacted: a known token prefix
+/// (`npm_`, `ghp_`…) followed by 30 or more letters and digits, as a file
+/// or directory named after a token is (a path is where the finding is, so
+/// nothing else in it is touched: hashed asset names, UUIDs and dates stay
+/// as they are and the file stays findable by its redacted name).
+pub fn path(text: &str) -> Cow<'_, str> {
+    const PREFIXES: [&str; 7] = [
+        "npm_",
+        "ghp_",
+        "gho_",
+        "ghs_",
+        "ghu_",
+        "ghr_",
+        "github_pat_",
+    ];
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let Some(prefix) = PREFIXES
+            .iter()
+            .find(|p| bytes[i..].starts_with(p.as_bytes()))
+        else {
+            i += 1;
+            continue;
+        };
+        let body = i + prefix.len();
+        let end = bytes[body..]
+            .iter()
+            .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+            .map_or(bytes.len(), |n| body + n);
+        let run = &text[body..end];
+        if run.len() >= 30 && run.bytes().any(|b| b.is_ascii_digit()) {
+            out.push_str(&text[copied..i]);
+            out.push_str(&redact(&text[i..end]));
+            copied = end;
+        }
+        i = end.max(i + 1);
+    }
+    if copied == 0 {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
+}
+
 /// Characters of a token-like word. `.` is not one (host names and JWT
 /// segments are judged part by part); `/`, `+` and `=` are (base64).
 fn word_char(c: char) -> bool {
@@ -257,6 +304,24 @@ mod tests {
             "//artifactory.example.com/artifactory/api/npm/npm-virtual2024/",
         ] {
             assert_eq!(scrub(path), path);
+        }
+    }
+
+    #[test]
+    fn a_token_in_a_path_is_redacted_and_nothing_else_is() {
+        let token = crate::token::fake_token("npm_", 7);
+        let p = format!("d{token}/x/{token}.npmrc");
+        let r = path(&p);
+        assert!(!r.contains(&token[4..]), "{r}");
+        assert_eq!(r, format!("d{0}/x/{0}.npmrc", redact(&token)));
+        for plain in [
+            "dist/main.3f2a9b1c4d5e6f7a8b9c0d1e2f3a4b5c.js",
+            "migrations/0b6a2c4e-1111-4222-8333-abcdefabcdef.sql",
+            "node_modules/npm_config_helper/index.js",
+            "pkg.tgz!package/.npmrc",
+            "\u{1b}/npm_",
+        ] {
+            assert_eq!(path(plain), plain);
         }
     }
 

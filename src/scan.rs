@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Everything a reporter needs.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Report {
     /// `scan` or `history`.
     pub command: String,
@@ -21,6 +21,28 @@ pub struct Report {
     /// Wall time; shown by the human report only (JSON and SARIF stay
     /// byte-identical from run to run).
     pub elapsed: Duration,
+}
+
+impl Report {
+    /// This report with every token-shaped name in a path redacted (see
+    /// [`crate::redact::path`]): what every output prints unless
+    /// `--show-secrets` asks for secrets in full.
+    pub fn with_paths_redacted(&self) -> std::borrow::Cow<'_, Report> {
+        let dirty = |p: &str| matches!(crate::redact::path(p), std::borrow::Cow::Owned(_));
+        if !self.findings.iter().any(|f| dirty(&f.path))
+            && !self.readiness.paths.iter().any(|p| dirty(&p.path))
+        {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut report = self.clone();
+        for f in &mut report.findings {
+            f.path = crate::redact::path(&f.path).into_owned();
+        }
+        for p in &mut report.readiness.paths {
+            p.path = crate::redact::path(&p.path).into_owned();
+        }
+        std::borrow::Cow::Owned(report)
+    }
 }
 
 /// Why a `scan` report must not pass as clean because it read nothing:

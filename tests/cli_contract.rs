@@ -679,3 +679,29 @@ fn npmrc_with_uuid() -> String {
         npmsweep::rules::synthetic_uuid(7)
     )
 }
+
+/// `npmsweep completions bash | head -1`: a reader that stops early is an
+/// error npmsweep reports (exit 2), never a panic (clap_complete panics when
+/// its writer fails).
+#[test]
+fn completions_and_man_into_a_closed_pipe_do_not_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["completions", "bash"][..], &["man"], &["rules"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_npmsweep"))
+            .args(args)
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the read end before the child writes.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = stderr(&out);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(
+            matches!(out.status.code(), Some(0 | 2)),
+            "{args:?}: {out:?}"
+        );
+    }
+}

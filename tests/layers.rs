@@ -234,6 +234,71 @@ fn history_opens_archives_in_blobs() {
     assert_github_acceptable(&out.stdout);
 }
 
+/// An uncompressed tar holds its members' bytes as they are: each token is
+/// reported once, as the member's finding, not again at a line of the
+/// archive; a token in a member's *name* is still reported on the archive.
+#[test]
+fn an_uncompressed_archive_reports_each_member_token_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = fake_token("npm_", 105);
+    let named = fake_token("npm_", 106);
+    let npmrc = format!("//registry.npmjs.org/:_authToken={token}\n");
+    let member = format!("package/{named}.txt");
+    write(
+        dir.path(),
+        "pkg.tar",
+        tar_of(&[("package/.npmrc", npmrc.as_bytes()), (&member, b"x\n")]),
+    );
+    let out = npmsweep(
+        &["scan", ".", "--format", "json", "--show-secrets"],
+        dir.path(),
+    );
+    let doc = json(&out);
+    let findings = doc["findings"].as_array().unwrap();
+    let with = |secret: &str| -> Vec<&str> {
+        findings
+            .iter()
+            .filter(|f| f["secret"] == secret)
+            .map(|f| f["path"].as_str().unwrap())
+            .collect()
+    };
+    assert_eq!(with(&token), ["pkg.tar!package/.npmrc"], "{findings:#?}");
+    assert_eq!(with(&named), ["pkg.tar"], "{findings:#?}");
+}
+
+/// `exclude` applies to history and the index as to the working tree: an
+/// excluded archive's members are excluded with it (their paths are
+/// `archive!member`, which a pattern on the archive does not match alone).
+#[test]
+fn an_excluded_archive_is_excluded_in_history_and_the_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = fake_token("npm_", 104);
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    write(dir.path(), "vendor/pkg-1.0.0.tgz", npm_pack_tarball(&token));
+    git(dir.path(), &["add", "."]);
+    git(dir.path(), &["commit", "-qm", "release"]);
+    let out = npmsweep(&["history", ".", "-q"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "control: the member is found");
+    write(dir.path(), "npmsweep.toml", "exclude = [\"*.tgz\"]\n");
+    let out = npmsweep(&["history", ".", "--format", "json"], dir.path());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    write(dir.path(), "npmsweep.toml", "exclude = [\"vendor/\"]\n");
+    write(dir.path(), "vendor/pkg-1.0.1.tgz", npm_pack_tarball(&token));
+    git(dir.path(), &["add", "vendor"]);
+    let out = npmsweep(&["scan", "--staged", "--format", "json"], dir.path());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
 #[test]
 fn embedded_and_encoded_configuration_in_a_tree() {
     let dir = tempfile::tempdir().unwrap();

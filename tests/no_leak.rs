@@ -347,3 +347,83 @@ fn history_of_every_example_in_every_format_leaks_nothing() {
         .unwrap();
     assert!(!leaks(&String::from_utf8_lossy(&out.stdout), &secrets).is_empty());
 }
+
+/// A file, a directory, an archive member and a workflow named after a token:
+/// the path is where the finding is, and every format prints it with the
+/// token redacted (standard error and the job summary too). Only
+/// `--show-secrets` prints it in full.
+#[test]
+fn a_token_in_a_path_appears_nowhere_in_any_format() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let root = dir.path();
+    let plant = fake_token("npm_", 9101);
+    let secret = fake_token("npm_", 9102);
+    let named = root.join(format!("d{plant}"));
+    std::fs::create_dir_all(&named).unwrap();
+    std::fs::write(named.join(format!("{plant}.txt")), format!("x={secret}\n")).unwrap();
+    let workflows = root.join(".github/workflows");
+    std::fs::create_dir_all(&workflows).unwrap();
+    std::fs::write(
+        workflows.join(format!("r{plant}.yml")),
+        "on: push\njobs:\n  release:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm publish\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n",
+    )
+    .unwrap();
+    let member = format!("package/{plant}.npmrc");
+    let line = format!("//registry.npmjs.org/:_authToken={secret}\n");
+    let mut tgz = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::fast(),
+    ));
+    let mut header = tar::Header::new_gnu();
+    header.set_size(line.len() as u64);
+    header.set_mode(0o644);
+    tgz.append_data(&mut header, &member, line.as_bytes())
+        .unwrap();
+    std::fs::write(
+        root.join("pkg.tgz"),
+        tgz.into_inner().unwrap().finish().unwrap(),
+    )
+    .unwrap();
+    let summary = root.join("summary.md");
+    let secrets = vec![plant.clone(), secret.clone()];
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_npmsweep"))
+            .args(["scan", "."])
+            .args(args)
+            .current_dir(root)
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        format!(
+            "{}\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(&summary).unwrap_or_default()
+        )
+    };
+    for format in ["human", "json", "jsonl", "sarif", "github"] {
+        let text = run(&["--format", format]);
+        assert!(text.contains("pkg.tgz"), "{format}: {text}");
+        assert!(text.contains(".yml"), "{format}: {text}");
+        let leaked = leaks(&text, &secrets);
+        assert!(
+            leaked.is_empty(),
+            "scan --format {format}: {leaked:?}\n{text}"
+        );
+    }
+    // A baseline is committed: its informational paths are redacted too.
+    let baseline = root.join("baseline.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_npmsweep"))
+        .args(["baseline", ".", "-o"])
+        .arg(&baseline)
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let written = std::fs::read_to_string(&baseline).unwrap();
+    assert!(written.contains("pkg.tgz"), "{written}");
+    assert!(leaks(&written, &secrets).is_empty(), "{written}");
+    // Positive control: --show-secrets prints paths (and secrets) in full.
+    assert!(run(&["--show-secrets", "--format", "json"]).contains(&plant));
+}

@@ -458,6 +458,13 @@ fn finish(item: &Item, span: crate::finding::Span, hit: Hit) -> Finding {
         .iter()
         .map(|(k, v)| (k.clone(), InputText::with_secret(v, hit.secret.as_ref())))
         .collect();
+    let binding = hit
+        .details
+        .iter()
+        .filter(|(k, _)| matches!(k.as_str(), "registry" | "key" | "host" | "username"))
+        .filter(|_| hit.secret.is_some())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     Finding {
         rule_id: rule.id.clone(),
         severity: hit.severity.unwrap_or(rule.severity),
@@ -475,6 +482,7 @@ fn finish(item: &Item, span: crate::finding::Span, hit: Hit) -> Finding {
         secret: hit.secret,
         origin: item.origin.clone(),
         details,
+        binding,
         suppressed: None,
         provenance: None,
         verification: None,

@@ -102,7 +102,9 @@ impl BaselineFile {
                 .map(|n| n.to_string())
                 .unwrap_or_default();
             entries.push(Entry {
-                path: f.path.clone(),
+                // Only shown to people (matching is by fingerprint), and a
+                // baseline is committed: a token-named file stays redacted.
+                path: crate::redact::path(&f.path).into_owned(),
                 line: f.span.start_line,
                 rule_id: f.rule_id.clone(),
                 fingerprint: key,
@@ -339,6 +341,7 @@ mod tests {
             fingerprint: fp.into(),
             origin: Origin::Worktree,
             details: BTreeMap::new(),
+            binding: BTreeMap::new(),
             legacy_fingerprint: None,
             suppressed: None,
             provenance: None,

@@ -275,16 +275,25 @@ pub fn apply_config(c: &Config, findings: &mut Vec<Finding>) {
     findings.retain(|f| {
         !c.disable.contains(&f.rule_id)
             && (f.origin == crate::finding::Origin::Worktree
-                || !c
-                    .exclude
-                    .as_ref()
-                    .is_some_and(|ex| ex.excludes(&f.path, false)))
+                || !c.exclude.as_ref().is_some_and(|ex| excluded(ex, f)))
     });
     for f in findings.iter_mut() {
         if let Some(s) = c.severity.get(&f.rule_id) {
             f.severity = *s;
         }
     }
+}
+
+/// Is `f`'s path excluded? An archive member (`pkg.tgz!package/.npmrc`) is
+/// excluded with its archive, as the walker excludes the archive file itself.
+fn excluded(ex: &exclude::Exclude, f: &Finding) -> bool {
+    if ex.excludes(&f.path, false) {
+        return true;
+    }
+    f.details.contains_key("archive")
+        && f.path
+            .match_indices('!')
+            .any(|(i, _)| ex.excludes(&f.path[..i], false))
 }
 
 /// What `--fail-on` resolves to once configuration is applied.

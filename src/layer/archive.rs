@@ -57,5 +57,22 @@ pub fn expand(item: &Item, opts: &DetectOptions, sink: &mut Sink) -> bool {
     for w in warnings {
         sink.warn(item.path, format!("{} archive: {w}", format.name()));
     }
+    // An uncompressed archive (`.tar`, a stored zip member) holds its
+    // members' bytes as they are, so the token matcher on the archive found
+    // each member's token too, at a meaningless line of the archive: the
+    // member's finding is the one to keep. A token only in the archive's
+    // own bytes (a member *named* after one) stays reported.
+    let in_members: std::collections::HashSet<&str> = sink
+        .findings
+        .iter()
+        .filter_map(|f| f.secret.as_ref().map(crate::finding::Secret::expose))
+        .collect();
+    if !in_members.is_empty() {
+        sink.hits.retain(|h| {
+            h.secret
+                .as_ref()
+                .is_none_or(|s| !in_members.contains(s.expose()))
+        });
+    }
     true
 }

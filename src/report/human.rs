@@ -51,6 +51,18 @@ fn render(
     let location = |f: &Finding| format!("{}:{}", f.span.start_line, f.span.start_column);
     let location_width = shown.iter().map(|f| location(f).len()).max().unwrap_or(0);
     let rule_width = shown.iter().map(|f| f.rule_id.len()).max().unwrap_or(0);
+    let is_live = |f: &Finding| {
+        f.verification
+            .as_ref()
+            .is_some_and(|v| v.status == crate::verify::Status::Live)
+    };
+    // With one LIVE marker shown, the other lines leave its room empty so
+    // rules stay in one column.
+    let live_width = if shown.iter().any(|f| is_live(f)) {
+        5
+    } else {
+        0
+    };
     let mut current_path: Option<&str> = None;
     for f in &shown {
         if current_path != Some(f.path.as_str()) {
@@ -83,11 +95,10 @@ fn render(
             format!(" ({})", facts.join(", "))
         };
         // `--verify`: live credentials are marked on the line itself.
-        let live = match &f.verification {
-            Some(v) if v.status == crate::verify::Status::Live => {
-                format!("{} ", paint(severity_style(Severity::Critical), "LIVE"))
-            }
-            _ => String::new(),
+        let live = if is_live(f) {
+            format!("{} ", paint(severity_style(Severity::Critical), "LIVE"))
+        } else {
+            " ".repeat(live_width)
         };
         term_line!(
             terminal,
@@ -252,4 +263,53 @@ fn location_note(f: &crate::finding::Finding, p: &crate::finding::Provenance) ->
 /// by count.
 pub fn refs_summary(p: &crate::finding::Provenance) -> String {
     crate::history::refs::describe(&p.refs, p.more_refs, p.pull_request_refs, p.bot_refs, 6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Origin;
+
+    /// `--verify`: the LIVE marker does not push its line's rule out of the
+    /// column the other lines use.
+    #[test]
+    fn live_marker_keeps_rules_in_one_column() {
+        let token = |seed| crate::token::fake_token("npm_", seed);
+        let content = format!("a={}\nb={}\n", token(41), token(42));
+        let item = crate::detect::Item {
+            path: "x.txt",
+            bytes: content.as_bytes(),
+            origin: Origin::Worktree,
+            tree: None,
+        };
+        let mut findings = crate::scan::detect_item(&item, &Default::default()).findings;
+        assert_eq!(findings.len(), 2);
+        let mut live = crate::verify::Verification::unknown(None, "");
+        live.status = crate::verify::Status::Live;
+        live.user = Some("alice".into());
+        findings[0].verification = Some(live);
+        findings[1].verification = Some(crate::verify::Verification::unknown(None, "offline"));
+        let report = Report {
+            command: "scan".into(),
+            findings,
+            ..Report::default()
+        };
+        let opts = ReportOptions {
+            show_secrets: false,
+            color: false,
+            show_suppressed: false,
+            quiet: true,
+            sarif_category: None,
+        };
+        let mut out = Vec::new();
+        write(&report, &opts, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let columns: Vec<usize> = text
+            .lines()
+            .filter(|l| l.starts_with("  ") && l.contains("npm-token"))
+            .map(|l| l.find("npm-token").unwrap())
+            .collect();
+        assert_eq!(columns.len(), 2, "{text}");
+        assert_eq!(columns[0], columns[1], "{text}");
+    }
 }

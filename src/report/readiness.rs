@@ -119,8 +119,8 @@ pub fn markdown(readiness: &Readiness) -> String {
                 md_cell(&p.path),
                 p.line,
                 p.ci,
-                md_cell(&p.job),
-                md_cell(&p.step),
+                md_code(&p.job),
+                md_code(&p.step),
                 md_cell(&p.command),
                 p.credential
                     .as_deref()
@@ -167,9 +167,30 @@ fn md_cell(s: &str) -> String {
         .collect()
 }
 
+/// A cell of text from the input (a job or step name), as a code span: no
+/// link, image, HTML or emphasis in a name renders on the summary page
+/// (a `[click here](…)` or a tracking image planted in a step name).
+fn md_code(s: &str) -> String {
+    let cell = md_cell(s);
+    if cell.trim().is_empty() {
+        "-".into()
+    } else {
+        format!("`{cell}`")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_from_the_input_render_as_code_not_markup() {
+        assert_eq!(
+            md_code("![x](https://evil.example/p.png) <b>`"),
+            "`![x](https://evil.example/p.png) <b>'`"
+        );
+        assert_eq!(md_code(""), "-");
+    }
 
     #[test]
     fn cells_cannot_break_the_table() {

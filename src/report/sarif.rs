@@ -785,6 +785,7 @@ mod tests {
             fingerprint: fingerprint("npm-token", path, &Secret::new(secret).id()),
             origin: Origin::Worktree,
             details: BTreeMap::new(),
+            binding: BTreeMap::new(),
             legacy_fingerprint: None,
             suppressed: None,
             provenance: None,

@@ -155,6 +155,17 @@ impl Budget {
     }
 }
 
+/// A member's name as a path: backslash separators (Windows-made archives) as
+/// `/`, and bytes that are not UTF-8 as `\xHH` like any other path (see
+/// [`crate::source::pathtext`]), so two such members stay two paths.
+fn member_name(raw: &[u8]) -> String {
+    let slashed: Vec<u8> = raw
+        .iter()
+        .map(|&b| if b == b'\\' { b'/' } else { b })
+        .collect();
+    crate::source::pathtext::path_text(&slashed)
+}
+
 fn too_big(name: &str) -> String {
     format!(
         "member {name} is larger than {} MiB; not scanned",
@@ -191,10 +202,7 @@ fn zip_members(
         if !file.is_file() {
             continue;
         }
-        let name = match file.name() {
-            Ok(n) => n.replace('\\', "/"),
-            Err(_) => String::from_utf8_lossy(file.name_raw()).into_owned(),
-        };
+        let name = member_name(file.name_raw());
         let declared = file.size();
         match budget.read(&mut file, &name, declared)? {
             Some(data) => visit(Member {
@@ -253,10 +261,7 @@ fn tar_members(
         if !entry.header().entry_type().is_file() {
             continue;
         }
-        let name = match entry.path() {
-            Ok(p) => p.to_string_lossy().replace('\\', "/"),
-            Err(_) => String::from_utf8_lossy(&entry.path_bytes()).into_owned(),
-        };
+        let name = member_name(&entry.path_bytes());
         let declared = entry.size();
         match budget.read(&mut entry, &name, declared)? {
             Some(data) => visit(Member {
@@ -380,6 +385,26 @@ mod tests {
         let mut names = Vec::new();
         let w = for_each_member(bytes, "a.tgz", |m| names.push(m.name.to_string()));
         (names, w)
+    }
+
+    /// Two members whose names differ only in bytes that are not UTF-8
+    /// stay two paths (they were both `pkg/\u{FFFD}.npmrc`).
+    #[test]
+    #[cfg(unix)]
+    fn member_names_that_are_not_utf8_keep_their_identity() {
+        use std::os::unix::ffi::OsStrExt;
+        let mut builder = tar::Builder::new(Vec::new());
+        for name in [&b"pkg/\xff.npmrc"[..], b"pkg/\xfe.npmrc"] {
+            let mut header = tar::Header::new_gnu();
+            header.set_path(std::ffi::OsStr::from_bytes(name)).unwrap();
+            header.set_size(2);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder.append(&header, &b"x\n"[..]).unwrap();
+        }
+        let tar = builder.into_inner().unwrap();
+        assert_eq!(names(&tar).0, ["pkg/\\xFF.npmrc", "pkg/\\xFE.npmrc"]);
+        assert_eq!(member_name(b"a\\b"), "a/b");
     }
 
     #[test]

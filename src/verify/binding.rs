@@ -140,13 +140,17 @@ pub fn bind(f: &Finding, public_registry: &str) -> Option<Result<Binding, String
 
 fn bind_secret(f: &Finding, secret: &Secret, public_registry: &str) -> Result<Binding, String> {
     let is_npm_token = f.rule_id == crate::detect::token::RULE_VALID;
+    // The facts as written; the printed details are redacted copies.
+    let fact = |k: &str| {
+        f.binding
+            .get(k)
+            .map(String::as_str)
+            .or_else(|| f.details.get(k).map(|v| v.as_str()))
+    };
     // A scoped key (`//host/path/:_authToken` in a classic `.yarnrc` or an
     // `npm_config_//host/:_authToken` variable) names its registry too.
-    let scoped_key = f
-        .details
-        .get("key")
-        .and_then(|k| crate::detect::npmrc::split_scoped_key(k).0);
-    let registry = match (f.details.get("registry"), scoped_key, f.details.get("host")) {
+    let scoped_key = fact("key").and_then(|k| crate::detect::npmrc::split_scoped_key(k).0);
+    let registry = match (fact("registry"), scoped_key, fact("host")) {
         (Some(r), _, _) => r.to_string(),
         (None, Some(scope), _) => scope.to_string(),
         (None, None, Some(host)) if f.rule_id == crate::detect::urlcreds::RULE => {
@@ -161,11 +165,11 @@ fn bind_secret(f: &Finding, secret: &Secret, public_registry: &str) -> Result<Bi
     };
     let (registry, host) = normalize_registry(&registry)?;
     let value = secret.expose().trim();
-    let user = f.details.get("username").map(|u| u.as_str());
+    let user = fact("username");
     let basic = |user: &str, password: &str| {
         Credential::Basic(Secret::new(STANDARD.encode(format!("{user}:{password}"))))
     };
-    let name = f.details.get("key").map_or("", |k| key_name(k));
+    let name = fact("key").map_or("", key_name);
     let credential = if is_npm_token {
         Credential::Bearer(Secret::new(value))
     } else {
@@ -291,6 +295,21 @@ mod tests {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect()
+    }
+
+    /// The printed `registry` detail is redacted (a feed id shaped like a
+    /// UUID reads as a credential); the binding uses the URL as written.
+    #[test]
+    fn a_registry_with_a_uuid_in_its_path_is_bound_as_written() {
+        let npm = crate::token::fake_token("npm_", 8);
+        let feed = crate::rules::synthetic_uuid(8);
+        let text =
+            format!("//pkgs.example.com/org/{feed}/_packaging/npm/registry/:_authToken={npm}\n");
+        let registry = format!("https://pkgs.example.com/org/{feed}/_packaging/npm/registry/");
+        assert_eq!(
+            bindings(".npmrc", &text),
+            [Ok((registry, "pkgs.example.com".to_string(), "Bearer"))]
+        );
     }
 
     #[test]

@@ -68,7 +68,9 @@ impl Client {
     /// Ask the registry about one credential, within `budget`.
     pub fn verify(&self, b: &Binding, budget: Duration) -> Verification {
         let url = format!("{}-/whoami", b.registry);
-        let registry = Some(b.registry.clone());
+        // Reported, so redacted like the finding's `registry` detail (the
+        // request itself goes to the registry as written).
+        let registry = Some(crate::redact::scrub(&b.registry).into_owned());
         let answer = match self.get(&url, &b.credential, budget) {
             Ok(a) => a,
             Err(reason) => return Verification::unknown(registry, reason),
@@ -134,8 +136,10 @@ pub fn classify_whoami(status: u16, body: &[u8]) -> Verification {
                 v.status = Status::Live;
                 v.reason = "HTTP 200 naming the user".into();
                 // The registry's text: bounded, no control characters.
+                // A registry that echoes the credential as the user name
+                // must not make the report print it: redacted like input.
                 let user: String = user.chars().filter(|c| !c.is_control()).take(128).collect();
-                v.user = Some(user);
+                v.user = Some(crate::redact::scrub(&user).into_owned());
             }
             (_, Some(e)) if e.contains("unauthori") || e.contains("forbidden") => {
                 v.status = Status::Dead;
@@ -253,6 +257,12 @@ mod tests {
             (Status::Live, Some("alice"))
         );
         assert_eq!(classify_whoami(200, b"{}").status, Status::Dead);
+        // A registry echoing the token as the user name: redacted.
+        let token = crate::token::fake_token("npm_", 77);
+        let echo = format!(r#"{{"username":"{token}"}}"#);
+        let live = classify_whoami(200, echo.as_bytes());
+        assert_eq!(live.status, Status::Live);
+        assert!(!live.user.unwrap().contains(&token[4..]));
         assert_eq!(
             classify_whoami(200, br#"{"error":"unauthorized access"}"#).status,
             Status::Dead

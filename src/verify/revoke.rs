@@ -15,6 +15,7 @@
 use super::binding::{self, Binding, Credential};
 use super::{Status, Verification};
 use crate::finding::{Finding, Secret, redact};
+use crate::report::terminal::escape;
 use crate::rules::Policy;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -80,7 +81,10 @@ pub fn plan(findings: &[Finding], public_registry: &str) -> Vec<Revocation> {
         let Some(Ok(b)) = binding::bind(f, public_registry) else {
             continue;
         };
-        let location = format!("{}:{}", f.path, f.span.start_line);
+        // The path is the scanned repository's: redacted and escaped like
+        // every report's (a file named after a token, or with ESC in it).
+        let path = crate::redact::path(&f.path);
+        let location = format!("{}:{}", escape(&path), f.span.start_line);
         let key = b.dedup_key();
         if let Some(&i) = by_key.get(&key) {
             out[i].locations.push(location);
@@ -132,7 +136,11 @@ impl Revocation {
             "revoke".to_string(),
             id,
             "--registry".to_string(),
-            self.binding.registry.clone(),
+            if reveal {
+                self.binding.registry.clone()
+            } else {
+                crate::redact::scrub(&self.binding.registry).into_owned()
+            },
         ];
         if *public {
             // npm asks for the one-time password itself when it is at a terminal.
@@ -177,8 +185,9 @@ pub fn run(plan: &[Revocation], opts: &RevokeOptions, out: &mut dyn Write) -> io
         let who = r.verification.user.as_deref().unwrap_or("?");
         writeln!(
             out,
-            "# live as {who} at {}: {}",
-            r.binding.registry,
+            "# live as {} at {}: {}",
+            escape(who),
+            escape(&crate::redact::scrub(&r.binding.registry)),
             r.locations.join(", ")
         )?;
         let Some(args) = r.npm_args(opts.show_secrets) else {
@@ -239,6 +248,42 @@ mod tests {
             credential: Credential::Bearer(Secret::new("t")),
             token: None,
         }
+    }
+
+    #[test]
+    fn a_hostile_path_is_redacted_and_escaped_in_the_plan() {
+        let name = crate::token::fake_token("npm_", 31);
+        let secret = crate::token::fake_token("npm_", 32);
+        let path = format!("d{name}\u{1b}[2J/.npmrc");
+        let content = format!("//registry.npmjs.org/:_authToken={secret}\n");
+        let item = crate::detect::Item {
+            path: &path,
+            bytes: content.as_bytes(),
+            origin: crate::finding::Origin::Worktree,
+            tree: None,
+        };
+        let mut findings = crate::scan::detect_item(&item, &Default::default()).findings;
+        assert!(!findings.is_empty());
+        for f in &mut findings {
+            let mut v = Verification::unknown(Some("https://registry.npmjs.org/".into()), "");
+            v.status = Status::Live;
+            v.user = Some("alice".into());
+            f.verification = Some(v);
+        }
+        let plan = plan(&findings, binding::PUBLIC_REGISTRY);
+        assert_eq!(plan.len(), 1);
+        let opts = RevokeOptions {
+            yes: false,
+            show_secrets: false,
+            npm: "npm".into(),
+            verify: Default::default(),
+        };
+        let mut out = Vec::new();
+        run(&plan, &opts, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains(".npmrc:1"), "{text}");
+        assert!(!text.contains('\u{1b}'), "{text}");
+        assert!(!text.contains(&name) && !text.contains(&secret), "{text}");
     }
 
     #[test]
