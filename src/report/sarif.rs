@@ -788,6 +788,7 @@ mod tests {
             findings,
             readiness: Default::default(),
             stats: SourceStats::default(),
+            repository: None,
             elapsed: Default::default(),
         }
     }
