@@ -449,3 +449,92 @@ fn sarif_is_split_per_repository() {
         "https://example.com/org/b.git"
     );
 }
+
+/// The Kubernetes examples parse, and carry what the API server requires of
+/// a Job (and what makes the completion index the shard).
+#[test]
+fn kubernetes_manifests_are_valid_jobs() {
+    use yaml_rust2::{Yaml, YamlLoader};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/k8s");
+    let load = |name: &str| {
+        YamlLoader::load_from_str(&std::fs::read_to_string(root.join(name)).unwrap()).unwrap()
+    };
+    let s = |y: &Yaml| y.as_str().map(str::to_string);
+    let mut jobs = Vec::new();
+    for file in ["org-sweep-job.yaml", "org-merge-job.yaml"] {
+        for doc in load(file) {
+            assert!(
+                s(&doc["apiVersion"]).is_some() && s(&doc["kind"]).is_some(),
+                "{file}"
+            );
+            let name = s(&doc["metadata"]["name"]).expect("metadata.name");
+            // A DNS-1123 label: lowercase alphanumerics and '-'.
+            assert!(
+                name.len() <= 63
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{name}"
+            );
+            if doc["kind"].as_str() == Some("Job") {
+                assert_eq!(doc["apiVersion"].as_str(), Some("batch/v1"));
+                jobs.push(doc);
+            }
+        }
+    }
+    assert_eq!(jobs.len(), 2);
+    for job in &jobs {
+        let pod = &job["spec"]["template"]["spec"];
+        // A Job's pods must not restart Always.
+        assert!(matches!(
+            pod["restartPolicy"].as_str(),
+            Some("Never" | "OnFailure")
+        ));
+        let volumes: Vec<String> = pod["volumes"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .filter_map(|v| s(&v["name"]))
+            .collect();
+        let containers = pod["containers"].as_vec().expect("containers");
+        assert!(!containers.is_empty());
+        for c in containers
+            .iter()
+            .chain(pod["initContainers"].as_vec().into_iter().flatten())
+        {
+            assert!(s(&c["name"]).is_some() && s(&c["image"]).is_some());
+            assert_eq!(
+                c["securityContext"]["allowPrivilegeEscalation"].as_bool(),
+                Some(false)
+            );
+            for m in c["volumeMounts"].as_vec().into_iter().flatten() {
+                let v = s(&m["name"]).unwrap();
+                assert!(volumes.contains(&v), "volumeMount {v} names no volume");
+                assert!(s(&m["mountPath"]).is_some_and(|p| p.starts_with('/')));
+            }
+        }
+    }
+    let sweep = &jobs[0];
+    assert_eq!(sweep["spec"]["completionMode"].as_str(), Some("Indexed"));
+    let completions = sweep["spec"]["completions"]
+        .as_i64()
+        .expect("Indexed Jobs need completions");
+    assert!(sweep["spec"]["parallelism"].as_i64().unwrap() <= completions);
+    let container = &sweep["spec"]["template"]["spec"]["containers"][0];
+    let script = container["args"][0].as_str().unwrap();
+    assert!(
+        script.contains("--shard \"$JOB_COMPLETION_INDEX/$SHARDS\""),
+        "{script}"
+    );
+    let shards = container["env"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"].as_str() == Some("SHARDS"))
+        .unwrap();
+    assert_eq!(
+        shards["value"].as_str(),
+        Some(completions.to_string().as_str()),
+        "SHARDS must equal completions"
+    );
+}
