@@ -4,11 +4,16 @@
 //! are built with the git CLI in temporary directories; tokens are
 //! generated at run time.
 
+mod support {
+    pub mod sarif_schema;
+}
+
 use npmsweep::org::plan::{Entry, assign};
 use npmsweep::token::fake_token;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use support::sarif_schema::{assert_github_acceptable, assert_schema_valid};
 use tempfile::TempDir;
 
 fn git(dir: &Path, args: &[&str]) {
@@ -433,6 +438,11 @@ fn sarif_is_split_per_repository() {
             "example.com_org_d.sarif"
         ]
     );
+    for file in &files {
+        let raw = std::fs::read(root.join("sarif").join(file)).unwrap();
+        assert_schema_valid(&serde_json::from_slice(&raw).unwrap());
+        assert_github_acceptable(&raw);
+    }
     let b: Value =
         serde_json::from_slice(&std::fs::read(root.join("sarif/example.com_org_b.sarif")).unwrap())
             .unwrap();
@@ -537,4 +547,31 @@ fn kubernetes_manifests_are_valid_jobs() {
         Some(completions.to_string().as_str()),
         "SHARDS must equal completions"
     );
+}
+
+/// A listed URL is cloned (here `file://`, offline) and named by its URL.
+#[test]
+fn listed_urls_are_cloned_and_named_by_url() {
+    let dir = TempDir::new().unwrap();
+    let root = dir.path();
+    let (repos, shared) = org(root);
+    let url = format!("file://{}", repos[1].display());
+    std::fs::write(root.join("urls.txt"), format!("{url} 10\n")).unwrap();
+    for command in ["history", "scan"] {
+        let out = npmsweep(&[command, "--repos", "urls.txt", "--format", "json"], root);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(!text.contains(&shared));
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(doc["kind"], "npmsweep-shard");
+        let report = &doc["reports"][0];
+        assert_eq!(report["repository"]["url"], url.as_str(), "{command}");
+        assert_eq!(report["repository"]["path"], url.as_str());
+        assert_eq!(report["findings"][0]["path"], ".npmrc");
+    }
 }

@@ -43,6 +43,8 @@ pub struct Location {
     pub path: String,
     pub start_line: u64,
     pub start_column: u64,
+    pub end_line: u64,
+    pub end_column: u64,
     /// The commit that introduced it (history reports).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
@@ -255,6 +257,8 @@ fn add_report(merged: &mut Merged, report: &Value) -> Result<(), String> {
             path: text("path"),
             start_line: num("start_line"),
             start_column: num("start_column"),
+            end_line: num("end_line"),
+            end_column: num("end_column"),
             commit: f
                 .get("provenance")
                 .and_then(|p| str_of(p, "commit"))
@@ -511,17 +515,23 @@ fn sarif_level(severity: &str) -> &'static str {
 }
 
 /// One SARIF 2.1.0 log per repository: its own locations, each result
-/// saying in how many other repositories the same secret sits.
+/// saying in how many other repositories the same secret sits. Rules,
+/// regions, URIs and fingerprints are made as `--format sarif` makes them.
 pub fn to_sarif_per_repository(m: &Merged) -> BTreeMap<String, Vec<u8>> {
-    let registry = crate::rules::Registry::global();
+    use crate::report::sarif;
+    let rules = sarif::rule_descriptors_json();
+    let rule_index: BTreeMap<String, usize> = crate::rules::Registry::global()
+        .all()
+        .enumerate()
+        .map(|(i, r)| (r.id.clone(), i))
+        .collect();
     let mut files = BTreeMap::new();
     let mut used = BTreeSet::new();
-    for name in m.repositories.keys() {
+    for (name, totals) in &m.repositories {
         let mut results = Vec::new();
-        let mut rules = BTreeSet::new();
+        let mut occurrences: BTreeMap<&str, usize> = BTreeMap::new();
         for e in m.sorted_entries() {
             for l in e.locations.iter().filter(|l| &l.repository == name) {
-                rules.insert(l.rule_id.clone());
                 let others = e.repositories.len() - 1;
                 let also = if others > 0 {
                     format!(
@@ -536,49 +546,78 @@ pub fn to_sarif_per_repository(m: &Merged) -> BTreeMap<String, Vec<u8>> {
                     .as_deref()
                     .map(|s| format!(" ({s})"))
                     .unwrap_or_default();
-                results.push(serde_json::json!({
+                let (uri, relative) = sarif::artifact_uri(&l.path);
+                let mut artifact = serde_json::json!({ "uri": uri });
+                if relative {
+                    artifact["uriBaseId"] = "%SRCROOT%".into();
+                }
+                let start_line = l.start_line.max(1);
+                let start_column = l.start_column.max(1);
+                let end_line = l.end_line.max(start_line);
+                let mut end_column = l.end_column.max(1);
+                if end_line == start_line && end_column < start_column {
+                    end_column = start_column;
+                }
+                let stem = l.fingerprint.get(..16).unwrap_or(&l.fingerprint);
+                let occurrence = occurrences.entry(stem).or_insert(0);
+                *occurrence += 1;
+                let mut result = serde_json::json!({
                     "ruleId": l.rule_id,
                     "level": sarif_level(&e.severity),
                     "message": { "text": format!("{}{preview}.{also}", e.title) },
                     "locations": [{ "physicalLocation": {
-                        "artifactLocation": { "uri": l.path },
-                        "region": { "startLine": l.start_line.max(1), "startColumn": l.start_column.max(1) }
+                        "artifactLocation": artifact,
+                        "region": {
+                            "startLine": start_line, "startColumn": start_column,
+                            "endLine": end_line, "endColumn": end_column,
+                        }
                     }}],
-                    "partialFingerprints": { "npmsweep/v1": l.fingerprint },
-                }));
+                    "partialFingerprints": {
+                        "primaryLocationLineHash": format!("{stem}:{occurrence}"),
+                        "npmsweep/v1": l.fingerprint,
+                    },
+                    "properties": {
+                        "repositories": e.repositories.len(),
+                        "commit": l.commit,
+                        "secret_id": e.secret_id,
+                    },
+                });
+                if let Some(i) = rule_index.get(&l.rule_id) {
+                    result["ruleIndex"] = (*i).into();
+                }
+                results.push(result);
             }
         }
-        let rules: Vec<Value> = rules
-            .iter()
-            .map(|id| {
-                let rule = registry.get(id);
-                serde_json::json!({
-                    "id": id,
-                    "shortDescription": { "text": rule.map(|r| r.title.as_str()).unwrap_or(id) },
-                    "helpUri": rule.map(|r| r.docs_url()).unwrap_or_default(),
-                })
-            })
-            .collect();
-        let repo = &m.repositories[name].repository;
+        let repo = &totals.repository;
         let mut run = serde_json::json!({
             "tool": { "driver": {
                 "name": "npmsweep",
-                "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://github.com/npmsweep/npmsweep",
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "informationUri": env!("CARGO_PKG_REPOSITORY"),
                 "rules": rules,
             }},
-            "automationDetails": { "id": format!("npmsweep/org-sweep/{}/", m.repositories[name].command) },
+            "automationDetails": {
+                "id": sarif::automation_id(None, &format!("org-{}", totals.command)),
+            },
+            "originalUriBaseIds": { "%SRCROOT%": {
+                "description": { "text": "The root of the repository." }
+            }},
+            "columnKind": "unicodeCodePoints",
+            "invocations": [{ "executionSuccessful": true }],
             "results": results,
         });
         if let Some(url) = &repo.url {
-            run["versionControlProvenance"] = serde_json::json!([{
-                "repositoryUri": url,
-                "revisionId": repo.head,
-                "branch": repo.default_branch,
-            }]);
+            let mut provenance = serde_json::json!({ "repositoryUri": url });
+            if let Some(head) = &repo.head {
+                provenance["revisionId"] = head.as_str().into();
+            }
+            if let Some(branch) = &repo.default_branch {
+                provenance["branch"] = branch.as_str().into();
+            }
+            run["versionControlProvenance"] = serde_json::json!([provenance]);
         }
         let log = serde_json::json!({
-            "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+            "$schema": sarif::SCHEMA_URI,
             "version": "2.1.0",
             "runs": [run],
         });
