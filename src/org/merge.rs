@@ -287,7 +287,7 @@ fn add_report(merged: &mut Merged, report: &Value) -> Result<(), String> {
             title: text("title"),
             ..Default::default()
         });
-        let secret = str_of(f, "secret").map(str::to_string);
+        let secret = str_of(f, "secret").map(preview);
         if entry.secret.is_none() || (secret.is_some() && secret < entry.secret) {
             entry.secret = secret;
         }
@@ -302,6 +302,17 @@ fn add_report(merged: &mut Merged, report: &Value) -> Result<(), String> {
         entry.locations.insert(location);
     }
     Ok(())
+}
+
+/// A report's `secret` as a redacted preview: a report written with
+/// `--show-secrets` holds the full value, which the merge never repeats.
+/// (A preview has an ellipsis or is `****`; no secret has either.)
+fn preview(secret: &str) -> String {
+    if secret.contains('…') || secret == "****" {
+        secret.to_string()
+    } else {
+        crate::finding::redact(secret)
+    }
 }
 
 #[derive(Serialize)]
@@ -695,4 +706,58 @@ fn write_sarif_dir(dir: &Path, merged: &Merged) -> Result<(), String> {
         crate::outfile::write(&path, &bytes, crate::outfile::Access::Default)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(url: &str, secret: &str) -> (String, Vec<u8>) {
+        let doc = serde_json::json!({
+            "schema_version": crate::report::json::SCHEMA_VERSION,
+            "command": "history",
+            "repository": { "url": url, "path": url, "head": "0".repeat(40) },
+            "findings": [{
+                "rule_id": "npm-token", "title": "t", "severity": "critical",
+                "path": ".npmrc", "start_line": 1, "start_column": 1, "end_line": 1, "end_column": 9,
+                "secret": secret, "secret_id": "00112233aabbccdd", "fingerprint": "f".repeat(32),
+            }],
+        });
+        (url.to_string(), serde_json::to_vec(&doc).unwrap())
+    }
+
+    #[test]
+    fn full_secrets_in_reports_are_redacted_by_the_merge() {
+        let full = crate::token::fake_token("npm_", 7);
+        let merged = merge(
+            &[
+                report("https://e.com/a", &full),
+                report("https://e.com/b", "npm_ab…6789"),
+            ],
+            None,
+        );
+        let json = String::from_utf8(to_json(&merged)).unwrap();
+        assert!(!json.contains(&full), "{json}");
+        assert_eq!(merged.entries.len(), 1);
+        assert_eq!(
+            merged.entries.values().next().unwrap().repositories.len(),
+            2
+        );
+        let human = String::from_utf8(to_human(&merged)).unwrap();
+        assert!(!human.contains(&full));
+    }
+
+    #[test]
+    fn other_schema_versions_fail() {
+        let merged = merge(
+            &[(
+                "r.json".into(),
+                br#"{"schema_version": 1, "findings": []}"#.to_vec(),
+            )],
+            None,
+        );
+        assert!(merged.failed());
+        let merged = merge(&[("r.json".into(), b"not json".to_vec())], None);
+        assert!(merged.failed());
+    }
 }
