@@ -382,6 +382,12 @@ pub fn to_json(m: &Merged) -> Vec<u8> {
     out
 }
 
+/// A commit id's first 12 characters, escaped (it comes from a report
+/// file, which may be anything).
+fn short(id: &str) -> String {
+    crate::report::terminal::escape(&id.chars().take(12).collect::<String>()).into_owned()
+}
+
 /// The merged report for a person (no colour: it is written once, often to
 /// a job summary).
 pub fn to_human(m: &Merged) -> Vec<u8> {
@@ -409,7 +415,7 @@ pub fn to_human(m: &Merged) -> Vec<u8> {
             let commit = l
                 .commit
                 .as_deref()
-                .map(|c| format!(" (commit {})", &c[..c.len().min(12)]))
+                .map(|c| format!(" (commit {})", short(c)))
                 .unwrap_or_default();
             out.push_str(&format!(
                 "    {}  {}:{}:{}  {}{commit}\n",
@@ -434,7 +440,7 @@ pub fn to_human(m: &Merged) -> Vec<u8> {
                     .as_deref()
                     .unwrap_or("(no branch)")
             ),
-            &head[..head.len().min(12)]
+            short(head)
         ));
     }
     let mut by_rule: BTreeMap<&str, usize> = BTreeMap::new();
@@ -759,5 +765,20 @@ mod tests {
         assert!(merged.failed());
         let merged = merge(&[("r.json".into(), b"not json".to_vec())], None);
         assert!(merged.failed());
+    }
+
+    #[test]
+    fn hostile_reports_do_not_panic_or_drive_the_terminal() {
+        let doc = serde_json::json!({
+            "schema_version": crate::report::json::SCHEMA_VERSION,
+            "repository": { "url": "https://e.com/\u{1b}[2Jx", "path": "p", "head": "ééééééééééééééé" },
+            "findings": [{ "rule_id": "npm-token", "severity": "critical", "path": "a\u{1b}]8;;x",
+                "provenance": { "commit": "ééééééééééééééé" }, "fingerprint": "f" }],
+        });
+        let merged = merge(&[("r".into(), serde_json::to_vec(&doc).unwrap())], None);
+        let human = String::from_utf8(to_human(&merged)).unwrap();
+        assert!(!human.contains('\u{1b}'), "{human}");
+        let sarif = to_sarif_per_repository(&merged);
+        assert_eq!(sarif.len(), 1);
     }
 }
