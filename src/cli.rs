@@ -44,6 +44,11 @@ pub enum Command {
     /// per live one, the command that revokes it at its registry (or where
     /// to do it); `--yes` runs the commands and verifies again.
     Revoke(RevokeArgs),
+    /// Split a list of repositories into N shards, balanced by size.
+    Plan(PlanArgs),
+    /// Merge shard reports into one: each secret once, with every
+    /// repository, path and commit holding it.
+    Merge(MergeArgs),
     /// List every rule: id, severity, title.
     Rules,
     /// Print a rule's full description and remediation.
@@ -182,7 +187,7 @@ pub enum ColorChoice {
     Never,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct ScanArgs {
     /// Files or directories to scan; `-` reads standard input as one file.
     #[arg(default_value = ".")]
@@ -209,6 +214,8 @@ pub struct ScanArgs {
     #[arg(long)]
     pub staged: bool,
     #[command(flatten)]
+    pub shard: ShardArgs,
+    #[command(flatten)]
     pub filter: crate::filter::FilterArgs,
     #[command(flatten)]
     pub output: OutputArgs,
@@ -228,7 +235,7 @@ pub struct RevokeArgs {
     pub scan: ScanArgs,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct HistoryArgs {
     /// The repository (a working tree or a bare repository).
     #[arg(default_value = ".")]
@@ -264,9 +271,76 @@ pub struct HistoryArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 50 * 1024 * 1024)]
     pub max_file_size: u64,
     #[command(flatten)]
+    pub shard: ShardArgs,
+    #[command(flatten)]
     pub filter: crate::filter::FilterArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `--repos FILE` and `--shard I/N` (see the README's "Sweeping an organisation").
+#[derive(Args, Debug, Clone, Default)]
+pub struct ShardArgs {
+    /// Sweep every repository of FILE (one clone URL or path per line,
+    /// optionally with a size, as for `npmsweep plan`) and write one JSON
+    /// shard report listing each repository's report. A URL is cloned into
+    /// a temporary directory (the only network use) and removed after.
+    #[arg(long, value_name = "FILE")]
+    pub repos: Option<PathBuf>,
+    /// With --repos: only shard I (0-based) of N, as `npmsweep plan --shards
+    /// N` assigns it.
+    #[arg(long, value_name = "I/N", requires = "repos")]
+    pub shard: Option<crate::org::plan::ShardSpec>,
+}
+
+/// `npmsweep plan`.
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    /// The repository list: one clone URL or path per line, optionally
+    /// followed by its size; `#` starts a comment.
+    pub repos: PathBuf,
+    /// How many shards.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100000))]
+    pub shards: u64,
+    /// Print only the repositories of shard I (0-based), one per line.
+    #[arg(long, value_name = "I")]
+    pub shard: Option<usize>,
+    /// json (the plan, for `merge --plan`) or list (`shard<TAB>repository`).
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: PlanFormat,
+    /// Write the plan to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanFormat {
+    Json,
+    List,
+}
+
+/// `npmsweep merge`.
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// Reports to merge: JSON reports of `scan`/`history` (one repository)
+    /// and shard reports of `--repos` runs.
+    #[arg(required = true)]
+    pub reports: Vec<PathBuf>,
+    /// The plan the shards ran (`npmsweep plan --format json`): every one of
+    /// its shards must have a report, or the merge says which are missing
+    /// and exits 2.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// human or json.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: crate::org::merge::MergeFormat,
+    /// Write the merged report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also write one SARIF file per repository into DIR (code scanning
+    /// takes one repository per upload).
+    #[arg(long, value_name = "DIR")]
+    pub sarif_dir: Option<PathBuf>,
 }
 
 fn parse_fail_on(s: &str) -> Result<FailOn, String> {
@@ -334,6 +408,10 @@ pub fn run(cli: Cli) -> Result<i32, String> {
                 .map_err(|e| format!("cannot write manual pages to {}: {e}", dir.display()))?;
             Ok(EXIT_CLEAN)
         }
+        Command::Plan(args) => crate::org::plan::command(&args),
+        Command::Merge(args) => crate::org::merge::command(&args),
+        Command::Scan(args) if args.shard.repos.is_some() => crate::org::run::scan(&args),
+        Command::History(args) if args.shard.repos.is_some() => crate::org::run::history(&args),
         Command::Scan(mut args) => {
             args.output.check_report_files()?;
             let mut report = scan_report(&mut args)?;
@@ -454,6 +532,11 @@ pub fn scan_report(args: &mut ScanArgs) -> Result<Report, String> {
             }
         }
     };
+    // A scan of a repository's top level names it (for `npmsweep merge`).
+    if !stdin && args.paths.len() == 1 {
+        report.repository = crate::source::repository::RepositoryInfo::discover(&args.paths[0])
+            .filter(|_| crate::source::repository::is_top_level(&args.paths[0]));
+    }
     filters.audit_change(&mut report, None)?;
     if args.staged {
         filters.apply_partial(&mut report);

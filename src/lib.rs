@@ -16,6 +16,7 @@ pub mod finding;
 pub mod history;
 pub mod layer;
 pub mod manual;
+pub mod org;
 pub mod outfile;
 pub mod readiness;
 pub mod redact;

@@ -18,6 +18,9 @@ pub struct Report {
     /// Publish paths and what npm's token policy does to them.
     pub readiness: crate::readiness::Readiness,
     pub stats: SourceStats,
+    /// The git repository scanned or swept, when there is one (JSON
+    /// `repository`, for `npmsweep merge`).
+    pub repository: Option<crate::source::repository::RepositoryInfo>,
     /// Wall time; shown by the human report only (JSON and SARIF stay
     /// byte-identical from run to run).
     pub elapsed: Duration,
@@ -196,6 +199,7 @@ pub fn scan_staged(
         findings,
         readiness: crate::readiness::Readiness::new(publish_paths),
         stats,
+        repository: None,
         elapsed: start.elapsed(),
     })
 }
@@ -241,6 +245,7 @@ pub fn scan_worktree(walk: &WalkOptions, opts: &DetectOptions) -> Report {
             publish_paths.into_inner().expect("publish paths lock"),
         ),
         stats,
+        repository: None,
         elapsed: start.elapsed(),
     }
 }
@@ -269,6 +274,7 @@ pub fn scan_stdin(
         command: "scan".into(),
         findings,
         stats,
+        repository: None,
         elapsed: start.elapsed(),
         readiness: crate::readiness::Readiness::new(publish_paths),
     })

@@ -84,6 +84,7 @@ fn report_for(path: &str, content: &str, opts: &DetectOptions) -> Report {
         findings,
         stats,
         elapsed: std::time::Duration::ZERO,
+        repository: None,
         readiness: npmsweep::readiness::Readiness::new(d.publish_paths),
     }
 }

@@ -58,6 +58,13 @@ pub struct HistoryOptions {
 /// Run the `history` command: sweep, apply filters, write the purge plan if
 /// asked, report.
 pub fn command(args: &mut HistoryArgs) -> Result<i32, String> {
+    let report = build_report(args)?;
+    cli::emit(&report, &args.output)
+}
+
+/// Everything `history` does before writing: sweep, filters, purge plan,
+/// liveness. Also run once per repository by `--repos` (`crate::org::run`).
+pub fn build_report(args: &mut HistoryArgs) -> Result<Report, String> {
     let repo = open(&args.repo)?;
     let root = repo.workdir().unwrap_or(repo.path()).to_path_buf();
     // A pull-request sweep takes its settings from the base by default: the
@@ -137,7 +144,10 @@ pub fn command(args: &mut HistoryArgs) -> Result<i32, String> {
         write_purge_plan(path, &repo, &report, args.output.quiet)?;
     }
     cli::settle_liveness(&mut report, &args.output)?;
-    cli::emit(&report, &args.output)
+    report.repository = Some(crate::source::repository::RepositoryInfo::of(
+        &repo, &args.repo,
+    ));
+    Ok(report)
 }
 
 fn write_purge_plan(
@@ -398,6 +408,7 @@ fn sweep_repository(
         findings,
         readiness: head::readiness(repo, &damaged, detect),
         stats,
+        repository: None,
         elapsed: start.elapsed(),
     })
 }

@@ -9,13 +9,16 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Serialize)]
 struct Document<'a> {
     schema_version: u32,
     tool: Tool,
     command: &'a str,
+    /// The git repository (URL without credentials, default branch, HEAD).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    repository: Option<&'a crate::source::repository::RepositoryInfo>,
     summary: Summary,
     /// Publish paths and npm's token policy (see `crate::readiness`).
     publish_readiness: serde_json::Value,
@@ -85,6 +88,7 @@ pub fn write(report: &Report, opts: &ReportOptions, out: &mut dyn Write) -> io::
             version: env!("CARGO_PKG_VERSION"),
         },
         command: &report.command,
+        repository: report.repository.as_ref(),
         summary: Summary {
             items_scanned: report.stats.items,
             bytes_scanned: report.stats.bytes,

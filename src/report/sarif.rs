@@ -230,6 +230,16 @@ Then revoke the old publish token ({{policy.revoke_npm_token}}) and delete the
 `NPM_TOKEN` secret. To have a maintainer approve each release with 2FA, run
 `npm stage publish` instead of `npm publish` (npm {{policy.npm_stage_version}} or newer)."#;
 
+/// Every rule's descriptor as JSON, in registry order (a result's
+/// `ruleIndex` is its rule's position): for SARIF written elsewhere
+/// (`npmsweep merge --sarif-dir`).
+pub fn rule_descriptors_json() -> Vec<Value> {
+    Registry::global()
+        .all()
+        .map(|r| serde_json::to_value(rule_descriptor(r)).expect("a descriptor serialises"))
+        .collect()
+}
+
 fn rule_descriptor(rule: &Rule) -> ReportingDescriptor {
     let description = rule.description.trim();
     let remediation = rule.remediation.trim();
@@ -799,6 +809,7 @@ mod tests {
             findings,
             readiness: Default::default(),
             stats: SourceStats::default(),
+            repository: None,
             elapsed: Default::default(),
         }
     }

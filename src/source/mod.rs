@@ -6,6 +6,7 @@ pub mod fsread;
 pub mod history;
 pub mod pathtext;
 pub mod ref_files;
+pub mod repository;
 pub mod staged;
 pub mod stdin;
 pub mod tree;

@@ -1,0 +1,784 @@
+//! `npmsweep merge REPORT...`: combine the reports of many repositories
+//! (shard reports of `--repos` runs, or single `scan`/`history` JSON reports)
+//! into one answer.
+//!
+//! A secret with a `secret_id` (a random token) found in several
+//! repositories is one entry listing every repository, path and commit where
+//! it sits; it is compared by `secret_id`, never by the secret. Findings
+//! without one (guessable values, structural findings) stay one entry per
+//! repository and fingerprint. Everything is kept in ordered maps, so the
+//! same reports in any order give the same bytes. A shard named by `--plan`
+//! (or by the shard count of the reports) with no report, a report that
+//! cannot be read, and a repository a shard could not sweep are listed under
+//! `failures` / `shards.missing` and make the exit code 2.
+
+use crate::source::repository::RepositoryInfo;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub const MERGE_KIND: &str = "npmsweep-merge";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MergeFormat {
+    Human,
+    Json,
+}
+
+const SEVERITIES: [&str; 4] = ["critical", "high", "medium", "low"];
+
+fn severity_rank(s: &str) -> usize {
+    SEVERITIES
+        .iter()
+        .position(|x| *x == s)
+        .unwrap_or(SEVERITIES.len())
+}
+
+/// Where one finding sits.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Location {
+    pub repository: String,
+    pub path: String,
+    pub start_line: u64,
+    pub start_column: u64,
+    pub end_line: u64,
+    pub end_column: u64,
+    /// The commit that introduced it (history reports).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    pub rule_id: String,
+    pub fingerprint: String,
+}
+
+/// One merged finding: a secret (by `secret_id`) everywhere it occurs, or
+/// one finding without `secret_id` in one repository.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Entry {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_id: Option<String>,
+    /// Redacted preview (as in the reports).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    pub severity: String,
+    pub title: String,
+    pub rule_ids: BTreeSet<String>,
+    pub repositories: BTreeSet<String>,
+    pub locations: BTreeSet<Location>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RepositoryTotals {
+    pub repository: RepositoryInfo,
+    pub command: String,
+    pub total: usize,
+    pub findings: BTreeMap<String, usize>,
+    pub by_rule: BTreeMap<String, usize>,
+    pub suppressed: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Failure {
+    /// The report file it came from (or the plan).
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    pub error: String,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Shards {
+    /// How many shards there should be (`--plan`, else the reports' count).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<usize>,
+    pub present: BTreeSet<usize>,
+    pub missing: Vec<usize>,
+}
+
+/// The merged answer.
+#[derive(Debug, Default)]
+pub struct Merged {
+    pub shards: Shards,
+    pub failures: BTreeSet<Failure>,
+    pub repositories: BTreeMap<String, RepositoryTotals>,
+    pub entries: BTreeMap<(bool, String, String), Entry>,
+    /// Every (repository, location) already counted: a report given twice counts once.
+    seen_locations: BTreeSet<(String, Location)>,
+}
+
+impl Merged {
+    pub fn failed(&self) -> bool {
+        !self.failures.is_empty() || !self.shards.missing.is_empty()
+    }
+
+    /// Entries by severity, then identity.
+    pub fn sorted_entries(&self) -> Vec<&Entry> {
+        let mut v: Vec<&Entry> = self.entries.values().collect();
+        v.sort_by(|a, b| {
+            severity_rank(&a.severity)
+                .cmp(&severity_rank(&b.severity))
+                .then_with(|| b.repositories.len().cmp(&a.repositories.len()))
+                .then_with(|| a.locations.iter().next().cmp(&b.locations.iter().next()))
+                .then_with(|| a.secret_id.cmp(&b.secret_id))
+        });
+        v
+    }
+}
+
+fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+/// Merge reports (`(name, bytes)`), with the shard count from a plan.
+pub fn merge(inputs: &[(String, Vec<u8>)], plan_shards: Option<usize>) -> Merged {
+    let mut merged = Merged::default();
+    let mut counts = BTreeSet::new();
+    let fail = |m: &mut Merged, source: &str, repository: Option<String>, error: String| {
+        m.failures.insert(Failure {
+            source: source.to_string(),
+            repository,
+            error,
+        });
+    };
+    for (source, bytes) in inputs {
+        let doc: Value = match serde_json::from_slice(bytes) {
+            Ok(v) => v,
+            Err(e) => {
+                fail(&mut merged, source, None, format!("not a JSON report: {e}"));
+                continue;
+            }
+        };
+        let version = doc.get("schema_version").and_then(Value::as_u64);
+        if version != Some(u64::from(crate::report::json::SCHEMA_VERSION)) {
+            fail(
+                &mut merged,
+                source,
+                None,
+                format!(
+                    "schema_version {} is not {}: write the reports with this version of npmsweep",
+                    version.map_or("(none)".to_string(), |v| v.to_string()),
+                    crate::report::json::SCHEMA_VERSION
+                ),
+            );
+            continue;
+        }
+        if str_of(&doc, "kind") == Some(super::run::SHARD_KIND) {
+            let shard = doc.get("shard");
+            let index = shard.and_then(|s| s.get("index")).and_then(Value::as_u64);
+            let count = shard.and_then(|s| s.get("count")).and_then(Value::as_u64);
+            if let (Some(i), Some(n)) = (index, count) {
+                merged.shards.present.insert(i as usize);
+                counts.insert(n as usize);
+            }
+            for f in doc
+                .get("failures")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                fail(
+                    &mut merged,
+                    source,
+                    str_of(f, "repository").map(str::to_string),
+                    str_of(f, "error").unwrap_or("failed").to_string(),
+                );
+            }
+            for report in doc
+                .get("reports")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Err(e) = add_report(&mut merged, report) {
+                    fail(&mut merged, source, None, e);
+                }
+            }
+        } else if let Err(e) = add_report(&mut merged, &doc) {
+            fail(&mut merged, source, None, e);
+        }
+    }
+    let expected = plan_shards.or_else(|| counts.iter().next_back().copied());
+    if let Some(n) = expected {
+        for c in counts.iter().filter(|c| **c != n) {
+            merged.failures.insert(Failure {
+                source: "(shards)".into(),
+                repository: None,
+                error: format!("a shard report was cut for {c} shard(s), the plan has {n}"),
+            });
+        }
+        merged.shards.missing = (0..n)
+            .filter(|i| !merged.shards.present.contains(i))
+            .collect();
+        // Single-repository reports carry no shard: only count shards when some do.
+        if counts.is_empty() && plan_shards.is_none() {
+            merged.shards.missing.clear();
+        }
+    }
+    merged.shards.expected = expected;
+    merged
+}
+
+fn add_report(merged: &mut Merged, report: &Value) -> Result<(), String> {
+    let info: RepositoryInfo = report
+        .get("repository")
+        .cloned()
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| format!("bad `repository`: {e}"))?
+        .ok_or("the report names no repository (scan a repository's top level, or use --repos)")?;
+    let name = info.name().to_string();
+    let findings = report
+        .get("findings")
+        .and_then(Value::as_array)
+        .ok_or("the report has no `findings`")?;
+    let totals = merged
+        .repositories
+        .entry(name.clone())
+        .or_insert_with(|| RepositoryTotals {
+            repository: info.clone(),
+            command: str_of(report, "command").unwrap_or_default().to_string(),
+            ..Default::default()
+        });
+    // The same repository in two reports (a shard given twice): one
+    // deterministic description, the least.
+    if info < totals.repository {
+        totals.repository = info;
+    }
+    for f in findings {
+        if f.get("suppressed").is_some() {
+            totals.suppressed += 1;
+            continue;
+        }
+        let text = |k: &str| str_of(f, k).unwrap_or_default().to_string();
+        let num = |k: &str| f.get(k).and_then(Value::as_u64).unwrap_or(0);
+        let location = Location {
+            repository: name.clone(),
+            path: text("path"),
+            start_line: num("start_line"),
+            start_column: num("start_column"),
+            end_line: num("end_line"),
+            end_column: num("end_column"),
+            commit: f
+                .get("provenance")
+                .and_then(|p| str_of(p, "commit"))
+                .map(str::to_string),
+            rule_id: text("rule_id"),
+            fingerprint: text("fingerprint"),
+        };
+        if !merged
+            .seen_locations
+            .insert((name.clone(), location.clone()))
+        {
+            continue;
+        }
+        let severity = text("severity");
+        *totals.findings.entry(severity.clone()).or_default() += 1;
+        *totals.by_rule.entry(location.rule_id.clone()).or_default() += 1;
+        totals.total += 1;
+        let secret_id = str_of(f, "secret_id").map(str::to_string);
+        let key = match &secret_id {
+            Some(id) => (false, id.clone(), String::new()),
+            None => (true, name.clone(), location.fingerprint.clone()),
+        };
+        let entry = merged.entries.entry(key).or_insert_with(|| Entry {
+            secret_id: secret_id.clone(),
+            severity: severity.clone(),
+            title: text("title"),
+            ..Default::default()
+        });
+        let secret = str_of(f, "secret").map(preview);
+        if entry.secret.is_none() || (secret.is_some() && secret < entry.secret) {
+            entry.secret = secret;
+        }
+        if severity_rank(&severity) < severity_rank(&entry.severity)
+            || (severity == entry.severity && text("title") < entry.title)
+        {
+            entry.severity = severity;
+            entry.title = text("title");
+        }
+        entry.rule_ids.insert(location.rule_id.clone());
+        entry.repositories.insert(name.clone());
+        entry.locations.insert(location);
+    }
+    Ok(())
+}
+
+/// A report's `secret` as a redacted preview: a report written with
+/// `--show-secrets` holds the full value, which the merge never repeats.
+/// (A preview has an ellipsis or is `****`; no secret has either.)
+fn preview(secret: &str) -> String {
+    if secret.contains('…') || secret == "****" {
+        secret.to_string()
+    } else {
+        crate::finding::redact(secret)
+    }
+}
+
+#[derive(Serialize)]
+struct Document<'a> {
+    schema_version: u32,
+    kind: &'static str,
+    tool: Tool,
+    shards: &'a Shards,
+    failures: &'a BTreeSet<Failure>,
+    summary: Summary,
+    repositories: Vec<&'a RepositoryTotals>,
+    findings: Vec<&'a Entry>,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    repositories: usize,
+    findings: usize,
+    locations: usize,
+    secrets_in_several_repositories: usize,
+    by_severity: BTreeMap<String, usize>,
+    by_rule: BTreeMap<String, usize>,
+}
+
+/// The merged report as JSON.
+pub fn to_json(m: &Merged) -> Vec<u8> {
+    let entries = m.sorted_entries();
+    let mut by_severity = BTreeMap::new();
+    let mut by_rule = BTreeMap::new();
+    for e in &entries {
+        *by_severity.entry(e.severity.clone()).or_insert(0) += 1;
+        for l in &e.locations {
+            *by_rule.entry(l.rule_id.clone()).or_insert(0) += 1;
+        }
+    }
+    let doc = Document {
+        schema_version: crate::report::json::SCHEMA_VERSION,
+        kind: MERGE_KIND,
+        tool: Tool {
+            name: "npmsweep",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        shards: &m.shards,
+        failures: &m.failures,
+        summary: Summary {
+            repositories: m.repositories.len(),
+            findings: entries.len(),
+            locations: entries.iter().map(|e| e.locations.len()).sum(),
+            secrets_in_several_repositories: entries
+                .iter()
+                .filter(|e| e.secret_id.is_some() && e.repositories.len() > 1)
+                .count(),
+            by_severity,
+            by_rule,
+        },
+        repositories: m.repositories.values().collect(),
+        findings: entries,
+    };
+    let mut out = serde_json::to_vec_pretty(&doc).expect("the merged report serialises");
+    out.push(b'\n');
+    out
+}
+
+/// A commit id's first 12 characters, escaped (it comes from a report
+/// file, which may be anything).
+fn short(id: &str) -> String {
+    crate::report::terminal::escape(&id.chars().take(12).collect::<String>()).into_owned()
+}
+
+/// The merged report for a person (no colour: it is written once, often to
+/// a job summary).
+pub fn to_human(m: &Merged) -> Vec<u8> {
+    use crate::report::terminal::escape;
+    let mut out = String::new();
+    for e in m.sorted_entries() {
+        let what = match (&e.secret, &e.secret_id) {
+            (Some(s), Some(id)) => format!(" {} (secret_id {id})", escape(s)),
+            (Some(s), None) => format!(" {}", escape(s)),
+            _ => String::new(),
+        };
+        out.push_str(&format!(
+            "{} {}{what}: {} location(s) in {} repositor{}\n",
+            e.severity.to_uppercase(),
+            escape(&e.title),
+            e.locations.len(),
+            e.repositories.len(),
+            if e.repositories.len() == 1 {
+                "y"
+            } else {
+                "ies"
+            }
+        ));
+        for l in &e.locations {
+            let commit = l
+                .commit
+                .as_deref()
+                .map(|c| format!(" (commit {})", short(c)))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "    {}  {}:{}:{}  {}{commit}\n",
+                escape(&l.repository),
+                escape(&l.path),
+                l.start_line,
+                l.start_column,
+                l.rule_id
+            ));
+        }
+    }
+    out.push_str("\nRepositories:\n");
+    for (name, t) in &m.repositories {
+        let head = t.repository.head.as_deref().unwrap_or("(empty)");
+        out.push_str(&format!(
+            "    {}  {} finding(s)  {} at {}\n",
+            escape(name),
+            t.total,
+            escape(
+                t.repository
+                    .default_branch
+                    .as_deref()
+                    .unwrap_or("(no branch)")
+            ),
+            short(head)
+        ));
+    }
+    let mut by_rule: BTreeMap<&str, usize> = BTreeMap::new();
+    for t in m.repositories.values() {
+        for (rule, n) in &t.by_rule {
+            *by_rule.entry(rule).or_default() += n;
+        }
+    }
+    if !by_rule.is_empty() {
+        out.push_str("\nBy rule:\n");
+        for (rule, n) in by_rule {
+            out.push_str(&format!("    {rule}  {n}\n"));
+        }
+    }
+    if !m.shards.missing.is_empty() {
+        let list: Vec<String> = m.shards.missing.iter().map(usize::to_string).collect();
+        out.push_str(&format!(
+            "\nMISSING shard(s) {} of {}: their repositories were not swept\n",
+            list.join(", "),
+            m.shards.expected.unwrap_or(0)
+        ));
+    }
+    for f in &m.failures {
+        out.push_str(&format!(
+            "\nFAILED {}{}: {}\n",
+            escape(&f.source),
+            f.repository
+                .as_deref()
+                .map(|r| format!(" ({})", escape(r)))
+                .unwrap_or_default(),
+            escape(&f.error)
+        ));
+    }
+    let several = m
+        .entries
+        .values()
+        .filter(|e| e.secret_id.is_some() && e.repositories.len() > 1)
+        .count();
+    out.push_str(&format!(
+        "\n{} finding(s) in {} repositor{}; {} secret(s) in several repositories{}\n",
+        m.entries.len(),
+        m.repositories.len(),
+        if m.repositories.len() == 1 {
+            "y"
+        } else {
+            "ies"
+        },
+        several,
+        if m.failed() {
+            "; INCOMPLETE (see above)"
+        } else {
+            ""
+        }
+    ));
+    out.into_bytes()
+}
+
+/// A file name for a repository's SARIF: its name with anything but
+/// `[A-Za-z0-9._-]` as `_`, without a leading dot.
+pub fn sarif_file_name(repository: &str) -> String {
+    let trimmed = repository
+        .trim_end_matches('/')
+        .trim_end_matches(".git")
+        .split_once("://")
+        .map_or(repository, |(_, rest)| rest);
+    let mut name: String = trimmed
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    name = name.trim_start_matches(['.', '_']).to_string();
+    if name.is_empty() {
+        name = "repository".into();
+    }
+    format!("{name}.sarif")
+}
+
+fn sarif_level(severity: &str) -> &'static str {
+    match severity {
+        "critical" | "high" => "error",
+        "medium" => "warning",
+        _ => "note",
+    }
+}
+
+/// One SARIF 2.1.0 log per repository: its own locations, each result
+/// saying in how many other repositories the same secret sits. Rules,
+/// regions, URIs and fingerprints are made as `--format sarif` makes them.
+pub fn to_sarif_per_repository(m: &Merged) -> BTreeMap<String, Vec<u8>> {
+    use crate::report::sarif;
+    let rules = sarif::rule_descriptors_json();
+    let rule_index: BTreeMap<String, usize> = crate::rules::Registry::global()
+        .all()
+        .enumerate()
+        .map(|(i, r)| (r.id.clone(), i))
+        .collect();
+    let mut files = BTreeMap::new();
+    let mut used = BTreeSet::new();
+    for (name, totals) in &m.repositories {
+        let mut results = Vec::new();
+        let mut occurrences: BTreeMap<&str, usize> = BTreeMap::new();
+        for e in m.sorted_entries() {
+            for l in e.locations.iter().filter(|l| &l.repository == name) {
+                let others = e.repositories.len() - 1;
+                let also = if others > 0 {
+                    format!(
+                        " The same secret is in {others} other repositor{} of this sweep.",
+                        if others == 1 { "y" } else { "ies" }
+                    )
+                } else {
+                    String::new()
+                };
+                let preview = e
+                    .secret
+                    .as_deref()
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default();
+                let (uri, relative) = sarif::artifact_uri(&l.path);
+                let mut artifact = serde_json::json!({ "uri": uri });
+                if relative {
+                    artifact["uriBaseId"] = "%SRCROOT%".into();
+                }
+                let start_line = l.start_line.max(1);
+                let start_column = l.start_column.max(1);
+                let end_line = l.end_line.max(start_line);
+                let mut end_column = l.end_column.max(1);
+                if end_line == start_line && end_column < start_column {
+                    end_column = start_column;
+                }
+                let stem = l.fingerprint.get(..16).unwrap_or(&l.fingerprint);
+                let occurrence = occurrences.entry(stem).or_insert(0);
+                *occurrence += 1;
+                let mut result = serde_json::json!({
+                    "ruleId": l.rule_id,
+                    "level": sarif_level(&e.severity),
+                    "message": { "text": format!("{}{preview}.{also}", e.title) },
+                    "locations": [{ "physicalLocation": {
+                        "artifactLocation": artifact,
+                        "region": {
+                            "startLine": start_line, "startColumn": start_column,
+                            "endLine": end_line, "endColumn": end_column,
+                        }
+                    }}],
+                    "partialFingerprints": {
+                        "primaryLocationLineHash": format!("{stem}:{occurrence}"),
+                        "npmsweep/v1": l.fingerprint,
+                    },
+                    "properties": {
+                        "repositories": e.repositories.len(),
+                        "commit": l.commit,
+                        "secret_id": e.secret_id,
+                    },
+                });
+                if let Some(i) = rule_index.get(&l.rule_id) {
+                    result["ruleIndex"] = (*i).into();
+                }
+                results.push(result);
+            }
+        }
+        let repo = &totals.repository;
+        let mut run = serde_json::json!({
+            "tool": { "driver": {
+                "name": "npmsweep",
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "informationUri": env!("CARGO_PKG_REPOSITORY"),
+                "rules": rules,
+            }},
+            "automationDetails": {
+                "id": sarif::automation_id(None, &format!("org-{}", totals.command)),
+            },
+            "originalUriBaseIds": { "%SRCROOT%": {
+                "description": { "text": "The root of the repository." }
+            }},
+            "columnKind": "unicodeCodePoints",
+            "invocations": [{ "executionSuccessful": true }],
+            "results": results,
+        });
+        if let Some(url) = &repo.url {
+            let mut provenance = serde_json::json!({ "repositoryUri": url });
+            if let Some(head) = &repo.head {
+                provenance["revisionId"] = head.as_str().into();
+            }
+            if let Some(branch) = &repo.default_branch {
+                provenance["branch"] = branch.as_str().into();
+            }
+            run["versionControlProvenance"] = serde_json::json!([provenance]);
+        }
+        let log = serde_json::json!({
+            "$schema": sarif::SCHEMA_URI,
+            "version": "2.1.0",
+            "runs": [run],
+        });
+        let mut file = sarif_file_name(name);
+        let mut n = 2;
+        while !used.insert(file.clone()) {
+            file = format!(
+                "{}-{n}.sarif",
+                sarif_file_name(name).trim_end_matches(".sarif")
+            );
+            n += 1;
+        }
+        let mut bytes = serde_json::to_vec_pretty(&log).expect("SARIF serialises");
+        bytes.push(b'\n');
+        files.insert(file, bytes);
+    }
+    files
+}
+
+/// Run `npmsweep merge`.
+pub fn command(args: &crate::cli::MergeArgs) -> Result<i32, String> {
+    let plan_shards = args
+        .plan
+        .as_deref()
+        .map(super::plan::shard_count_of_plan)
+        .transpose()?;
+    let mut inputs = Vec::new();
+    let mut unreadable = Vec::new();
+    for path in &args.reports {
+        let name = path.display().to_string();
+        match std::fs::read(path) {
+            Ok(bytes) => inputs.push((name, bytes)),
+            Err(e) => unreadable.push(Failure {
+                source: name,
+                repository: None,
+                error: format!("cannot read: {e}"),
+            }),
+        }
+    }
+    let mut merged = merge(&inputs, plan_shards);
+    merged.failures.extend(unreadable);
+    let bytes = match args.format {
+        MergeFormat::Json => to_json(&merged),
+        MergeFormat::Human => to_human(&merged),
+    };
+    match &args.output {
+        Some(path) => crate::outfile::write(path, &bytes, crate::outfile::Access::Default)?,
+        None => std::io::stdout()
+            .lock()
+            .write_all(&bytes)
+            .map_err(|e| format!("cannot write to standard output: {e}"))?,
+    }
+    if let Some(dir) = &args.sarif_dir {
+        write_sarif_dir(dir, &merged)?;
+    }
+    if merged.failed() {
+        return Err(format!(
+            "the merge is incomplete: {} missing shard(s), {} failure(s) (listed in the report)",
+            merged.shards.missing.len(),
+            merged.failures.len()
+        ));
+    }
+    Ok(if merged.entries.is_empty() {
+        crate::cli::EXIT_CLEAN
+    } else {
+        crate::cli::EXIT_FINDINGS
+    })
+}
+
+fn write_sarif_dir(dir: &Path, merged: &Merged) -> Result<(), String> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("{}: cannot create the SARIF directory: {e}", dir.display()))?;
+    for (file, bytes) in to_sarif_per_repository(merged) {
+        let path: PathBuf = dir.join(file);
+        crate::outfile::write(&path, &bytes, crate::outfile::Access::Default)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(url: &str, secret: &str) -> (String, Vec<u8>) {
+        let doc = serde_json::json!({
+            "schema_version": crate::report::json::SCHEMA_VERSION,
+            "command": "history",
+            "repository": { "url": url, "path": url, "head": "0".repeat(40) },
+            "findings": [{
+                "rule_id": "npm-token", "title": "t", "severity": "critical",
+                "path": ".npmrc", "start_line": 1, "start_column": 1, "end_line": 1, "end_column": 9,
+                "secret": secret, "secret_id": "00112233aabbccdd", "fingerprint": "f".repeat(32),
+            }],
+        });
+        (url.to_string(), serde_json::to_vec(&doc).unwrap())
+    }
+
+    #[test]
+    fn full_secrets_in_reports_are_redacted_by_the_merge() {
+        let full = crate::token::fake_token("npm_", 7);
+        let merged = merge(
+            &[
+                report("https://e.com/a", &full),
+                report("https://e.com/b", "npm_ab…6789"),
+            ],
+            None,
+        );
+        let json = String::from_utf8(to_json(&merged)).unwrap();
+        assert!(!json.contains(&full), "{json}");
+        assert_eq!(merged.entries.len(), 1);
+        assert_eq!(
+            merged.entries.values().next().unwrap().repositories.len(),
+            2
+        );
+        let human = String::from_utf8(to_human(&merged)).unwrap();
+        assert!(!human.contains(&full));
+    }
+
+    #[test]
+    fn other_schema_versions_fail() {
+        let merged = merge(
+            &[(
+                "r.json".into(),
+                br#"{"schema_version": 1, "findings": []}"#.to_vec(),
+            )],
+            None,
+        );
+        assert!(merged.failed());
+        let merged = merge(&[("r.json".into(), b"not json".to_vec())], None);
+        assert!(merged.failed());
+    }
+
+    #[test]
+    fn hostile_reports_do_not_panic_or_drive_the_terminal() {
+        let doc = serde_json::json!({
+            "schema_version": crate::report::json::SCHEMA_VERSION,
+            "repository": { "url": "https://e.com/\u{1b}[2Jx", "path": "p", "head": "ééééééééééééééé" },
+            "findings": [{ "rule_id": "npm-token", "severity": "critical", "path": "a\u{1b}]8;;x",
+                "provenance": { "commit": "ééééééééééééééé" }, "fingerprint": "f" }],
+        });
+        let merged = merge(&[("r".into(), serde_json::to_vec(&doc).unwrap())], None);
+        let human = String::from_utf8(to_human(&merged)).unwrap();
+        assert!(!human.contains('\u{1b}'), "{human}");
+        let sarif = to_sarif_per_repository(&merged);
+        assert_eq!(sarif.len(), 1);
+    }
+}
