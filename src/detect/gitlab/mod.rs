@@ -142,7 +142,8 @@ pub fn publish_token(
         a.what = a
             .what
             .replace("in workflow-level env", "in global variables")
-            .replace("in job-level env", "in job variables");
+            .replace("in job-level env", "in job variables")
+            .replace(" written in step ", " written in ");
         return Some(a);
     }
     job_token_uses(gx, job)

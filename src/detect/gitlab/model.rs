@@ -264,7 +264,7 @@ impl Pipeline {
             .get("workflow")
             .and_then(|e| e.value.as_mapping())
             .and_then(|m| m.get_node("rules"))
-            .is_some_and(|r| mentions_merge_requests(r));
+            .is_some_and(mentions_merge_requests);
         // Global variables are merged into each job (unless it opts out
         // with `inherit: variables: false`), not kept pipeline-wide.
         let global_vars = named(&[&globals], "variables");
@@ -461,33 +461,51 @@ impl Pipeline {
         let src = Src::new(&src_text);
         let key_start = src.span_start(def.key.span());
         let mut steps = Vec::new();
+        // GitLab runs `before_script` and `script` in one shell (a `set -x`
+        // or an `export` carries over) and `after_script` in another: one
+        // step per shell, its lines joined, when they come from one file.
+        let mut shells: Vec<(String, usize, Vec<&MarkedScalarNode>)> = Vec::new();
         for section in ["before_script", "script", "after_script"] {
             let Some(e) = full.get(section) else {
                 continue;
             };
-            let text = self.files[e.file].text.clone();
-            let esrc = Src::new(&text);
-            for (i, s) in scalars(&e.value).into_iter().enumerate() {
-                let start = esrc.span_start(s.span());
-                let start = match text.as_bytes().get(start) {
-                    Some(b'"') | Some(b'\'') => start + 1,
-                    _ => start,
-                };
-                steps.push(Step {
-                    index: steps.len(),
-                    label: format!("{section}[{i}]"),
-                    range: start..start + 1,
-                    uses: None,
-                    with: Vec::new(),
-                    run: Some(Run::new(&text, s.as_str(), start)),
-                    shell: None,
-                    env: Vec::new(),
-                    working_directory: None,
-                    indirect: Vec::new(),
-                    unfollowed: None,
-                    condition: None,
-                });
+            let lines = scalars(&e.value);
+            match shells.last_mut() {
+                Some((label, file, prev))
+                    if section == "script" && label == "before_script" && *file == e.file =>
+                {
+                    *label = "before_script+script".into();
+                    prev.extend(lines);
+                }
+                _ => shells.push((section.to_string(), e.file, lines)),
             }
+        }
+        for (label, file, lines) in shells {
+            let Some(first) = lines.first() else {
+                continue;
+            };
+            let text = &self.files[file].text;
+            let esrc = Src::new(text);
+            let start = esrc.span_start(first.span());
+            let start = match text.as_bytes().get(start) {
+                Some(b'"') | Some(b'\'') => start + 1,
+                _ => start,
+            };
+            let body: Vec<&str> = lines.iter().map(|s| s.as_str()).collect();
+            steps.push(Step {
+                index: steps.len(),
+                label,
+                range: start..start + 1,
+                uses: None,
+                with: Vec::new(),
+                run: Some(Run::new(text, &body.join("\n"), start)),
+                shell: None,
+                env: Vec::new(),
+                working_directory: None,
+                indirect: Vec::new(),
+                unfollowed: None,
+                condition: None,
+            });
         }
         let mut env = self.env_vars(vars, Level::Job);
         for g in self.env_vars(global_vars, Level::Workflow) {

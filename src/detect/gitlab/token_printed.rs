@@ -30,7 +30,7 @@ fn gitlab_wording(message: &str) -> String {
             "; the value is not a registered secret, so GitHub will not mask it",
             "; GitLab hides it only if the CI/CD variable is masked",
         )
-        .replace(" in step ", " in script line ")
+        .replace(" in step ", " in ")
 }
 
 /// Is `path` (normalised, relative to the project directory) inside a kept path?
