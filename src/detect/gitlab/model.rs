@@ -743,3 +743,70 @@ fn job_merge_requests(job: &BTreeMap<String, Entry>, workflow_mr: bool) -> Optio
             .into()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Pipeline {
+        Pipeline::parse(".gitlab-ci.yml", text, None).unwrap()
+    }
+
+    fn job<'a>(p: &'a Pipeline, id: &str) -> (&'a Job, &'a GitlabJob) {
+        let i = p.workflow.jobs.iter().position(|j| j.id == id).unwrap();
+        (&p.workflow.jobs[i], &p.jobs[i])
+    }
+
+    #[test]
+    fn extends_default_and_variables_merge_like_gitlab() {
+        let p = parse(
+            "default:\n  image: node:22\n  tags: [saas-linux-small-amd64]\nvariables:\n  A: global\n  B: global\n.base:\n  image: node:24\n  variables:\n    B: base\n    C: base\n  id_tokens:\n    NPM_ID_TOKEN:\n      aud: npm:registry.npmjs.org\njob:\n  extends: .base\n  variables:\n    C: job\n  script: [npm publish]\nalone:\n  inherit:\n    default: false\n    variables: false\n  script: [npm test]\n.hidden:\n  script: [npm publish]\nnot-a-job: {stage: x}\n",
+        );
+        let ids: Vec<&str> = p.workflow.jobs.iter().map(|j| j.id.as_str()).collect();
+        assert_eq!(ids, ["alone", "job"]);
+        let (j, g) = job(&p, "job");
+        let var = |n: &str| {
+            j.env
+                .iter()
+                .find(|e| e.name == n)
+                .map(|e| e.value.value.clone())
+        };
+        assert_eq!(var("A").as_deref(), Some("global"));
+        assert_eq!(var("B").as_deref(), Some("base"));
+        assert_eq!(var("C").as_deref(), Some("job"));
+        assert_eq!(g.image.as_deref(), Some("node:24"));
+        assert!(g.npm_id_token().is_some());
+        assert!(g.self_managed_tags().is_empty());
+        let (a, ga) = job(&p, "alone");
+        assert!(a.env.is_empty());
+        assert!(ga.image.is_none());
+    }
+
+    #[test]
+    fn merge_request_pipelines() {
+        let p = parse(
+            "workflow:\n  rules:\n    - if: $CI_PIPELINE_SOURCE == \"merge_request_event\"\n    - if: $CI_COMMIT_BRANCH\nfree:\n  script: [x]\ntagged:\n  script: [x]\n  rules:\n    - if: $CI_COMMIT_TAG\nskips:\n  script: [x]\n  rules:\n    - if: $CI_PIPELINE_SOURCE == \"merge_request_event\"\n      when: never\n    - when: always\nonly-mr:\n  script: [x]\n  only: [merge_requests]\n",
+        );
+        assert!(job(&p, "free").1.merge_requests.is_some());
+        assert!(job(&p, "tagged").1.merge_requests.is_none());
+        assert!(job(&p, "skips").1.merge_requests.is_none());
+        assert!(job(&p, "only-mr").1.merge_requests.is_some());
+    }
+
+    #[test]
+    fn script_lines_share_one_shell_and_map_to_the_file() {
+        let text = "job:\n  before_script:\n    - set -x\n  script:\n    - echo hi\n    - |\n      npm ci\n      npm publish\n  after_script:\n    - echo done\n";
+        let p = parse(text);
+        let (j, _) = job(&p, "job");
+        let labels: Vec<&str> = j.steps.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(labels, ["before_script+script", "after_script"]);
+        let run = j.steps[0].run.as_ref().unwrap();
+        let c = run
+            .script
+            .commands
+            .iter()
+            .find(|c| c.has_arg("publish"))
+            .unwrap();
+        assert_eq!(&text[run.file_range(c.range.clone())], "npm publish");
+    }
+}
