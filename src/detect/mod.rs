@@ -11,6 +11,7 @@ pub mod assignment;
 pub mod bunfig;
 pub mod dockerfile;
 pub mod envassign;
+pub mod gitlab;
 pub mod isolate;
 pub mod kind;
 pub mod lines;
@@ -224,6 +225,11 @@ pub static DETECTORS: &[Detector] = &[
         name: "workflow",
         applies: |k| matches!(k, FileKind::Workflow | FileKind::Action),
         run: workflow::detect,
+    },
+    Detector {
+        name: "gitlab-ci",
+        applies: |k| k == FileKind::Script,
+        run: gitlab::detect,
     },
     Detector {
         name: "script-publish",

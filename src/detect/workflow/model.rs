@@ -101,7 +101,9 @@ pub struct Run {
 }
 
 impl Run {
-    fn new(text: &str, value: &str, start: usize) -> Run {
+    /// A script body that starts at `start` in `text` (shared with the
+    /// GitLab CI model, whose `script:` entries are bodies too).
+    pub(crate) fn new(text: &str, value: &str, start: usize) -> Run {
         let script = shell::parse(value);
         let verbatim = text[start..].starts_with(value);
         let mut lines = Vec::new();

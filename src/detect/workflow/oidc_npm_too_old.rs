@@ -32,14 +32,19 @@ pub fn node_version(v: &str) -> Option<(u32, Option<u32>)> {
 }
 
 /// Bundled npm is older than 11.5.1.
-fn too_old(major: u32, minor: Option<u32>) -> bool {
+pub(crate) fn too_old(major: u32, minor: Option<u32>) -> bool {
     major < 24 || (major == 24 && minor.is_some_and(|m| m < 5))
 }
 
 /// An npm self-upgrade in steps before `before` (or earlier in that step):
 /// `npm install -g npm@latest`, `npm i -g npm@11.5.1`, `npm update -g npm`.
 pub fn npm_upgraded(job: &Job, before: &Step, at: usize) -> bool {
-    job.steps[..=before.index].iter().any(|s| {
+    npm_upgraded_in(&job.steps, before, at)
+}
+
+/// [`npm_upgraded`] over any list of steps (GitLab jobs have them too).
+pub(crate) fn npm_upgraded_in(steps: &[Step], before: &Step, at: usize) -> bool {
+    steps[..=before.index].iter().any(|s| {
         s.commands().iter().any(|c| {
             if c.name != "npm"
                 || (s.index == before.index && s.file_range(c.range.clone()).start >= at)

@@ -1,0 +1,161 @@
+//! `gitlab-npm-oidc-broken`: a publishing job set up (or half set up) for
+//! npm trusted publishing that cannot work:
+//!
+//! - ID tokens requested, but none named `NPM_ID_TOKEN` with the audience
+//!   `npm:registry.npmjs.org` (npm reads only that variable, and the
+//!   registry checks the audience);
+//! - the runner is self-managed (tags other than GitLab.com's `saas-*`):
+//!   npm accepts GitLab ID tokens from GitLab.com hosted runners only;
+//! - the image's Node bundles npm older than 11.5.1 and the job never
+//!   upgrades npm;
+//! - a token is still in reach next to the ID token: npm falls back to it
+//!   silently, so the job keeps depending on the token and a broken trusted
+//!   publisher goes unnoticed until the token stops working;
+//! - `--provenance` without a `SIGSTORE_ID_TOKEN` (audience `sigstore`),
+//!   which npm requires on GitLab.
+
+use super::{GitlabCtx, key, other_registry, publish_token, publishes};
+use crate::detect::workflow::oidc_npm_too_old::{node_version, npm_upgraded_in, too_old};
+use crate::detect::{Hit, Sink};
+use crate::rules::Policy;
+
+pub const RULE: &str = "gitlab-npm-oidc-broken";
+
+/// `(major, minor)` of the Node in a `node:<tag>` image (`node:22`,
+/// `node:24.5-alpine`, `docker.io/library/node:20`); `None` when unknown.
+pub fn image_node(image: &str) -> Option<(u32, Option<u32>)> {
+    let (name, tag) = image.trim().rsplit_once(':')?;
+    let last = name.rsplit('/').next().unwrap_or(name);
+    if last != "node" {
+        return None;
+    }
+    let tag = tag.split('-').next().unwrap_or(tag);
+    node_version(tag)
+}
+
+pub fn check(gx: &GitlabCtx, sink: &mut Sink) {
+    let p = gx.p;
+    let policy = Policy::global();
+    for (j, job, step, publish) in publishes(p) {
+        let gl = &p.jobs[j];
+        if gl.id_tokens.is_empty() || other_registry(p, job, step, &publish).is_some() {
+            continue;
+        }
+        let here = p.at(j, publish.range.clone());
+        let whr = p.where_(j, &publish.range);
+        let mut report = |what: &str, message: String| {
+            sink.hit(
+                Hit::new(RULE, here.clone(), format!("{message}{whr}"))
+                    .with_key(key(job, Some(step), &format!("oidc={what}")))
+                    .with_detail("problem", what)
+                    .with_publish_via(&publish),
+            );
+        };
+        let token = publish_token(gx, job, step, &publish);
+        let Some(_) = gl.npm_id_token() else {
+            let near = gl.id_tokens.iter().find(|t| {
+                t.name == "NPM_ID_TOKEN"
+                    || t.audiences.iter().any(|a| super::model::is_npm_audience(a))
+            });
+            let why = match near {
+                Some(t) if t.name != "NPM_ID_TOKEN" => format!(
+                    "requests the npm audience as `{}`, but npm reads the ID token only from `NPM_ID_TOKEN`",
+                    t.name
+                ),
+                Some(t) => format!(
+                    "requests `NPM_ID_TOKEN` with audience {}, but npm's registry accepts only `npm:registry.npmjs.org`",
+                    if t.audiences.is_empty() {
+                        "(none)".to_string()
+                    } else {
+                        t.audiences.join(", ")
+                    }
+                ),
+                None if token.is_none() => "requests ID tokens but none for npm (`NPM_ID_TOKEN` with audience `npm:registry.npmjs.org`), and no token is in reach: the publish has no credential".to_string(),
+                None => continue,
+            };
+            report(
+                "audience",
+                format!(
+                    "{} in job {} cannot use trusted publishing: the job {why}",
+                    publish.shown(),
+                    job.id
+                ),
+            );
+            continue;
+        };
+        let tags = gl.self_managed_tags();
+        if !tags.is_empty() {
+            report(
+                "self-managed",
+                format!(
+                    "{} in job {} uses trusted publishing on runners tagged {}: npm accepts GitLab ID tokens from GitLab.com hosted runners only, so the exchange fails{}",
+                    publish.shown(),
+                    job.id,
+                    tags.join(", "),
+                    if token.is_some() {
+                        " and npm falls back to the token"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+        }
+        if publish.tool.uses_npm_cli()
+            && let Some(image) = &gl.image
+            && let Some((major, minor)) = image_node(image)
+            && too_old(major, minor)
+            && !npm_upgraded_in(&job.steps, step, publish.range.start)
+        {
+            report(
+                "npm-too-old",
+                format!(
+                    "{} in job {} uses trusted publishing, but image {image} bundles npm older than {} and the job does not upgrade it (`npm install -g npm@latest`): the OIDC exchange is never tried",
+                    publish.shown(),
+                    job.id,
+                    policy.value("npm_oidc_version"),
+                ),
+            );
+        }
+        if let Some(t) = &token {
+            report(
+                "token-fallback",
+                format!(
+                    "{} in job {} has the npm ID token and a long-lived token ({}, from {}): npm falls back to the token when the OIDC exchange fails, which hides a broken trusted publisher until the token stops publishing ({})",
+                    publish.shown(),
+                    job.id,
+                    t.what,
+                    t.source,
+                    policy.value("bypass_2fa_publish_end"),
+                ),
+            );
+        }
+        if publish.provenance
+            && !gl.id_tokens.iter().any(|t| {
+                t.name == "SIGSTORE_ID_TOKEN" && t.audiences.iter().any(|a| a == "sigstore")
+            })
+        {
+            report(
+                "provenance",
+                format!(
+                    "{} in job {} asks for provenance, which npm signs on GitLab with a `SIGSTORE_ID_TOKEN` (audience `sigstore`) the job does not request: the publish fails",
+                    publish.shown(),
+                    job.id
+                ),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::image_node;
+
+    #[test]
+    fn node_images() {
+        assert_eq!(image_node("node:22"), Some((22, None)));
+        assert_eq!(image_node("node:24.5-alpine"), Some((24, Some(5))));
+        assert_eq!(image_node("docker.io/library/node:20"), Some((20, None)));
+        assert_eq!(image_node("node:lts"), None);
+        assert_eq!(image_node("python:3.12"), None);
+    }
+}

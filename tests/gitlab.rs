@@ -1,0 +1,262 @@
+//! GitLab CI analysis: snapshot tests of realistic pipelines (written from
+//! GitLab's and npm's documented examples), local includes read through
+//! the item's tree, the readiness summary, and a history sweep over a
+//! pipeline that moved from a token to trusted publishing.
+//!
+//! Fixtures live in `tests/fixtures/gitlab/` under other names (only the
+//! root `.gitlab-ci.yml` is a pipeline, so the project's own scan stays
+//! clean) and are scanned as `.gitlab-ci.yml`.
+
+use npmsweep::detect::tree::{MemoryTree, TreeView};
+use npmsweep::detect::{DetectOptions, Detected, Item};
+use npmsweep::finding::{Finding, Origin};
+use npmsweep::scan::detect_item;
+use std::path::Path;
+use std::process::Command;
+
+fn fixture(name: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/gitlab")
+        .join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Scan `root` as `.gitlab-ci.yml` in a tree holding `files` too.
+fn scan_in_tree(root: &str, files: &[(&str, String)]) -> Detected {
+    let mut tree = MemoryTree::default();
+    tree.0
+        .insert(".gitlab-ci.yml".into(), root.as_bytes().to_vec());
+    for (p, c) in files {
+        tree.0.insert(p.to_string(), c.as_bytes().to_vec());
+    }
+    let item = Item {
+        path: ".gitlab-ci.yml",
+        bytes: root.as_bytes(),
+        origin: Origin::Worktree,
+        tree: Some(TreeView {
+            files: &tree,
+            path: ".gitlab-ci.yml",
+        }),
+    };
+    detect_item(&item, &DetectOptions::default())
+}
+
+/// Findings and publish paths, one line each.
+fn render(d: &Detected) -> String {
+    let mut f: Vec<Finding> = d.findings.clone();
+    npmsweep::finding::sort_findings(&mut f);
+    let mut out = String::new();
+    for f in &f {
+        out.push_str(&format!(
+            "{}:{} {} {}\n    {}\n",
+            f.span.start_line, f.span.start_column, f.severity, f.rule_id, f.message
+        ));
+    }
+    if f.is_empty() {
+        out.push_str("(no findings)\n");
+    }
+    for p in &d.publish_paths {
+        out.push_str(&format!(
+            "publish path {}:{} {} job {} step {} `{}`: {:?} via {:?} ({:?}, {})\n",
+            p.path,
+            p.line,
+            p.ci,
+            p.job.as_str(),
+            p.step.as_str(),
+            p.command.as_str(),
+            p.status,
+            p.auth,
+            p.credential.as_ref().map(|c| c.as_str().to_string()),
+            p.registry
+        ));
+    }
+    for w in &d.warnings {
+        out.push_str(&format!("warning: {w}\n"));
+    }
+    out
+}
+
+macro_rules! snapshot {
+    ($test:ident, $file:literal) => {
+        #[test]
+        fn $test() {
+            let d = scan_in_tree(&fixture($file), &[]);
+            insta::assert_snapshot!(stringify!($test), render(&d));
+        }
+    };
+}
+
+snapshot!(gitlab_npm_docs_trusted, "npm-docs-trusted.yml");
+snapshot!(gitlab_token_publish, "token-publish.yml");
+snapshot!(gitlab_package_registry, "gitlab-registry.yml");
+
+#[test]
+fn gitlab_local_includes_extends_anchors_and_package_scripts() {
+    let d = scan_in_tree(
+        &fixture("include-root.yml"),
+        &[
+            ("ci/release.yml", fixture("include-release.yml")),
+            ("ci/shared.yml", fixture("include-shared.yml")),
+            ("package.json", fixture("include-package.json")),
+        ],
+    );
+    insta::assert_snapshot!("gitlab_includes", render(&d));
+    // The publish reached through `npm run release` → semantic-release, with
+    // the token from the anchored variables and the included base's .npmrc.
+    assert!(d.findings.iter().any(|f| {
+        f.rule_id == "gitlab-npm-long-lived-publish-token" && f.message.contains("semantic-release")
+    }));
+    // The included job's problems are placed on its include entry.
+    assert!(d.findings.iter().any(|f| {
+        f.rule_id == "gitlab-npm-oidc-broken"
+            && f.message.contains("(in ci/release.yml, line")
+            && f.span.start_line == 3
+    }));
+    // Project and template includes are named, not fetched.
+    assert_eq!(
+        d.warnings
+            .iter()
+            .filter(|w| w.contains("not followed"))
+            .count(),
+        2,
+        "{:?}",
+        d.warnings
+    );
+}
+
+#[test]
+fn gitlab_literal_credentials_are_the_generic_detectors() {
+    // A literal in `variables:` is reported once, by npm-credential-assignment.
+    let yaml = "variables:\n  NPM_TOKEN: \"s3cr3tValueForNpmRegistry1234\"\npublish:\n  script:\n    - echo \"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\" > .npmrc\n    - npm publish\n";
+    let d = scan_in_tree(yaml, &[]);
+    let rules: Vec<&str> = d.findings.iter().map(|f| f.rule_id.as_str()).collect();
+    assert_eq!(
+        rules
+            .iter()
+            .filter(|r| **r == "npm-credential-assignment")
+            .count(),
+        1,
+        "{rules:?}"
+    );
+    assert!(
+        rules
+            .iter()
+            .all(|r| !r.starts_with("gitlab-npm-token-printed")),
+        "{rules:?}"
+    );
+    // And the publish with it is the long-lived-token rule's.
+    assert!(
+        rules.contains(&"gitlab-npm-long-lived-publish-token"),
+        "{rules:?}"
+    );
+}
+
+#[test]
+fn gitlab_bad_input_is_a_warning_not_a_panic() {
+    for text in [
+        "publish: [unclosed",
+        "- a list at the top\n",
+        "a: &x\n  extends: a\n  script: npm publish\nb:\n  extends: [b, a]\n  script: [npm publish]\n",
+        "job:\n  extends: .missing\n  script: 42\n",
+    ] {
+        let d = scan_in_tree(text, &[]);
+        let _ = render(&d);
+    }
+    let d = scan_in_tree("publish: [unclosed", &[]);
+    assert!(
+        d.warnings
+            .iter()
+            .any(|w| w.contains("GitLab CI pipeline not analysed")),
+        "{:?}",
+        d.warnings
+    );
+}
+
+#[test]
+fn gitlab_extends_cycles_and_depth_are_bounded() {
+    let mut yaml = String::new();
+    for i in 0..40 {
+        yaml.push_str(&format!(".b{i}:\n  extends: .b{}\n", i + 1));
+    }
+    yaml.push_str(".b40:\n  extends: .b0\n  variables:\n    NODE_AUTH_TOKEN: $NPM_TOKEN\n");
+    yaml.push_str("publish:\n  extends: .b0\n  script:\n    - npm publish\n");
+    let d = scan_in_tree(&yaml, &[]);
+    // Beyond GitLab's 11 levels the token is not inherited; nothing loops.
+    assert!(
+        !d.findings
+            .iter()
+            .any(|f| f.rule_id == "gitlab-npm-long-lived-publish-token"),
+        "{}",
+        render(&d)
+    );
+}
+
+// History: a pipeline that moved from a token to trusted publishing.
+
+fn git(dir: &Path, args: &[&str], when: u64) {
+    let out = Command::new("git")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "Ada Lovelace")
+        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+        .env("GIT_COMMITTER_NAME", "Ada Lovelace")
+        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+        .env("GIT_AUTHOR_DATE", format!("@{when} +0000"))
+        .env("GIT_COMMITTER_DATE", format!("@{when} +0000"))
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn gitlab_history_from_token_to_trusted_publishing() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    git(p, &["init", "-q"], 1_700_000_000);
+    std::fs::write(p.join(".gitlab-ci.yml"), fixture("token-publish.yml")).unwrap();
+    git(p, &["add", "-A"], 1_700_000_000);
+    git(
+        p,
+        &["commit", "-q", "-m", "publish with a token"],
+        1_700_000_000,
+    );
+    std::fs::write(p.join(".gitlab-ci.yml"), fixture("npm-docs-trusted.yml")).unwrap();
+    git(p, &["add", "-A"], 1_700_003_600);
+    git(
+        p,
+        &["commit", "-q", "-m", "trusted publishing"],
+        1_700_003_600,
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_npmsweep"))
+        .args(["history", "--format", "json"])
+        .current_dir(p)
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let findings = doc["findings"].as_array().unwrap();
+    // The token pipeline's publish is found in the old commit…
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["rule_id"] == "gitlab-npm-long-lived-publish-token"),
+        "{doc:#}"
+    );
+    // …and HEAD's readiness summary shows the trusted-publishing path only.
+    let paths = doc["publish_readiness"]["paths"].as_array().expect("paths");
+    assert_eq!(paths.len(), 1, "{:#}", doc["publish_readiness"]);
+    assert_eq!(paths[0]["ci"], "gitlab-ci");
+    assert_eq!(paths[0]["auth"], "trusted-publishing");
+}
