@@ -69,7 +69,7 @@ fn registry_label(f: &Finding, line: &str) -> Option<String> {
         let key = key.as_str();
         let parent = key.rsplit_once('.').map(|(p, _)| p)?;
         let last = parent.rsplit('.').next().unwrap_or(parent);
-        if matches!(last, "install" | "registry" | "" ) {
+        if matches!(last, "install" | "registry" | "") {
             return None;
         }
         return Some(upper_snake(last)).filter(|s| !s.is_empty());
@@ -123,9 +123,7 @@ pub fn fix(f: &Finding, text: &str, siblings: &[&Finding]) -> Result<FindingFix,
         .map_or(text.len(), |i| line_start + i);
     let line = &text[line_start..line_end];
     // Some detectors keep the quotes of `"value" ; comment`: they stay.
-    let secret_text = secret
-        .expose()
-        .trim_matches(|c| c == '"' || c == '\'');
+    let secret_text = secret.expose().trim_matches(|c| c == '"' || c == '\'');
     if secret_text.is_empty() {
         return Err("the finding carries no credential value to replace".into());
     }
@@ -137,7 +135,11 @@ pub fn fix(f: &Finding, text: &str, siblings: &[&Finding]) -> Result<FindingFix,
     };
     // Widen to the whole value.
     let mut start = at;
-    while let Some(c) = line[..start].chars().next_back().filter(|c| !is_delimiter(*c)) {
+    while let Some(c) = line[..start]
+        .chars()
+        .next_back()
+        .filter(|c| !is_delimiter(*c))
+    {
         start -= c.len_utf8();
     }
     let mut end = at + secret_text.len();
@@ -159,8 +161,7 @@ pub fn fix(f: &Finding, text: &str, siblings: &[&Finding]) -> Result<FindingFix,
         .collect();
     let plain_taken = text.contains(&format!("${{{base}}}"))
         || text.contains(&format!("${base}"))
-        || text.contains(&format!("${{{base}:"))
-            && !value.contains(&format!("${{{base}:"));
+        || text.contains(&format!("${{{base}:")) && !value.contains(&format!("${{{base}:"));
     let var = match &label {
         Some(l) if registries.len() > 1 || plain_taken => format!("{base}_{l}"),
         _ => base.to_string(),

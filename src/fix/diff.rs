@@ -20,14 +20,15 @@ pub fn unified(patch: &FilePatch, show_secrets: bool) -> String {
         return out;
     }
     // Longest first: a value may contain the secret it was widened from.
-    let mut values: Vec<&String> = patch
+    let mut values: Vec<&str> = patch
         .removed_values
         .iter()
+        .map(|v| v.trim_matches(|c| c == '"' || c == '\''))
         .filter(|v| !v.is_empty())
         .collect();
     values.sort_by_key(|v| std::cmp::Reverse(v.len()));
     for v in values {
-        out = out.replace(v.as_str(), &redact(v));
+        out = out.replace(v, &redact(v));
     }
     out
 }

@@ -199,7 +199,8 @@ pub fn plan(
             }
         }
     }
-    plan.unfixed.sort_by(|a, b| (&a.path, a.line, &a.rule_id).cmp(&(&b.path, b.line, &b.rule_id)));
+    plan.unfixed
+        .sort_by(|a, b| (&a.path, a.line, &a.rule_id).cmp(&(&b.path, b.line, &b.rule_id)));
     plan
 }
 

@@ -47,7 +47,9 @@ fn column_of(text: &str, offset: usize) -> usize {
 
 /// End of a value starting at `start` whose key is at column `key_col`.
 fn value_end(text: &str, start: usize, key_col: usize) -> usize {
-    let mut at = text[start..].find('\n').map_or(text.len(), |i| start + i + 1);
+    let mut at = text[start..]
+        .find('\n')
+        .map_or(text.len(), |i| start + i + 1);
     let mut end = at.min(text.len());
     while at < text.len() {
         let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i + 1);
@@ -68,12 +70,16 @@ fn find_step<'a>(root: &'a Node, pos: &Positions, offset: usize) -> Option<RunSt
     let text = pos.text;
     let jobs = root.as_mapping()?.get_mapping("jobs")?;
     for (_, job) in jobs.iter() {
-        let Some(job) = job.as_mapping() else { continue };
+        let Some(job) = job.as_mapping() else {
+            continue;
+        };
         let Some(steps) = job.get_sequence("steps") else {
             continue;
         };
         for step in steps.iter() {
-            let Some(step) = step.as_mapping() else { continue };
+            let Some(step) = step.as_mapping() else {
+                continue;
+            };
             for (k, v) in step.iter() {
                 if k.as_str() != "run" {
                     continue;
@@ -174,7 +180,11 @@ pub fn fix(f: &Finding, text: &str) -> Result<FindingFix, String> {
     let name = what
         .split_once('.')
         .map(|(_, n)| n)
-        .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .filter(|n| {
+            !n.is_empty()
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        })
         .ok_or("the expression is not a plain `secrets.NAME` / `vars.NAME`")?;
     let var = shell_name(name);
     let root = yaml::parse(text).map_err(|e| format!("the workflow does not parse: {e}"))?;
@@ -199,7 +209,11 @@ pub fn fix(f: &Finding, text: &str) -> Result<FindingFix, String> {
     let block = matches!(style, '|' | '>');
     for expr in expressions(text, rs.value.clone(), &what) {
         let line_start = text[..expr.start].rfind('\n').map_or(0, |i| i + 1);
-        let from = if block { line_start } else { line_start.max(rs.value.start) };
+        let from = if block {
+            line_start
+        } else {
+            line_start.max(rs.value.start)
+        };
         let replacement = match quoting(text, from, expr.start) {
             Some('"') => format!("${{{var}}}"),
             Some(_) => format!("'\"${var}\"'"),
@@ -225,7 +239,9 @@ pub fn fix(f: &Finding, text: &str) -> Result<FindingFix, String> {
                 }
             } else {
                 let Some((first, _)) = env.iter().next() else {
-                    return Err("the step's `env:` is empty flow mapping; add the entry by hand".into());
+                    return Err(
+                        "the step's `env:` is empty flow mapping; add the entry by hand".into(),
+                    );
                 };
                 let at = pos.span_start(first.span());
                 let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
