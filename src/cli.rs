@@ -548,7 +548,8 @@ fn fix(args: &mut FixArgs) -> Result<i32, String> {
         out.write_all(crate::fix::diff::unified(patch, show_secrets).as_bytes())
             .map_err(|e| format!("cannot write to standard output: {e}"))?;
     }
-    out.flush().map_err(|e| format!("cannot write to standard output: {e}"))?;
+    out.flush()
+        .map_err(|e| format!("cannot write to standard output: {e}"))?;
     if args.apply {
         for patch in &plan.patches {
             crate::outfile::write(
@@ -565,7 +566,11 @@ fn fix(args: &mut FixArgs) -> Result<i32, String> {
         "npmsweep fix: {} finding(s) fixed in {} file(s){}; {} not fixed",
         plan.fixed_findings,
         plan.patches.len(),
-        if args.apply || plan.patches.is_empty() { "" } else { " (dry run: --apply writes them)" },
+        if args.apply || plan.patches.is_empty() {
+            ""
+        } else {
+            " (dry run: --apply writes them)"
+        },
         plan.unfixed.len()
     );
     for u in &plan.unfixed {

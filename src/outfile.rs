@@ -92,9 +92,8 @@ fn write_inner(path: &Path, bytes: &[u8], access: Access) -> io::Result<()> {
             Err(e) => return Err(e),
         }
     };
-    let kept_mode = kept.map(|m| {
-        file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(m))
-    });
+    let kept_mode =
+        kept.map(|m| file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(m)));
     let result = kept_mode
         .unwrap_or(Ok(()))
         .and_then(|_| file.write_all(bytes))

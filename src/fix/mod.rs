@@ -138,7 +138,7 @@ pub fn plan(
     let mut by_file: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
     let mut checklist = BTreeSet::new();
     for f in findings.iter().filter(|f| f.suppressed.is_none()) {
-        if !opts.rules.is_empty() && !opts.rules.iter().any(|r| *r == f.rule_id) {
+        if !opts.rules.is_empty() && !opts.rules.contains(&f.rule_id) {
             continue;
         }
         by_file.entry(f.path.as_str()).or_default().push(f);
