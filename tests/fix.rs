@@ -133,6 +133,16 @@ fn every_positive_example_of_a_fixable_rule_is_fixed_or_says_why() {
                 );
             }
             assert_parses(&example.path, &patch.fixed);
+            // `scripts/lint-fixed-workflows.sh` lints these with actionlint.
+            if let Some(dir) = std::env::var_os("NPMSWEEP_FIX_DUMP")
+                && FileKind::of(&example.path) == FileKind::Workflow
+            {
+                let dir = std::path::Path::new(&dir);
+                std::fs::create_dir_all(dir).unwrap();
+                let name = format!("{}-{fixed}", rule.id);
+                std::fs::write(dir.join(format!("{name}.before.yml")), &content).unwrap();
+                std::fs::write(dir.join(format!("{name}.after.yml")), &patch.fixed).unwrap();
+            }
             // The secret is gone from the text.
             for f in before.iter().filter(|f| f.rule_id == rule.id) {
                 if let Some(s) = &f.secret {
@@ -174,6 +184,14 @@ fn diff_of(path: &str, template: &str) -> String {
     let mut out = String::new();
     for p in &plan.patches {
         out.push_str(&fix::diff::unified(p, false));
+        if let Some(dir) = std::env::var_os("NPMSWEEP_FIX_DUMP")
+            && FileKind::of(path) == FileKind::Workflow
+        {
+            let dir = std::path::Path::new(&dir);
+            std::fs::create_dir_all(dir).unwrap();
+            std::fs::write(dir.join("golden.before.yml"), &content).unwrap();
+            std::fs::write(dir.join("golden.after.yml"), &p.fixed).unwrap();
+        }
     }
     for u in &plan.unfixed {
         out.push_str(&format!(
