@@ -197,6 +197,14 @@ pub fn fix(f: &Finding, text: &str) -> Result<FindingFix, String> {
             "the step runs in `{shell}`, not a POSIX shell; move the value to `env:` by hand"
         ));
     }
+    let key_line = text[..rs.key].rfind('\n').map_or(0, |i| i + 1);
+    if text[key_line..rs.key].contains('{') {
+        return Err(
+            "the step is a flow mapping (`{ run: … }`); move the value to `env:` by hand".into(),
+        );
+    }
+    // Keep the file's line ending in inserted lines.
+    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
     let style = text[rs.value.clone()].chars().next().unwrap_or(' ');
     if matches!(style, '"' | '\'') {
         return Err(
@@ -251,7 +259,7 @@ pub fn fix(f: &Finding, text: &str) -> Result<FindingFix, String> {
                 let indent = " ".repeat(column_of(text, at));
                 edits.push(Edit {
                     range: line_start..line_start,
-                    replacement: format!("{indent}{entry}\n"),
+                    replacement: format!("{indent}{entry}{nl}"),
                     rank: 1,
                 });
             }
@@ -263,8 +271,8 @@ pub fn fix(f: &Finding, text: &str) -> Result<FindingFix, String> {
             // Before the `run` key, at its indentation (also right after `- `).
             let indent = " ".repeat(column_of(text, rs.key));
             for (rank, replacement) in [
-                (0, "env:\n".to_string()),
-                (1, format!("{indent}  {entry}\n")),
+                (0, format!("env:{nl}")),
+                (1, format!("{indent}  {entry}{nl}")),
                 (2, indent.clone()),
             ] {
                 edits.push(Edit {
@@ -280,4 +288,44 @@ pub fn fix(f: &Finding, text: &str) -> Result<FindingFix, String> {
         removed_values: Vec::new(),
         checklist: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::{DetectOptions, Item};
+
+    fn fixed(text: &str) -> Result<String, String> {
+        let item = Item {
+            path: ".github/workflows/ci.yml",
+            bytes: text.as_bytes(),
+            origin: crate::finding::Origin::Worktree,
+            tree: None,
+        };
+        let findings = crate::scan::detect_item(&item, &DetectOptions::default()).findings;
+        let f = findings
+            .iter()
+            .find(|f| f.rule_id == RULE)
+            .expect("a secret-in-run finding");
+        let fix = fix(f, text)?;
+        super::super::apply_edits(text, &fix.edits)
+    }
+
+    #[test]
+    fn crlf_files_keep_crlf() {
+        let text = "on: push\r\njobs:\r\n  a:\r\n    runs-on: ubuntu-latest\r\n    steps:\r\n      - run: npm whoami --//r.example/:_authToken=${{ secrets.NPM_TOKEN }}\r\n";
+        let out = fixed(text).unwrap();
+        assert!(!out.replace("\r\n", "").contains('\n'), "{out:?}");
+        assert!(
+            out.contains("env:\r\n          NPM_TOKEN: ${{ secrets.NPM_TOKEN }}\r\n        run:"),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn flow_mapping_steps_are_left_alone() {
+        let text = "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - { name: x, run: \"npm whoami --//r.example/:_authToken=${{ secrets.NPM_TOKEN }}\" }\n";
+        let err = fixed(text).unwrap_err();
+        assert!(err.contains("flow mapping"), "{err}");
+    }
 }
