@@ -523,6 +523,18 @@ fn fix(args: &mut FixArgs) -> Result<i32, String> {
     if args.scan.staged || args.scan.paths.iter().any(|p| p.as_os_str() == "-") {
         return Err("fix edits files on disk: not with --staged or `-`".into());
     }
+    // `fix` takes the scan flags that choose what is scanned; the report
+    // flags have no meaning for a patch.
+    let out = &args.scan.output;
+    if out.format != Format::Human
+        || out.output.is_some()
+        || !out.extra_reports().is_empty()
+        || out.verify.verify
+    {
+        return Err(
+            "fix prints a patch: --format, --output, --json-output, --sarif-output and --verify are for scan".into(),
+        );
+    }
     for rule in &args.rules {
         if Registry::global().get(rule).is_none() {
             return Err(format!("no rule {rule:?}; `npmsweep rules` lists them"));
