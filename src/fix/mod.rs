@@ -6,11 +6,15 @@
 //! text) + the findings that could not be fixed (with the reason) + the
 //! steps only a human can take. One module per kind of fix: [`config`]
 //! (package-manager configuration), [`run_env`] (`${{ secrets.X }}` in a
-//! workflow `run:`); [`diff`] renders the patch.
+//! workflow `run:`), [`scoped_env`] (a token in workflow or job `env:` moves
+//! to the steps that read it); [`step_env`] edits a step's `env:`, [`diff`]
+//! renders the patch.
 
 pub mod config;
 pub mod diff;
 pub mod run_env;
+pub mod scoped_env;
+pub mod step_env;
 
 use crate::finding::{Finding, Origin};
 use std::collections::{BTreeMap, BTreeSet};
@@ -44,6 +48,7 @@ pub const FIXABLE_RULES: &[&str] = &[
     "npm-token",
     "npm-legacy-token",
     run_env::RULE,
+    scoped_env::RULE,
 ];
 
 /// Why a rule is never fixed automatically (shown for its findings).
@@ -211,6 +216,9 @@ fn fix_one(f: &Finding, text: &str, siblings: &[&Finding]) -> Result<FindingFix,
     }
     if f.rule_id == run_env::RULE {
         return run_env::fix(f, text);
+    }
+    if f.rule_id == scoped_env::RULE {
+        return scoped_env::fix(f, text);
     }
     if FIXABLE_RULES.contains(&f.rule_id.as_str()) {
         return config::fix(f, text, siblings);

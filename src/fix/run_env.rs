@@ -8,7 +8,7 @@
 //! Linux and macOS runners) and in a block (`|`, `>`) or plain `run:`
 //! scalar; a quoted scalar or another shell is left with the reason.
 
-use super::{Edit, FindingFix};
+use super::{Edit, FindingFix, step_env};
 use crate::detect::yaml::{self, Positions};
 use crate::finding::Finding;
 use marked_yaml::Node;
@@ -38,11 +38,6 @@ struct RunStep<'a> {
     /// The value as written, up to the first line indented no deeper than the key.
     value: Range<usize>,
     job: &'a MarkedMappingNode,
-}
-
-fn column_of(text: &str, offset: usize) -> usize {
-    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
-    text[line_start..offset].chars().count()
 }
 
 /// End of a value starting at `start` whose key is at column `key_col`.
@@ -86,7 +81,7 @@ fn find_step<'a>(root: &'a Node, pos: &Positions, offset: usize) -> Option<RunSt
                 }
                 let key = pos.span_start(k.span());
                 let start = pos.span_start(v.span());
-                let end = value_end(text, start, column_of(text, key));
+                let end = value_end(text, start, step_env::column_of(text, key));
                 if (start..end).contains(&offset) {
                     return Some(RunStep {
                         step,
@@ -203,8 +198,6 @@ pub fn fix(f: &Finding, text: &str) -> Result<FindingFix, String> {
             "the step is a flow mapping (`{ run: … }`); move the value to `env:` by hand".into(),
         );
     }
-    // Keep the file's line ending in inserted lines.
-    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
     let style = text[rs.value.clone()].chars().next().unwrap_or(' ');
     if matches!(style, '"' | '\'') {
         return Err(
@@ -235,54 +228,10 @@ pub fn fix(f: &Finding, text: &str) -> Result<FindingFix, String> {
     }
     // The step's `env:`.
     let entry = format!("{var}: ${{{{ {what} }}}}");
-    match rs.step.iter().find(|(k, _)| k.as_str() == "env") {
-        Some((_, Node::Mapping(env))) => {
-            if let Some(existing) = env.get_scalar(&var) {
-                let v = existing.as_str().trim();
-                let inner = v.strip_prefix("${{").and_then(|v| v.strip_suffix("}}"));
-                if inner.map(str::trim) != Some(what.as_str()) {
-                    return Err(format!(
-                        "the step's `env:` already sets `{var}` to something else; choose a name by hand"
-                    ));
-                }
-            } else {
-                let Some((first, _)) = env.iter().next() else {
-                    return Err(
-                        "the step's `env:` is empty flow mapping; add the entry by hand".into(),
-                    );
-                };
-                let at = pos.span_start(first.span());
-                let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-                if !text[line_start..at].trim().is_empty() {
-                    return Err("the step's `env:` is a flow mapping; add the entry by hand".into());
-                }
-                let indent = " ".repeat(column_of(text, at));
-                edits.push(Edit {
-                    range: line_start..line_start,
-                    replacement: format!("{indent}{entry}{nl}"),
-                    rank: 1,
-                });
-            }
-        }
-        Some(_) => {
-            return Err("the step's `env:` is not a mapping; add the entry by hand".into());
-        }
-        None => {
-            // Before the `run` key, at its indentation (also right after `- `).
-            let indent = " ".repeat(column_of(text, rs.key));
-            for (rank, replacement) in [
-                (0, format!("env:{nl}")),
-                (1, format!("{indent}  {entry}{nl}")),
-                (2, indent.clone()),
-            ] {
-                edits.push(Edit {
-                    range: rs.key..rs.key,
-                    replacement,
-                    rank,
-                });
-            }
-        }
-    }
+    let value = format!("${{{{ {what} }}}}");
+    edits.extend(step_env::add(
+        text, &pos, rs.step, rs.key, &var, &value, &entry,
+    )?);
     Ok(FindingFix {
         edits,
         removed_values: Vec::new(),
