@@ -156,7 +156,11 @@ pub fn plan(
         for f in &found {
             let outcome = match &text {
                 Err(e) => Err(e.clone()),
-                Ok(text) => fix_one(f, text, &found),
+                // A defect in one fix is that finding's reason, not a crash.
+                Ok(text) => {
+                    crate::detect::isolate::guard(&f.path, "fix", || fix_one(f, text, &found))
+                        .and_then(|r| r)
+                }
             };
             match outcome {
                 Ok(fix) => {

@@ -149,6 +149,48 @@ fn quoting(text: &str, from: usize, at: usize) -> Option<char> {
     quote
 }
 
+enum Heredoc {
+    /// `<<EOF`: `$NAME` is expanded in the body.
+    Expanded,
+    /// `<<'EOF'`, `<<"EOF"`, `<<\\EOF`: the body is literal.
+    Literal,
+}
+
+/// Is the line at `line` inside a here-document body opened on an earlier
+/// line of the script starting at `from`?
+fn heredoc_at(text: &str, from: usize, line: usize) -> Option<Heredoc> {
+    let mut open: Option<(String, Heredoc)> = None;
+    // A one-line `run:` starts after its line's start: no earlier line.
+    for l in text[from.min(line)..line].lines() {
+        if let Some((delim, _)) = &open {
+            if l.trim() == delim {
+                open = None;
+            }
+            continue;
+        }
+        let Some(i) = l.find("<<").filter(|&i| !l[i + 2..].starts_with('<')) else {
+            continue;
+        };
+        let word = l[i + 2..].trim_start_matches('-').trim_start();
+        let word = word.split_whitespace().next().unwrap_or("");
+        let quoted = word.starts_with(['\'', '"', '\\']);
+        let delim: String = word
+            .trim_matches(|c| c == '\'' || c == '"' || c == '\\')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+            .collect();
+        if !delim.is_empty() {
+            let kind = if quoted {
+                Heredoc::Literal
+            } else {
+                Heredoc::Expanded
+            };
+            open = Some((delim, kind));
+        }
+    }
+    open.map(|(_, kind)| kind)
+}
+
 /// `${{ secrets.NAME }}` occurrences (any spacing) in `range`.
 fn expressions(text: &str, range: Range<usize>, what: &str) -> Vec<Range<usize>> {
     let mut out = Vec::new();
@@ -215,7 +257,24 @@ pub fn fix(f: &Finding, text: &str) -> Result<FindingFix, String> {
         } else {
             line_start.max(rs.value.start)
         };
-        let replacement = match quoting(text, from, expr.start) {
+        let replacement = match heredoc_at(text, rs.value.start, line_start) {
+            // A here-document's body: no shell quoting applies there.
+            Some(Heredoc::Expanded) => {
+                edits.push(Edit {
+                    range: expr,
+                    replacement: format!("${{{var}}}"),
+                    rank: 0,
+                });
+                continue;
+            }
+            Some(Heredoc::Literal) => {
+                return Err(
+                    "the expression is in a quoted here-document (`<<'EOF'`), where variables are not expanded; move it by hand".into(),
+                );
+            }
+            None => quoting(text, from, expr.start),
+        };
+        let replacement = match replacement {
             Some('"') => format!("${{{var}}}"),
             Some(_) => format!("'\"${var}\"'"),
             None => format!("\"${var}\""),
@@ -269,6 +328,19 @@ mod tests {
             out.contains("env:\r\n          NPM_TOKEN: ${{ secrets.NPM_TOKEN }}\r\n        run:"),
             "{out:?}"
         );
+    }
+
+    #[test]
+    fn here_documents_get_a_bare_reference_or_are_left_alone() {
+        let wf = |delim: &str| {
+            format!(
+                "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: |\n          cat > ~/.npmrc <<{delim}\n          //registry.npmjs.org/:_authToken=${{{{ secrets.NPM_TOKEN }}}}\n          EOF\n          npm whoami\n"
+            )
+        };
+        let out = fixed(&wf("EOF")).unwrap();
+        assert!(out.contains("_authToken=${NPM_TOKEN}\n"), "{out}");
+        let err = fixed(&wf("'EOF'")).unwrap_err();
+        assert!(err.contains("quoted here-document"), "{err}");
     }
 
     #[test]
