@@ -113,13 +113,15 @@ pub fn fix(f: &Finding, text: &str) -> Result<FindingFix, String> {
                 })
             })
             .ok_or("a step that reads it was not found again")?;
-        let first_key = step
+        // Before `run:` / `uses:` (after `name:`, `id:`, `if:`), as written by hand.
+        let before = step
             .iter()
-            .next()
+            .find(|(k, _)| matches!(k.as_str(), "run" | "uses"))
+            .or_else(|| step.iter().next())
             .map(|(k, _)| pos.span_start(k.span()))
             .ok_or("an empty step")?;
         edits.extend(step_env::add(
-            text, &pos, step, first_key, &name, &value, &entry,
+            text, &pos, step, before, &name, &value, &entry,
         )?);
         moved += 1;
     }
