@@ -49,6 +49,14 @@ pub enum Command {
     /// Merge shard reports into one: each secret once, with every
     /// repository, path and commit holding it.
     Merge(MergeArgs),
+    /// Fix what can be fixed safely: literal credentials in .npmrc,
+    /// .yarnrc.yml, .yarnrc and bunfig.toml become environment references;
+    /// `${{ secrets.X }}` in a workflow `run:` moves to the step's `env:`.
+    /// Prints a unified diff (secrets redacted unless --show-secrets); with
+    /// --apply writes the files. What is not fixed, and what only a human
+    /// can do, is listed on standard error. Exit 0 when nothing is left to
+    /// fix, 1 otherwise, 2 on error.
+    Fix(FixArgs),
     /// List every rule: id, severity, title.
     Rules,
     /// Print a rule's full description and remediation.
@@ -219,6 +227,19 @@ pub struct ScanArgs {
     pub filter: crate::filter::FilterArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct FixArgs {
+    /// Write the fixed files (through a new file renamed over the old one;
+    /// never through a symbolic link). Without it, only the diff is printed.
+    #[arg(long)]
+    pub apply: bool,
+    /// Fix only findings of this rule (repeatable); others are left alone.
+    #[arg(long = "rule", value_name = "RULE_ID")]
+    pub rules: Vec<String>,
+    #[command(flatten)]
+    pub scan: ScanArgs,
 }
 
 #[derive(Args, Debug)]
@@ -429,6 +450,7 @@ pub fn run(cli: Cli) -> Result<i32, String> {
             crate::history::command(&mut args)
         }
         Command::Revoke(mut args) => revoke(&mut args),
+        Command::Fix(mut args) => fix(&mut args),
         Command::Baseline(args) if args.output.verify.verify => Err(
             "--verify is for scan, history and revoke: a baseline records findings, not liveness"
                 .into(),
@@ -582,6 +604,93 @@ fn revoke(args: &mut RevokeArgs) -> Result<i32, String> {
         })
         .map_err(|e| format!("cannot write to standard output: {e}"))?;
     Ok(if done { EXIT_CLEAN } else { EXIT_FINDINGS })
+}
+
+/// `npmsweep fix`: scan, plan the edits, print the diff (and apply it).
+fn fix(args: &mut FixArgs) -> Result<i32, String> {
+    if args.scan.staged || args.scan.paths.iter().any(|p| p.as_os_str() == "-") {
+        return Err("fix edits files on disk: not with --staged or `-`".into());
+    }
+    // `fix` takes the scan flags that choose what is scanned; the report
+    // flags have no meaning for a patch.
+    let out = &args.scan.output;
+    if out.format != Format::Human
+        || out.output.is_some()
+        || !out.extra_reports().is_empty()
+        || out.verify.verify
+    {
+        return Err(
+            "fix prints a patch: --format, --output, --json-output, --sarif-output and --verify are for scan".into(),
+        );
+    }
+    for rule in &args.rules {
+        if Registry::global().get(rule).is_none() {
+            return Err(format!("no rule {rule:?}; `npmsweep rules` lists them"));
+        }
+    }
+    let report = scan_report(&mut args.scan)?;
+    let plan = crate::fix::plan(
+        &report.findings,
+        &crate::fix::FixOptions {
+            rules: args.rules.clone(),
+        },
+        |path| {
+            let p = Path::new(path);
+            if std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err("a symbolic link: not edited".into());
+            }
+            std::fs::read_to_string(p).map_err(|e| format!("cannot read {path}: {e}"))
+        },
+    );
+    let show_secrets = args.scan.output.show_secrets;
+    let mut out = std::io::stdout().lock();
+    for patch in &plan.patches {
+        out.write_all(crate::fix::diff::unified(patch, show_secrets).as_bytes())
+            .map_err(|e| format!("cannot write to standard output: {e}"))?;
+    }
+    out.flush()
+        .map_err(|e| format!("cannot write to standard output: {e}"))?;
+    if args.apply {
+        for patch in &plan.patches {
+            crate::outfile::write(
+                Path::new(&patch.path),
+                patch.fixed.as_bytes(),
+                crate::outfile::Access::Keep,
+            )?;
+        }
+    }
+    let esc = report::terminal::escape;
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(
+        err,
+        "npmsweep fix: {} finding(s) fixed in {} file(s){}; {} not fixed",
+        plan.fixed_findings,
+        plan.patches.len(),
+        if args.apply || plan.patches.is_empty() {
+            ""
+        } else {
+            " (dry run: --apply writes them)"
+        },
+        plan.unfixed.len()
+    );
+    for u in &plan.unfixed {
+        let _ = writeln!(
+            err,
+            "not fixed: {}:{} {}: {}",
+            esc(&u.path),
+            u.line,
+            u.rule_id,
+            esc(&u.reason)
+        );
+    }
+    if !plan.checklist.is_empty() {
+        let _ = writeln!(err, "\nStill to do by hand:");
+        for item in &plan.checklist {
+            let _ = writeln!(err, "  [ ] {}", esc(item));
+        }
+    }
+    let left = !plan.unfixed.is_empty() || (!args.apply && !plan.patches.is_empty());
+    Ok(if left { EXIT_FINDINGS } else { EXIT_CLEAN })
 }
 
 fn explain(rule_id: &str) -> Result<i32, String> {

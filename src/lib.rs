@@ -13,6 +13,7 @@ pub mod cli;
 pub mod detect;
 pub mod filter;
 pub mod finding;
+pub mod fix;
 pub mod history;
 pub mod layer;
 pub mod manual;

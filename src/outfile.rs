@@ -25,6 +25,9 @@ pub enum Access {
     OwnerOnly,
     /// Mode 0666 less the umask: redacted reports, baselines, instructions.
     Default,
+    /// The mode of the file being replaced (`fix --apply` edits a script
+    /// without losing its execute bit); 0666 less the umask for a new file.
+    Keep,
 }
 
 /// Write `bytes` to `path` (see the module documentation).
@@ -59,9 +62,15 @@ fn write_inner(path: &Path, bytes: &[u8], access: Access) -> io::Result<()> {
         .file_name()
         .ok_or_else(|| io::Error::other("not a file name"))?;
     static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let kept = match access {
+        Access::Keep => std::fs::metadata(path)
+            .ok()
+            .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o7777),
+        _ => None,
+    };
     let mode = match access {
         Access::OwnerOnly => 0o600,
-        Access::Default => 0o666,
+        Access::Default | Access::Keep => kept.unwrap_or(0o666),
     };
     let (tmp, mut file) = loop {
         let mut tmp_name = std::ffi::OsString::from(".");
@@ -83,8 +92,11 @@ fn write_inner(path: &Path, bytes: &[u8], access: Access) -> io::Result<()> {
             Err(e) => return Err(e),
         }
     };
-    let result = file
-        .write_all(bytes)
+    let kept_mode =
+        kept.map(|m| file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(m)));
+    let result = kept_mode
+        .unwrap_or(Ok(()))
+        .and_then(|_| file.write_all(bytes))
         .and_then(|_| file.sync_all())
         .and_then(|_| std::fs::rename(&tmp, path));
     if result.is_err() {

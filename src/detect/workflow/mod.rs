@@ -229,3 +229,26 @@ pub fn step_consumes(step: &Step, names: &[&str]) -> bool {
             .any(|w| w.vars.iter().any(|v| names.contains(&v.name.as_str())))
     })
 }
+
+/// For `npmsweep fix`: every step of the workflow in `text` that reads the
+/// environment variable `name` (as [`step_consumes`] decides, without the
+/// tree: a release script counts as reading it), as (job id, offset of the
+/// step's mapping). Empty when the text is not a workflow.
+pub fn consuming_steps(text: &str, name: &str) -> Vec<(String, usize)> {
+    let Ok(root) = yaml::parse(text) else {
+        return Vec::new();
+    };
+    let Some(map) = root.as_mapping() else {
+        return Vec::new();
+    };
+    let wf = Workflow::parse(&Src::new(text), map, false);
+    let mut out = Vec::new();
+    for job in &wf.jobs {
+        for step in &job.steps {
+            if step_consumes(step, &[name]) {
+                out.push((job.id.clone(), step.range.start));
+            }
+        }
+    }
+    out
+}

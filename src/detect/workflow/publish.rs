@@ -403,6 +403,24 @@ pub fn publish_auth(cx: &Ctx, job: &Job, step: &Step, p: &Publish) -> Option<Pub
             });
         }
     }
+    // `${{ secrets.NPM_TOKEN }}` pasted into the publishing script itself
+    // (`npm publish --//registry.npmjs.org/:_authToken=${{ … }}`): the same
+    // credential as through `env:`, so the same findings.
+    if let Some(run) = &step.run {
+        for e in &run.script.exprs {
+            let Some(r) = super::expr_credential(&e.inner, cx.opts) else {
+                continue;
+            };
+            let value = format!("${{{{ {} }}}}", e.inner.trim());
+            if let Some(c) = cx.wf.credential(&r.name, &value, cx.opts) {
+                return Some(PublishAuth {
+                    what: format!("`${{{{ {} }}}}` in the script", c.source),
+                    source: c.source,
+                    range: run.file_range(e.range.clone()),
+                });
+            }
+        }
+    }
     token_writes(cx, job)
         .into_iter()
         .filter(|w| is_npm_config_file(&w.path))

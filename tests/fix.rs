@@ -1,0 +1,307 @@
+//! `npmsweep fix` on every positive example of every fixable rule: the fix
+//! is applied to the example, the result is scanned again (the finding is
+//! gone, no new one appears), parsed again, and fixed again (nothing
+//! changes). Examples outside the files a rule's fix edits must be listed
+//! as not fixed, with a reason. Golden diffs are insta snapshots of the
+//! redacted output.
+
+use npmsweep::detect::kind::FileKind;
+use npmsweep::detect::{DetectOptions, Item};
+use npmsweep::finding::{Finding, Origin};
+use npmsweep::fix::{self, FIXABLE_RULES, FixOptions, Plan};
+use npmsweep::rules::{Example, Registry, expand_templates};
+use npmsweep::scan::detect_item;
+
+fn options_for(example: &Example) -> DetectOptions {
+    let mut opts = DetectOptions::default();
+    for o in &example.options {
+        match o.as_str() {
+            "include-invalid-tokens" => opts.include_invalid_tokens = true,
+            other => panic!("unknown example option {other:?}"),
+        }
+    }
+    opts
+}
+
+fn scan(path: &str, content: &str, opts: &DetectOptions) -> Vec<Finding> {
+    let item = Item {
+        path,
+        bytes: content.as_bytes(),
+        origin: Origin::Worktree,
+        tree: None,
+    };
+    detect_item(&item, opts).findings
+}
+
+fn plan_for(path: &str, content: &str, rule: &str, opts: &DetectOptions) -> Plan {
+    let findings = scan(path, content, opts);
+    fix::plan(
+        &findings,
+        &FixOptions {
+            rules: vec![rule.to_string()],
+        },
+        |p| {
+            assert_eq!(p, path);
+            Ok(content.to_string())
+        },
+    )
+}
+
+/// The files whose findings of `rule` the fixer edits.
+fn edited_here(rule: &str, path: &str) -> bool {
+    let kind = FileKind::of(path);
+    if rule == "gha-npm-secret-in-run" || rule == "gha-npm-token-overexposed" {
+        return kind == FileKind::Workflow;
+    }
+    matches!(
+        kind,
+        FileKind::Npmrc | FileKind::YarnrcYml | FileKind::YarnrcClassic | FileKind::Bunfig
+    )
+}
+
+/// The fixed text still parses as what it is.
+fn assert_parses(path: &str, text: &str) {
+    match FileKind::of(path) {
+        FileKind::YarnrcYml | FileKind::Workflow => {
+            npmsweep::detect::yaml::parse(text)
+                .unwrap_or_else(|e| panic!("{path}: fixed YAML does not parse: {e}\n{text}"));
+        }
+        FileKind::Bunfig => {
+            text.parse::<toml::Table>()
+                .unwrap_or_else(|e| panic!("{path}: fixed TOML does not parse: {e}\n{text}"));
+        }
+        _ => {}
+    }
+}
+
+fn rule_set(findings: &[Finding]) -> Vec<(String, usize)> {
+    let mut v: Vec<(String, usize)> = findings
+        .iter()
+        .map(|f| (f.rule_id.clone(), f.span.start_line))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_positive_example_of_a_fixable_rule_is_fixed_or_says_why() {
+    let mut fixed = 0;
+    for rule in Registry::global().all() {
+        if !FIXABLE_RULES.contains(&rule.id.as_str()) {
+            continue;
+        }
+        for example in &rule.examples {
+            let content = expand_templates(&example.content);
+            let opts = options_for(example);
+            let before = scan(&example.path, &content, &opts);
+            let plan = plan_for(&example.path, &content, &rule.id, &opts);
+            let at = format!(
+                "{} example {} line {:?}",
+                rule.id, example.path, example.line
+            );
+            if !edited_here(&rule.id, &example.path) {
+                assert!(plan.patches.is_empty(), "{at}: edited a file it should not");
+                assert!(
+                    plan.unfixed
+                        .iter()
+                        .any(|u| u.rule_id == rule.id && !u.reason.is_empty()),
+                    "{at}: not fixed and not listed with a reason"
+                );
+                continue;
+            }
+            assert_eq!(
+                plan.patches.len(),
+                1,
+                "{at}: no patch; unfixed: {:?}",
+                plan.unfixed.iter().map(|u| &u.reason).collect::<Vec<_>>()
+            );
+            let patch = &plan.patches[0];
+            let after = scan(&example.path, &patch.fixed, &opts);
+            assert!(
+                !after.iter().any(|f| f.rule_id == rule.id),
+                "{at}: the finding is still there:\n{}",
+                patch.fixed
+            );
+            // No new finding: every finding after the fix was there before
+            // (same rule; lines may move by the lines an `env:` adds).
+            let before_rules: Vec<String> = rule_set(&before).into_iter().map(|r| r.0).collect();
+            for (r, line) in rule_set(&after) {
+                assert!(
+                    before_rules.contains(&r),
+                    "{at}: the fix introduced {r} at line {line}:\n{}",
+                    patch.fixed
+                );
+            }
+            assert_parses(&example.path, &patch.fixed);
+            // `scripts/lint-fixed-workflows.sh` lints these with actionlint.
+            if let Some(dir) = std::env::var_os("NPMSWEEP_FIX_DUMP")
+                && FileKind::of(&example.path) == FileKind::Workflow
+            {
+                let dir = std::path::Path::new(&dir);
+                std::fs::create_dir_all(dir).unwrap();
+                let name = format!("{}-{fixed}", rule.id);
+                std::fs::write(dir.join(format!("{name}.before.yml")), &content).unwrap();
+                std::fs::write(dir.join(format!("{name}.after.yml")), &patch.fixed).unwrap();
+            }
+            // The secret is gone from the text.
+            for f in before.iter().filter(|f| f.rule_id == rule.id) {
+                if let Some(s) = &f.secret {
+                    assert!(
+                        !patch.fixed.contains(s.expose()),
+                        "{at}: secret left in the file"
+                    );
+                }
+            }
+            // Idempotent: a second run changes nothing.
+            let again = plan_for(&example.path, &patch.fixed, &rule.id, &opts);
+            assert!(
+                again.patches.is_empty(),
+                "{at}: second run changed:\n{}",
+                patch.fixed
+            );
+            // The diff never shows the secret.
+            let diff = fix::diff::unified(patch, false);
+            for f in &before {
+                if let Some(s) = &f.secret {
+                    assert!(
+                        !diff.contains(s.expose()),
+                        "{at}: diff shows the secret:\n{diff}"
+                    );
+                }
+            }
+            fixed += 1;
+        }
+    }
+    assert!(fixed >= 15, "only {fixed} examples fixed");
+}
+
+fn diff_of(path: &str, template: &str) -> String {
+    let content = expand_templates(template);
+    let findings = scan(path, &content, &DetectOptions::default());
+    let plan = fix::plan(&findings, &FixOptions { rules: vec![] }, |_| {
+        Ok(content.clone())
+    });
+    let mut out = String::new();
+    for p in &plan.patches {
+        out.push_str(&fix::diff::unified(p, false));
+        if let Some(dir) = std::env::var_os("NPMSWEEP_FIX_DUMP")
+            && FileKind::of(path) == FileKind::Workflow
+        {
+            let dir = std::path::Path::new(&dir);
+            std::fs::create_dir_all(dir).unwrap();
+            let name = format!(
+                "golden-{}",
+                npmsweep::finding::hash_hex(&[content.as_bytes()])
+            );
+            std::fs::write(dir.join(format!("{}.before.yml", &name[..15])), &content).unwrap();
+            std::fs::write(dir.join(format!("{}.after.yml", &name[..15])), &p.fixed).unwrap();
+        }
+    }
+    for u in &plan.unfixed {
+        out.push_str(&format!(
+            "not fixed: {}:{} {}: {}\n",
+            u.path, u.line, u.rule_id, u.reason
+        ));
+    }
+    out
+}
+
+#[test]
+fn golden_npmrc_with_two_registries() {
+    insta::assert_snapshot!(diff_of(
+        ".npmrc",
+        "; team registry\n@acme:registry=https://npm.pkg.github.com/\n//npm.pkg.github.com/:_authToken=\"{{ghp_token}}\" ; GitHub Packages\n//registry.npmjs.org/:_authToken={{uuid}}\nalways-auth=true\n"
+    ));
+}
+
+#[test]
+fn golden_yarnrc_and_bunfig() {
+    insta::assert_snapshot!(diff_of(
+        ".yarnrc.yml",
+        "# yarn\nnpmScopes:\n  acme:\n    npmRegistryServer: \"https://npm.pkg.github.com\"\n    npmAuthToken: \"{{ghp_token}}\" # scope token\nnodeLinker: node-modules\n"
+    ));
+    insta::assert_snapshot!(diff_of(
+        "bunfig.toml",
+        "[install.scopes]\n# private\n\"@acme\" = { username = \"ci-bot\", password = \"{{password}}\", url = \"https://npm.example.com/\" }\n"
+    ));
+}
+
+#[test]
+fn golden_workflow_secret_moves_to_env() {
+    insta::assert_snapshot!(diff_of(
+        ".github/workflows/release.yml",
+        "on: push\npermissions:\n  contents: read\njobs:\n  check:\n    runs-on: ubuntu-latest\n    steps:\n      - run: |\n          # who am I\n          npm whoami --registry https://npm.pkg.github.com --//npm.pkg.github.com/:_authToken=${{ secrets.NPM_TOKEN }}\n      - name: with env\n        env:\n          CI: true\n        run: |\n          curl -H 'Authorization: Bearer ${{ secrets.NPM_TOKEN }}' https://npm.pkg.github.com/\n          echo \"done\" # ${{ secrets.NPM_TOKEN }} again\n      - shell: pwsh\n        run: npm whoami --//npm.pkg.github.com/:_authToken=${{ secrets.NPM_TOKEN }}\n"
+    ));
+}
+
+#[test]
+fn a_token_in_source_code_is_listed_not_edited() {
+    let out = diff_of(
+        "src/publish.js",
+        "const token = '{{uuid}}';\nfetch(url, { headers: { authorization: `Bearer ${token}` } });\n",
+    );
+    assert!(!out.contains("+++"), "{out}");
+}
+
+#[test]
+fn cli_dry_run_then_apply_then_nothing_left() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let npmrc = dir.path().join(".npmrc");
+    let content = expand_templates(
+        "registry=https://registry.npmjs.org/\n//registry.npmjs.org/:_authToken={{uuid}}\n",
+    );
+    std::fs::write(&npmrc, &content).unwrap();
+    std::fs::set_permissions(&npmrc, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_npmsweep"))
+            .arg("fix")
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let dry = run(&["."]);
+    assert_eq!(dry.status.code(), Some(1));
+    let diff = String::from_utf8(dry.stdout).unwrap();
+    assert!(
+        diff.contains("+//registry.npmjs.org/:_authToken=${NPM_TOKEN}"),
+        "{diff}"
+    );
+    let token = content.lines().nth(1).unwrap().split('=').nth(1).unwrap();
+    assert!(!diff.contains(token), "the diff shows the token");
+    let checklist = String::from_utf8(dry.stderr).unwrap();
+    assert!(checklist.contains("Revoke the token"), "{checklist}");
+    assert_eq!(
+        std::fs::read_to_string(&npmrc).unwrap(),
+        content,
+        "a dry run wrote"
+    );
+    // --rule limits what is fixed.
+    let other = run(&[".", "--rule", "bunfig-literal-auth"]);
+    assert!(other.stdout.is_empty());
+    let applied = run(&[".", "--apply"]);
+    assert_eq!(
+        applied.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&npmrc).unwrap(),
+        "registry=https://registry.npmjs.org/\n//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n"
+    );
+    let mode = std::fs::metadata(&npmrc).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640, "the file's mode changed");
+    let again = run(&["."]);
+    assert_eq!(again.status.code(), Some(0));
+    assert!(again.stdout.is_empty(), "second run printed a diff");
+}
+
+#[test]
+fn golden_overexposed_token_moves_to_the_steps_that_read_it() {
+    insta::assert_snapshot!(diff_of(
+        ".github/workflows/release.yml",
+        "on: push\npermissions:\n  contents: read\nenv:\n  CI: true\n  NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }} # publish token\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v5\n      - uses: some-org/lint-action@v1\n      - name: test\n        env:\n          FORCE_COLOR: 1\n        run: npm ci && npm test\n  release:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v5\n      - uses: some-org/changelog-action@v1\n      - run: npm publish\n"
+    ));
+}
