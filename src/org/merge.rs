@@ -76,6 +76,9 @@ pub struct RepositoryTotals {
     pub findings: BTreeMap<String, usize>,
     pub by_rule: BTreeMap<String, usize>,
     pub suppressed: usize,
+    /// Publish paths by readiness status (`will-break`, `trusted-publishing`…)
+    /// from the report's `publish_readiness.counts`.
+    pub publish_readiness: BTreeMap<String, usize>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -245,6 +248,18 @@ fn add_report(merged: &mut Merged, report: &Value) -> Result<(), String> {
     if info < totals.repository {
         totals.repository = info;
     }
+    // The repository's publish paths by status (HEAD's, for history): a
+    // report given twice is counted once, like its findings.
+    if let Some(counts) = report
+        .pointer("/publish_readiness/counts")
+        .and_then(Value::as_object)
+    {
+        totals.publish_readiness = counts
+            .iter()
+            .filter_map(|(status, n)| Some((status.clone(), n.as_u64()? as usize)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+    }
     for f in findings {
         if f.get("suppressed").is_some() {
             totals.suppressed += 1;
@@ -341,6 +356,19 @@ struct Summary {
     secrets_in_several_repositories: usize,
     by_severity: BTreeMap<String, usize>,
     by_rule: BTreeMap<String, usize>,
+    /// Publish paths by readiness status, summed over the repositories.
+    publish_readiness: BTreeMap<String, usize>,
+}
+
+/// Publish paths by readiness status, summed over every repository.
+fn readiness_totals(m: &Merged) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for t in m.repositories.values() {
+        for (status, n) in &t.publish_readiness {
+            *out.entry(status.clone()).or_default() += n;
+        }
+    }
+    out
 }
 
 /// The merged report as JSON.
@@ -373,6 +401,7 @@ pub fn to_json(m: &Merged) -> Vec<u8> {
                 .count(),
             by_severity,
             by_rule,
+            publish_readiness: readiness_totals(m),
         },
         repositories: m.repositories.values().collect(),
         findings: entries,
@@ -453,6 +482,28 @@ pub fn to_human(m: &Merged) -> Vec<u8> {
         out.push_str("\nBy rule:\n");
         for (rule, n) in by_rule {
             out.push_str(&format!("    {rule}  {n}\n"));
+        }
+    }
+    let readiness = readiness_totals(m);
+    if !readiness.is_empty() {
+        let counts = |c: &BTreeMap<String, usize>| {
+            c.iter()
+                .map(|(status, n)| format!("{n} {}", escape(status)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.push_str(&format!(
+            "\nPublish readiness (January 2027): {}\n",
+            counts(&readiness)
+        ));
+        for (name, t) in &m.repositories {
+            if !t.publish_readiness.is_empty() {
+                out.push_str(&format!(
+                    "    {}  {}\n",
+                    escape(name),
+                    counts(&t.publish_readiness)
+                ));
+            }
         }
     }
     if !m.shards.missing.is_empty() {
@@ -730,6 +781,43 @@ mod tests {
             }],
         });
         (url.to_string(), serde_json::to_vec(&doc).unwrap())
+    }
+
+    #[test]
+    fn publish_readiness_is_summed_per_repository() {
+        let with = |url: &str, counts: serde_json::Value| {
+            let (name, bytes) = report(url, "npm_Zz…abcd");
+            let mut doc: Value = serde_json::from_slice(&bytes).unwrap();
+            doc["publish_readiness"] = serde_json::json!({ "counts": counts });
+            (name, serde_json::to_vec(&doc).unwrap())
+        };
+        let a = with(
+            "https://example.com/a.git",
+            serde_json::json!({"will-break": 2, "trusted-publishing": 0}),
+        );
+        let b = with(
+            "https://example.com/b.git",
+            serde_json::json!({"will-break": 1, "trusted-publishing": 1}),
+        );
+        let m = merge(&[a.clone(), b.clone()], None);
+        assert_eq!(
+            readiness_totals(&m),
+            BTreeMap::from([
+                ("trusted-publishing".to_string(), 1),
+                ("will-break".to_string(), 3)
+            ])
+        );
+        // A report given twice counts once.
+        let twice = merge(&[a.clone(), a, b], None);
+        assert_eq!(readiness_totals(&twice), readiness_totals(&m));
+        let doc: Value = serde_json::from_slice(&to_json(&m)).unwrap();
+        assert_eq!(doc["summary"]["publish_readiness"]["will-break"], 3);
+        assert_eq!(doc["repositories"][0]["publish_readiness"]["will-break"], 2);
+        let human = String::from_utf8(to_human(&m)).unwrap();
+        assert!(
+            human.contains("Publish readiness (January 2027): 1 trusted-publishing, 3 will-break"),
+            "{human}"
+        );
     }
 
     #[test]
