@@ -260,3 +260,30 @@ fn gitlab_history_from_token_to_trusted_publishing() {
     assert_eq!(paths[0]["ci"], "gitlab-ci");
     assert_eq!(paths[0]["auth"], "trusted-publishing");
 }
+
+/// Staging with a token keeps working after January 2027 but still holds a
+/// long-lived credential; with the npm ID token staging is correct.
+#[test]
+fn gitlab_token_staging_is_reported_and_trusted_staging_is_not() {
+    let token = "stage-release:\n  image: node:24\n  script:\n    - echo \"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\" > .npmrc\n    - npm stage publish\n";
+    let d = scan_in_tree(token, &[]);
+    let rules: Vec<&str> = d.findings.iter().map(|f| f.rule_id.as_str()).collect();
+    assert_eq!(
+        rules,
+        ["gitlab-npm-long-lived-stage-token"],
+        "{}",
+        render(&d)
+    );
+    assert_eq!(d.publish_paths.len(), 1);
+    assert_eq!(
+        d.publish_paths[0].status,
+        npmsweep::readiness::Status::TokenStaged
+    );
+    let trusted = "stage-release:\n  image: node:24\n  id_tokens:\n    NPM_ID_TOKEN:\n      aud: \"npm:registry.npmjs.org\"\n  script:\n    - npm ci\n    - npm stage publish\n";
+    let d = scan_in_tree(trusted, &[]);
+    assert!(d.findings.is_empty(), "{}", render(&d));
+    assert_eq!(
+        d.publish_paths[0].status,
+        npmsweep::readiness::Status::TrustedPublishing
+    );
+}

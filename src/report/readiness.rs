@@ -26,7 +26,19 @@ fn advice(readiness: &Readiness, status: Status) -> Option<String> {
     } else {
         ""
     };
-    general_advice(status).map(|a| format!("{a}{scripts}"))
+    let gitlab_rule = match status {
+        Status::WillBreak => Some("gitlab-npm-long-lived-publish-token"),
+        Status::TokenFallback => Some("gitlab-npm-oidc-broken"),
+        Status::TokenStaged => Some("gitlab-npm-long-lived-stage-token"),
+        _ => None,
+    };
+    let gitlab = match gitlab_rule {
+        Some(rule) if readiness.with_status(status).any(|p| p.ci == "gitlab-ci") => {
+            format!("; GitLab CI (`id_tokens: NPM_ID_TOKEN`): `npmsweep explain {rule}`")
+        }
+        _ => String::new(),
+    };
+    general_advice(status).map(|a| format!("{a}{scripts}{gitlab}"))
 }
 
 fn general_advice(status: Status) -> Option<String> {

@@ -12,6 +12,7 @@
 pub mod model;
 
 mod long_lived_publish_token;
+mod long_lived_stage_token;
 mod oidc_broken;
 mod publish_paths;
 mod token_in_mr_pipeline;
@@ -37,6 +38,7 @@ pub struct GitlabCtx<'a> {
 const CHECKS: &[fn(&GitlabCtx, &mut Sink)] = &[
     token_printed::check,
     long_lived_publish_token::check,
+    long_lived_stage_token::check,
     oidc_broken::check,
     token_in_mr_pipeline::check,
     // Not a rule: publish paths for the readiness summary.
