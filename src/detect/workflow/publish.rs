@@ -138,7 +138,7 @@ fn nx_publish_target(pos: &[&str], rest: &[&str]) -> bool {
             rest.iter()
                 .enumerate()
                 .any(|(i, a)| match a.split_once('=') {
-                    Some((f, v)) if matches!(f, "-t" | "--target" | "--targets") => publishing(v),
+                    Some(("-t" | "--target" | "--targets", v)) => publishing(v),
                     _ => {
                         matches!(*a, "-t" | "--target" | "--targets")
                             && rest.get(i + 1).is_some_and(|v| publishing(v))
