@@ -752,3 +752,40 @@ fn history_at_pack_traversal_scale_reads_package_json_of_the_same_commit() {
     );
     assert_eq!(old["provenance"]["summary"], "release with changesets");
 }
+
+#[test]
+fn secrets_inherit_reads_a_local_callee_from_the_same_tree() {
+    let dir = TempDir::new().unwrap();
+    let root = dir.path();
+    // Named like npm, runs tests: `secrets: inherit` into it is not a
+    // publishing concern (mocha's npm-script.yml).
+    write(
+        root,
+        ".github/workflows/browser.yml",
+        "on: push\njobs:\n  test-browser:\n    uses: ./.github/workflows/npm-script.yml\n    secrets: inherit\n    with:\n      npm-script: test.browser\n",
+    );
+    write(
+        root,
+        ".github/workflows/npm-script.yml",
+        "on:\n  workflow_call:\n    inputs:\n      npm-script:\n        type: string\njobs:\n  script:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - run: npm ci\n      - run: npm run ${{ inputs.npm-script }}\n        env:\n          SAUCE_KEY: ${{ secrets.SAUCE_KEY }}\n",
+    );
+    // Named neutrally, publishes through a package.json script.
+    write(
+        root,
+        ".github/workflows/main.yml",
+        "on: push\njobs:\n  ship:\n    uses: ./.github/workflows/shared.yml\n    secrets: inherit\n",
+    );
+    write(
+        root,
+        ".github/workflows/shared.yml",
+        "on: workflow_call\njobs:\n  go:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm run ship\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n",
+    );
+    write(
+        root,
+        "package.json",
+        r#"{"scripts": {"ship": "npm publish --access public"}}"#,
+    );
+    let found = findings(root, &["scan", "."]);
+    let f = one(&found, "gha-npm-secrets-inherit");
+    assert_eq!(f["path"], ".github/workflows/main.yml");
+}

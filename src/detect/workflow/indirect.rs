@@ -60,7 +60,7 @@ pub fn resolve(wf: &mut Workflow, view: TreeView) {
 /// The directory the workflow's repository is checked out at, in the tree:
 /// what is in front of `.github/`. A composite action elsewhere runs its
 /// steps in the workspace of the workflow using it: the tree's root.
-fn repository_root(path: &str) -> String {
+pub fn repository_root(path: &str) -> String {
     match path.find(".github/") {
         Some(i) => path[..i].trim_end_matches('/').to_string(),
         None => String::new(),

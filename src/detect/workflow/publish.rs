@@ -120,6 +120,36 @@ fn positionals<'a>(args: &'a [&'a str]) -> Vec<&'a str> {
     out
 }
 
+/// Does an Nx command run a publish target? `nx publish …`, `nx run
+/// proj:publish`, `nx run-many -t publish`, `nx affected --target=…`;
+/// `publish` is the conventional target name and `nx-release-publish` the
+/// one `nx release` adds to every project.
+fn nx_publish_target(pos: &[&str], rest: &[&str]) -> bool {
+    let publishing = |t: &str| {
+        t.split(',')
+            .any(|t| matches!(t.trim(), "publish" | "nx-release-publish"))
+    };
+    match pos.first().copied() {
+        Some("run") => pos
+            .get(1)
+            .and_then(|t| t.split(':').nth(1))
+            .is_some_and(publishing),
+        Some("run-many" | "affected") => {
+            rest.iter()
+                .enumerate()
+                .any(|(i, a)| match a.split_once('=') {
+                    Some(("-t" | "--target" | "--targets", v)) => publishing(v),
+                    _ => {
+                        matches!(*a, "-t" | "--target" | "--targets")
+                            && rest.get(i + 1).is_some_and(|v| publishing(v))
+                    }
+                })
+        }
+        Some(target) => publishing(target),
+        None => false,
+    }
+}
+
 fn strip_version(pkg: &str) -> &str {
     let p = pkg.trim();
     // `@scope/name@1` keeps the scope: the version `@` is one after the
@@ -153,6 +183,7 @@ fn tool_of_package(pkg: &str, rest: &[&str]) -> Option<(Tool, String)> {
                 None
             }
         }
+        "nx" if nx_publish_target(&pos, rest) => Some((Tool::Nx, "nx publish target".into())),
         "npm" if pos.first() == Some(&"publish") => Some((Tool::Npm, "npm publish".into())),
         "pnpm" if pos.first() == Some(&"publish") => Some((Tool::Pnpm, "pnpm publish".into())),
         // Both publish to npm unless told not to.
@@ -543,6 +574,11 @@ mod tests {
             "npx release-it --ci",
             "npx np --yolo",
             "npx nx release publish",
+            // Nx publish targets (typescript-eslint's canary job).
+            "npx nx publish premajor --canary --dist-tag rc-v8",
+            "npx nx run my-lib:publish",
+            "nx run-many -t build,publish",
+            "npx nx affected --target=nx-release-publish",
         ];
         for s in yes {
             assert!(publish_command(&cmd(s)).is_some(), "{s}");
@@ -560,6 +596,9 @@ mod tests {
             "pnpm stage view 1234",
             "npx release-it --no-npm.publish",
             "np --no-publish",
+            "npx nx run-many -t build test",
+            "npx nx run my-lib:build",
+            "npx nx release version",
         ];
         for s in no {
             assert!(publish_command(&cmd(s)).is_none(), "{s}");

@@ -682,7 +682,17 @@ impl<'s, 't> Builder<'s, 't> {
 
     fn redirect_stdout(&self, n: Node) -> Option<Stdout> {
         let mut cursor = n.walk();
-        for r in n.named_children(&mut cursor) {
+        // `cat << EOF > file`: the grammar nests redirects written after a
+        // heredoc marker inside the `heredoc_redirect` node.
+        let redirects = n.named_children(&mut cursor).flat_map(|r| {
+            let nested: Vec<Node> = if r.kind() == "heredoc_redirect" {
+                r.named_children(&mut r.walk()).collect()
+            } else {
+                vec![r]
+            };
+            nested
+        });
+        for r in redirects {
             if r.kind() != "file_redirect" {
                 continue;
             }
@@ -821,6 +831,15 @@ mod tests {
         assert_eq!(c.stdin.as_ref().unwrap().vars[0].name, "NPM_TOKEN");
         let q = parse("cat > .npmrc <<'EOF'\n//r/:_authToken=${NPM_TOKEN}\nEOF\n");
         assert!(q.commands[0].stdin.as_ref().unwrap().vars.is_empty());
+        // A redirect written after the heredoc marker sends stdout there too.
+        let after = parse("cat << EOF > \"$HOME/.npmrc\"\n  //r/:_authToken=$NPM_TOKEN\nEOF\n");
+        let c = &after.commands[0];
+        assert!(
+            matches!(&c.stdout, Stdout::File(f, _) if f == "$HOME/.npmrc"),
+            "{:?}",
+            c.stdout
+        );
+        assert_eq!(c.stdin.as_ref().unwrap().vars[0].name, "NPM_TOKEN");
     }
 
     #[test]
