@@ -769,7 +769,10 @@ fn per_host_limit_holds_and_https_is_used_where_the_config_says_so() {
         ),
     ]);
     let (_, doc, _) = json_scan(dir.path(), &["--verify-per-host", "2"]);
-    assert_eq!(slow.max_concurrent.load(Ordering::SeqCst), 2);
+    // Never more than 2 at once at one host (under CPU load the workers may
+    // not overlap at all: the limit, not the overlap, is the property).
+    let most = slow.max_concurrent.load(Ordering::SeqCst);
+    assert!((1..=2).contains(&most), "{most} requests at once");
     let tls = verification(&doc, ".yarnrc.yml", 3);
     assert_eq!(tls["status"], "unknown", "{tls}");
     assert!(tls["reason"].as_str().unwrap().contains("TLS"), "{tls}");
