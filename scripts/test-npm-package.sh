@@ -65,7 +65,9 @@ node -e '
   if (r.findings.length !== 1 || r.findings[0].rule_id !== "npmrc-literal-auth-token") process.exit(1);
 ' "$report" || { echo "test-npm-package: unexpected report: $report" >&2; exit 1; }
 case "$report" in *"$uuid"*) echo "test-npm-package: the secret reached the report" >&2; exit 1 ;; esac
-rm scanned/.npmrc
+# The reference is the right pattern: a clean tree (an empty one would exit 2,
+# nothing scanned).
+printf '//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n' >scanned/.npmrc
 npx --offline --no-install npmsweep scan scanned --quiet
 status=0
 npx --offline --no-install npmsweep scan --no-such-flag >/dev/null 2>&1 || status=$?
