@@ -198,11 +198,18 @@ pub fn credential_like(word: &str) -> Option<std::ops::Range<usize>> {
             }
         }
     }
-    // Judge the longest part between `_`/`-`/`/`: an identifier or a
-    // registry path (`/api/v4/projects/1/packages/npm/`) is words of a few
-    // letters, a token one long random run.
+    // Judge the longest part between `_`/`-`: an identifier is words of a
+    // few letters, a token one long random run. A path (`/api/v4/projects/
+    // 1/packages/npm/`, starting or ending with `/`) is judged segment by
+    // segment; inside a word `/` is base64, part of the secret.
+    let is_path = word.starts_with('/') || word.ends_with('/');
+    let separators: &[char] = if is_path {
+        &['_', '-', '/']
+    } else {
+        &['_', '-']
+    };
     let longest = word
-        .split(['_', '-', '/'])
+        .split(separators)
         .max_by_key(|s| s.len())
         .unwrap_or(word);
     let n = longest.len();
@@ -305,6 +312,9 @@ mod tests {
         ] {
             assert_eq!(scrub(path), path);
         }
+        // Base64 keeps its `/` inside a word: a secret with slashes is one run.
+        let b64 = "k3Jd9sQ/m2Lx8Zr/7Tv4Pw1N/c6Hy0Bg5/Fa9Kq2Xw";
+        assert!(!scrub(&format!("password {b64} set")).contains(b64));
     }
 
     #[test]
