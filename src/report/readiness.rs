@@ -19,44 +19,87 @@ fn staged_note(p: &PublishPath) -> &'static str {
 }
 
 /// What to do about a status's paths (none for the good ones), pointing at
-/// the rule that explains it for GitHub Actions and for repository scripts.
+/// the rule that explains it for each CI system (and repository scripts)
+/// that has paths in this status.
 fn advice(readiness: &Readiness, status: Status) -> Option<String> {
-    let scripts = if readiness.with_status(status).any(|p| p.ci == "script") {
-        "; repository scripts: `npmsweep explain script-npm-token-publish`"
+    let general = general_advice(status)?;
+    let pointers: Vec<String> = POINTERS
+        .iter()
+        .filter(|(ci, s, _, _)| {
+            s.is_none_or(|s| s == status) && readiness.with_status(status).any(|p| p.ci == *ci)
+        })
+        .map(|(_, _, label, rule)| format!("{label}`npmsweep explain {rule}`"))
+        .collect();
+    Some(if pointers.is_empty() {
+        general
     } else {
-        ""
-    };
-    let gitlab_rule = match status {
-        Status::WillBreak => Some("gitlab-npm-long-lived-publish-token"),
-        Status::TokenFallback => Some("gitlab-npm-oidc-broken"),
-        Status::TokenStaged => Some("gitlab-npm-long-lived-stage-token"),
-        _ => None,
-    };
-    let gitlab = match gitlab_rule {
-        Some(rule) if readiness.with_status(status).any(|p| p.ci == "gitlab-ci") => {
-            format!("; GitLab CI (`id_tokens: NPM_ID_TOKEN`): `npmsweep explain {rule}`")
-        }
-        _ => String::new(),
-    };
-    general_advice(status).map(|a| format!("{a}{scripts}{gitlab}"))
+        format!("{general}: {}", pointers.join("; "))
+    })
 }
+
+/// (CI system of the path, status (`None`: any), label, rule that explains
+/// it), in the order they are named.
+const POINTERS: &[(&str, Option<Status>, &str, &str)] = &[
+    (
+        "github-actions",
+        Some(Status::WillBreak),
+        "",
+        "gha-npm-long-lived-publish-token",
+    ),
+    (
+        "github-actions",
+        Some(Status::TokenFallback),
+        "",
+        "gha-npm-token-with-oidc",
+    ),
+    (
+        "github-actions",
+        Some(Status::TokenStaged),
+        "",
+        "gha-npm-long-lived-stage-token",
+    ),
+    (
+        "script",
+        None,
+        "repository scripts: ",
+        "script-npm-token-publish",
+    ),
+    (
+        "gitlab-ci",
+        Some(Status::WillBreak),
+        "GitLab CI (`id_tokens: NPM_ID_TOKEN`): ",
+        "gitlab-npm-long-lived-publish-token",
+    ),
+    (
+        "gitlab-ci",
+        Some(Status::TokenFallback),
+        "GitLab CI (`id_tokens: NPM_ID_TOKEN`): ",
+        "gitlab-npm-oidc-broken",
+    ),
+    (
+        "gitlab-ci",
+        Some(Status::TokenStaged),
+        "GitLab CI (`id_tokens: NPM_ID_TOKEN`): ",
+        "gitlab-npm-long-lived-stage-token",
+    ),
+];
 
 fn general_advice(status: Status) -> Option<String> {
     let p = Policy::global();
     match status {
         Status::WillBreak => Some(format!(
-            "move to trusted publishing (preferred; `id-token: write`, npm >= {}, no token), or stage with `npm stage publish` (npm >= {}) and approve each release with 2FA: `npmsweep explain gha-npm-long-lived-publish-token`",
+            "move to trusted publishing (preferred; an OIDC token for npm, npm >= {}, no token), or stage with `npm stage publish` (npm >= {}) and approve each release with 2FA",
             p.value("npm_oidc_version"),
             p.value("npm_stage_version")
         )),
         Status::TokenFallback => Some(
-            "remove the token from the publish step so that a broken trusted-publisher set-up fails loudly: `npmsweep explain gha-npm-token-with-oidc`".into(),
+            "remove the token from the publish step so that a broken trusted-publisher set-up fails loudly".into(),
         ),
         Status::TokenStaged => Some(
-            "keeps working, but the token is still a long-lived credential: stage with trusted publishing instead: `npmsweep explain gha-npm-long-lived-stage-token`".into(),
+            "keeps working, but the token is still a long-lived credential: stage with trusted publishing instead".into(),
         ),
         Status::Unknown => Some(
-            "no token or `id-token: write` visible where it runs: check how it authenticates".into(),
+            "no token or OIDC token for npm visible where it runs: check how it authenticates".into(),
         ),
         Status::TrustedPublishing | Status::OtherRegistry => None,
     }
@@ -207,6 +250,44 @@ mod tests {
     #[test]
     fn cells_cannot_break_the_table() {
         assert_eq!(md_cell("a|b`c\nd"), "a/b'c d");
+    }
+
+    #[test]
+    fn advice_names_the_rule_of_each_ci_system_present() {
+        use crate::readiness::{Auth, PublishPath, Site};
+        let path = |ci: &'static str| {
+            PublishPath::new(
+                ".gitlab-ci.yml",
+                3,
+                Site {
+                    ci,
+                    range: 0..1,
+                    job: "publish".into(),
+                    step: "script".into(),
+                    command: "npm publish".into(),
+                    auth: Auth::Token,
+                    credential: None,
+                    staged: false,
+                    npmjs: true,
+                },
+            )
+        };
+        let gitlab = advice(&Readiness::new(vec![path("gitlab-ci")]), Status::WillBreak).unwrap();
+        assert!(
+            gitlab.contains("gitlab-npm-long-lived-publish-token"),
+            "{gitlab}"
+        );
+        assert!(!gitlab.contains("gha-"), "{gitlab}");
+        let both = advice(
+            &Readiness::new(vec![path("gitlab-ci"), path("github-actions")]),
+            Status::WillBreak,
+        )
+        .unwrap();
+        assert!(both.contains("gha-npm-long-lived-publish-token"), "{both}");
+        assert!(
+            both.contains("gitlab-npm-long-lived-publish-token"),
+            "{both}"
+        );
     }
 
     #[test]
