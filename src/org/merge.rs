@@ -365,7 +365,9 @@ fn readiness_totals(m: &Merged) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
     for t in m.repositories.values() {
         for (status, n) in &t.publish_readiness {
-            *out.entry(status.clone()).or_default() += n;
+            let sum = out.entry(status.clone()).or_default();
+            // Counts come from report files, which may be anything.
+            *sum = usize::saturating_add(*sum, *n);
         }
     }
     out
@@ -807,6 +809,22 @@ mod tests {
                 ("will-break".to_string(), 3)
             ])
         );
+        // Counts from a crafted report cannot overflow the sum.
+        let huge = with(
+            "https://example.com/c.git",
+            serde_json::json!({"will-break": u64::MAX}),
+        );
+        let m2 = merge(
+            &[
+                huge.clone(),
+                with(
+                    "https://example.com/d.git",
+                    serde_json::json!({"will-break": u64::MAX}),
+                ),
+            ],
+            None,
+        );
+        assert_eq!(readiness_totals(&m2)["will-break"], usize::MAX);
         // A report given twice counts once.
         let twice = merge(&[a.clone(), a, b], None);
         assert_eq!(readiness_totals(&twice), readiness_totals(&m));
