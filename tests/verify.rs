@@ -89,8 +89,13 @@ fn serve(mode: Mode) -> TestServer {
             let (seen, max, now) = (seen.clone(), max.clone(), now.clone());
             std::thread::spawn(move || {
                 max.fetch_max(now.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
-                answer(stream, mode, &seen);
-                now.fetch_sub(1, Ordering::SeqCst);
+                // A request is in flight until its reply is written: once the
+                // client has read it, it may start the next one before this
+                // thread ends (counting to the thread's end saw 3 at a limit
+                // of 2).
+                answer(stream, mode, &seen, &|| {
+                    now.fetch_sub(1, Ordering::SeqCst);
+                });
             });
         }
     });
@@ -101,7 +106,7 @@ fn serve(mode: Mode) -> TestServer {
     }
 }
 
-fn answer(stream: TcpStream, mode: Mode, seen: &Mutex<Vec<String>>) {
+fn answer(stream: TcpStream, mode: Mode, seen: &Mutex<Vec<String>>, replied: &dyn Fn()) {
     let mut reader = BufReader::new(stream.try_clone().expect("clone"));
     let mut head = String::new();
     let mut auth = String::new();
@@ -133,6 +138,7 @@ fn answer(stream: TcpStream, mode: Mode, seen: &Mutex<Vec<String>>) {
         Mode::Garbage => "this is not HTTP at all\r\n\r\n".to_string(),
         Mode::Redirect => "HTTP/1.1 302 Found\r\nlocation: http://127.0.0.2:9/-/whoami\r\ncontent-length: 0\r\n\r\n".to_string(),
     };
+    replied();
     let _ = stream.write_all(reply.as_bytes());
 }
 
