@@ -352,10 +352,11 @@ pub struct MergeArgs {
     /// and exits 2.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
-    /// human or json.
+    /// Output format (sarif: one file per repository into the -o directory).
     #[arg(long, value_enum, default_value = "human")]
     pub format: crate::org::merge::MergeFormat,
-    /// Write the merged report to FILE instead of standard output.
+    /// Write the merged report to FILE instead of standard output (with
+    /// --format sarif: the directory for the per-repository files).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Also write one SARIF file per repository into DIR (code scanning

@@ -60,12 +60,22 @@ fn repo(root: &Path, name: &str, files: &[(&str, String)]) -> PathBuf {
 }
 
 fn npmsweep(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_npmsweep"))
+    npmsweep_with(args, dir, None)
+}
+
+/// `npmsweep` with `$GITHUB_STEP_SUMMARY` set to `summary`, or unset (a
+/// test run inside GitHub Actions must not write to the real one).
+fn npmsweep_with(args: &[&str], dir: &Path, summary: Option<&Path>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_npmsweep"));
+    command
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
+        .env_remove("GITHUB_STEP_SUMMARY");
+    if let Some(path) = summary {
+        command.env("GITHUB_STEP_SUMMARY", path);
+    }
+    command.output().unwrap()
 }
 
 fn npmrc(token: &str) -> String {
@@ -335,6 +345,110 @@ fn merge_makes_one_entry_per_secret_with_every_location_in_any_order() {
     assert!(merged["summary"]["by_rule"]["npm-token"].as_u64().unwrap() >= 4);
 }
 
+/// Every format of `merge`: the same two shard reports in either order give
+/// the same bytes (and the same job summary, and the same SARIF files).
+#[test]
+fn every_merge_format_is_the_same_bytes_in_any_order() {
+    let dir = TempDir::new().unwrap();
+    let root = dir.path();
+    let (_, shared) = org(root);
+    let reports = shard_reports(root, "history");
+    let (r0, r1) = (reports[0].to_str().unwrap(), reports[1].to_str().unwrap());
+    let merge = |format: &str, files: [&str; 2], extra: &[&str], summary: Option<&Path>| {
+        let mut args = vec!["merge", "--format", format];
+        args.extend(extra);
+        args.extend(files);
+        let out = npmsweep_with(&args, root, summary);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!String::from_utf8_lossy(&out.stdout).contains(&shared));
+        out.stdout
+    };
+    for format in ["human", "json", "jsonl", "github"] {
+        assert_eq!(
+            merge(format, [r0, r1], &[], None),
+            merge(format, [r1, r0], &[], None),
+            "{format}: same reports in any order, same bytes"
+        );
+    }
+
+    // JSON Lines: exactly the JSON report's findings, one per line.
+    let json: Value = serde_json::from_slice(&merge("json", [r0, r1], &[], None)).unwrap();
+    let jsonl = String::from_utf8(merge("jsonl", [r0, r1], &[], None)).unwrap();
+    let lines: Vec<Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(&lines, json["findings"].as_array().unwrap());
+
+    // GitHub: no annotation points into the repository running the merge;
+    // the shared token's names all three repositories; the tables go to
+    // the job summary.
+    let summaries = [root.join("summary-0.md"), root.join("summary-1.md")];
+    let github = [
+        merge("github", [r0, r1], &[], Some(&summaries[0])),
+        merge("github", [r1, r0], &[], Some(&summaries[1])),
+    ];
+    assert_eq!(github[0], github[1]);
+    let text = String::from_utf8(github[0].clone()).unwrap();
+    let commands: Vec<&str> = text.lines().filter(|l| l.starts_with("::")).collect();
+    assert_eq!(commands.len(), json["findings"].as_array().unwrap().len());
+    assert!(commands.iter().all(|c| !c.contains("file=")), "{text}");
+    let shared_line = commands
+        .iter()
+        .find(|c| c.contains("(3 repositories)"))
+        .unwrap_or_else(|| panic!("{text}"));
+    for repo in ["a", "b", "c"] {
+        assert!(
+            shared_line.contains(&format!("https://example.com/org/{repo}.git ")),
+            "{shared_line}"
+        );
+    }
+    assert!(text.ends_with("npmsweep: the merged report is in the job summary\n"));
+    let summary = std::fs::read_to_string(&summaries[0]).unwrap();
+    assert_eq!(summary, std::fs::read_to_string(&summaries[1]).unwrap());
+    assert!(summary.starts_with("## npmsweep: organisation sweep\n"));
+    assert!(
+        summary.contains("| `https://example.com/org/d.git` |"),
+        "{summary}"
+    );
+    assert!(!summary.contains(&shared));
+
+    // SARIF: one file per repository in the -o directory, the same files
+    // in either order, each valid and uploadable.
+    assert!(merge("sarif", [r0, r1], &["-o", "sarif-0"], None).is_empty());
+    merge("sarif", [r1, r0], &["-o", "sarif-1"], None);
+    let read_dir = |d: &str| {
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(root.join(d))
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let sarif = read_dir("sarif-0");
+    assert_eq!(sarif.len(), 4);
+    assert_eq!(sarif, read_dir("sarif-1"));
+    for (_, raw) in &sarif {
+        assert_schema_valid(&serde_json::from_slice(raw).unwrap());
+        assert_github_acceptable(raw);
+    }
+    // Where the files go must be said.
+    let no_dir = npmsweep(&["merge", "--format", "sarif", r0, r1], root);
+    assert_eq!(no_dir.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_dir.stderr).contains("-o DIR"));
+}
+
 #[test]
 fn a_missing_shard_is_reported_and_fails() {
     let dir = TempDir::new().unwrap();
@@ -364,6 +478,42 @@ fn a_missing_shard_is_reported_and_fails() {
         root,
     );
     assert!(String::from_utf8_lossy(&human.stdout).contains("MISSING shard(s) 1 of 2"));
+    // Formats that carry no failures say them on standard error; GitHub's
+    // makes them error annotations.
+    let jsonl = npmsweep(
+        &[
+            "merge",
+            "--format",
+            "jsonl",
+            "--plan",
+            "plan.json",
+            reports[0].to_str().unwrap(),
+        ],
+        root,
+    );
+    assert_eq!(jsonl.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&jsonl.stderr)
+            .contains("npmsweep: error: shard 1 of 2 has no report"),
+        "{}",
+        String::from_utf8_lossy(&jsonl.stderr)
+    );
+    let github = npmsweep(
+        &[
+            "merge",
+            "--format",
+            "github",
+            "--plan",
+            "plan.json",
+            reports[0].to_str().unwrap(),
+        ],
+        root,
+    );
+    assert_eq!(github.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&github.stdout)
+            .starts_with("::error title=npmsweep merge%3A missing shard::shard 1 of 2")
+    );
 }
 
 #[test]

@@ -23,13 +23,22 @@ pub const MERGE_KIND: &str = "npmsweep-merge";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum MergeFormat {
+    /// Findings with every location, totals per repository (the default).
     Human,
+    /// One JSON document (`kind: "npmsweep-merge"`).
     Json,
+    /// JSON Lines: one merged finding per line (the JSON's `findings[]`).
+    Jsonl,
+    /// Workflow commands (run-level annotations naming repository and
+    /// path), plus Markdown tables for `$GITHUB_STEP_SUMMARY`.
+    Github,
+    /// One SARIF 2.1.0 file per repository into the directory `-o` names.
+    Sarif,
 }
 
 const SEVERITIES: [&str; 4] = ["critical", "high", "medium", "low"];
 
-fn severity_rank(s: &str) -> usize {
+pub(crate) fn severity_rank(s: &str) -> usize {
     SEVERITIES
         .iter()
         .position(|x| *x == s)
@@ -361,7 +370,7 @@ struct Summary {
 }
 
 /// Publish paths by readiness status, summed over every repository.
-fn readiness_totals(m: &Merged) -> BTreeMap<String, usize> {
+pub(crate) fn readiness_totals(m: &Merged) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
     for t in m.repositories.values() {
         for (status, n) in &t.publish_readiness {
@@ -415,7 +424,7 @@ pub fn to_json(m: &Merged) -> Vec<u8> {
 
 /// A commit id's first 12 characters, escaped (it comes from a report
 /// file, which may be anything).
-fn short(id: &str) -> String {
+pub(crate) fn short(id: &str) -> String {
     crate::report::terminal::escape(&id.chars().take(12).collect::<String>()).into_owned()
 }
 
@@ -527,21 +536,9 @@ pub fn to_human(m: &Merged) -> Vec<u8> {
             escape(&f.error)
         ));
     }
-    let several = m
-        .entries
-        .values()
-        .filter(|e| e.secret_id.is_some() && e.repositories.len() > 1)
-        .count();
     out.push_str(&format!(
-        "\n{} finding(s) in {} repositor{}; {} secret(s) in several repositories{}\n",
-        m.entries.len(),
-        m.repositories.len(),
-        if m.repositories.len() == 1 {
-            "y"
-        } else {
-            "ies"
-        },
-        several,
+        "\n{}{}\n",
+        headline(m),
         if m.failed() {
             "; INCOMPLETE (see above)"
         } else {
@@ -551,164 +548,39 @@ pub fn to_human(m: &Merged) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// A file name for a repository's SARIF: its name with anything but
-/// `[A-Za-z0-9._-]` as `_`, without a leading dot.
-pub fn sarif_file_name(repository: &str) -> String {
-    let trimmed = repository
-        .trim_end_matches('/')
-        .trim_end_matches(".git")
-        .split_once("://")
-        .map_or(repository, |(_, rest)| rest);
-    let mut name: String = trimmed
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    name = name.trim_start_matches(['.', '_']).to_string();
-    if name.is_empty() {
-        name = "repository".into();
-    }
-    format!("{name}.sarif")
-}
-
-fn sarif_level(severity: &str) -> &'static str {
-    match severity {
-        "critical" | "high" => "error",
-        "medium" => "warning",
-        _ => "note",
-    }
-}
-
-/// One SARIF 2.1.0 log per repository: its own locations, each result
-/// saying in how many other repositories the same secret sits. Rules,
-/// regions, URIs and fingerprints are made as `--format sarif` makes them.
-pub fn to_sarif_per_repository(m: &Merged) -> BTreeMap<String, Vec<u8>> {
-    use crate::report::sarif;
-    let rules = sarif::rule_descriptors_json();
-    let rule_index: BTreeMap<String, usize> = crate::rules::Registry::global()
-        .all()
-        .enumerate()
-        .map(|(i, r)| (r.id.clone(), i))
-        .collect();
-    let mut files = BTreeMap::new();
-    let mut used = BTreeSet::new();
-    for (name, totals) in &m.repositories {
-        let mut results = Vec::new();
-        let mut occurrences: BTreeMap<&str, usize> = BTreeMap::new();
-        for e in m.sorted_entries() {
-            for l in e.locations.iter().filter(|l| &l.repository == name) {
-                let others = e.repositories.len() - 1;
-                let also = if others > 0 {
-                    format!(
-                        " The same secret is in {others} other repositor{} of this sweep.",
-                        if others == 1 { "y" } else { "ies" }
-                    )
-                } else {
-                    String::new()
-                };
-                let preview = e
-                    .secret
-                    .as_deref()
-                    .map(|s| format!(" ({s})"))
-                    .unwrap_or_default();
-                let (uri, relative) = sarif::artifact_uri(&l.path);
-                let mut artifact = serde_json::json!({ "uri": uri });
-                if relative {
-                    artifact["uriBaseId"] = "%SRCROOT%".into();
-                }
-                let start_line = l.start_line.max(1);
-                let start_column = l.start_column.max(1);
-                let end_line = l.end_line.max(start_line);
-                let mut end_column = l.end_column.max(1);
-                if end_line == start_line && end_column < start_column {
-                    end_column = start_column;
-                }
-                let stem = l.fingerprint.get(..16).unwrap_or(&l.fingerprint);
-                let occurrence = occurrences.entry(stem).or_insert(0);
-                *occurrence += 1;
-                let mut result = serde_json::json!({
-                    "ruleId": l.rule_id,
-                    "level": sarif_level(&e.severity),
-                    "message": { "text": format!("{}{preview}.{also}", e.title) },
-                    "locations": [{ "physicalLocation": {
-                        "artifactLocation": artifact,
-                        "region": {
-                            "startLine": start_line, "startColumn": start_column,
-                            "endLine": end_line, "endColumn": end_column,
-                        }
-                    }}],
-                    "partialFingerprints": {
-                        "primaryLocationLineHash": format!("{stem}:{occurrence}"),
-                        "npmsweep/v1": l.fingerprint,
-                    },
-                    "properties": {
-                        "repositories": e.repositories.len(),
-                        "commit": l.commit,
-                        "secret_id": e.secret_id,
-                    },
-                });
-                if let Some(i) = rule_index.get(&l.rule_id) {
-                    result["ruleIndex"] = (*i).into();
-                }
-                results.push(result);
-            }
-        }
-        let repo = &totals.repository;
-        let mut run = serde_json::json!({
-            "tool": { "driver": {
-                "name": "npmsweep",
-                "semanticVersion": env!("CARGO_PKG_VERSION"),
-                "informationUri": env!("CARGO_PKG_REPOSITORY"),
-                "rules": rules,
-            }},
-            "automationDetails": {
-                "id": sarif::automation_id(None, &format!("org-{}", totals.command)),
-            },
-            "originalUriBaseIds": { "%SRCROOT%": {
-                "description": { "text": "The root of the repository." }
-            }},
-            "columnKind": "unicodeCodePoints",
-            "invocations": [{ "executionSuccessful": true }],
-            "results": results,
-        });
-        if let Some(url) = &repo.url {
-            let mut provenance = serde_json::json!({ "repositoryUri": url });
-            if let Some(head) = &repo.head {
-                provenance["revisionId"] = head.as_str().into();
-            }
-            if let Some(branch) = &repo.default_branch {
-                provenance["branch"] = branch.as_str().into();
-            }
-            run["versionControlProvenance"] = serde_json::json!([provenance]);
-        }
-        let log = serde_json::json!({
-            "$schema": sarif::SCHEMA_URI,
-            "version": "2.1.0",
-            "runs": [run],
-        });
-        let mut file = sarif_file_name(name);
-        let mut n = 2;
-        while !used.insert(file.clone()) {
-            file = format!(
-                "{}-{n}.sarif",
-                sarif_file_name(name).trim_end_matches(".sarif")
-            );
-            n += 1;
-        }
-        let mut bytes = serde_json::to_vec_pretty(&log).expect("SARIF serialises");
-        bytes.push(b'\n');
-        files.insert(file, bytes);
-    }
-    files
+/// "3 finding(s) in 2 repositories; 1 secret(s) in several repositories":
+/// the last line of the human and GitHub reports.
+pub(crate) fn headline(m: &Merged) -> String {
+    let several = m
+        .entries
+        .values()
+        .filter(|e| e.secret_id.is_some() && e.repositories.len() > 1)
+        .count();
+    format!(
+        "{} finding(s) in {} repositor{}; {} secret(s) in several repositories",
+        m.entries.len(),
+        m.repositories.len(),
+        if m.repositories.len() == 1 {
+            "y"
+        } else {
+            "ies"
+        },
+        several,
+    )
 }
 
 /// Run `npmsweep merge`.
 pub fn command(args: &crate::cli::MergeArgs) -> Result<i32, String> {
+    let sarif_dir = match (args.format, &args.output, &args.sarif_dir) {
+        (MergeFormat::Sarif, None, _) => {
+            return Err("--format sarif writes one file per repository (code scanning takes one repository per upload): name their directory with -o DIR".into());
+        }
+        (MergeFormat::Sarif, Some(_), Some(_)) => {
+            return Err("--format sarif writes its files into the -o directory; --sarif-dir is for SARIF next to another format".into());
+        }
+        (MergeFormat::Sarif, Some(dir), None) => Some(dir),
+        (_, _, dir) => dir.as_ref(),
+    };
     let plan_shards = args
         .plan
         .as_deref()
@@ -729,25 +601,52 @@ pub fn command(args: &crate::cli::MergeArgs) -> Result<i32, String> {
     }
     let mut merged = merge(&inputs, plan_shards);
     merged.failures.extend(unreadable);
-    let bytes = match args.format {
-        MergeFormat::Json => to_json(&merged),
-        MergeFormat::Human => to_human(&merged),
-    };
-    match &args.output {
-        Some(path) => crate::outfile::write(path, &bytes, crate::outfile::Access::Default)?,
-        None => std::io::stdout()
-            .lock()
-            .write_all(&bytes)
-            .map_err(|e| format!("cannot write to standard output: {e}"))?,
+
+    let sarif = sarif_dir.map(|_| super::sarif::per_repository(&merged));
+    let cut_warnings = sarif.as_ref().map_or(&[][..], |s| &s.warnings[..]);
+    {
+        let mut err = std::io::stderr().lock();
+        for w in cut_warnings {
+            let _ = writeln!(err, "npmsweep: warning: {w}");
+        }
     }
-    if let Some(dir) = &args.sarif_dir {
-        write_sarif_dir(dir, &merged)?;
+    let bytes = match args.format {
+        MergeFormat::Json => Some(to_json(&merged)),
+        MergeFormat::Human => Some(to_human(&merged)),
+        MergeFormat::Jsonl => Some(to_jsonl(&merged)),
+        MergeFormat::Github => Some(github_output(&merged, cut_warnings)?),
+        MergeFormat::Sarif => None,
+    };
+    if let Some(bytes) = bytes {
+        match &args.output {
+            Some(path) => crate::outfile::write(path, &bytes, crate::outfile::Access::Default)?,
+            None => std::io::stdout()
+                .lock()
+                .write_all(&bytes)
+                .map_err(|e| format!("cannot write to standard output: {e}"))?,
+        }
+    }
+    if let (Some(dir), Some(sarif)) = (sarif_dir, &sarif) {
+        write_sarif_dir(dir, sarif)?;
     }
     if merged.failed() {
+        // JSON Lines and SARIF carry no failures: say them here.
+        let listed = !matches!(args.format, MergeFormat::Jsonl | MergeFormat::Sarif);
+        if !listed {
+            let mut err = std::io::stderr().lock();
+            for line in failure_lines(&merged) {
+                let _ = writeln!(err, "npmsweep: error: {line}");
+            }
+        }
         return Err(format!(
-            "the merge is incomplete: {} missing shard(s), {} failure(s) (listed in the report)",
+            "the merge is incomplete: {} missing shard(s), {} failure(s) ({})",
             merged.shards.missing.len(),
-            merged.failures.len()
+            merged.failures.len(),
+            if listed {
+                "listed in the report"
+            } else {
+                "listed above"
+            }
         ));
     }
     Ok(if merged.entries.is_empty() {
@@ -757,12 +656,81 @@ pub fn command(args: &crate::cli::MergeArgs) -> Result<i32, String> {
     })
 }
 
-fn write_sarif_dir(dir: &Path, merged: &Merged) -> Result<(), String> {
+/// Each missing shard and failure as one line of text (escaped for a
+/// terminal: it comes from report files).
+fn failure_lines(m: &Merged) -> Vec<String> {
+    use crate::report::terminal::escape;
+    let mut lines: Vec<String> = m
+        .shards
+        .missing
+        .iter()
+        .map(|i| {
+            format!(
+                "shard {i} of {} has no report: its repositories were not swept",
+                m.shards.expected.unwrap_or(0)
+            )
+        })
+        .collect();
+    lines.extend(m.failures.iter().map(|f| {
+        format!(
+            "{}{}: {}",
+            escape(&f.source),
+            f.repository
+                .as_deref()
+                .map(|r| format!(" ({})", escape(r)))
+                .unwrap_or_default(),
+            escape(&f.error)
+        )
+    }));
+    lines
+}
+
+/// `--format github`: the annotations, a warning annotation for each SARIF
+/// log that had to be cut, and the job summary (appended to
+/// `$GITHUB_STEP_SUMMARY` when set, after the annotations otherwise).
+fn github_output(m: &Merged, cut_warnings: &[String]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    for w in cut_warnings {
+        out.extend(super::github::warning("npmsweep merge: SARIF cut", w).into_bytes());
+    }
+    out.extend(super::github::annotations(m));
+    let summary = super::github::summary_markdown(m);
+    match std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()) {
+        Some(path) => {
+            let path = PathBuf::from(path);
+            std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(&path)
+                .and_then(|mut f| f.write_all(summary.as_bytes()))
+                .map_err(|e| format!("cannot write the job summary to {}: {e}", path.display()))?;
+            out.extend(b"npmsweep: the merged report is in the job summary\n");
+        }
+        None => {
+            out.push(b'\n');
+            out.extend(summary.into_bytes());
+        }
+    }
+    Ok(out)
+}
+
+/// JSON Lines: one merged finding per line, each exactly an element of the
+/// JSON report's `findings` (in the same order); nothing else.
+pub fn to_jsonl(m: &Merged) -> Vec<u8> {
+    let mut out = Vec::new();
+    for e in m.sorted_entries() {
+        serde_json::to_writer(&mut out, e).expect("a merged finding serialises");
+        out.push(b'\n');
+    }
+    out
+}
+
+fn write_sarif_dir(dir: &Path, sarif: &super::sarif::SarifFiles) -> Result<(), String> {
     std::fs::create_dir_all(dir)
         .map_err(|e| format!("{}: cannot create the SARIF directory: {e}", dir.display()))?;
-    for (file, bytes) in to_sarif_per_repository(merged) {
+    for (file, bytes) in &sarif.files {
         let path: PathBuf = dir.join(file);
-        crate::outfile::write(&path, &bytes, crate::outfile::Access::Default)?;
+        crate::outfile::write(&path, bytes, crate::outfile::Access::Default)?;
     }
     Ok(())
 }
@@ -884,7 +852,7 @@ mod tests {
         let merged = merge(&[("r".into(), serde_json::to_vec(&doc).unwrap())], None);
         let human = String::from_utf8(to_human(&merged)).unwrap();
         assert!(!human.contains('\u{1b}'), "{human}");
-        let sarif = to_sarif_per_repository(&merged);
-        assert_eq!(sarif.len(), 1);
+        let sarif = super::super::sarif::per_repository(&merged);
+        assert_eq!(sarif.files.len(), 1);
     }
 }

@@ -4,6 +4,8 @@
 //! already has (a GitHub Actions matrix, a Kubernetes Indexed Job); it does
 //! not grow a cluster of its own.
 
+pub mod github;
 pub mod merge;
 pub mod plan;
 pub mod run;
+pub mod sarif;

@@ -211,7 +211,7 @@ pub fn markdown(readiness: &Readiness) -> String {
 
 /// A table cell: no pipes, backticks or line breaks from file content can
 /// change the table's structure.
-fn md_cell(s: &str) -> String {
+pub(crate) fn md_cell(s: &str) -> String {
     s.chars()
         .map(|c| match c {
             '|' => '/',
@@ -225,7 +225,7 @@ fn md_cell(s: &str) -> String {
 /// A cell of text from the input (a job or step name), as a code span: no
 /// link, image, HTML or emphasis in a name renders on the summary page
 /// (a `[click here](…)` or a tracking image planted in a step name).
-fn md_code(s: &str) -> String {
+pub(crate) fn md_code(s: &str) -> String {
     let cell = md_cell(s);
     if cell.trim().is_empty() {
         "-".into()
