@@ -15,7 +15,7 @@
 use super::merge::{Entry, Merged, headline, readiness_totals, short};
 use crate::finding::Severity;
 use crate::report::github::{ANNOTATIONS_PER_LEVEL, escape_data, escape_property, level};
-use crate::report::readiness::{md_cell, md_code};
+use crate::report::readiness::md_code;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -28,6 +28,11 @@ const LOCATIONS_PER_ROW: usize = 5;
 
 fn level_of(e: &Entry) -> &'static str {
     level(Severity::parse(&e.severity).unwrap_or(Severity::Low))
+}
+
+/// A known severity as is; anything else a report says, as a code span.
+fn severity_cell(s: &str) -> String {
+    Severity::parse(s).map_or_else(|| md_code(s), |v| v.as_str().to_string())
 }
 
 /// The workflow commands: failures, then one annotation per finding (most
@@ -198,7 +203,7 @@ pub fn summary_markdown(m: &Merged) -> String {
                     .as_deref()
                     .map(|r| format!(" ({})", md_code(r)))
                     .unwrap_or_default(),
-                md_cell(&f.error)
+                md_code(&f.error)
             );
         }
         if !m.failures.is_empty() {
@@ -239,9 +244,9 @@ pub fn summary_markdown(m: &Merged) -> String {
             let _ = writeln!(
                 out,
                 "| {} | {} {} | {} | {} | {} |",
-                md_cell(&e.severity),
+                severity_cell(&e.severity),
                 rules.join(" "),
-                md_cell(&e.title),
+                md_code(&e.title),
                 secret,
                 e.repositories.len(),
                 places.join("<br>")
@@ -285,7 +290,7 @@ pub fn summary_markdown(m: &Merged) -> String {
             "### Publish readiness (January 2027)\n\n| status | publish paths |\n|---|---:|\n",
         );
         for (status, n) in &readiness {
-            let _ = writeln!(out, "| {} | {n} |", md_cell(status));
+            let _ = writeln!(out, "| {} | {n} |", md_code(status));
         }
         out.push('\n');
     }
@@ -411,9 +416,30 @@ mod tests {
         let md = summary_markdown(&m);
         assert!(md.contains("**INCOMPLETE**: shard(s) 1, 2 of 3 missing (their repositories were not swept); 1 failure(s)."), "{md}");
         assert!(
-            md.contains("- `shard-0.json` (`https://e.com/org/gone.git`): cannot clone"),
+            md.contains("- `shard-0.json` (`https://e.com/org/gone.git`): `cannot clone`"),
             "{md}"
         );
+    }
+
+    #[test]
+    fn markup_from_a_crafted_report_renders_as_code() {
+        let (name, bytes) = report("https://e.com/org/a.git", "0011223344556677", ".npmrc");
+        let text = String::from_utf8(bytes)
+            .unwrap()
+            .replace("npm token", "[click](https://evil.example) <img src=x>")
+            .replace("\"critical\"", "\"<b>bold</b>\"");
+        let md = summary_markdown(&merge(&[(name, text.into_bytes())], None));
+        for line in md
+            .lines()
+            .filter(|l| l.contains("evil") || l.contains("bold"))
+        {
+            let outside: String = line.split('`').step_by(2).collect();
+            assert!(
+                !outside.contains('<') && !outside.contains("]("),
+                "markup outside a code span: {line}"
+            );
+        }
+        assert!(md.contains("`<b>bold</b>`"), "{md}");
     }
 
     #[test]
@@ -421,9 +447,9 @@ mod tests {
         let m = merge(&reports(), None);
         let md = summary_markdown(&m);
         assert!(md.starts_with("## npmsweep: organisation sweep\n\n5 finding(s) in 3 repositories; 1 secret(s) in several repositories.\n"), "{md}");
-        assert!(md.contains("| critical | `npm-token` npm token | `npm_ab…6789` `0011223344556677` | 2 | `https://e.com/org/a.git` `.npmrc:3`<br>`https://e.com/org/b.git` `deploy,env:x:3` |"), "{md}");
+        assert!(md.contains("| critical | `npm-token` `npm token` | `npm_ab…6789` `0011223344556677` | 2 | `https://e.com/org/a.git` `.npmrc:3`<br>`https://e.com/org/b.git` `deploy,env:x:3` |"), "{md}");
         // A pipe in a title is not a column.
-        assert!(md.contains("password, in / a table"), "{md}");
+        assert!(md.contains("`password, in / a table`"), "{md}");
         assert!(
             md.contains(
                 "| `https://e.com/org/a.git` | 2 | 1 | 0 | 1 | 0 | `main` | `abababababab` |"

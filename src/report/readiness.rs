@@ -211,7 +211,7 @@ pub fn markdown(readiness: &Readiness) -> String {
 
 /// A table cell: no pipes, backticks or line breaks from file content can
 /// change the table's structure.
-pub(crate) fn md_cell(s: &str) -> String {
+fn md_cell(s: &str) -> String {
     s.chars()
         .map(|c| match c {
             '|' => '/',
