@@ -43,11 +43,8 @@ pub struct SarifFiles {
 /// A file name for a repository's SARIF: its name with anything but
 /// `[A-Za-z0-9._-]` as `_`, without a leading dot.
 pub fn file_name(repository: &str) -> String {
-    let trimmed = repository
-        .trim_end_matches('/')
-        .trim_end_matches(".git")
-        .split_once("://")
-        .map_or(repository, |(_, rest)| rest);
+    let bare = repository.trim_end_matches('/').trim_end_matches(".git");
+    let trimmed = bare.split_once("://").map_or(bare, |(_, rest)| rest);
     let mut name: String = trimmed
         .chars()
         .map(|c| {
@@ -402,6 +399,7 @@ mod tests {
             "github.com_acme_web.sarif"
         );
         assert_eq!(file_name("../../etc/passwd"), "etc_passwd.sarif");
+        assert_eq!(file_name("/srv/git/web.git/"), "srv_git_web.sarif");
         assert_eq!(file_name("..."), "repository.sarif");
     }
 }
