@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Validate every SARIF log that tests/sarif.rs produces with Microsoft's SARIF
+# Validate every SARIF log that tests/sarif.rs and tests/org.rs produce with Microsoft's SARIF
 # Multitool: the SARIF 2.1.0 spec rules and GitHub's ingestion rules
 # (`--rule-kind 'Gh;Sarif'`, e.g. GH1001 locations, GH2012 rule help).
 # `cargo test` already checks the schema and GitHub's limits without network
@@ -25,7 +25,8 @@ npm install --prefix "$work/tool" --no-save --no-audit --no-fund --loglevel=erro
 tool="$work/tool/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool"
 chmod u+x "$tool"
 
-NPMSWEEP_SARIF_OUT="$work/logs" cargo test --quiet --manifest-path "$root/Cargo.toml" --test sarif >&2
+# tests/org.rs adds the per-repository logs of `merge --format sarif`.
+NPMSWEEP_SARIF_OUT="$work/logs" cargo test --quiet --manifest-path "$root/Cargo.toml" --test sarif --test org >&2
 
 status=0
 count=0

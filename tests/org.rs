@@ -439,9 +439,14 @@ fn every_merge_format_is_the_same_bytes_in_any_order() {
     let sarif = read_dir("sarif-0");
     assert_eq!(sarif.len(), 4);
     assert_eq!(sarif, read_dir("sarif-1"));
-    for (_, raw) in &sarif {
+    for (name, raw) in &sarif {
         assert_schema_valid(&serde_json::from_slice(raw).unwrap());
         assert_github_acceptable(raw);
+        // `scripts/validate-sarif.sh` runs Microsoft's SARIF Multitool over these.
+        if let Some(dir) = std::env::var_os("NPMSWEEP_SARIF_OUT") {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(Path::new(&dir).join(format!("merge-{name}")), raw).unwrap();
+        }
     }
     // Where the files go must be said.
     let no_dir = npmsweep(&["merge", "--format", "sarif", r0, r1], root);
@@ -607,6 +612,11 @@ fn sarif_is_split_per_repository() {
     assert_eq!(
         b["runs"][0]["versionControlProvenance"][0]["repositoryUri"],
         "https://example.com/org/b.git"
+    );
+    // Result paths are relative to the repository's root (SARIF2007).
+    assert_eq!(
+        b["runs"][0]["versionControlProvenance"][0]["mappedTo"]["uriBaseId"],
+        "%SRCROOT%"
     );
 }
 

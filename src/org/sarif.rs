@@ -167,7 +167,11 @@ pub fn per_repository_within(m: &Merged, limits: Limits) -> SarifFiles {
             },
         });
         if let Some(url) = &repo.url {
-            let mut provenance = serde_json::json!({ "repositoryUri": url });
+            // Result URIs are relative to %SRCROOT%, the repository's root.
+            let mut provenance = serde_json::json!({
+                "repositoryUri": url,
+                "mappedTo": { "uriBaseId": "%SRCROOT%" },
+            });
             if let Some(head) = &repo.head {
                 provenance["revisionId"] = head.as_str().into();
             }
