@@ -11,7 +11,7 @@
 //! notification inside the log and in a warning the caller prints, and the
 //! merged JSON report still lists everything.
 
-use super::merge::Merged;
+use super::merge::{Entry, Location, Merged};
 use crate::report::sarif;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -87,7 +87,14 @@ pub fn per_repository_within(m: &Merged, limits: Limits) -> SarifFiles {
         .enumerate()
         .map(|(i, r)| (r.id.clone(), i))
         .collect();
-    let entries = m.sorted_entries();
+    // Each repository's locations in the merged order, in one pass (not
+    // one pass over every entry per repository).
+    let mut by_repository: BTreeMap<&str, Vec<(&Entry, &Location)>> = BTreeMap::new();
+    for e in m.sorted_entries() {
+        for l in &e.locations {
+            by_repository.entry(&l.repository).or_default().push((e, l));
+        }
+    }
     let mut out = SarifFiles::default();
     let mut used = BTreeSet::new();
     for (name, totals) in &m.repositories {
@@ -97,35 +104,33 @@ pub fn per_repository_within(m: &Merged, limits: Limits) -> SarifFiles {
         let mut dropped: BTreeMap<usize, (String, usize)> = BTreeMap::new();
         let mut dropped_for_size = false;
         let mut occurrences: BTreeMap<&str, usize> = BTreeMap::new();
-        for e in &entries {
-            for l in e.locations.iter().filter(|l| &l.repository == name) {
-                total += 1;
-                let stem = l.fingerprint.get(..16).unwrap_or(&l.fingerprint);
-                let occurrence = occurrences.entry(stem).or_insert(0);
-                *occurrence += 1;
-                // Once one result is left out, every later (less severe)
-                // one is too: what is kept is always a prefix.
-                let mut keep = dropped.is_empty() && results.len() < limits.results;
-                let mut result = serde_json::Value::Null;
-                if keep {
-                    result = result_json(e, l, stem, *occurrence, &rule_index);
-                    let size = serde_json::to_vec(&result).map_or(0, |v| v.len());
-                    if bytes + size > limits.bytes {
-                        keep = false;
-                        dropped_for_size = true;
-                    } else {
-                        bytes += size;
-                    }
-                }
-                if keep {
-                    results.push(result);
+        for &(e, l) in by_repository.get(name.as_str()).into_iter().flatten() {
+            total += 1;
+            let stem = l.fingerprint.get(..16).unwrap_or(&l.fingerprint);
+            let occurrence = occurrences.entry(stem).or_insert(0);
+            *occurrence += 1;
+            // Once one result is left out, every later (less severe)
+            // one is too: what is kept is always a prefix.
+            let mut keep = dropped.is_empty() && results.len() < limits.results;
+            let mut result = serde_json::Value::Null;
+            if keep {
+                result = result_json(e, l, stem, *occurrence, &rule_index);
+                let size = serde_json::to_vec(&result).map_or(0, |v| v.len());
+                if bytes + size > limits.bytes {
+                    keep = false;
+                    dropped_for_size = true;
                 } else {
-                    let rank = crate::org::merge::severity_rank(&e.severity);
-                    dropped
-                        .entry(rank)
-                        .or_insert_with(|| (e.severity.clone(), 0))
-                        .1 += 1;
+                    bytes += size;
                 }
+            }
+            if keep {
+                results.push(result);
+            } else {
+                let rank = crate::org::merge::severity_rank(&e.severity);
+                dropped
+                    .entry(rank)
+                    .or_insert_with(|| (e.severity.clone(), 0))
+                    .1 += 1;
             }
         }
         let dropped_total: usize = dropped.values().map(|(_, n)| n).sum();
@@ -199,8 +204,8 @@ pub fn per_repository_within(m: &Merged, limits: Limits) -> SarifFiles {
 }
 
 fn result_json(
-    e: &super::merge::Entry,
-    l: &super::merge::Location,
+    e: &Entry,
+    l: &Location,
     stem: &str,
     occurrence: usize,
     rule_index: &BTreeMap<String, usize>,
