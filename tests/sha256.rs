@@ -548,10 +548,18 @@ fn cache_purge_plan_and_damage_work_in_a_sha256_repository() {
     assert_eq!(plans[0], plans[1], "the same secrets to purge");
     assert_eq!(plans[0].lines().count(), 3, "{}", plans[0].len());
 
-    // A loose object cut short is a warning naming its 64-digit id; the
-    // sweep goes on.
+    // A loose object cut short is a warning naming its 64-digit id, and a
+    // bad line in packed-refs makes npmsweep read the ref files itself
+    // (64-digit ids there); the sweep goes on.
+    let blob = twins.sha256.git(&["rev-parse", "HEAD:.yarnrc.yml"]);
     for repo in twins.both() {
+        // (git itself refuses the damaged packed-refs: ask it first.)
         let blob = repo.git(&["rev-parse", "HEAD:.yarnrc.yml"]);
+        let packed = repo.path.join(".git/packed-refs");
+        let mut refs = std::fs::read_to_string(&packed).unwrap();
+        assert!(refs.contains("refs/tags/v1"), "{refs}");
+        refs.push_str("GARBAGE LINE\n");
+        std::fs::write(&packed, refs).unwrap();
         let path = repo
             .path
             .join(".git/objects")
@@ -562,12 +570,21 @@ fn cache_purge_plan_and_damage_work_in_a_sha256_repository() {
         std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
     }
     let doc = same_report(&twins, &["history", "--format", "json"]).unwrap();
-    let blob = twins.sha256.git(&["rev-parse", "HEAD:.yarnrc.yml"]);
+    let warnings = doc["warnings"].to_string();
+    assert!(warnings.contains(&blob), "{warnings}");
     assert!(
-        doc["warnings"].to_string().contains(&blob),
-        "{}",
-        doc["warnings"]
+        warnings.contains("from the ref files directly"),
+        "{warnings}"
     );
+    // Every finding but the damaged blob's is still there, with its refs.
+    let refs: Vec<String> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["provenance"]["refs"].to_string())
+        .collect();
+    assert!(refs.iter().any(|r| r.contains("v1")), "{refs:?}");
+    assert!(refs.iter().any(|r| r.contains("feature")), "{refs:?}");
 }
 
 /// Past 2,048 blobs the sweep reads the rest by its own pack traversal:
