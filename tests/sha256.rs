@@ -35,6 +35,8 @@ struct Repo {
     _dir: TempDir,
     path: PathBuf,
     clock: Cell<u64>,
+    /// Objects no ref reaches, by name (`commit <subject>` or `blob <name>`).
+    unreachable: std::cell::RefCell<Vec<(String, String)>>,
 }
 
 impl Repo {
@@ -46,6 +48,7 @@ impl Repo {
             _dir: dir,
             path,
             clock: Cell::new(0),
+            unreachable: Default::default(),
         };
         repo.git(&["init", "-q", &format!("--object-format={format}")]);
         repo
@@ -100,9 +103,24 @@ impl Repo {
     /// path, a tag by its name.
     fn objects(&self) -> HashMap<String, String> {
         let mut out = HashMap::new();
-        let log = self.git(&["log", "--all", "--format=%H %s"]);
-        for line in log.lines() {
-            let (commit, subject) = line.split_once(' ').unwrap();
+        let mut commits: Vec<(String, String)> = self
+            .git(&["log", "--all", "--format=%H %s"])
+            .lines()
+            .map(|l| {
+                let (id, subject) = l.split_once(' ').unwrap();
+                (id.to_string(), subject.to_string())
+            })
+            .collect();
+        for (name, id) in self.unreachable.borrow().iter() {
+            match name.strip_prefix("commit ") {
+                Some(subject) => commits.push((id.clone(), subject.to_string())),
+                None => {
+                    out.insert(name.clone(), id.clone());
+                }
+            }
+        }
+        for (commit, subject) in &commits {
+            let (commit, subject) = (commit.as_str(), subject.as_str());
             assert!(
                 out.insert(format!("commit {subject}"), commit.to_string())
                     .is_none(),
@@ -306,6 +324,20 @@ fn build(format: &str) -> Repo {
         &format!("npmAuthToken: \"{}\"\n", fake_token("npm_", 303)),
     );
     repo.commit("yarn config");
+    // What a force-push leaves behind: a commit no ref reaches, and a blob
+    // no commit holds (both loose).
+    repo.git(&["checkout", "-q", "-b", "scratch"]);
+    repo.write("scratch.js", &js_with_token(&fake_token("npm_", 308)));
+    let dangling = repo.commit("scratch work");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.git(&["branch", "-q", "-D", "scratch"]);
+    repo.write("stray.js", &js_with_token(&fake_token("npm_", 309)));
+    let stray = repo.git(&["hash-object", "-w", "stray.js"]);
+    repo.remove("stray.js");
+    repo.unreachable.borrow_mut().extend([
+        ("commit scratch work".to_string(), dangling),
+        ("blob stray".to_string(), stray),
+    ]);
     repo
 }
 
@@ -429,9 +461,21 @@ fn history_of_a_sha256_repository_is_its_sha1_twins_history() {
 
     // The human report, and every way of choosing what to sweep.
     same_report(&twins, &["history"]);
+    assert!(
+        !doc.to_string().contains("scratch"),
+        "unreachable objects are not swept by default"
+    );
+    let all = same_report(&twins, &["history", "--format", "json", "--all-objects"]).unwrap();
+    let paths: Vec<&str> = all["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(paths.contains(&"scratch.js"), "{paths:?}");
+    assert!(paths.contains(&"(unreachable blob)"), "{paths:?}");
     for args in [
-        &["history", "--format", "json", "--all-objects"][..],
-        &["history", "--format", "json", "--branch", "feature"],
+        &["history", "--format", "json", "--branch", "feature"][..],
         &["history", "--format", "json", "--branch", "v1"],
         &["history", "--format", "json", "--range", "main~3..main"],
         &["history", "--format", "sarif"],
