@@ -356,6 +356,31 @@ fn loose_object_names(repo: &Repo) -> Vec<usize> {
     lengths
 }
 
+/// `git clone --shared` of `repo`, its remote renamed so that both twins'
+/// clones have the same URL.
+fn shared_clone(repo: &Repo) -> Repo {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("clone");
+    repo.git(&["clone", "-q", "--shared", ".", path.to_str().unwrap()]);
+    let clone = Repo {
+        _dir: dir,
+        path,
+        clock: Cell::new(repo.clock.get()),
+        unreachable: std::cell::RefCell::new(repo.unreachable.borrow().clone()),
+    };
+    clone.git(&[
+        "remote",
+        "set-url",
+        "origin",
+        "https://example.com/acme/web.git",
+    ]);
+    assert!(
+        std::fs::read_to_string(clone.path.join(".git/objects/info/alternates")).is_ok(),
+        "a shared clone has alternates"
+    );
+    clone
+}
+
 fn git_makes_sha256_repositories() -> bool {
     let probe = TempDir::new().unwrap();
     let ok = git_env(&mut Command::new("git"))
@@ -482,6 +507,16 @@ fn history_of_a_sha256_repository_is_its_sha1_twins_history() {
     ] {
         same_report(&twins, args);
     }
+    // A clone sharing the original's objects (`git clone --shared`: an
+    // `info/alternates` entry) reaches the original's unreachable objects
+    // through the alternate.
+    let clones = Twins::of(shared_clone(&twins.sha256), shared_clone(&twins.sha1));
+    let all = same_report(&clones, &["history", "--format", "json", "--all-objects"]).unwrap();
+    assert!(
+        all["findings"].to_string().contains("scratch.js"),
+        "{}",
+        all["findings"]
+    );
     // A full id is a revision of its own.
     let feature = long.git(&["rev-parse", "feature"]);
     let by_id = npmsweep(

@@ -18,7 +18,7 @@ use git2::{ObjectType, Odb, Oid, Repository};
 use std::collections::hash_map::{DefaultHasher, Entry as MapEntry};
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::hash::{BuildHasher, Hash, Hasher};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -342,6 +342,33 @@ fn other_worktree_heads(repo: &Repository) -> Vec<(String, Oid)> {
                 out.push((format!("HEAD@worktree:{name}"), id));
             }
         }
+    }
+    out
+}
+
+/// An object directory and its alternates (`info/alternates`: one directory
+/// per line, relative ones from the directory naming them), as libgit2
+/// follows them: five levels deep at most, each directory once.
+fn object_directories(objects: &Path) -> Vec<PathBuf> {
+    const MAX_DEPTH: usize = 5;
+    let mut out: Vec<PathBuf> = Vec::new();
+    let mut seen = HashSet::new();
+    let mut queue = vec![(objects.to_path_buf(), 0)];
+    while let Some((dir, depth)) = queue.pop() {
+        if !seen.insert(dir.canonicalize().unwrap_or_else(|_| dir.clone())) {
+            continue;
+        }
+        if depth < MAX_DEPTH
+            && let Ok(list) = std::fs::read_to_string(dir.join("info/alternates"))
+        {
+            for line in list.lines().rev() {
+                let line = line.trim_end_matches('\r');
+                if !line.is_empty() && !line.starts_with('#') {
+                    queue.push((dir.join(line), depth + 1));
+                }
+            }
+        }
+        out.push(dir);
     }
     out
 }
@@ -847,10 +874,11 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
                 ));
             }
         } else {
-            // libgit2 mislists SHA-256 packs: read the object directory.
-            let objects = self.repo.commondir().join("objects");
-            all = crate::history::pack::Packs::ids(&objects, format);
-            all.extend(crate::history::loose::ids(&objects, format));
+            // libgit2 mislists SHA-256 packs: read the object directories.
+            for objects in object_directories(&self.repo.commondir().join("objects")) {
+                all.extend(crate::history::pack::Packs::ids(&objects, format));
+                all.extend(crate::history::loose::ids(&objects, format));
+            }
             all.sort_unstable();
             all.dedup();
         }
