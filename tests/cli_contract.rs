@@ -278,37 +278,6 @@ fn exclude_has_gitignore_semantics() {
     assert_eq!(doc["warnings"], serde_json::json!([]), "{}", stderr(&out));
 }
 
-/// Item 8: a repository in git's SHA-256 object format is refused with a
-/// precise reason by `history` and `scan --staged` (exit 2), and a plain
-/// `scan` says what it could not do.
-#[test]
-fn sha256_repositories_are_refused_precisely() {
-    let dir = tempfile::tempdir().unwrap();
-    let init = git(dir.path(), &["init", "-q", "--object-format=sha256", "."]);
-    if !init.status.success() {
-        eprintln!(
-            "git cannot create SHA-256 repositories here: not checked ({})",
-            stderr(&init)
-        );
-        return;
-    }
-    write(dir.path(), "a.txt", "x\n");
-    assert!(git(dir.path(), &["add", "a.txt"]).status.success());
-    assert!(git(dir.path(), &["commit", "-qm", "a"]).status.success());
-    for args in [&["history", "."][..], &["scan", "--staged", "."][..]] {
-        let out = npmsweep(args, dir.path());
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert!(
-            stderr(&out).contains("SHA-256 repositories are not supported by npmsweep"),
-            "{args:?}: {}",
-            stderr(&out)
-        );
-    }
-    let out = npmsweep(&["scan", "."], dir.path());
-    assert_eq!(out.status.code(), Some(0));
-    assert!(stderr(&out).contains("SHA-256 repositories are not supported"));
-}
-
 /// Item 10: every remediation text (and the README) names one major version
 /// of each action it shows, so a user copying two snippets gets one setup.
 #[test]

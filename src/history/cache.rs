@@ -10,6 +10,7 @@
 //! and a full sweep; a different key (new rules, other options) is a note and
 //! a full sweep. Never a wrong answer: the worst case is reading again.
 
+use super::object_format::ObjectFormat;
 use crate::detect::{DetectOptions, FileKind};
 use crate::outfile::{self, Access};
 use git2::Oid;
@@ -77,7 +78,12 @@ pub fn load(path: &Path, key: &str) -> Loaded {
     let mut clean = HashMap::new();
     for (n, line) in lines.enumerate() {
         let entry = line.split_once(' ').and_then(|(id, mask)| {
-            let id = (id.len() == 40).then(|| Oid::from_str(id).ok())??;
+            // SHA-1 or SHA-256 ids: a cache written for a repository of the
+            // other format loads, and none of its ids equals one of this
+            // repository's (ids of different formats never compare equal).
+            let id = ObjectFormat::Sha1
+                .id_from_hex(id)
+                .or_else(|| ObjectFormat::Sha256.id_from_hex(id))?;
             Some((id, u32::from_str_radix(mask, 16).ok()?))
         });
         match entry {
@@ -124,7 +130,7 @@ impl SweepCache {
         let mut entries: Vec<(&Oid, &u32)> = self.clean.iter().collect();
         entries.sort_unstable();
         let mut text = format!("{HEADER}\nkey {key}\n");
-        text.reserve(entries.len() * 44);
+        text.reserve(entries.len() * 68);
         for (id, mask) in entries {
             text.push_str(&format!("{id} {mask:x}\n"));
         }
@@ -161,6 +167,33 @@ mod tests {
             load(&dir.path().join("none"), "k1"),
             Loaded::Ready(c) if c.is_empty()
         ));
+    }
+
+    /// A SHA-256 repository's blobs are cached by their 64-digit ids; the
+    /// same digits' first 40 are a different SHA-1 id, never a hit.
+    #[test]
+    fn sha256_ids_round_trip_and_never_match_sha1_ids() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("cache");
+        let hex = "0123456789abcdef".repeat(4);
+        let long = ObjectFormat::Sha256.id_from_hex(&hex).unwrap();
+        let short = ObjectFormat::Sha1.id_from_hex(&hex[..40]).unwrap();
+        let mut cache = SweepCache::default();
+        cache.record_clean(long, kinds_mask(&[FileKind::Other]));
+        cache.record_clean(short, kinds_mask(&[FileKind::Npmrc]));
+        cache.save(&path, "k").unwrap();
+        assert!(std::fs::read_to_string(&path).unwrap().contains(&hex));
+        let Loaded::Ready(loaded) = load(&path, "k") else {
+            panic!("not ready")
+        };
+        assert_eq!(loaded.len(), 2);
+        assert!(loaded.is_clean(long, &[FileKind::Other]));
+        assert!(!loaded.is_clean(long, &[FileKind::Npmrc]));
+        assert!(loaded.is_clean(short, &[FileKind::Npmrc]));
+        assert!(!loaded.is_clean(short, &[FileKind::Other]));
+        // Neither 40 nor 64 digits: damaged.
+        std::fs::write(&path, format!("{HEADER}\nkey k\n{} 1\n", &hex[..50])).unwrap();
+        assert!(matches!(load(&path, "k"), Loaded::Unusable(_)));
     }
 
     #[test]

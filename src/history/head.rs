@@ -55,14 +55,15 @@ pub fn readiness(repo: &Repository, damaged: &Damaged, opts: &DetectOptions) -> 
         };
         for entry in tree.iter() {
             let Ok(name) = entry.name() else { continue };
+            let id = super::object_format::canonical(entry.id());
             let path = format!("{prefix}{name}");
             match entry.kind() {
-                Some(ObjectType::Tree) => stack.push((entry.id(), format!("{path}/"))),
+                Some(ObjectType::Tree) => stack.push((id, format!("{path}/"))),
                 Some(ObjectType::Blob) if may_publish(FileKind::of(&path)) => {
-                    if damaged.contains(entry.id()) {
+                    if damaged.contains(id) {
                         continue;
                     }
-                    let Ok(blob) = repo.find_blob(entry.id()) else {
+                    let Ok(blob) = repo.find_blob(id) else {
                         continue;
                     };
                     let item = Item {

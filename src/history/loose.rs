@@ -7,6 +7,7 @@
 //! loose files are inflated here first (with the system zlib libgit2 itself
 //! uses); damaged ones are reported once and never handed to libgit2.
 
+use super::object_format::ObjectFormat;
 use flate2::read::ZlibDecoder;
 use git2::Oid;
 use std::collections::HashSet;
@@ -38,9 +39,10 @@ impl Damaged {
     }
 }
 
-/// Inflate every loose object under `objects_dir`; return the damaged ones
-/// and one warning for each.
-pub fn check(objects_dir: &Path, max_size: u64) -> (Damaged, Vec<String>) {
+/// Inflate every loose object under `objects_dir` (a repository in
+/// `format`: files are named by the id's hex digits after the first two);
+/// return the damaged ones and one warning for each.
+pub fn check(objects_dir: &Path, max_size: u64, format: ObjectFormat) -> (Damaged, Vec<String>) {
     let mut damaged = Damaged::default();
     let mut warnings = Vec::new();
     let Ok(fanout) = std::fs::read_dir(objects_dir) else {
@@ -57,12 +59,9 @@ pub fn check(objects_dir: &Path, max_size: u64) -> (Damaged, Vec<String>) {
         };
         for file in files.flatten() {
             let rest = file.file_name().to_string_lossy().into_owned();
-            let Ok(id) = Oid::from_str(&format!("{prefix}{rest}")) else {
+            let Some(id) = format.id_from_hex(&format!("{prefix}{rest}")) else {
                 continue; // temporary files and the like
             };
-            if rest.len() != 38 {
-                continue;
-            }
             match verify(&file.path(), max_size, &mut buf) {
                 Ok(()) => {}
                 Err(Problem::Damaged(problem)) => {
@@ -82,6 +81,29 @@ pub fn check(objects_dir: &Path, max_size: u64) -> (Damaged, Vec<String>) {
         }
     }
     (damaged, warnings)
+}
+
+/// The ids of the loose objects under `objects_dir` (from their file
+/// names, nothing is read).
+pub fn ids(objects_dir: &Path, format: ObjectFormat) -> Vec<Oid> {
+    let mut out = Vec::new();
+    let Ok(fanout) = std::fs::read_dir(objects_dir) else {
+        return out;
+    };
+    for dir in fanout.flatten() {
+        let prefix = dir.file_name().to_string_lossy().into_owned();
+        if prefix.len() != 2 {
+            continue;
+        }
+        let Ok(files) = std::fs::read_dir(dir.path()) else {
+            continue;
+        };
+        for file in files.flatten() {
+            let rest = file.file_name().to_string_lossy().into_owned();
+            out.extend(format.id_from_hex(&format!("{prefix}{rest}")));
+        }
+    }
+    out
 }
 
 enum Problem {
@@ -216,17 +238,25 @@ mod tests {
 
     #[test]
     fn finds_damaged_files_in_the_fanout() {
-        let dir = tempfile::tempdir().unwrap();
-        let fan = dir.path().join("ab");
-        std::fs::create_dir(&fan).unwrap();
-        let good = "cd".repeat(19);
-        let bad = "ef".repeat(19);
-        std::fs::write(fan.join(&good), deflate(b"blob 1\0x")).unwrap();
-        std::fs::write(fan.join(&bad), &deflate(b"blob 1\0x")[..4]).unwrap();
-        std::fs::create_dir(dir.path().join("pack")).unwrap();
-        let (damaged, warnings) = check(dir.path(), u64::MAX);
-        assert!(damaged.contains(Oid::from_str(&format!("ab{bad}")).unwrap()));
-        assert!(!damaged.contains(Oid::from_str(&format!("ab{good}")).unwrap()));
-        assert_eq!(warnings.len(), 1);
+        for format in [ObjectFormat::Sha1, ObjectFormat::Sha256] {
+            let dir = tempfile::tempdir().unwrap();
+            let fan = dir.path().join("ab");
+            std::fs::create_dir(&fan).unwrap();
+            let digits = format.hex_len() / 2 - 1;
+            let good = "cd".repeat(digits);
+            let bad = "ef".repeat(digits);
+            // Named for the other format: not an object of this repository.
+            let other = "01".repeat(if digits == 19 { 31 } else { 19 });
+            std::fs::write(fan.join(&good), deflate(b"blob 1\0x")).unwrap();
+            std::fs::write(fan.join(&bad), &deflate(b"blob 1\0x")[..4]).unwrap();
+            std::fs::write(fan.join(&other), &deflate(b"blob 1\0x")[..4]).unwrap();
+            std::fs::create_dir(dir.path().join("pack")).unwrap();
+            let (damaged, warnings) = check(dir.path(), u64::MAX, format);
+            let id = |rest: &str| format.id_from_hex(&format!("ab{rest}")).unwrap();
+            assert!(damaged.contains(id(&bad)), "{format:?}");
+            assert!(!damaged.contains(id(&good)), "{format:?}");
+            assert_eq!(warnings.len(), 1, "{format:?}: {warnings:?}");
+            assert!(warnings[0].contains(&format!("ab{bad}")), "{warnings:?}");
+        }
     }
 }

@@ -13,6 +13,7 @@
 pub mod cache;
 pub mod head;
 pub mod loose;
+pub mod object_format;
 pub mod pack;
 pub mod progress;
 pub mod provenance;
@@ -31,6 +32,7 @@ use crate::source::SourceStats;
 use crate::source::history::{self as source, Batch, BlobToScan, Plan, Selection};
 use crate::source::tree::GitTree;
 use git2::{Oid, Repository};
+use object_format::ObjectFormat;
 use progress::Progress;
 use provenance::CommitInfo;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -198,9 +200,7 @@ pub fn open(path: &Path) -> Result<Repository, String> {
         std::iter::empty::<&str>(),
     )
     .map_err(|e| {
-        if let Some(message) = crate::source::sha256_unsupported(path, &e) {
-            format!("{message}; `npmsweep scan` still scans the working tree's files")
-        } else if e.code() == git2::ErrorCode::NotFound {
+        if e.code() == git2::ErrorCode::NotFound {
             format!(
                 "{} is not in a git repository (nor is any parent directory); \
                      `npmsweep scan` scans plain directories",
@@ -229,8 +229,12 @@ fn sweep_repository(
 ) -> Result<Report, String> {
     let start = Instant::now();
     tune_libgit2();
-    let (damaged, loose_warnings) =
-        loose::check(&repo.commondir().join("objects"), options.max_file_size);
+    let format = ObjectFormat::of(repo);
+    let (damaged, loose_warnings) = loose::check(
+        &repo.commondir().join("objects"),
+        options.max_file_size,
+        format,
+    );
     let progress = Progress::new(options.progress);
     let cache_key = cache::key(detect);
     let mut cache_problems = (Vec::new(), Vec::new());
@@ -299,7 +303,7 @@ fn sweep_repository(
     // Worth parsing every pack's index and headers only for big histories.
     let mut packs = (!matches!(options.selection, Selection::Range(_))
         && pack::Packs::count(&objects_dir) >= PACK_TRAVERSAL_MIN_OBJECTS)
-        .then(|| pack::Packs::open(&objects_dir));
+        .then(|| pack::Packs::open(&objects_dir, format));
     let (plan, read) = source::read_while(
         repo.path(),
         threads,
@@ -340,7 +344,7 @@ fn sweep_repository(
             }
             let ids: Vec<Oid> = withheld.iter().map(|(_, b)| b.id).collect();
             let read = packs
-                .get_or_insert_with(|| pack::Packs::open(&objects_dir))
+                .get_or_insert_with(|| pack::Packs::open(&objects_dir, format))
                 .read_wanted(&ids, threads, &|w, bytes| {
                     let (index, blob) = &withheld[w];
                     if !blob.again {
@@ -349,7 +353,7 @@ fn sweep_repository(
                     }
                     // Sibling files (a workflow's package.json) are read
                     // through this thread's own handle on the repository.
-                    with_thread_odb(&git_dir, |odb| visit(*index, blob, bytes, odb));
+                    with_thread_odb(&git_dir, format, |odb| visit(*index, blob, bytes, odb));
                     progress.advance(bytes.len() as u64);
                 });
             // Loose, damaged or otherwise unresolved ones: libgit2 reads
@@ -441,7 +445,7 @@ fn update_cache(
 /// Run `f` with an object database of this thread's own (libgit2 handles
 /// are not shared across threads): pack traversal's workers read a
 /// workflow's sibling files through it.
-fn with_thread_odb(git_dir: &Path, f: impl FnOnce(&git2::Odb)) {
+fn with_thread_odb(git_dir: &Path, format: ObjectFormat, f: impl FnOnce(&git2::Odb)) {
     thread_local! {
         static REPO: std::cell::RefCell<Option<(PathBuf, Repository)>> =
             const { std::cell::RefCell::new(None) };
@@ -458,7 +462,7 @@ fn with_thread_odb(git_dir: &Path, f: impl FnOnce(&git2::Odb)) {
             // Cannot happen for a repository already open; without an
             // object database the blob is still read, without its tree.
             None => {
-                if let Ok(odb) = git2::Odb::new() {
+                if let Ok(odb) = git2::Odb::new_ext(format.to_git2()) {
                     f(&odb)
                 }
             }
@@ -585,7 +589,7 @@ impl TreeLookups {
                 return None;
             }
             let object = tree::read(odb, tree_id).ok()?;
-            let entries = tree::entries(object.data())
+            let entries = tree::entries(tree_id, object.data())
                 .map_while(Result::ok)
                 .map(|e| (e.name.to_vec(), e.id, e.kind, e.mode))
                 .collect();

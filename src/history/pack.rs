@@ -14,7 +14,12 @@
 //! (loose objects, alternates, a base outside the pack, a damaged entry, an
 //! index format it does not know) is left to the caller, which reads it
 //! through libgit2 and so keeps its warnings for damaged objects.
+//!
+//! Object ids are 20 bytes, or 32 in a SHA-256 repository: its pack
+//! indexes (version 2 all the same), `REF_DELTA` bases and pack checksums
+//! have the longer ids, nothing else differs.
 
+use super::object_format::ObjectFormat;
 use flate2::{Decompress, FlushDecompress, Status};
 use git2::Oid;
 use std::collections::{HashMap, VecDeque};
@@ -28,7 +33,6 @@ const OBJ_BLOB: u8 = 3;
 const OBJ_OFS_DELTA: u8 = 6;
 const OBJ_REF_DELTA: u8 = 7;
 const NONE: u32 = u32::MAX;
-const OID_LEN: usize = 20;
 
 /// Every pack of an object directory, parsed once: read blobs in bulk with
 /// [`Packs::read_wanted`], or single objects (trees, as the walk meets
@@ -51,13 +55,39 @@ impl Packs {
             .sum()
     }
 
-    /// Parse every pack index and entry header. A pack this cannot parse is
-    /// left out: its objects are libgit2's to read.
-    pub fn open(objects_dir: &Path) -> Packs {
+    /// Every object id in the pack indexes under `objects_dir`, read from
+    /// the indexes alone. For SHA-256 repositories: libgit2 1.9's
+    /// `Odb::foreach` steps through a pack index as if ids were 20 bytes
+    /// long and hands out ids that exist nowhere.
+    pub fn ids(objects_dir: &Path, format: ObjectFormat) -> Vec<Oid> {
+        let id_len = format.raw_len();
+        let mut out = Vec::new();
+        for idx in pack_indexes(objects_dir) {
+            let Ok(bytes) = std::fs::read(&idx) else {
+                continue;
+            };
+            if bytes.get(..8) != Some(&[0xff, b't', b'O', b'c', 0, 0, 0, 2][..]) {
+                continue;
+            }
+            let Some(n) = be32(&bytes, 8 + 255 * 4) else {
+                continue;
+            };
+            let Some(ids) = bytes.get(IDS_AT..IDS_AT + n as usize * id_len) else {
+                continue;
+            };
+            out.extend(ids.chunks(id_len).filter_map(|id| format.id_from_raw(id)));
+        }
+        out
+    }
+
+    /// Parse every pack index and entry header of a repository in
+    /// `format`. A pack this cannot parse is left out: its objects are
+    /// libgit2's to read.
+    pub fn open(objects_dir: &Path, format: ObjectFormat) -> Packs {
         Packs {
             packs: pack_indexes(objects_dir)
                 .iter()
-                .filter_map(|idx| Pack::open(idx).ok())
+                .filter_map(|idx| Pack::open(idx, format.raw_len()).ok())
                 .collect(),
         }
     }
@@ -172,6 +202,8 @@ struct Pack {
     idx: Vec<u8>,
     /// Index position (id order) → entry (pack order).
     entry_of: Vec<u32>,
+    /// Bytes of an object id (20, or 32 for SHA-256).
+    id_len: usize,
 }
 
 /// What resolving a set of wanted blobs needs from one pack.
@@ -192,7 +224,7 @@ fn be32(b: &[u8], at: usize) -> Option<u32> {
 }
 
 impl Pack {
-    fn open(idx_path: &Path) -> Result<Pack, String> {
+    fn open(idx_path: &Path, id_len: usize) -> Result<Pack, String> {
         let idx = std::fs::read(idx_path).map_err(|e| e.to_string())?;
         // Version 2 index: magic, version, fan-out, ids, CRCs, offsets,
         // large offsets, checksums.
@@ -200,9 +232,9 @@ impl Pack {
             return Err("not a version 2 pack index".into());
         }
         let n = be32(&idx, 8 + 255 * 4).ok_or("short index")? as usize;
-        let offsets_at = IDS_AT + n * (OID_LEN + 4);
+        let offsets_at = IDS_AT + n * (id_len + 4);
         let large_at = offsets_at + n * 4;
-        if idx.len() < large_at + 2 * OID_LEN {
+        if idx.len() < large_at + 2 * id_len {
             return Err("short index".into());
         }
         let mut by_offset: Vec<(u64, u32)> = Vec::with_capacity(n);
@@ -231,6 +263,7 @@ impl Pack {
             entries: Vec::with_capacity(n),
             idx,
             entry_of,
+            id_len,
         };
         let file = &pack.file;
         let pack_len = file.metadata().map_err(|e| e.to_string())?.len();
@@ -240,7 +273,7 @@ impl Pack {
         if &head[..4] != b"PACK" || !matches!(be32(&head, 4), Some(2 | 3)) {
             return Err("not a version 2 or 3 pack".into());
         }
-        let data_end = pack_len.saturating_sub(OID_LEN as u64);
+        let data_end = pack_len.saturating_sub(id_len as u64);
         let mut entries = Vec::with_capacity(n);
         let mut buf = [0u8; 64];
         for (e, &(offset, _)) in by_offset.iter().enumerate() {
@@ -251,7 +284,7 @@ impl Pack {
                 let want = ((end - offset) as usize).min(buf.len());
                 file.read_exact_at(&mut buf[..want], offset)
                     .ok()
-                    .and_then(|()| parse_header(&buf[..want], offset))
+                    .and_then(|()| parse_header(&buf[..want], offset, id_len))
             };
             let entry = match parsed {
                 Some(h) => Entry {
@@ -264,7 +297,7 @@ impl Pack {
                         Base::Offset(at) => by_offset
                             .binary_search_by_key(&at, |&(o, _)| o)
                             .map_or(NONE, |b| b as u32),
-                        Base::Id(id) => pack.find(&id).unwrap_or(NONE),
+                        Base::Id(id) => pack.find(id).unwrap_or(NONE),
                     },
                 },
                 // Unreadable: neither it nor its deltas are resolved here.
@@ -292,8 +325,8 @@ impl Pack {
         let mut hi = fanout(first).min(self.entry_of.len());
         while lo < hi {
             let mid = (lo + hi) / 2;
-            let at = IDS_AT + mid * OID_LEN;
-            match self.idx[at..at + OID_LEN].cmp(id) {
+            let at = IDS_AT + mid * self.id_len;
+            match self.idx[at..at + self.id_len].cmp(id) {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
                 std::cmp::Ordering::Equal => return Some(self.entry_of[mid]),
@@ -479,21 +512,22 @@ impl Pack {
     }
 }
 
-enum Base {
+enum Base<'a> {
     None,
     Offset(u64),
-    Id([u8; OID_LEN]),
+    Id(&'a [u8]),
 }
 
-struct Header {
+struct Header<'a> {
     kind: u8,
     size: u64,
     len: usize,
-    base: Base,
+    base: Base<'a>,
 }
 
-/// An entry's header: type and inflated size, then the delta base.
-fn parse_header(b: &[u8], offset: u64) -> Option<Header> {
+/// An entry's header: type and inflated size, then the delta base (an
+/// `id_len`-byte id for a `REF_DELTA`).
+fn parse_header(b: &[u8], offset: u64, id_len: usize) -> Option<Header<'_>> {
     let mut p = 0;
     let mut c = *b.get(p)?;
     p += 1;
@@ -526,8 +560,8 @@ fn parse_header(b: &[u8], offset: u64) -> Option<Header> {
             Base::Offset(offset - back)
         }
         OBJ_REF_DELTA => {
-            let id = b.get(p..p + OID_LEN)?.try_into().ok()?;
-            p += OID_LEN;
+            let id = b.get(p..p + id_len)?;
+            p += id_len;
             Base::Id(id)
         }
         _ => return None,
@@ -685,13 +719,22 @@ mod tests {
     #[test]
     fn headers() {
         // Blob of 100 bytes: 0b1_011_0100, 6.
-        let h = parse_header(&[0xb4, 0x06], 50).unwrap();
+        let h = parse_header(&[0xb4, 0x06], 50, 20).unwrap();
         assert_eq!((h.kind, h.size, h.len), (3, 100, 2));
         // Offset delta 10 bytes back.
-        let h = parse_header(&[0x65, 10], 50).unwrap();
+        let h = parse_header(&[0x65, 10], 50, 20).unwrap();
         assert!(matches!(h.base, Base::Offset(40)));
-        assert!(parse_header(&[0x65, 60], 50).is_none());
-        assert!(parse_header(&[0xb4], 50).is_none());
+        assert!(parse_header(&[0x65, 60], 50, 20).is_none());
+        assert!(parse_header(&[0xb4], 50, 20).is_none());
+        // Ref delta of 5 bytes: the base id is as long as the format's ids.
+        let mut ref_delta = vec![0x75];
+        ref_delta.extend([7; 32]);
+        let h = parse_header(&ref_delta, 50, 32).unwrap();
+        assert!(matches!(h.base, Base::Id(id) if id == [7; 32]));
+        assert_eq!(h.len, 33);
+        let h = parse_header(&ref_delta, 50, 20).unwrap();
+        assert!(matches!(h.base, Base::Id(id) if id == [7; 20]));
+        assert!(parse_header(&ref_delta[..30], 50, 32).is_none());
     }
 
     fn git(dir: &Path, args: &[&str]) {
@@ -713,9 +756,23 @@ mod tests {
     /// and a loose blob is left to the caller.
     #[test]
     fn reads_every_packed_blob_like_libgit2() {
+        reads_every_packed_object_like_libgit2(ObjectFormat::Sha1);
+    }
+
+    /// The same in a SHA-256 repository: 32-byte ids in the index, the
+    /// trees and the pack's checksum.
+    #[test]
+    fn reads_every_packed_sha256_object_like_libgit2() {
+        reads_every_packed_object_like_libgit2(ObjectFormat::Sha256);
+    }
+
+    fn reads_every_packed_object_like_libgit2(format: ObjectFormat) {
         let dir = tempfile::TempDir::new().unwrap();
         let path = dir.path();
-        git(path, &["init", "-q"]);
+        git(
+            path,
+            &["init", "-q", &format!("--object-format={}", format.name())],
+        );
         let mut text = String::new();
         for version in 0..40 {
             for line in 0..50 {
@@ -742,24 +799,44 @@ mod tests {
         git(path, &["add", "loose.txt"]);
 
         let repo = git2::Repository::open(path).unwrap();
+        assert_eq!(ObjectFormat::of(&repo), format);
         let odb = repo.odb().unwrap();
-        let mut ids = Vec::new();
-        odb.foreach(|id| {
-            if odb.read_header(*id).map(|(_, t)| t) == Ok(git2::ObjectType::Blob) {
-                ids.push(*id);
-            }
-            true
-        })
-        .unwrap();
+        // Every object, from the pack indexes and the loose files' names;
+        // for SHA-1, libgit2 lists the same (for SHA-256 its listing of
+        // packs is wrong, which is why `Packs::ids` exists).
+        let objects = path.join(".git/objects");
+        let mut all = Packs::ids(&objects, format);
+        all.extend(super::super::loose::ids(&objects, format));
+        all.sort();
+        all.dedup();
+        if format == ObjectFormat::Sha1 {
+            let mut listed = Vec::new();
+            odb.foreach(|id| {
+                listed.push(super::super::object_format::canonical(*id));
+                true
+            })
+            .unwrap();
+            listed.sort();
+            listed.dedup();
+            assert_eq!(listed, all);
+        }
+        let mut ids: Vec<git2::Oid> = all
+            .iter()
+            .copied()
+            .filter(|id| odb.read_header(*id).map(|(_, t)| t) == Ok(git2::ObjectType::Blob))
+            .collect();
         ids.sort();
         ids.dedup();
         assert!(ids.len() > 80, "{}", ids.len());
         let seen = std::sync::Mutex::new(Vec::new());
-        let packs = Packs::open(&path.join(".git/objects"));
+        let packs = Packs::open(&path.join(".git/objects"), format);
+        assert_eq!(packs.packs.len(), 1, "the pack index was understood");
         let read = packs.read_wanted(&ids, 2, &|w, bytes| {
             seen.lock().unwrap().push((w, bytes.to_vec()));
         });
-        let loose = git2::Oid::hash_object(git2::ObjectType::Blob, b"only loose\n").unwrap();
+        let loose =
+            git2::Oid::hash_object_ext(git2::ObjectType::Blob, b"only loose\n", format.to_git2())
+                .unwrap();
         for (w, id) in ids.iter().enumerate() {
             assert_eq!(read[w], *id != loose, "{id}");
         }
@@ -771,12 +848,6 @@ mod tests {
 
         // One object at a time, through a small cache (evictions happen):
         // every packed object of every type reads as libgit2 reads it.
-        let mut all = Vec::new();
-        odb.foreach(|id| {
-            all.push(*id);
-            true
-        })
-        .unwrap();
         let mut cache = DeltaCache::new(16 << 10);
         let mut trees = 0;
         for id in all {

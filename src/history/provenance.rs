@@ -7,6 +7,7 @@
 //! (almost always none), which makes every commit's lookup a memo hit.
 
 use crate::history::loose::Damaged;
+use crate::history::object_format::canonical;
 use crate::history::tree::{self, EntryKind};
 use crate::source::history::RefTip;
 use git2::{Odb, Oid, Repository};
@@ -108,7 +109,7 @@ impl TreeIndex<'_, '_> {
         let Ok(object) = tree::read(odb, root) else {
             return;
         };
-        for entry in tree::entries(object.data()).map_while(Result::ok) {
+        for entry in tree::entries(root, object.data()).map_while(Result::ok) {
             match entry.kind {
                 EntryKind::Blob if self.found.contains(&entry.id) => {
                     visit(
@@ -141,7 +142,7 @@ impl TreeIndex<'_, '_> {
             && !self.damaged.contains(id)
             && let Ok(object) = tree::read(odb, id)
         {
-            for entry in tree::entries(object.data()).map_while(Result::ok) {
+            for entry in tree::entries(id, object.data()).map_while(Result::ok) {
                 match entry.kind {
                     EntryKind::Blob if self.found.contains(&entry.id) => {
                         out.push((entry.id, tree::join("", entry.name)));
@@ -237,7 +238,7 @@ impl<'a> CommitTimes<'a> {
             }
             self.parents[i] = c
                 .parent_ids()
-                .filter_map(|p| self.index.get(&p).copied())
+                .filter_map(|p| self.index.get(&canonical(p)).copied())
                 .collect();
         }
         self.known[i]
@@ -306,7 +307,7 @@ impl<'a> RefGraph<'a> {
                 continue; // missing or behind a shallow boundary
             };
             let child = graph.index[&id];
-            for parent in commit.parent_ids() {
+            for parent in commit.parent_ids().map(canonical) {
                 let (p, new) = graph.intern(parent);
                 graph.children[p].push(child);
                 graph.parents[child].push(p);

@@ -2,9 +2,11 @@
 //!
 //! Why not `git2::Tree`: a sweep visits every tree of the repository once,
 //! and libgit2's parsed trees are allocated, cached and reference-counted
-//! per entry. The format is simple (`<octal mode> <name>\0<20-byte id>`,
-//! repeated), so reading it in place is both faster and lighter.
+//! per entry. The format is simple (`<octal mode> <name>\0<raw id>`,
+//! repeated; 20-byte ids, or 32 in a SHA-256 repository), so reading it in
+//! place is both faster and lighter.
 
+use super::object_format::ObjectFormat;
 use git2::{ObjectType, Odb, OdbObject, Oid};
 
 /// What a tree entry points at.
@@ -26,17 +28,19 @@ pub struct Entry<'a> {
     pub mode: u32,
 }
 
-/// Length of a SHA-1 object id in a tree entry.
-const RAW_ID_LEN: usize = 20;
-
-/// Iterate over the entries of a raw tree. Stops at the first malformed
-/// entry and reports it as an error (the caller warns and moves on).
-pub fn entries(data: &[u8]) -> Entries<'_> {
-    Entries { rest: data }
+/// Iterate over the entries of raw tree `id`: its entries' ids are as long
+/// as its own. Stops at the first malformed entry and reports it as an
+/// error (the caller warns and moves on).
+pub fn entries(id: Oid, data: &[u8]) -> Entries<'_> {
+    Entries {
+        rest: data,
+        format: ObjectFormat::of_id(id),
+    }
 }
 
 pub struct Entries<'a> {
     rest: &'a [u8],
+    format: ObjectFormat,
 }
 
 impl<'a> Iterator for Entries<'a> {
@@ -46,7 +50,7 @@ impl<'a> Iterator for Entries<'a> {
         if self.rest.is_empty() {
             return None;
         }
-        let parsed = parse_entry(self.rest);
+        let parsed = parse_entry(self.rest, self.format);
         match parsed {
             Ok((entry, used)) => {
                 self.rest = &self.rest[used..];
@@ -60,7 +64,8 @@ impl<'a> Iterator for Entries<'a> {
     }
 }
 
-fn parse_entry(data: &[u8]) -> Result<(Entry<'_>, usize), &'static str> {
+fn parse_entry(data: &[u8], format: ObjectFormat) -> Result<(Entry<'_>, usize), &'static str> {
+    let id_len = format.raw_len();
     let space = memchr::memchr(b' ', data).ok_or("entry without a mode")?;
     let mode = parse_octal(&data[..space]).ok_or("entry with an invalid mode")?;
     let name_start = space + 1;
@@ -68,9 +73,11 @@ fn parse_entry(data: &[u8]) -> Result<(Entry<'_>, usize), &'static str> {
     let name = &data[name_start..name_start + nul];
     let id_start = name_start + nul + 1;
     let id_bytes = data
-        .get(id_start..id_start + RAW_ID_LEN)
+        .get(id_start..id_start + id_len)
         .ok_or("entry with a truncated object id")?;
-    let id = Oid::from_bytes(id_bytes).map_err(|_| "entry with an invalid object id")?;
+    let id = format
+        .id_from_raw(id_bytes)
+        .ok_or("entry with an invalid object id")?;
     // Mode families as git writes them: 040000 tree, 160000 gitlink,
     // 100644/100755/120000 blobs.
     let kind = match mode & 0o170000 {
@@ -85,7 +92,7 @@ fn parse_entry(data: &[u8]) -> Result<(Entry<'_>, usize), &'static str> {
             kind,
             mode,
         },
-        id_start + RAW_ID_LEN,
+        id_start + id_len,
     ))
 }
 
@@ -136,10 +143,18 @@ mod tests {
     use super::*;
 
     fn raw_entry(mode: &str, name: &str, id: u8) -> Vec<u8> {
+        raw_entry_of(ObjectFormat::Sha1, mode, name, id)
+    }
+
+    fn raw_entry_of(format: ObjectFormat, mode: &str, name: &str, id: u8) -> Vec<u8> {
         let mut v = format!("{mode} {name}").into_bytes();
         v.push(0);
-        v.extend([id; RAW_ID_LEN]);
+        v.extend(std::iter::repeat_n(id, format.raw_len()));
         v
+    }
+
+    fn tree_id(format: ObjectFormat) -> Oid {
+        format.id_from_raw(&vec![9; format.raw_len()]).unwrap()
     }
 
     #[test]
@@ -148,7 +163,9 @@ mod tests {
         data.extend(raw_entry("40000", "src", 2));
         data.extend(raw_entry("160000", "vendor", 3));
         data.extend(raw_entry("120000", "link", 4));
-        let got: Vec<_> = entries(&data).collect::<Result<_, _>>().unwrap();
+        let got: Vec<_> = entries(tree_id(ObjectFormat::Sha1), &data)
+            .collect::<Result<_, _>>()
+            .unwrap();
         assert_eq!(got.len(), 4);
         assert_eq!(got[0].name, b".npmrc");
         assert_eq!(got[0].kind, EntryKind::Blob);
@@ -162,11 +179,38 @@ mod tests {
     fn truncated_tree_is_an_error_not_a_panic() {
         let data = raw_entry("100644", "a", 1);
         let cut = &data[..data.len() - 5];
-        let got: Vec<_> = entries(cut).collect();
+        let got: Vec<_> = entries(tree_id(ObjectFormat::Sha1), cut).collect();
         assert_eq!(got.len(), 1);
         assert!(got[0].is_err());
         let bad_mode = b"10x644 a\0".to_vec();
-        assert!(entries(&bad_mode).next().unwrap().is_err());
+        assert!(
+            entries(tree_id(ObjectFormat::Sha1), &bad_mode)
+                .next()
+                .unwrap()
+                .is_err()
+        );
+    }
+
+    /// A SHA-256 repository's trees hold 32-byte ids: read with the tree's
+    /// own id length, not 20 (which would split every entry wrongly).
+    #[test]
+    fn sha256_trees_hold_32_byte_ids() {
+        let sha256 = ObjectFormat::Sha256;
+        let mut data = raw_entry_of(sha256, "100644", ".npmrc", 1);
+        data.extend(raw_entry_of(sha256, "40000", "src", 2));
+        let got: Vec<_> = entries(tree_id(sha256), &data)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].name, b".npmrc");
+        assert_eq!(got[0].id.to_string(), "01".repeat(32));
+        assert_eq!(got[1].name, b"src");
+        assert_eq!(got[1].kind, EntryKind::Tree);
+        // Read as SHA-1, the same bytes are malformed, not silently wrong.
+        assert!(
+            entries(tree_id(ObjectFormat::Sha1), &data).any(|e| e.is_err()),
+            "a 32-byte id read as 20 bytes must fail"
+        );
     }
 
     #[test]

@@ -11,13 +11,14 @@
 use super::SourceStats;
 use crate::detect::FileKind;
 use crate::history::loose::Damaged;
+use crate::history::object_format::{self, ObjectFormat};
 use crate::history::pack::{DeltaCache, OBJ_TREE, Packs};
 use crate::history::tree::{self, EntryKind};
 use git2::{ObjectType, Odb, Oid, Repository};
 use std::collections::hash_map::{DefaultHasher, Entry as MapEntry};
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::hash::{BuildHasher, Hash, Hasher};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -164,7 +165,7 @@ fn resolve(repo: &Repository, odb: &Odb, damaged: &Damaged, rev: &str) -> Result
         Ok(r) => r.resolve().ok().and_then(|r| r.target()),
         Err(_) => None,
     };
-    let start = match start.or_else(|| Oid::from_str(rev).ok().filter(|_| rev.len() == 40)) {
+    let start = match start.or_else(|| ObjectFormat::of(repo).id_from_hex(rev)) {
         Some(id) => id,
         None if damaged.is_empty() => repo
             .revparse_single(rev)
@@ -249,7 +250,7 @@ fn all_ref_tips(
     // whole listing) must not turn into "nothing to sweep": read the ref
     // files as git does, keep the good refs, report the rest as skipped.
     if let Some(why) = listing_failed {
-        let files = super::ref_files::read(repo.commondir());
+        let files = super::ref_files::read(repo.commondir(), ObjectFormat::of(repo));
         stats.skipped += 1 + files.warnings.len() as u64;
         stats.warnings.push(format!(
             "cannot list refs through libgit2 ({}): read {} ref(s) from the ref files directly, as git does",
@@ -341,6 +342,33 @@ fn other_worktree_heads(repo: &Repository) -> Vec<(String, Oid)> {
                 out.push((format!("HEAD@worktree:{name}"), id));
             }
         }
+    }
+    out
+}
+
+/// An object directory and its alternates (`info/alternates`: one directory
+/// per line, relative ones from the directory naming them), as libgit2
+/// follows them: five levels deep at most, each directory once.
+fn object_directories(objects: &Path) -> Vec<PathBuf> {
+    const MAX_DEPTH: usize = 5;
+    let mut out: Vec<PathBuf> = Vec::new();
+    let mut seen = HashSet::new();
+    let mut queue = vec![(objects.to_path_buf(), 0)];
+    while let Some((dir, depth)) = queue.pop() {
+        if !seen.insert(dir.canonicalize().unwrap_or_else(|_| dir.clone())) {
+            continue;
+        }
+        if depth < MAX_DEPTH
+            && let Ok(list) = std::fs::read_to_string(dir.join("info/alternates"))
+        {
+            for line in list.lines().rev() {
+                let line = line.trim_end_matches('\r');
+                if !line.is_empty() && !line.starts_with('#') {
+                    queue.push((dir.join(line), depth + 1));
+                }
+            }
+        }
+        out.push(dir);
     }
     out
 }
@@ -587,7 +615,7 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
             self.walk_tree(commit.tree_id());
             self.flush(false);
             for parent in commit.parent_ids() {
-                self.enqueue(&mut queue, parent, Some(id));
+                self.enqueue(&mut queue, object_format::canonical(parent), Some(id));
             }
         }
     }
@@ -641,7 +669,7 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
                 }
             };
             let dir_name = dir.rsplit('/').next().unwrap_or("");
-            for entry in tree::entries(object.data()) {
+            for entry in tree::entries(id, object.data()) {
                 match entry {
                     Ok(e) => match e.kind {
                         EntryKind::Tree => {
@@ -815,7 +843,7 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
             }
         };
         let mut out = Vec::new();
-        for entry in tree::entries(object.data()) {
+        for entry in tree::entries(id, object.data()) {
             match entry {
                 Ok(e) => out.push((e.name.to_vec(), e.id, e.kind)),
                 Err(problem) => {
@@ -834,14 +862,25 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
     /// paths and provenance); trees and blobs no commit names come last.
     fn sweep_unreachable(&mut self) {
         let mut all = Vec::new();
-        if let Err(e) = self.odb.foreach(|id| {
-            all.push(*id);
-            true
-        }) {
-            self.plan.stats.warnings.push(format!(
-                "cannot list every object in the object database: {}",
-                e.message()
-            ));
+        let format = ObjectFormat::of(self.repo);
+        if format == ObjectFormat::Sha1 {
+            if let Err(e) = self.odb.foreach(|id| {
+                all.push(object_format::canonical(*id));
+                true
+            }) {
+                self.plan.stats.warnings.push(format!(
+                    "cannot list every object in the object database: {}",
+                    e.message()
+                ));
+            }
+        } else {
+            // libgit2 mislists SHA-256 packs: read the object directories.
+            for objects in object_directories(&self.repo.commondir().join("objects")) {
+                all.extend(crate::history::pack::Packs::ids(&objects, format));
+                all.extend(crate::history::loose::ids(&objects, format));
+            }
+            all.sort_unstable();
+            all.dedup();
         }
         let (mut commits, mut trees, mut blobs) = (Vec::new(), Vec::new(), Vec::new());
         for id in all {

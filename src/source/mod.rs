@@ -42,20 +42,3 @@ impl SourceStats {
         self.warnings.dedup();
     }
 }
-
-/// The error for a repository in git's SHA-256 object format, if `e` is
-/// one. libgit2 (through `git2` without its experimental `unstable-sha256`
-/// feature, which changes its API) opens SHA-1 repositories only, so such a
-/// repository cannot be read at all: say so precisely instead of passing
-/// libgit2's "unknown object format".
-pub fn sha256_unsupported(path: &std::path::Path, e: &git2::Error) -> Option<String> {
-    if !e.message().contains("object format") {
-        return None;
-    }
-    let (major, minor, patch) = git2::Version::get().libgit2_version();
-    Some(format!(
-        "{}: SHA-256 repositories are not supported by npmsweep's git library \
-         (libgit2 {major}.{minor}.{patch} reads SHA-1 repositories only)",
-        path.display()
-    ))
-}

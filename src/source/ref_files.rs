@@ -8,6 +8,7 @@
 //! lines of `packed-refs` (`<id> <name>`; `#` headers and `^<id>` peeled
 //! lines are metadata). Every line or file that is not a ref is reported.
 
+use crate::history::object_format::ObjectFormat;
 use git2::Oid;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -27,12 +28,14 @@ pub struct RefFiles {
     pub warnings: Vec<String>,
 }
 
-/// Read the refs of the repository whose common git directory is `git_dir`.
-pub fn read(git_dir: &Path) -> RefFiles {
+/// Read the refs of the repository whose common git directory is `git_dir`
+/// (object ids of `format`: another length is not a ref).
+pub fn read(git_dir: &Path, format: ObjectFormat) -> RefFiles {
     let mut out = RefFiles::default();
-    read_packed(git_dir, &mut out);
+    read_packed(git_dir, format, &mut out);
     let mut symbolic = Vec::new();
-    read_loose(git_dir, &git_dir.join("refs"), 0, &mut out, &mut symbolic);
+    let refs = git_dir.join("refs");
+    read_loose(git_dir, format, &refs, 0, &mut out, &mut symbolic);
     // `ref: refs/heads/x` inside refs/ (rare: refs/remotes/origin/HEAD):
     // resolved against what was read, a few levels deep.
     for _ in 0..5 {
@@ -50,7 +53,7 @@ pub fn read(git_dir: &Path) -> RefFiles {
     out
 }
 
-fn read_packed(git_dir: &Path, out: &mut RefFiles) {
+fn read_packed(git_dir: &Path, format: ObjectFormat, out: &mut RefFiles) {
     let path = git_dir.join("packed-refs");
     let Ok(meta) = std::fs::symlink_metadata(&path) else {
         return;
@@ -73,7 +76,7 @@ fn read_packed(git_dir: &Path, out: &mut RefFiles) {
         if line.is_empty() || line[0] == b'#' || line[0] == b'^' {
             continue;
         }
-        match parse_packed_line(line) {
+        match parse_packed_line(line, format) {
             Some((name, id)) => {
                 out.refs.insert(name, id);
             }
@@ -85,17 +88,11 @@ fn read_packed(git_dir: &Path, out: &mut RefFiles) {
     }
 }
 
-fn parse_packed_line(line: &[u8]) -> Option<(String, Oid)> {
+fn parse_packed_line(line: &[u8], format: ObjectFormat) -> Option<(String, Oid)> {
     let line = std::str::from_utf8(line).ok()?;
     let (id, name) = line.split_once(' ')?;
-    let id = object_id(id)?;
+    let id = format.id_from_hex(id)?;
     valid_ref_name(name).then(|| (name.to_string(), id))
-}
-
-fn object_id(text: &str) -> Option<Oid> {
-    (text.len() == 40 && text.bytes().all(|b| b.is_ascii_hexdigit()))
-        .then(|| Oid::from_str(text).ok())
-        .flatten()
 }
 
 fn valid_ref_name(name: &str) -> bool {
@@ -104,6 +101,7 @@ fn valid_ref_name(name: &str) -> bool {
 
 fn read_loose(
     git_dir: &Path,
+    format: ObjectFormat,
     dir: &Path,
     depth: usize,
     out: &mut RefFiles,
@@ -123,7 +121,7 @@ fn read_loose(
             continue;
         };
         if meta.is_dir() {
-            read_loose(git_dir, &path, depth + 1, out, symbolic);
+            read_loose(git_dir, format, &path, depth + 1, out, symbolic);
             continue;
         }
         let name = path
@@ -142,7 +140,7 @@ fn read_loose(
         let content = std::fs::read(&path).unwrap_or_default();
         let text = String::from_utf8_lossy(&content);
         let text = text.trim();
-        if let Some(id) = object_id(text) {
+        if let Some(id) = format.id_from_hex(text) {
             out.refs.insert(name, id);
         } else if let Some(target) = text.strip_prefix("ref: ") {
             symbolic.push((name, target.trim().to_string()));
@@ -188,7 +186,7 @@ mod tests {
             "ref: refs/heads/feature/x\n",
         )
         .unwrap();
-        let r = read(dir.path());
+        let r = read(dir.path(), ObjectFormat::Sha1);
         let names: Vec<&str> = r.refs.keys().map(String::as_str).collect();
         assert_eq!(
             names,
@@ -204,5 +202,27 @@ mod tests {
         assert_eq!(r.warnings.len(), 2, "{:?}", r.warnings);
         assert!(r.warnings[0].contains("line 3"), "{:?}", r.warnings);
         assert_eq!(shorthand("refs/remotes/origin/main"), "origin/main");
+    }
+
+    /// A SHA-256 repository's ref files hold 64-digit ids; a 40-digit one
+    /// there is not a ref of it.
+    #[test]
+    fn sha256_refs_have_64_digit_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = "3".repeat(64);
+        let short = "4".repeat(40);
+        std::fs::write(
+            dir.path().join("packed-refs"),
+            format!("{long} refs/heads/main\n{short} refs/heads/old\n"),
+        )
+        .unwrap();
+        std::fs::create_dir_all(dir.path().join("refs/tags")).unwrap();
+        std::fs::write(dir.path().join("refs/tags/v1"), format!("{long}\n")).unwrap();
+        let r = read(dir.path(), ObjectFormat::Sha256);
+        let names: Vec<&str> = r.refs.keys().map(String::as_str).collect();
+        assert_eq!(names, ["refs/heads/main", "refs/tags/v1"]);
+        assert_eq!(r.refs["refs/tags/v1"].to_string(), long);
+        assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+        assert!(r.warnings[0].contains("line 2"), "{:?}", r.warnings);
     }
 }

@@ -2,6 +2,7 @@
 //! stripped), default branch and HEAD commit, so that reports from many
 //! repositories can be merged (`npmsweep merge`).
 
+use crate::history::object_format::ObjectFormat;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -22,6 +23,11 @@ pub struct RepositoryInfo {
     /// The commit HEAD resolves to; absent in an empty repository.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub head: Option<String>,
+    /// `sha256` for a repository in git's SHA-256 object format (its ids,
+    /// here and in findings, have 64 hex digits); absent for SHA-1, so
+    /// reports of SHA-1 repositories are unchanged.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub object_format: Option<String>,
 }
 
 impl RepositoryInfo {
@@ -57,6 +63,10 @@ impl RepositoryInfo {
             path: crate::redact::redact_url_passwords(&path.to_string_lossy()).into_owned(),
             default_branch: origin_head.or(head_branch),
             head,
+            object_format: match ObjectFormat::of(repo) {
+                ObjectFormat::Sha1 => None,
+                other => Some(other.name().to_string()),
+            },
         }
     }
 

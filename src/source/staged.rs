@@ -43,11 +43,6 @@ pub fn repository_root(start: &Path) -> Result<PathBuf, String> {
 
 fn open(start: &Path) -> Result<Repository, String> {
     Repository::discover(start).map_err(|e| {
-        if let Some(message) = super::sha256_unsupported(start, &e) {
-            return format!(
-                "--staged: {message}; `npmsweep scan` without --staged scans the files on disk"
-            );
-        }
         format!(
             "{}: --staged needs a git repository: {}",
             start.display(),

@@ -134,7 +134,7 @@ impl GitTree<'_, '_> {
                 return None;
             }
             let tree = raw::read(self.odb, id).ok()?;
-            let entry = raw::entries(tree.data())
+            let entry = raw::entries(id, tree.data())
                 .map_while(Result::ok)
                 .find(|e| e.name == part.as_bytes())?;
             let last = i + 1 == parts.len();

@@ -79,15 +79,6 @@ where
         // to add back, so only then is the visited set worth keeping.
         let repository =
             (!opts.no_ignore && meta.is_dir()).then(|| git2::Repository::discover(root));
-        if let Some(Err(e)) = &repository
-            && let Some(message) = super::sha256_unsupported(root, e)
-        {
-            // Not silent: tracked files that an ignore pattern matches are
-            // not added back without reading the index.
-            warn(format!(
-                "{message}; files git tracks that .gitignore matches are not scanned (use --no-ignore)"
-            ));
-        }
         let track_visits = repository.is_some_and(|r| r.is_ok());
         // Sibling files (a workflow's package.json) are read from the
         // repository holding the root, whatever part of it is scanned.
