@@ -47,11 +47,15 @@ fn plan_for(path: &str, content: &str, rule: &str, opts: &DetectOptions) -> Plan
     )
 }
 
-/// The files whose findings of `rule` the fixer edits.
-fn edited_here(rule: &str, path: &str) -> bool {
+/// The examples whose findings of `rule` the fixer edits.
+fn edited_here(rule: &str, path: &str, content: &str) -> bool {
     let kind = FileKind::of(path);
     if rule == "gha-npm-secret-in-run" || rule == "gha-npm-token-overexposed" {
         return kind == FileKind::Workflow;
+    }
+    if rule == "gha-npm-long-lived-publish-token" {
+        // Trusted publishing does not run on self-hosted runners.
+        return kind == FileKind::Workflow && !content.contains("self-hosted");
     }
     matches!(
         kind,
@@ -99,7 +103,7 @@ fn every_positive_example_of_a_fixable_rule_is_fixed_or_says_why() {
                 "{} example {} line {:?}",
                 rule.id, example.path, example.line
             );
-            if !edited_here(&rule.id, &example.path) {
+            if !edited_here(&rule.id, &example.path, &content) {
                 assert!(plan.patches.is_empty(), "{at}: edited a file it should not");
                 assert!(
                     plan.unfixed
@@ -304,4 +308,37 @@ fn golden_overexposed_token_moves_to_the_steps_that_read_it() {
         ".github/workflows/release.yml",
         "on: push\npermissions:\n  contents: read\nenv:\n  CI: true\n  NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }} # publish token\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v5\n      - uses: some-org/lint-action@v1\n      - name: test\n        env:\n          FORCE_COLOR: 1\n        run: npm ci && npm test\n  release:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v5\n      - uses: some-org/changelog-action@v1\n      - run: npm publish\n"
     ));
+}
+
+#[test]
+fn golden_workflow_trusted_publishing_semantic_release() {
+    // No permissions anywhere (the repository default), an old literal
+    // Node, no registry-url; semantic-release pushes tags with git, so the
+    // checkout keeps its credentials and says why.
+    insta::assert_snapshot!(diff_of(
+        ".github/workflows/release.yml",
+        "name: release\non:\n  push:\n    branches: [main]\njobs:\n  release:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v5\n        with:\n          fetch-depth: 0\n      - uses: actions/setup-node@v4\n        with:\n          node-version: \"20\" # LTS\n      - run: npm ci\n      - name: Release\n        env:\n          GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}\n          NPM_TOKEN: ${{ secrets.NPM_TOKEN }}\n        run: npx semantic-release\n"
+    ));
+}
+
+#[test]
+fn golden_workflow_trusted_publishing_matrix_and_no_setup_node() {
+    // Job scopes kept and extended; a matrix Node gets an npm upgrade step;
+    // a job without setup-node gets one before the publish.
+    insta::assert_snapshot!(diff_of(
+        ".github/workflows/publish.yml",
+        "on:\n  release:\n    types: [published]\npermissions:\n  contents: read\njobs:\n  npm:\n    runs-on: ubuntu-latest\n    strategy:\n      matrix:\n        node: [\"${{ vars.NODE }}\"]\n    permissions:\n      contents: write # release assets\n    steps:\n      - uses: actions/checkout@v5\n      - uses: actions/setup-node@v4\n        with:\n          node-version: ${{ matrix.node }}\n          registry-url: https://registry.npmjs.org\n      - run: npm ci && npm run build\n      - run: npm publish --provenance --access public\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n          FORCE_COLOR: 1\n  plain:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v5\n        with: { fetch-depth: 1 }\n      - run: npm ci\n      # publish\n      - run: npm publish\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n"
+    ));
+}
+
+#[test]
+fn trusted_publishing_refusals_say_why() {
+    let out = diff_of(
+        ".github/workflows/release.yml",
+        "on: push\npermissions: read-all\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm publish\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n  b:\n    runs-on: ubuntu-latest\n    permissions:\n      contents: read\n    steps:\n      - run: npm publish && npm dist-tag add pkg@1.0.0 next\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n  c:\n    runs-on: ubuntu-latest\n    permissions:\n      contents: read\n    steps:\n      - run: npm publish --//registry.npmjs.org/:_authToken=$NODE_AUTH_TOKEN\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n",
+    );
+    assert!(!out.contains("+++"), "{out}");
+    assert!(out.contains("`read-all`"), "{out}");
+    assert!(out.contains("npm dist-tag"), "{out}");
+    assert!(out.contains("$NODE_AUTH_TOKEN by name"), "{out}");
 }

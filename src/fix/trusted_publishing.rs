@@ -1,0 +1,677 @@
+//! `gha-npm-long-lived-publish-token`: the publishing job moves to npm
+//! trusted publishing (OIDC), as the rule's remediation describes:
+//!
+//! - `id-token: write` in the job's `permissions:` (created from the
+//!   workflow's scopes when the job has none, so `contents: write` and the
+//!   other write scopes a release tool uses are kept);
+//! - the token's `env:` entries removed from the publish step (only npm
+//!   credentials; `GITHUB_TOKEN` stays);
+//! - `registry-url` on `actions/setup-node` (a setup-node step is added
+//!   before the publish when the job has none);
+//! - an npm that can do the OIDC exchange (>= `npm_oidc_version`): a
+//!   literal `node-version` older than Node 24.5 becomes `24`; a version the
+//!   file does not state (an expression, a file) gets an explicit
+//!   `npm install -g npm@^<npm_stage_version>` step before the publish;
+//! - `persist-credentials: false` on `actions/checkout`, unless the job
+//!   pushes with git afterwards (then listed as left, with the reason).
+//!
+//! What only a human can do (configure the trusted publisher on npmjs.com,
+//! then disallow tokens and revoke the old one) goes to the checklist. The
+//! fix is checked before it is offered: the changed workflow is scanned
+//! again and must no longer report this publish and report nothing new.
+
+use super::{Edit, FindingFix, block};
+use crate::detect::workflow::oidc_npm_too_old::{node_version, npm_upgraded, too_old};
+use crate::detect::workflow::{
+    self, Ctx, Job, Permissions, Publish, Step, Tool, Workflow, expr_credential,
+    is_npm_config_file, publishing_steps, setup_node_before, token_writes, write_command,
+};
+use crate::detect::yaml::{self, Positions};
+use crate::detect::{DetectOptions, Item};
+use crate::finding::{Finding, Origin};
+use crate::rules::Policy;
+use marked_yaml::Node;
+use marked_yaml::types::MarkedMappingNode;
+use std::collections::BTreeMap;
+
+pub const RULE: &str = "gha-npm-long-lived-publish-token";
+
+/// The Node major a too-old literal `node-version` becomes: its current
+/// releases bundle npm >= 11.5.1 (Node 24.5.0 was the first).
+const NODE_MAJOR: &str = "24";
+
+/// The public registry, as `registry-url` is written.
+const PUBLIC_REGISTRY: &str = "https://registry.npmjs.org";
+
+/// The scopes a release tool writes with: kept, or granted when the job had
+/// the repository default.
+fn release_scopes(tool: Tool) -> &'static [&'static str] {
+    match tool {
+        // Tags, GitHub releases, release notes on issues and PRs.
+        Tool::SemanticRelease => &["contents", "issues", "pull-requests"],
+        // The version PR, tags and releases.
+        Tool::Changesets => &["contents", "pull-requests"],
+        Tool::ReleaseIt | Tool::Lerna | Tool::Np => &["contents"],
+        _ => &[],
+    }
+}
+
+/// The job's and step's YAML nodes, found by the model's positions.
+struct Nodes<'a> {
+    root: &'a MarkedMappingNode,
+    job: &'a MarkedMappingNode,
+    step: &'a MarkedMappingNode,
+}
+
+fn step_node<'a>(
+    job: &'a MarkedMappingNode,
+    pos: &Positions,
+    first_key: usize,
+) -> Option<&'a MarkedMappingNode> {
+    job.get_sequence("steps")?
+        .iter()
+        .filter_map(Node::as_mapping)
+        .find(|s| {
+            s.iter()
+                .next()
+                .is_some_and(|(k, _)| pos.span_start(k.span()) == first_key)
+        })
+}
+
+/// Why a job pushes with git (so `actions/checkout` must keep its
+/// credentials), if it does.
+fn pushes_with_git(job: &Job) -> Option<String> {
+    for step in &job.steps {
+        for p in workflow::real_publishes(step) {
+            if matches!(
+                p.tool,
+                Tool::SemanticRelease | Tool::Changesets | Tool::ReleaseIt | Tool::Lerna | Tool::Np
+            ) {
+                return Some(format!(
+                    "{} pushes tags or a release branch with git",
+                    p.shown()
+                ));
+            }
+        }
+        if let Some(action) = step.action()
+            && matches!(
+                action.as_str(),
+                "changesets/action"
+                    | "stefanzweifel/git-auto-commit-action"
+                    | "endbug/add-and-commit"
+                    | "ad-m/github-push-action"
+                    | "googleapis/release-please-action"
+            )
+        {
+            return Some(format!("`{action}` pushes with git"));
+        }
+        if step.commands().iter().any(|c| {
+            c.name == "git"
+                && c.argv()
+                    .find(|a| !a.starts_with('-'))
+                    .is_some_and(|a| a == "push")
+        }) {
+            return Some(format!("step {} runs `git push`", step.label));
+        }
+    }
+    None
+}
+
+/// Everything the fix changes and says, built up piece by piece.
+#[derive(Default)]
+struct Changes {
+    edits: Vec<Edit>,
+    checklist: Vec<String>,
+    left: Vec<String>,
+}
+
+pub fn fix(f: &Finding, text: &str) -> Result<FindingFix, String> {
+    let root_node = yaml::parse(text).map_err(|e| format!("the workflow does not parse: {e}"))?;
+    let root = root_node
+        .as_mapping()
+        .ok_or("the workflow is not a mapping")?;
+    let wf = workflow::model(text).ok_or("the workflow is not a mapping")?;
+    let pos = Positions::new(text);
+    let offset = pos.offset_of(f.span.start_line, f.span.start_column);
+    let (job, step, publish) = publishing_steps(&wf)
+        .find_map(|(j, s, ps)| {
+            ps.into_iter()
+                .find(|p| p.range.start == offset)
+                .map(|p| (j, s, p))
+        })
+        .ok_or("the publish was not found again in the workflow")?;
+    refuse_what_trusted_publishing_cannot_do(&wf, job, step, &publish)?;
+    let job_node = root
+        .get_mapping("jobs")
+        .and_then(|jobs| jobs.get_mapping(&job.id))
+        .ok_or("the job is not a mapping")?;
+    let nodes = Nodes {
+        root,
+        job: job_node,
+        step: step_node(job_node, &pos, step.range.start).ok_or("the step was not found")?,
+    };
+    let unit = block::indent_unit(text, root, &pos);
+    let item = Item {
+        path: &f.path,
+        bytes: text.as_bytes(),
+        origin: Origin::Worktree,
+        tree: None,
+    };
+    let opts = DetectOptions::default();
+    let cx = Ctx {
+        item: &item,
+        text,
+        wf: &wf,
+        opts: &opts,
+    };
+    let mut changes = Changes::default();
+    let secrets = remove_token(&cx, job, step, &nodes, &pos, &mut changes)?;
+    add_id_token(text, &pos, &wf, job, &publish, &nodes, unit, &mut changes)?;
+    set_up_node(text, &pos, job, step, &publish, &nodes, unit, &mut changes)?;
+    persist_credentials(text, &pos, job, &nodes, unit, &mut changes)?;
+    checklist(f, job, &publish, &secrets, &mut changes);
+    verify(f, text, &changes.edits)?;
+    Ok(FindingFix {
+        edits: changes.edits,
+        removed_values: Vec::new(),
+        checklist: changes.checklist,
+        left: changes.left,
+    })
+}
+
+fn refuse_what_trusted_publishing_cannot_do(
+    wf: &Workflow,
+    job: &Job,
+    step: &Step,
+    p: &Publish,
+) -> Result<(), String> {
+    if job.self_hosted() {
+        return Err("trusted publishing does not support self-hosted runners: move the publish to a GitHub-hosted runner, or stage it (`npm stage publish`)".into());
+    }
+    match p.tool {
+        Tool::Bun => {
+            return Err("`bun publish` has no trusted publishing: publish with npm, or stage with `npm stage publish`".into());
+        }
+        Tool::Yarn => {
+            return Err("`yarn npm publish` needs a Yarn with OIDC support; check your Yarn's release notes and migrate by hand".into());
+        }
+        _ => {}
+    }
+    if wf.has_trigger("workflow_call") {
+        return Err("a reusable workflow (workflow_call): npm checks the calling workflow's file name and the caller grants `id-token: write`; migrate by hand (see gha-npm-oidc-reusable-workflow)".into());
+    }
+    if let Some(c) = step.commands().iter().find(|c| write_command(c)) {
+        return Err(format!(
+            "the step also runs `{} {}`, which needs a token; trusted publishing only publishes",
+            c.name,
+            c.argv().next().unwrap_or("")
+        ));
+    }
+    Ok(())
+}
+
+/// Remove the npm token's `env:` entries from the publish step; returns
+/// the secrets they came from. Refused when the token reaches the publish
+/// another way (job or workflow `env:`, a `with:` input, the script, a
+/// written `.npmrc`) or the step uses it for something else.
+fn remove_token(
+    cx: &Ctx,
+    job: &Job,
+    step: &Step,
+    nodes: &Nodes,
+    pos: &Positions,
+    changes: &mut Changes,
+) -> Result<Vec<String>, String> {
+    let text = cx.text;
+    let creds: Vec<_> = cx
+        .wf
+        .step_credentials(job, step, cx.opts)
+        .into_iter()
+        .filter(|(_, c)| !c.job_token)
+        .collect();
+    if let Some((e, _)) = creds.iter().find(|(e, _)| e.level != workflow::Level::Step) {
+        return Err(format!(
+            "the token reaches the publish through {}-level `env:` ({}); `npmsweep fix --rule gha-npm-token-overexposed` moves it to the steps that read it, then run fix again",
+            e.level.as_str(),
+            e.name
+        ));
+    }
+    if let Some((k, _, _)) = step
+        .with
+        .iter()
+        .find(|(k, _, v)| cx.wf.credential(k, &v.value, cx.opts).is_some())
+    {
+        return Err(format!(
+            "the step takes the token as input `{k}`; remove it by hand once its action supports trusted publishing"
+        ));
+    }
+    if let Some(run) = &step.run
+        && run
+            .script
+            .exprs
+            .iter()
+            .any(|e| expr_credential(&e.inner, cx.opts).is_some())
+    {
+        return Err("the token is pasted into the script; `npmsweep fix --rule gha-npm-secret-in-run` moves it to `env:` first, then run fix again".into());
+    }
+    if let Some(w) = token_writes(cx, job)
+        .into_iter()
+        .filter(|w| is_npm_config_file(&w.path))
+        .find(|w| w.step <= step.index)
+    {
+        return Err(format!(
+            "step {} writes the token to {}; remove that write by hand",
+            job.steps[w.step].label, w.path
+        ));
+    }
+    if creds.is_empty() {
+        return Err("the token was not found in the step's `env:`".into());
+    }
+    for (e, _) in &creds {
+        let name = e.name.as_str();
+        // npm reads it from the environment; a script that names it
+        // (`--//registry.npmjs.org/:_authToken=$NPM_TOKEN`, a write) would
+        // be left with an empty value.
+        let named = step
+            .commands()
+            .iter()
+            .any(|c| c.words().any(|w| w.vars.iter().any(|v| v.name == name)))
+            || step.with.iter().any(|(_, _, v)| v.value.contains(name));
+        if named {
+            return Err(format!(
+                "the step's script or inputs use ${name} by name; remove that use by hand"
+            ));
+        }
+    }
+    let env_entries = nodes
+        .step
+        .get_mapping("env")
+        .ok_or("the step's `env:` is not a mapping")?;
+    let removed: Vec<usize> = creds.iter().map(|(e, _)| e.key.start).collect();
+    let keep = env_entries
+        .iter()
+        .filter(|(k, _)| !removed.contains(&pos.span_start(k.span())))
+        .count();
+    if keep == 0 {
+        let (env_key, _) = nodes
+            .step
+            .iter()
+            .find(|(k, _)| k.as_str() == "env")
+            .ok_or("no env")?;
+        let env_key = pos.span_start(env_key.span());
+        let start = block::line_start(text, env_key);
+        if !text[start..env_key].trim().is_empty() {
+            return Err(
+                "the step's `env:` shares its line (`- env:`); remove the token by hand".into(),
+            );
+        }
+        for (k, _) in env_entries.iter() {
+            block::entry_line(text, pos.span_start(k.span()))?;
+        }
+        let end = block::block_end(
+            text,
+            env_key,
+            super::step_env::column_of(text, env_key),
+            false,
+        );
+        changes.edits.push(Edit {
+            range: start..end,
+            replacement: String::new(),
+            rank: 0,
+        });
+    } else {
+        for at in &removed {
+            let line = block::entry_line(text, *at)?;
+            changes.edits.push(Edit {
+                range: line,
+                replacement: String::new(),
+                rank: 0,
+            });
+        }
+    }
+    let mut secrets: Vec<String> = creds.into_iter().map(|(_, c)| c.source).collect();
+    secrets.dedup();
+    Ok(secrets)
+}
+
+/// `id-token: write` for the job, keeping the scopes it has.
+#[allow(clippy::too_many_arguments)]
+fn add_id_token(
+    text: &str,
+    pos: &Positions,
+    wf: &Workflow,
+    job: &Job,
+    p: &Publish,
+    nodes: &Nodes,
+    unit: usize,
+    changes: &mut Changes,
+) -> Result<(), String> {
+    const ENTRY: &str = "id-token: write";
+    if let Some(block) = &job.permissions {
+        let Some(Node::Mapping(perms)) = nodes.job.get_node("permissions") else {
+            return match block.perms {
+                Permissions::ReadAll => Err("the job's permissions are `read-all`, which cannot be combined with `id-token: write`; list the scopes it needs by hand".into()),
+                _ => Err("the job's `permissions:` is not a mapping; add `id-token: write` by hand".into()),
+            };
+        };
+        if let Some(v) = perms.get_scalar("id-token") {
+            let at = pos.scalar_range(v.span(), v.as_str());
+            changes.edits.push(Edit {
+                range: at,
+                replacement: "write".into(),
+                rank: 0,
+            });
+            return Ok(());
+        }
+        let open = pos.span_start(perms.span());
+        if perms.is_empty() || text.as_bytes().get(open) == Some(&b'{') {
+            changes.edits.push(block::flow_append(text, open, ENTRY)?);
+        } else {
+            changes
+                .edits
+                .push(block::append(text, pos, perms, &[ENTRY.to_string()])?);
+        }
+        return Ok(());
+    }
+    // A job block replaces the workflow's: start from the workflow's scopes.
+    let mut scopes: Vec<(String, String)> = match wf.permissions.as_ref().map(|b| &b.perms) {
+        Some(Permissions::Scopes(_)) => {
+            let Some(Node::Mapping(m)) = nodes.root.get_node("permissions") else {
+                return Err("the workflow's `permissions:` is not a mapping".into());
+            };
+            m.iter()
+                .filter_map(|(k, v)| {
+                    v.as_scalar()
+                        .map(|v| (k.as_str().to_string(), v.as_str().trim().to_string()))
+                })
+                .filter(|(k, _)| k != "id-token")
+                .collect()
+        }
+        Some(Permissions::ReadAll) => {
+            return Err("the workflow's permissions are `read-all`, which cannot be combined with `id-token: write`; give the job the scopes it needs and `id-token: write` by hand".into());
+        }
+        Some(_) => {
+            return Err(
+                "the workflow's `permissions:` is not a list of scopes; add the job's by hand"
+                    .into(),
+            );
+        }
+        None => {
+            // The repository default: read the code, and what the release tool writes.
+            let mut v = vec![("contents".to_string(), "read".to_string())];
+            for scope in release_scopes(p.tool) {
+                match v.iter_mut().find(|(k, _)| k == scope) {
+                    Some(e) => e.1 = "write".into(),
+                    None => v.push((scope.to_string(), "write".into())),
+                }
+            }
+            let granted: Vec<String> = v.iter().map(|(k, l)| format!("{k}: {l}")).collect();
+            changes.checklist.push(format!(
+                "Job `{}` ran with the repository's default GITHUB_TOKEN permissions; it now has only {} and `id-token: write`: add any other scope it needs.",
+                job.id,
+                granted.join(", ")
+            ));
+            v
+        }
+    };
+    scopes.push(("id-token".into(), "write".into()));
+    let mut lines = vec!["permissions:".to_string()];
+    lines.extend(
+        scopes
+            .iter()
+            .map(|(k, v)| format!("{}{k}: {v}", " ".repeat(unit))),
+    );
+    let steps_key = nodes
+        .job
+        .iter()
+        .find(|(k, _)| k.as_str() == "steps")
+        .map(|(k, _)| pos.span_start(k.span()))
+        .ok_or("the job has no `steps:`")?;
+    changes
+        .edits
+        .push(block::insert_before_key(text, steps_key, &lines)?);
+    Ok(())
+}
+
+/// `registry-url` on setup-node and an npm that does the OIDC exchange.
+#[allow(clippy::too_many_arguments)]
+fn set_up_node(
+    text: &str,
+    pos: &Positions,
+    job: &Job,
+    step: &Step,
+    p: &Publish,
+    nodes: &Nodes,
+    unit: usize,
+    changes: &mut Changes,
+) -> Result<(), String> {
+    let policy = Policy::global();
+    let Some(setup) = setup_node_before(job, step.index) else {
+        let ind = " ".repeat(unit);
+        changes.edits.push(block::insert_step_before(
+            text,
+            step.range.start,
+            &[
+                format!("uses: {}", policy.value("setup_node_action")),
+                "with:".into(),
+                format!("{ind}node-version: {NODE_MAJOR}"),
+                format!("{ind}registry-url: {PUBLIC_REGISTRY}"),
+            ],
+        )?);
+        return Ok(());
+    };
+    let mut add = Vec::new();
+    let mut upgrade_npm = false;
+    match setup.with_value("node-version") {
+        Some(v) => {
+            let old = |s: &str| node_version(s).is_some_and(|(maj, min)| too_old(maj, min));
+            if !v.value.contains("${{") {
+                if old(&v.value) {
+                    if text.get(v.range.clone()) != Some(v.value.as_str()) {
+                        return Err("setup-node's `node-version` is not written as one plain value; set it to 24 by hand".into());
+                    }
+                    changes.edits.push(Edit {
+                        range: v.range.clone(),
+                        replacement: NODE_MAJOR.into(),
+                        rank: 0,
+                    });
+                }
+            } else if job
+                .values_of(&v.value)
+                .iter()
+                .any(|s| s.contains("${{") || old(s))
+            {
+                // An expression or a matrix: the versions stay, npm is upgraded.
+                upgrade_npm = true;
+            }
+        }
+        None if setup.with_value("node-version-file").is_some() => upgrade_npm = true,
+        None => add.push(format!("node-version: {NODE_MAJOR}")),
+    }
+    match setup.with_value("registry-url") {
+        None => add.push(format!("registry-url: {PUBLIC_REGISTRY}")),
+        Some(v) if v.value.trim().is_empty() => {
+            return Err("setup-node's `registry-url` is empty; set it by hand".into());
+        }
+        Some(_) => {}
+    }
+    if !add.is_empty() {
+        let setup_node = step_node(nodes.job, pos, setup.range.start)
+            .ok_or("the setup-node step was not found")?;
+        changes
+            .edits
+            .extend(add_inputs(text, pos, setup_node, &add, unit)?);
+    }
+    if upgrade_npm && !npm_upgraded(job, step, p.range.start) {
+        changes.edits.push(block::insert_step_before(
+            text,
+            step.range.start,
+            &[
+                format!(
+                    "name: npm >= {} for trusted publishing",
+                    policy.value("npm_oidc_version")
+                ),
+                format!(
+                    "run: npm install -g npm@^{}",
+                    policy.value("npm_stage_version")
+                ),
+            ],
+        )?);
+        changes.checklist.push(format!(
+            "Job `{}` upgrades npm for trusted publishing, whose Node version the workflow does not state: npm {} needs Node {} or newer.",
+            job.id,
+            policy.value("npm_stage_version"),
+            policy.value("node_stage_version")
+        ));
+    }
+    Ok(())
+}
+
+/// Add `with:` inputs to an action step (block, one-line flow, or a new
+/// `with:`).
+fn add_inputs(
+    text: &str,
+    pos: &Positions,
+    step: &MarkedMappingNode,
+    entries: &[String],
+    unit: usize,
+) -> Result<Vec<Edit>, String> {
+    match step.get_node("with") {
+        Some(Node::Mapping(with)) => {
+            let open = pos.span_start(with.span());
+            if with.is_empty() || text.as_bytes().get(open) == Some(&b'{') {
+                let mut out = Vec::new();
+                // One edit: entries inserted at one place in order.
+                let joined = entries.join(", ");
+                out.push(block::flow_append(text, open, &joined)?);
+                Ok(out)
+            } else {
+                Ok(vec![block::append(text, pos, with, entries)?])
+            }
+        }
+        Some(_) => Err("the step's `with:` is not a mapping; add the inputs by hand".into()),
+        None => {
+            let ind = " ".repeat(unit);
+            let mut lines = vec!["with:".to_string()];
+            lines.extend(entries.iter().map(|e| format!("{ind}{e}")));
+            Ok(vec![block::append(text, pos, step, &lines)?])
+        }
+    }
+}
+
+/// `persist-credentials: false` on every `actions/checkout` of the job,
+/// unless the job pushes with git afterwards.
+fn persist_credentials(
+    text: &str,
+    pos: &Positions,
+    job: &Job,
+    nodes: &Nodes,
+    unit: usize,
+    changes: &mut Changes,
+) -> Result<(), String> {
+    let checkouts: Vec<&Step> = job
+        .steps
+        .iter()
+        .filter(|s| s.action().as_deref() == Some("actions/checkout"))
+        .collect();
+    if checkouts.is_empty() {
+        return Ok(());
+    }
+    if let Some(why) = pushes_with_git(job) {
+        changes.left.push(format!(
+            "`actions/checkout` in job {} keeps the job's GitHub token in .git/config (`persist-credentials`): {why}; set `persist-credentials: false` by hand once it pushes with a token of its own",
+            job.id
+        ));
+        return Ok(());
+    }
+    for checkout in checkouts {
+        match checkout.with_value("persist-credentials") {
+            Some(v) if v.value.trim() == "false" => {}
+            Some(v) => changes.left.push(format!(
+                "`actions/checkout` in job {} sets `persist-credentials: {}` explicitly; left as it is",
+                job.id,
+                v.value.trim()
+            )),
+            None => {
+                let node = step_node(nodes.job, pos, checkout.range.start)
+                    .ok_or("the checkout step was not found")?;
+                changes.edits.extend(add_inputs(
+                    text,
+                    pos,
+                    node,
+                    &["persist-credentials: false".to_string()],
+                    unit,
+                )?);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn checklist(f: &Finding, job: &Job, p: &Publish, secrets: &[String], changes: &mut Changes) {
+    let policy = Policy::global();
+    let file = f.path.rsplit('/').next().unwrap_or(&f.path);
+    changes.checklist.push(format!(
+        "On npmjs.com, for each package job `{}` publishes: Settings → Trusted publisher → GitHub Actions, with this repository's owner and name and the workflow file name `{file}` (and the job's environment, if it uses one). Until then the changed job cannot publish.",
+        job.id
+    ));
+    match p.tool {
+        Tool::SemanticRelease => changes.checklist.push(
+            "semantic-release: use a version of @semantic-release/npm with trusted-publishing support (older ones stop with ENONPMTOKEN when NPM_TOKEN is not set).".into(),
+        ),
+        Tool::Changesets => changes.checklist.push(
+            "changesets: use a changesets/action release with trusted-publishing support (older ones write an .npmrc from NPM_TOKEN).".into(),
+        ),
+        Tool::Pnpm => changes.checklist.push(
+            "pnpm publish: use a pnpm that supports trusted publishing (check its release notes).".into(),
+        ),
+        _ => {}
+    }
+    let names = if secrets.is_empty() {
+        "the old token's repository secret".to_string()
+    } else {
+        secrets
+            .iter()
+            .map(|s| format!("`{s}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    changes.checklist.push(format!(
+        "After a release published through trusted publishing, set each package to *Require two-factor authentication and disallow tokens*, then revoke the old token ({}) and delete {names} from the repository's secrets.",
+        policy.value("revoke_npm_token")
+    ));
+}
+
+/// Scan the changed workflow: this publish must no longer be reported and
+/// nothing new may appear. A fix that would not hold is not offered.
+fn verify(f: &Finding, text: &str, edits: &[Edit]) -> Result<(), String> {
+    let fixed = super::apply_edits(text, edits)?;
+    let scan = |t: &str| {
+        let item = Item {
+            path: &f.path,
+            bytes: t.as_bytes(),
+            origin: Origin::Worktree,
+            tree: None,
+        };
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for found in crate::scan::detect_item(&item, &DetectOptions::default()).findings {
+            *counts.entry(found.rule_id).or_default() += 1;
+        }
+        counts
+    };
+    let (before, after) = (scan(text), scan(&fixed));
+    if after.get(RULE) >= before.get(RULE) {
+        return Err(
+            "the changed workflow would still publish with a token; migrate by hand".into(),
+        );
+    }
+    if let Some((rule, _)) = after
+        .iter()
+        .find(|(rule, n)| before.get(*rule).is_none_or(|b| b < n))
+    {
+        return Err(format!(
+            "the changed workflow would be reported by {rule}; migrate by hand"
+        ));
+    }
+    Ok(())
+}
