@@ -53,6 +53,10 @@ fn edited_here(rule: &str, path: &str, content: &str) -> bool {
     if rule == "gha-npm-secret-in-run" || rule == "gha-npm-token-overexposed" {
         return kind == FileKind::Workflow;
     }
+    if rule == "docker-npm-token-build-arg" || rule == "docker-npmrc-in-layer" {
+        // A `--build-arg` in a workflow is listed, not edited.
+        return kind == FileKind::Dockerfile;
+    }
     if rule == "gha-npm-long-lived-publish-token" {
         // Trusted publishing does not run on self-hosted runners.
         return kind == FileKind::Workflow && !content.contains("self-hosted");
@@ -75,6 +79,89 @@ fn assert_parses(path: &str, text: &str) {
                 .unwrap_or_else(|e| panic!("{path}: fixed TOML does not parse: {e}\n{text}"));
         }
         _ => {}
+    }
+}
+
+/// No Docker engine here: the fixed Dockerfile is checked for structure.
+/// Every instruction is a known one; every `RUN` parses as shell with no
+/// dangling `&&`; no `ARG`/`ENV` credential (for the build-arg rule) and
+/// no copied `.npmrc` (for the layer rule) is left; every `RUN` that runs a package manager mounts the secret.
+fn assert_dockerfile(path: &str, text: &str, rule: &str) {
+    use npmsweep::detect::dockerfile::{instructions, run_body};
+    const KNOWN: &[&str] = &[
+        "FROM",
+        "RUN",
+        "CMD",
+        "LABEL",
+        "EXPOSE",
+        "ENV",
+        "ADD",
+        "COPY",
+        "ENTRYPOINT",
+        "VOLUME",
+        "USER",
+        "WORKDIR",
+        "ARG",
+        "ONBUILD",
+        "STOPSIGNAL",
+        "HEALTHCHECK",
+        "SHELL",
+    ];
+    let all = instructions(text);
+    assert!(
+        all.iter().any(|i| i.keyword == "FROM"),
+        "{path}: no FROM left:\n{text}"
+    );
+    for ins in &all {
+        let args = &text[ins.args.clone()];
+        assert!(
+            KNOWN.contains(&ins.keyword.as_str()),
+            "{path}: {}:\n{text}",
+            ins.keyword
+        );
+        assert!(
+            !args.trim().is_empty(),
+            "{path}: empty {}:\n{text}",
+            ins.keyword
+        );
+        match ins.keyword.as_str() {
+            "ARG" | "ENV" if rule == "docker-npm-token-build-arg" => assert!(
+                !args.to_ascii_uppercase().contains("TOKEN"),
+                "{path}: a token variable is left:\n{text}"
+            ),
+            "COPY" | "ADD" if rule == "docker-npmrc-in-layer" => {
+                assert!(!args.contains(".npmrc"), "{path}: .npmrc copied:\n{text}")
+            }
+            "RUN" => {
+                let (flags, body) = run_body(text, ins.args.clone());
+                let body = text[body].replace("\\\n", " ");
+                let body = body.trim();
+                for sep in ["&&", ";", "||"] {
+                    assert!(
+                        !body.starts_with(sep) && !body.ends_with(sep),
+                        "{path}: dangling {sep} in RUN:\n{text}"
+                    );
+                }
+                assert!(!body.contains("&& &&"), "{path}:\n{text}");
+                let script = npmsweep::detect::workflow::shell::parse(body);
+                assert!(
+                    script.not_analysed.is_none() && !script.commands.is_empty(),
+                    "{path}:\n{text}"
+                );
+                let installs = script.commands.iter().any(|c| {
+                    let sub = c.argv().next().unwrap_or("");
+                    matches!(c.name.as_str(), "npm" | "pnpm" | "yarn")
+                        && matches!(sub, "" | "ci" | "install" | "i" | "add")
+                });
+                if installs {
+                    assert!(
+                        flags.iter().any(|f| f == npmsweep::fix::dockerfile::MOUNT),
+                        "{path}: an install without the secret:\n{text}"
+                    );
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -137,6 +224,9 @@ fn every_positive_example_of_a_fixable_rule_is_fixed_or_says_why() {
                 );
             }
             assert_parses(&example.path, &patch.fixed);
+            if FileKind::of(&example.path) == FileKind::Dockerfile {
+                assert_dockerfile(&example.path, &patch.fixed, &rule.id);
+            }
             // `scripts/lint-fixed-workflows.sh` lints these with actionlint.
             if let Some(dir) = std::env::var_os("NPMSWEEP_FIX_DUMP")
                 && FileKind::of(&example.path) == FileKind::Workflow
@@ -341,4 +431,27 @@ fn trusted_publishing_refusals_say_why() {
     assert!(out.contains("`read-all`"), "{out}");
     assert!(out.contains("npm dist-tag"), "{out}");
     assert!(out.contains("$NODE_AUTH_TOKEN by name"), "{out}");
+}
+
+#[test]
+fn golden_dockerfile_token_becomes_a_build_secret() {
+    insta::assert_snapshot!(diff_of(
+        "Dockerfile",
+        "# build\nFROM node:24 AS build\nARG NPM_TOKEN\nWORKDIR /app\nCOPY package.json package-lock.json .npmrc ./\nRUN echo \"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\" > .npmrc && \\\n    npm ci\nRUN rm -f .npmrc\nCOPY . .\nRUN npm run build\n\nFROM node:24-slim\nENV NODE_AUTH_TOKEN=${NODE_AUTH_TOKEN}\nWORKDIR /app\nCOPY --from=build /app/dist ./dist\nRUN npm ci --omit=dev\nCMD [\"node\", \"dist/index.js\"]\n"
+    ));
+}
+
+#[test]
+fn dockerfile_refusals_say_why() {
+    let out = diff_of(
+        "Dockerfile",
+        "FROM node:24\nARG NPM_TOKEN\nUSER node\nRUN npm ci\n",
+    );
+    assert!(out.contains("USER node"), "{out}");
+    let out = diff_of(
+        "Dockerfile",
+        "FROM node:24\nARG NPM_TOKEN\nRUN curl -H \"Authorization: Bearer $NPM_TOKEN\" https://npm.example.com/x.tgz -o x.tgz\n",
+    );
+    assert!(out.contains("uses $NPM_TOKEN by name"), "{out}");
+    assert!(!out.contains("+++"), "{out}");
 }

@@ -7,12 +7,16 @@
 //! steps only a human can take. One module per kind of fix: [`config`]
 //! (package-manager configuration), [`run_env`] (`${{ secrets.X }}` in a
 //! workflow `run:`), [`scoped_env`] (a token in workflow or job `env:` moves
-//! to the steps that read it); [`step_env`] edits a step's `env:`, [`diff`]
-//! renders the patch.
+//! to the steps that read it), [`trusted_publishing`] (a publish with a
+//! long-lived token becomes npm trusted publishing), [`dockerfile`] (an npm
+//! token in an image becomes a build secret); [`step_env`] edits a step's
+//! `env:`, [`block`] inserts and removes block-YAML text, [`diff`] renders
+//! the patch.
 
 pub mod block;
 pub mod config;
 pub mod diff;
+pub mod dockerfile;
 pub mod run_env;
 pub mod scoped_env;
 pub mod step_env;
@@ -55,6 +59,8 @@ pub const FIXABLE_RULES: &[&str] = &[
     run_env::RULE,
     scoped_env::RULE,
     trusted_publishing::RULE,
+    dockerfile::RULES[0],
+    dockerfile::RULES[1],
 ];
 
 /// Why a rule is never fixed automatically (shown for its findings).
@@ -62,9 +68,6 @@ pub fn not_fixable_reason(rule_id: &str) -> &'static str {
     match rule_id {
         "gha-npm-long-lived-stage-token" => {
             "staging with a token keeps working; moving the staged publish to trusted publishing is a choice made by hand (see `npmsweep explain`)"
-        }
-        "docker-npm-token-build-arg" | "docker-npmrc-in-layer" => {
-            "a build secret changes how the image is built (`docker build --secret`); not changed automatically"
         }
         "gha-npm-token-persisted" => {
             "which later step ships the file off the runner is a design decision; not changed automatically"
@@ -290,6 +293,9 @@ fn fix_one(f: &Finding, text: &str, siblings: &[&Finding]) -> Result<FindingFix,
     }
     if f.rule_id == trusted_publishing::RULE {
         return trusted_publishing::fix(f, text);
+    }
+    if dockerfile::RULES.contains(&f.rule_id.as_str()) {
+        return dockerfile::fix(f, text, siblings);
     }
     if FIXABLE_RULES.contains(&f.rule_id.as_str()) {
         return config::fix(f, text, siblings);
