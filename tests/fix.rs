@@ -455,3 +455,79 @@ fn dockerfile_refusals_say_why() {
     assert!(out.contains("uses $NPM_TOKEN by name"), "{out}");
     assert!(!out.contains("+++"), "{out}");
 }
+
+#[test]
+fn fix_help_lists_only_the_flags_fix_takes() {
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_npmsweep"))
+            .arg("fix")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let help = String::from_utf8(run(&["--help"]).stdout).unwrap();
+    let refused = [
+        "--stdin-path",
+        "--staged",
+        "--repos",
+        "--shard",
+        "--format",
+        "--output",
+        "--json-output",
+        "--sarif-output",
+        "--sarif-category",
+        "--fail-on",
+        "--quiet",
+        "--color",
+        "--show-suppressed",
+        "--verify",
+        "--only-verified",
+        "--verify-timeout",
+        "--verify-deadline",
+        "--verify-per-host",
+    ];
+    // An option line starts with the flag (or `-x, ` and the flag).
+    let options: Vec<&str> = help
+        .lines()
+        .map(str::trim_start)
+        .filter(|l| l.starts_with('-'))
+        .map(|l| {
+            l.split_whitespace()
+                .find(|w| w.starts_with("--"))
+                .unwrap_or("")
+        })
+        .collect();
+    for taken in [
+        "--apply",
+        "--rule",
+        "--no-ignore",
+        "--config",
+        "--show-secrets",
+    ] {
+        assert!(options.contains(&taken), "{taken} missing:\n{help}");
+    }
+    for flag in refused {
+        assert!(!options.contains(&flag), "{flag} listed:\n{help}");
+    }
+    // Each is refused with a clear error, before anything is scanned.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap();
+    for (flag, value) in [
+        ("--format", Some("json")),
+        ("--staged", None),
+        ("--quiet", None),
+        ("--verify-timeout", Some("3")),
+        ("--repos", Some("list.txt")),
+    ] {
+        let mut args = vec![flag];
+        args.extend(value);
+        args.push(path);
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.contains(&format!("{flag} is for scan")),
+            "{flag}: {err}"
+        );
+    }
+}
