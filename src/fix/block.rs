@@ -100,7 +100,7 @@ pub fn append(
     let first = pos.span_start(first.span());
     block_key(text, first)?;
     let col = column_of(text, first);
-    let (last_key, last_value) = map.iter().last().ok_or("an empty mapping")?;
+    let (last_key, last_value) = map.iter().next_back().ok_or("an empty mapping")?;
     let last = pos.span_start(last_key.span());
     let end = block_end(text, last, col, matches!(last_value, Node::Sequence(_)));
     Ok(Edit {
