@@ -446,7 +446,32 @@ fn set_up_node(
     changes: &mut Changes,
 ) -> Result<(), String> {
     let policy = Policy::global();
+    // Node set up by an action the model does not see into (a local
+    // composite action, a version manager): keep it, upgrade npm.
+    let provisioner = job.steps[..step.index].iter().find_map(|s| {
+        let uses = s.uses.as_ref()?.value.trim();
+        let action = s.action()?;
+        (uses.starts_with("./")
+            || matches!(
+                action.as_str(),
+                "volta-cli/action" | "jdx/mise-action" | "asdf-vm/actions/install" | "asdf-vm/actions/setup"
+            ))
+        .then(|| uses.to_string())
+    });
     let Some(setup) = setup_node_before(job, step.index) else {
+        if let Some(by) = provisioner {
+            if !npm_upgraded(job, step, p.range.start) {
+                changes
+                    .edits
+                    .push(block::insert_step_before(text, step.range.start, &upgrade_step())?);
+            }
+            changes.checklist.push(format!(
+                "Job `{}` sets up Node with `{by}`: it must be Node {} or newer for the npm the fix installs, and any .npmrc it writes must not hold the token.",
+                job.id,
+                policy.value("node_stage_version")
+            ));
+            return Ok(());
+        }
         let ind = " ".repeat(unit);
         changes.edits.push(block::insert_step_before(
             text,
@@ -503,20 +528,9 @@ fn set_up_node(
             .extend(add_inputs(text, pos, setup_node, &add, unit)?);
     }
     if upgrade_npm && !npm_upgraded(job, step, p.range.start) {
-        changes.edits.push(block::insert_step_before(
-            text,
-            step.range.start,
-            &[
-                format!(
-                    "name: npm >= {} for trusted publishing",
-                    policy.value("npm_oidc_version")
-                ),
-                format!(
-                    "run: npm install -g npm@^{}",
-                    policy.value("npm_stage_version")
-                ),
-            ],
-        )?);
+        changes
+            .edits
+            .push(block::insert_step_before(text, step.range.start, &upgrade_step())?);
         changes.checklist.push(format!(
             "Job `{}` upgrades npm for trusted publishing, whose Node version the workflow does not state: npm {} needs Node {} or newer.",
             job.id,
@@ -525,6 +539,22 @@ fn set_up_node(
         ));
     }
     Ok(())
+}
+
+/// The step that upgrades npm: to the policy's version within npm 11
+/// (`npm@latest` is npm 12, a major upgrade with new install defaults).
+fn upgrade_step() -> Vec<String> {
+    let policy = Policy::global();
+    vec![
+        format!(
+            "name: npm >= {} for trusted publishing",
+            policy.value("npm_oidc_version")
+        ),
+        format!(
+            "run: npm install -g npm@^{}",
+            policy.value("npm_stage_version")
+        ),
+    ]
 }
 
 /// Add `with:` inputs to an action step (block, one-line flow, or a new
