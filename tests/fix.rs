@@ -425,8 +425,9 @@ fn golden_workflow_trusted_publishing_matrix_and_no_setup_node() {
 fn trusted_publishing_refusals_say_why() {
     let out = diff_of(
         ".github/workflows/release.yml",
-        "on: push\npermissions: read-all\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm publish\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n  b:\n    runs-on: ubuntu-latest\n    permissions:\n      contents: read\n    steps:\n      - run: npm publish && npm dist-tag add pkg@1.0.0 next\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n  c:\n    runs-on: ubuntu-latest\n    permissions:\n      contents: read\n    steps:\n      - run: npm publish --//registry.npmjs.org/:_authToken=$NODE_AUTH_TOKEN\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n",
+        "on: push\npermissions: read-all\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm publish\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n  b:\n    runs-on: ubuntu-latest\n    permissions:\n      contents: read\n    steps:\n      - run: npm publish && npm dist-tag add pkg@1.0.0 next\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n  c:\n    runs-on: ubuntu-latest\n    permissions:\n      contents: read\n    steps:\n      - run: npm publish --//registry.npmjs.org/:_authToken=$NODE_AUTH_TOKEN\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n  d:\n    runs-on: ubuntu-latest\n    permissions:\n      contents: read\n    steps:\n      - run: |\n          if [ -n \"$X\" ]; then\n            echo \"//registry.npmjs.org/:_authToken=$NPM_TOKEN\" > ~/.npmrc\n          fi\n          npm publish\n        env:\n          NPM_TOKEN: ${{ secrets.NPM_TOKEN }}\n",
     );
+    assert!(out.contains("empty shell block"), "{out}");
     assert!(!out.contains("+++"), "{out}");
     assert!(out.contains("`read-all`"), "{out}");
     assert!(out.contains("npm dist-tag"), "{out}");
@@ -530,4 +531,15 @@ fn fix_help_lists_only_the_flags_fix_takes() {
             "{flag}: {err}"
         );
     }
+}
+
+#[test]
+fn golden_workflow_trusted_publishing_written_npmrc() {
+    // The token written into ~/.npmrc: the writing lines go (the whole
+    // step when nothing else is left in it), with the env entries only they
+    // read.
+    insta::assert_snapshot!(diff_of(
+        ".github/workflows/release.yml",
+        "on:\n  push:\n    tags: [\"v*\"]\npermissions:\n  contents: read\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v5\n      - uses: actions/setup-node@v4\n        with:\n          node-version: 24\n      - name: npm auth\n        run: |\n          echo \"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\" > ~/.npmrc\n        env:\n          NPM_TOKEN: ${{ secrets.NPM_TOKEN }}\n      - run: npm ci\n      - name: Publish\n        run: |\n          if [ \"$CHANNEL\" = beta ]; then\n            echo \"//registry.npmjs.org/:_authToken=$NPM_TOKEN\" >> ~/.npmrc\n            npm publish --tag beta\n          else\n            echo \"//registry.npmjs.org/:_authToken=$NPM_TOKEN\" >> ~/.npmrc\n            npm publish\n          fi\n        env:\n          CHANNEL: latest\n          NPM_TOKEN: ${{ secrets.NPM_TOKEN }}\n"
+    ));
 }

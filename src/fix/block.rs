@@ -135,14 +135,15 @@ pub fn insert_step_before(text: &str, first_key: usize, lines: &[String]) -> Res
             "the step's `-` is not on the line of its first key; add the step by hand".into(),
         );
     }
-    // Comment lines right above the step belong to it: insert above them.
+    // Comment lines right above the step (at its indentation or deeper)
+    // belong to it: insert above them.
     let dash_col = prefix.len() - trimmed.len();
     let mut start = start;
     while start > 0 {
         let above = line_start(text, start - 1);
         let line = &text[above..start];
         let body = line.trim_start_matches(' ');
-        if !body.starts_with('#') || line.len() - body.len() != dash_col {
+        if !body.starts_with('#') || line.len() - body.len() < dash_col {
             break;
         }
         start = above;
