@@ -543,3 +543,20 @@ fn golden_workflow_trusted_publishing_written_npmrc() {
         "on:\n  push:\n    tags: [\"v*\"]\npermissions:\n  contents: read\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v5\n      - uses: actions/setup-node@v4\n        with:\n          node-version: 24\n      - name: npm auth\n        run: |\n          echo \"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\" > ~/.npmrc\n        env:\n          NPM_TOKEN: ${{ secrets.NPM_TOKEN }}\n      - run: npm ci\n      - name: Publish\n        run: |\n          if [ \"$CHANNEL\" = beta ]; then\n            echo \"//registry.npmjs.org/:_authToken=$NPM_TOKEN\" >> ~/.npmrc\n            npm publish --tag beta\n          else\n            echo \"//registry.npmjs.org/:_authToken=$NPM_TOKEN\" >> ~/.npmrc\n            npm publish\n          fi\n        env:\n          CHANNEL: latest\n          NPM_TOKEN: ${{ secrets.NPM_TOKEN }}\n"
     ));
 }
+
+#[test]
+fn trusted_publishing_converts_every_publish_of_the_job_at_once() {
+    // Two publishing steps in one job: converting one alone would leave
+    // the other's token next to `id-token: write` (gha-npm-token-with-oidc).
+    let out = diff_of(
+        ".github/workflows/release.yml",
+        "on: push\npermissions:\n  contents: read\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    environment: npm\n    steps:\n      - uses: actions/setup-node@v4\n        with:\n          node-version: 24\n          registry-url: https://registry.npmjs.org\n      - run: npm publish -w packages/a\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n      - run: npm publish -w packages/b\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n",
+    );
+    assert!(!out.contains("not fixed"), "{out}");
+    assert_eq!(
+        out.matches("-          NODE_AUTH_TOKEN").count(),
+        2,
+        "{out}"
+    );
+    assert_eq!(out.matches("+      id-token: write").count(), 1, "{out}");
+}

@@ -292,7 +292,7 @@ fn fix_one(f: &Finding, text: &str, siblings: &[&Finding]) -> Result<FindingFix,
         return scoped_env::fix(f, text);
     }
     if f.rule_id == trusted_publishing::RULE {
-        return trusted_publishing::fix(f, text);
+        return trusted_publishing::fix(f, text, siblings);
     }
     if dockerfile::RULES.contains(&f.rule_id.as_str()) {
         return dockerfile::fix(f, text, siblings);

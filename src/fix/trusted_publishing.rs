@@ -124,22 +124,46 @@ struct Changes {
     left: Vec<String>,
 }
 
-pub fn fix(f: &Finding, text: &str) -> Result<FindingFix, String> {
+/// Fix the job that holds `f`'s publish. Every publish of that job that
+/// `siblings` report is converted at once (one job, one set of
+/// permissions): the fixes of the job's findings are the same edits.
+pub fn fix(f: &Finding, text: &str, siblings: &[&Finding]) -> Result<FindingFix, String> {
     let root_node = yaml::parse(text).map_err(|e| format!("the workflow does not parse: {e}"))?;
     let root = root_node
         .as_mapping()
         .ok_or("the workflow is not a mapping")?;
     let wf = workflow::model(text).ok_or("the workflow is not a mapping")?;
     let pos = Positions::new(text);
-    let offset = pos.offset_of(f.span.start_line, f.span.start_column);
-    let (job, step, publish) = publishing_steps(&wf)
+    let offset_of = |f: &Finding| pos.offset_of(f.span.start_line, f.span.start_column);
+    let offset = offset_of(f);
+    let (job, _, publish) = publishing_steps(&wf)
         .find_map(|(j, s, ps)| {
             ps.into_iter()
                 .find(|p| p.range.start == offset)
                 .map(|p| (j, s, p))
         })
         .ok_or("the publish was not found again in the workflow")?;
-    refuse_what_trusted_publishing_cannot_do(&wf, job, step, &publish)?;
+    // The job's reported publishes, one per step, in order.
+    let reported: Vec<usize> = siblings
+        .iter()
+        .filter(|s| s.rule_id == RULE)
+        .map(|s| offset_of(s))
+        .collect();
+    let mut targets: Vec<(&Step, Publish)> = Vec::new();
+    for (j, s, ps) in publishing_steps(&wf) {
+        if j.id != job.id || targets.iter().any(|(t, _)| t.index == s.index) {
+            continue;
+        }
+        if let Some(p) = ps
+            .into_iter()
+            .find(|p| p.range.start == offset || reported.contains(&p.range.start))
+        {
+            targets.push((s, p));
+        }
+    }
+    for (s, p) in &targets {
+        refuse_what_trusted_publishing_cannot_do(&wf, job, s, p)?;
+    }
     let job_node = root
         .get_mapping("jobs")
         .and_then(|jobs| jobs.get_mapping(&job.id))
@@ -163,11 +187,37 @@ pub fn fix(f: &Finding, text: &str) -> Result<FindingFix, String> {
         opts: &opts,
     };
     let mut changes = Changes::default();
-    let secrets = remove_token(&cx, job, step, &publish, &nodes, &pos, &mut changes)?;
+    let mut secrets = Vec::new();
+    for (s, p) in &targets {
+        secrets.extend(remove_token(&cx, job, s, p, &nodes, &pos, &mut changes)?);
+    }
+    secrets.sort();
+    secrets.dedup();
     add_id_token(text, &pos, &wf, job, &publish, &nodes, unit, &mut changes)?;
-    set_up_node(text, &pos, job, step, &publish, &nodes, unit, &mut changes)?;
+    // Node and npm are set up once, before the job's first publish.
+    let (first, first_publish) = targets.first().ok_or("no publish")?;
+    set_up_node(
+        text,
+        &pos,
+        job,
+        first,
+        first_publish,
+        &nodes,
+        unit,
+        &mut changes,
+    )?;
     persist_credentials(text, &pos, job, &nodes, unit, &mut changes)?;
-    checklist(f, job, &publish, &secrets, &mut changes);
+    checklist(f, job, &nodes, &publish, &secrets, &mut changes);
+    // Identical edits (a write step removed for two publishes) count once.
+    changes.edits.sort_by(|a, b| {
+        (a.range.start, a.range.end, a.rank, &a.replacement).cmp(&(
+            b.range.start,
+            b.range.end,
+            b.rank,
+            &b.replacement,
+        ))
+    });
+    changes.edits.dedup();
     verify(f, text, &changes.edits)?;
     Ok(FindingFix {
         edits: changes.edits,
@@ -838,11 +888,31 @@ fn persist_credentials(
     Ok(())
 }
 
-fn checklist(f: &Finding, job: &Job, p: &Publish, secrets: &[String], changes: &mut Changes) {
+fn checklist(
+    f: &Finding,
+    job: &Job,
+    nodes: &Nodes,
+    p: &Publish,
+    secrets: &[String],
+    changes: &mut Changes,
+) {
     let policy = Policy::global();
     let file = f.path.rsplit('/').next().unwrap_or(&f.path);
+    // `environment: name` or `environment: { name: … }`.
+    let environment = match nodes.job.get_node("environment") {
+        Some(Node::Scalar(s)) => Some(s.as_str().to_string()),
+        Some(Node::Mapping(m)) => m.get_scalar("name").map(|s| s.as_str().to_string()),
+        _ => None,
+    };
+    let environment = match environment {
+        Some(e) if e.contains("${{") => {
+            format!(", and the environment the job runs in (`{e}`)")
+        }
+        Some(e) => format!(", and the environment `{e}`"),
+        None => String::new(),
+    };
     changes.checklist.push(format!(
-        "On npmjs.com, for each package job `{}` publishes: Settings → Trusted publisher → GitHub Actions, with this repository's owner and name and the workflow file name `{file}` (and the job's environment, if it uses one). Until then the changed job cannot publish.",
+        "On npmjs.com, for each package job `{}` publishes: Settings → Trusted publisher → GitHub Actions, with this repository's owner and name, the workflow file name `{file}`{environment}. Until then the changed job cannot publish.",
         job.id
     ));
     match p.tool {
