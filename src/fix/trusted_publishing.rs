@@ -534,6 +534,11 @@ fn remove_env_entries(
     let env = step
         .get_mapping("env")
         .ok_or("the step's `env:` is not a mapping")?;
+    if text.as_bytes().get(pos.span_start(env.span())) == Some(&b'{') {
+        return Err(
+            "the step's `env:` is a flow mapping (`{ … }`); remove the token by hand".into(),
+        );
+    }
     let keep = env
         .iter()
         .filter(|(k, _)| !keys.contains(&pos.span_start(k.span())))
@@ -821,8 +826,16 @@ fn add_inputs(
             let open = pos.span_start(with.span());
             if with.is_empty() || text.as_bytes().get(open) == Some(&b'{') {
                 let mut out = Vec::new();
-                // One edit: entries inserted at one place in order.
-                let joined = entries.join(", ");
+                // One edit: entries inserted at one place in order; a URL
+                // quoted (`:` inside a flow mapping reads badly to some parsers).
+                let joined = entries
+                    .iter()
+                    .map(|e| match e.split_once(": ") {
+                        Some((k, v)) if v.contains("://") => format!("{k}: \"{v}\""),
+                        _ => e.clone(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 out.push(block::flow_append(text, open, &joined)?);
                 Ok(out)
             } else {
