@@ -455,6 +455,13 @@ fn dockerfile_refusals_say_why() {
     );
     assert!(out.contains("uses $NPM_TOKEN by name"), "{out}");
     assert!(!out.contains("+++"), "{out}");
+    // A copied npm config may read the variable: removing it would stop npm.
+    let out = diff_of(
+        "Dockerfile",
+        "FROM node:24\nARG NPM_TOKEN\nCOPY .npmrc-ci .npmrc\nRUN npm ci\n",
+    );
+    assert!(out.contains("copies an npm config file"), "{out}");
+    assert!(!out.contains("+++"), "{out}");
 }
 
 #[test]

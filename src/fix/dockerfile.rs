@@ -155,6 +155,24 @@ fn removes_only(c: &Command, path: &str) -> bool {
             .all(|w| w.value.starts_with('-') || normalize_path(&w.value) == path)
 }
 
+/// The words of a `COPY`/`ADD` naming an npm config file (`.npmrc`,
+/// `.npmrc-ci`, `npmrc.docker`, `.yarnrc.yml`).
+fn npmrc_words(text: &str, ins: &Instruction) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut off = ins.args.start;
+    for w in text[ins.args.clone()].split_inclusive(char::is_whitespace) {
+        let t = w.trim();
+        let name = t.trim_matches(['"', '\'', '[', ']', ',']);
+        let name = name.rsplit('/').next().unwrap_or(name);
+        if !t.starts_with("--") && (name.contains("npmrc") || name.contains("yarnrc")) {
+            let start = off + (w.len() - w.trim_start().len());
+            out.push(start..start + t.len());
+        }
+        off += w.len();
+    }
+    out
+}
+
 /// What one finding's fix removes, and the variables that no longer exist.
 struct Removal {
     /// The instruction the finding is in.
@@ -291,6 +309,7 @@ fn removal(f: &Finding, text: &str, all: &[Instruction]) -> Result<Removal, Stri
                 let rest = &text[w_at + word.len()..];
                 let blanks = rest.len() - rest.trim_start_matches([' ', '\t']).len();
                 r.edits.push(cut(w_at..w_at + word.len() + blanks));
+                r.gone.push(w_at..w_at + word.len());
             }
         }
         _ => return Err("no automatic fix for this instruction".into()),
@@ -315,6 +334,22 @@ pub fn fix(f: &Finding, text: &str, siblings: &[&Finding]) -> Result<FindingFix,
             .chain(others.iter().flat_map(|o| o.gone.iter()))
             .any(|g| g.start <= r.start && r.end <= g.end)
     };
+    // An npm config copied in (`COPY .npmrc-ci .npmrc`) may read the
+    // variable (`${NPM_TOKEN}`): npm stops when it is not set.
+    if !mine.vars.is_empty()
+        && let Some(copy) = all.iter().find(|l| {
+            l.stage == ins.stage
+                && matches!(l.keyword.as_str(), "COPY" | "ADD")
+                && npmrc_words(text, l).iter().any(|w| !gone(w))
+        })
+    {
+        return Err(format!(
+            "the stage copies an npm config file (`{} {}`) that may read ${}: with the variable gone npm stops; mount that file as the secret by hand",
+            copy.keyword,
+            text[copy.args.clone()].trim(),
+            mine.vars[0]
+        ));
+    }
     let mut edits = mine.edits.clone();
     let mut user: Option<String> = None;
     for later in all.iter().filter(|l| l.stage == ins.stage) {
