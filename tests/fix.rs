@@ -567,3 +567,16 @@ fn trusted_publishing_converts_every_publish_of_the_job_at_once() {
     );
     assert_eq!(out.matches("+      id-token: write").count(), 1, "{out}");
 }
+
+#[test]
+fn dockerfile_write_use_delete_run_keeps_only_the_install() {
+    let out = diff_of(
+        "Dockerfile",
+        "FROM node:24\nARG NPM_TOKEN\nCOPY package*.json ./\nRUN echo \"//registry.npmjs.org/:_authToken=$NPM_TOKEN\" > .npmrc && \\\n  npm ci --omit=dev && \\\n  rm -f .npmrc\n",
+    );
+    assert!(
+        out.contains("+RUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm ci --omit=dev\n"),
+        "{out}"
+    );
+    assert!(!out.contains("not fixed"), "{out}");
+}

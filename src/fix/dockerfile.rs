@@ -4,7 +4,8 @@
 //! - `ARG NPM_TOKEN` / `ENV NODE_AUTH_TOKEN=…` is removed;
 //! - a command writing the token into `.npmrc` is removed from its `RUN`
 //!   (the whole `RUN` when it was the only command), and a later `RUN` that
-//!   only deletes that file goes too (a `rm` without `-f` would fail);
+//!   only deletes that file goes too (a `rm` without `-f` would fail); with
+//!   the `ARG` gone, a write-use-delete `RUN` loses the write and the delete;
 //! - `.npmrc` is removed from `COPY`/`ADD` sources;
 //! - every later `RUN` of the stage that installs (or otherwise reads the
 //!   registry: `npx`, `npm exec`, publish) gets
@@ -144,6 +145,29 @@ fn command_cut(text: &str, rs: &RunScript, i: usize) -> Result<Option<Range<usiz
         }
     }
     Err("the command writing the file is part of a pipeline or a compound command; edit the RUN by hand".into())
+}
+
+/// The npm config file a command writes a credential into: a redirect to
+/// `.npmrc` / `.yarnrc.yml`, or `npm config set …:_authToken=…`.
+fn token_write_path(c: &Command) -> Option<String> {
+    if let Stdout::File(p, _) = &c.stdout {
+        let path = normalize_path(p);
+        let name = path.rsplit('/').next().unwrap_or(&path);
+        return matches!(name, ".npmrc" | "npmrc" | ".yarnrc.yml" | ".yarnrc").then_some(path);
+    }
+    let args: Vec<&str> = c.argv().collect();
+    let config_set = matches!(c.name.as_str(), "npm" | "pnpm" | "yarn")
+        && (args.starts_with(&["config", "set"]) || args.first() == Some(&"set"))
+        && args
+            .iter()
+            .any(|a| a.contains("_authToken") || a.contains("npmAuthToken"));
+    config_set.then(|| {
+        if c.name == "yarn" {
+            ".yarnrc.yml".to_string()
+        } else {
+            "~/.npmrc".to_string()
+        }
+    })
 }
 
 /// Is `c` a `rm` of `path` and nothing else?
@@ -363,21 +387,47 @@ pub fn fix(f: &Finding, text: &str, siblings: &[&Finding]) -> Result<FindingFix,
         let Some(rs) = run_script(text, later) else {
             continue;
         };
-        let live: Vec<&Command> = rs
-            .script
-            .commands
-            .iter()
-            .filter(|c| !gone(&file_range(&rs, &c.range)))
-            .collect();
-        if let Some(v) = live.iter().find_map(|c| {
-            c.words()
+        // A RUN that writes the variable into an npm config and deletes it
+        // again (`echo … > .npmrc && npm ci && rm -f .npmrc`) loses the
+        // write and the delete; any other use of the variable is refused.
+        let cmds = &rs.script.commands;
+        let mut cut_here: Vec<usize> = Vec::new();
+        for (i, c) in cmds.iter().enumerate() {
+            if gone(&file_range(&rs, &c.range)) {
+                continue;
+            }
+            let Some(v) = c
+                .words()
                 .flat_map(|w| w.vars.iter())
                 .find(|v| mine.vars.contains(&v.name))
-        }) {
-            return Err(format!(
-                "a later RUN uses ${} by name; pass it as a build secret by hand",
-                v.name
-            ));
+            else {
+                continue;
+            };
+            let Some(path) = token_write_path(c) else {
+                return Err(format!(
+                    "a later RUN uses ${} by name; pass it as a build secret by hand",
+                    v.name
+                ));
+            };
+            cut_here.push(i);
+            for (j, o) in cmds.iter().enumerate() {
+                if removes_only(o, &path) && !cut_here.contains(&j) {
+                    cut_here.push(j);
+                }
+            }
+        }
+        let live: Vec<&Command> = cmds
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| !cut_here.contains(i) && !gone(&file_range(&rs, &c.range)))
+            .map(|(_, c)| c)
+            .collect();
+        if !cut_here.is_empty() && live.is_empty() {
+            edits.push(cut(whole(text, later)));
+            continue;
+        }
+        for i in &cut_here {
+            edits.push(cut(command_cut(text, &rs, *i)?.ok_or("nothing to cut")?));
         }
         if !live.iter().any(|c| reads_registry(c)) {
             continue;
