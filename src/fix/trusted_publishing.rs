@@ -5,13 +5,16 @@
 //!   workflow's scopes when the job has none, so `contents: write` and the
 //!   other write scopes a release tool uses are kept);
 //! - the token's `env:` entries removed from the publish step (only npm
-//!   credentials; `GITHUB_TOKEN` stays);
+//!   credentials; `GITHUB_TOKEN` stays), and script lines that write it
+//!   into an npm config file (the whole step when nothing else is left);
 //! - `registry-url` on `actions/setup-node` (a setup-node step is added
-//!   before the publish when the job has none);
+//!   before the publish when the job has none and no other action sets up
+//!   Node);
 //! - an npm that can do the OIDC exchange (>= `npm_oidc_version`): a
 //!   literal `node-version` older than Node 24.5 becomes `24`; a version the
-//!   file does not state (an expression, a file) gets an explicit
-//!   `npm install -g npm@^<npm_stage_version>` step before the publish;
+//!   file does not state (an expression, a file, another action) gets an
+//!   explicit `npm install -g npm@^<npm_stage_version>` step before the
+//!   publish;
 //! - `persist-credentials: false` on `actions/checkout`, unless the job
 //!   pushes with git afterwards (then listed as left, with the reason).
 //!
