@@ -224,6 +224,12 @@ fn every_positive_example_of_a_fixable_rule_is_fixed_or_says_why() {
                 );
             }
             assert_parses(&example.path, &patch.fixed);
+            // npm is upgraded to the policy's version, never to npm 12 blindly.
+            assert_eq!(
+                patch.fixed.matches("npm@latest").count(),
+                content.matches("npm@latest").count(),
+                "{at}: the fix added npm@latest"
+            );
             if FileKind::of(&example.path) == FileKind::Dockerfile {
                 assert_dockerfile(&example.path, &patch.fixed, &rule.id);
             }
@@ -566,6 +572,21 @@ fn trusted_publishing_converts_every_publish_of_the_job_at_once() {
         "{out}"
     );
     assert_eq!(out.matches("+      id-token: write").count(), 1, "{out}");
+}
+
+#[test]
+fn trusted_publishing_upgrades_npm_to_the_policy_version() {
+    let out = diff_of(
+        ".github/workflows/release.yml",
+        "on: push\npermissions:\n  contents: read\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/setup-node@v4\n        with:\n          node-version-file: .nvmrc\n          registry-url: https://registry.npmjs.org\n      - run: npm publish\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n",
+    );
+    let policy = npmsweep::rules::Policy::global();
+    let want = format!(
+        "+        run: npm install -g npm@^{}\n",
+        policy.value("npm_stage_version")
+    );
+    assert!(out.contains(&want), "{out}");
+    assert!(!out.contains("npm@latest"), "{out}");
 }
 
 #[test]
