@@ -51,11 +51,17 @@ pub enum Command {
     Merge(MergeArgs),
     /// Fix what can be fixed safely: literal credentials in .npmrc,
     /// .yarnrc.yml, .yarnrc and bunfig.toml become environment references;
-    /// `${{ secrets.X }}` in a workflow `run:` moves to the step's `env:`.
-    /// Prints a unified diff (secrets redacted unless --show-secrets); with
+    /// `${{ secrets.X }}` in a workflow `run:` moves to the step's `env:`; a
+    /// token in workflow or job `env:` moves to the steps that read it; a
+    /// publish with a long-lived token becomes npm trusted publishing; an
+    /// npm token in a Dockerfile becomes a build secret. Prints a unified diff (secrets redacted unless --show-secrets); with
     /// --apply writes the files. What is not fixed, and what only a human
     /// can do, is listed on standard error. Exit 0 when nothing is left to
     /// fix, 1 otherwise, 2 on error.
+    #[command(mut_args(|a| {
+        let refused = FIX_REFUSED.iter().any(|(id, _)| a.get_id() == *id);
+        a.hide(refused)
+    }))]
     Fix(FixArgs),
     /// List every rule: id, severity, title.
     Rules,
@@ -607,22 +613,89 @@ fn revoke(args: &mut RevokeArgs) -> Result<i32, String> {
     Ok(if done { EXIT_CLEAN } else { EXIT_FINDINGS })
 }
 
+/// Scan flags `fix` has no use for — it edits files on disk and prints a
+/// patch, not a report — by argument id and flag: hidden from `fix --help`
+/// (and its manual page) and refused when given.
+const FIX_REFUSED: &[(&str, &str)] = &[
+    ("stdin_path", "--stdin-path"),
+    ("staged", "--staged"),
+    ("repos", "--repos"),
+    ("shard", "--shard"),
+    ("format", "--format"),
+    ("output", "--output"),
+    ("json_output", "--json-output"),
+    ("sarif_output", "--sarif-output"),
+    ("sarif_category", "--sarif-category"),
+    ("fail_on", "--fail-on"),
+    ("quiet", "--quiet"),
+    ("color", "--color"),
+    ("show_suppressed", "--show-suppressed"),
+    ("verify", "--verify"),
+    ("only_verified", "--only-verified"),
+    ("verify_timeout", "--verify-timeout"),
+    ("verify_deadline", "--verify-deadline"),
+    ("verify_per_host", "--verify-per-host"),
+];
+
+/// The [`FIX_REFUSED`] flags given on the command line (a flag given with
+/// its default value is indistinguishable from no flag, and harmless).
+fn fix_refused_given(scan: &ScanArgs) -> Vec<&'static str> {
+    let (out, verify) = (&scan.output, &scan.output.verify);
+    // Defaults as the flags declare them (one place).
+    let command = <Cli as clap::CommandFactory>::command();
+    let default = |id: &str| -> Option<u64> {
+        command
+            .find_subcommand("fix")?
+            .get_arguments()
+            .find(|a| a.get_id() == id)?
+            .get_default_values()
+            .first()?
+            .to_str()?
+            .parse()
+            .ok()
+    };
+    let given = |id: &str| match id {
+        "stdin_path" => scan.stdin_path.is_some(),
+        "staged" => scan.staged,
+        "repos" => scan.shard.repos.is_some(),
+        "shard" => scan.shard.shard.is_some(),
+        "format" => out.format != Format::Human,
+        "output" => out.output.is_some(),
+        "json_output" => out.json_output.is_some(),
+        "sarif_output" => out.sarif_output.is_some(),
+        "sarif_category" => out.sarif_category.is_some(),
+        "fail_on" => out.fail_on.is_some(),
+        "quiet" => out.quiet,
+        "color" => out.color != ColorChoice::Auto,
+        "show_suppressed" => out.show_suppressed,
+        "verify" => verify.verify,
+        "only_verified" => verify.only_verified,
+        "verify_timeout" => default(id) != Some(verify.verify_timeout),
+        "verify_deadline" => default(id) != Some(verify.verify_deadline),
+        "verify_per_host" => default(id) != Some(verify.verify_per_host),
+        _ => false,
+    };
+    FIX_REFUSED
+        .iter()
+        .filter(|(id, _)| given(id))
+        .map(|(_, flag)| *flag)
+        .collect()
+}
+
 /// `npmsweep fix`: scan, plan the edits, print the diff (and apply it).
 fn fix(args: &mut FixArgs) -> Result<i32, String> {
-    if args.scan.staged || args.scan.paths.iter().any(|p| p.as_os_str() == "-") {
-        return Err("fix edits files on disk: not with --staged or `-`".into());
+    if args.scan.paths.iter().any(|p| p.as_os_str() == "-") {
+        return Err("fix edits files on disk: not standard input (`-`)".into());
     }
-    // `fix` takes the scan flags that choose what is scanned; the report
-    // flags have no meaning for a patch.
-    let out = &args.scan.output;
-    if out.format != Format::Human
-        || out.output.is_some()
-        || !out.extra_reports().is_empty()
-        || out.verify.verify
-    {
-        return Err(
-            "fix prints a patch: --format, --output, --json-output, --sarif-output and --verify are for scan".into(),
-        );
+    // `fix` takes the scan flags that choose what is scanned; the others
+    // have no meaning for a patch of files on disk.
+    let refused = fix_refused_given(&args.scan);
+    if !refused.is_empty() {
+        return Err(format!(
+            "fix edits files on disk and prints a patch: {} {} for scan",
+            refused.join(", "),
+            if refused.len() == 1 { "is" } else { "are" }
+        ));
     }
     for rule in &args.rules {
         if Registry::global().get(rule).is_none() {

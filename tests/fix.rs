@@ -47,11 +47,19 @@ fn plan_for(path: &str, content: &str, rule: &str, opts: &DetectOptions) -> Plan
     )
 }
 
-/// The files whose findings of `rule` the fixer edits.
-fn edited_here(rule: &str, path: &str) -> bool {
+/// The examples whose findings of `rule` the fixer edits.
+fn edited_here(rule: &str, path: &str, content: &str) -> bool {
     let kind = FileKind::of(path);
     if rule == "gha-npm-secret-in-run" || rule == "gha-npm-token-overexposed" {
         return kind == FileKind::Workflow;
+    }
+    if rule == "docker-npm-token-build-arg" || rule == "docker-npmrc-in-layer" {
+        // A `--build-arg` in a workflow is listed, not edited.
+        return kind == FileKind::Dockerfile;
+    }
+    if rule == "gha-npm-long-lived-publish-token" {
+        // Trusted publishing does not run on self-hosted runners.
+        return kind == FileKind::Workflow && !content.contains("self-hosted");
     }
     matches!(
         kind,
@@ -71,6 +79,89 @@ fn assert_parses(path: &str, text: &str) {
                 .unwrap_or_else(|e| panic!("{path}: fixed TOML does not parse: {e}\n{text}"));
         }
         _ => {}
+    }
+}
+
+/// No Docker engine here: the fixed Dockerfile is checked for structure.
+/// Every instruction is a known one; every `RUN` parses as shell with no
+/// dangling `&&`; no `ARG`/`ENV` credential (for the build-arg rule) and
+/// no copied `.npmrc` (for the layer rule) is left; every `RUN` that runs a package manager mounts the secret.
+fn assert_dockerfile(path: &str, text: &str, rule: &str) {
+    use npmsweep::detect::dockerfile::{instructions, run_body};
+    const KNOWN: &[&str] = &[
+        "FROM",
+        "RUN",
+        "CMD",
+        "LABEL",
+        "EXPOSE",
+        "ENV",
+        "ADD",
+        "COPY",
+        "ENTRYPOINT",
+        "VOLUME",
+        "USER",
+        "WORKDIR",
+        "ARG",
+        "ONBUILD",
+        "STOPSIGNAL",
+        "HEALTHCHECK",
+        "SHELL",
+    ];
+    let all = instructions(text);
+    assert!(
+        all.iter().any(|i| i.keyword == "FROM"),
+        "{path}: no FROM left:\n{text}"
+    );
+    for ins in &all {
+        let args = &text[ins.args.clone()];
+        assert!(
+            KNOWN.contains(&ins.keyword.as_str()),
+            "{path}: {}:\n{text}",
+            ins.keyword
+        );
+        assert!(
+            !args.trim().is_empty(),
+            "{path}: empty {}:\n{text}",
+            ins.keyword
+        );
+        match ins.keyword.as_str() {
+            "ARG" | "ENV" if rule == "docker-npm-token-build-arg" => assert!(
+                !args.to_ascii_uppercase().contains("TOKEN"),
+                "{path}: a token variable is left:\n{text}"
+            ),
+            "COPY" | "ADD" if rule == "docker-npmrc-in-layer" => {
+                assert!(!args.contains(".npmrc"), "{path}: .npmrc copied:\n{text}")
+            }
+            "RUN" => {
+                let (flags, body) = run_body(text, ins.args.clone());
+                let body = text[body].replace("\\\n", " ");
+                let body = body.trim();
+                for sep in ["&&", ";", "||"] {
+                    assert!(
+                        !body.starts_with(sep) && !body.ends_with(sep),
+                        "{path}: dangling {sep} in RUN:\n{text}"
+                    );
+                }
+                assert!(!body.contains("&& &&"), "{path}:\n{text}");
+                let script = npmsweep::detect::workflow::shell::parse(body);
+                assert!(
+                    script.not_analysed.is_none() && !script.commands.is_empty(),
+                    "{path}:\n{text}"
+                );
+                let installs = script.commands.iter().any(|c| {
+                    let sub = c.argv().next().unwrap_or("");
+                    matches!(c.name.as_str(), "npm" | "pnpm" | "yarn")
+                        && matches!(sub, "" | "ci" | "install" | "i" | "add")
+                });
+                if installs {
+                    assert!(
+                        flags.iter().any(|f| f == npmsweep::fix::dockerfile::MOUNT),
+                        "{path}: an install without the secret:\n{text}"
+                    );
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -99,7 +190,7 @@ fn every_positive_example_of_a_fixable_rule_is_fixed_or_says_why() {
                 "{} example {} line {:?}",
                 rule.id, example.path, example.line
             );
-            if !edited_here(&rule.id, &example.path) {
+            if !edited_here(&rule.id, &example.path, &content) {
                 assert!(plan.patches.is_empty(), "{at}: edited a file it should not");
                 assert!(
                     plan.unfixed
@@ -133,6 +224,15 @@ fn every_positive_example_of_a_fixable_rule_is_fixed_or_says_why() {
                 );
             }
             assert_parses(&example.path, &patch.fixed);
+            // npm is upgraded to the policy's version, never to npm 12 blindly.
+            assert_eq!(
+                patch.fixed.matches("npm@latest").count(),
+                content.matches("npm@latest").count(),
+                "{at}: the fix added npm@latest"
+            );
+            if FileKind::of(&example.path) == FileKind::Dockerfile {
+                assert_dockerfile(&example.path, &patch.fixed, &rule.id);
+            }
             // `scripts/lint-fixed-workflows.sh` lints these with actionlint.
             if let Some(dir) = std::env::var_os("NPMSWEEP_FIX_DUMP")
                 && FileKind::of(&example.path) == FileKind::Workflow
@@ -304,4 +404,200 @@ fn golden_overexposed_token_moves_to_the_steps_that_read_it() {
         ".github/workflows/release.yml",
         "on: push\npermissions:\n  contents: read\nenv:\n  CI: true\n  NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }} # publish token\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v5\n      - uses: some-org/lint-action@v1\n      - name: test\n        env:\n          FORCE_COLOR: 1\n        run: npm ci && npm test\n  release:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v5\n      - uses: some-org/changelog-action@v1\n      - run: npm publish\n"
     ));
+}
+
+#[test]
+fn golden_workflow_trusted_publishing_semantic_release() {
+    // No permissions anywhere (the repository default), an old literal
+    // Node, no registry-url; semantic-release pushes tags with git, so the
+    // checkout keeps its credentials and says why.
+    insta::assert_snapshot!(diff_of(
+        ".github/workflows/release.yml",
+        "name: release\non:\n  push:\n    branches: [main]\njobs:\n  release:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v5\n        with:\n          fetch-depth: 0\n      - uses: actions/setup-node@v4\n        with:\n          node-version: \"20\" # LTS\n      - run: npm ci\n      - name: Release\n        env:\n          GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}\n          NPM_TOKEN: ${{ secrets.NPM_TOKEN }}\n        run: npx semantic-release\n"
+    ));
+}
+
+#[test]
+fn golden_workflow_trusted_publishing_matrix_and_no_setup_node() {
+    // Job scopes kept and extended; a matrix Node gets an npm upgrade step;
+    // a job without setup-node gets one before the publish.
+    insta::assert_snapshot!(diff_of(
+        ".github/workflows/publish.yml",
+        "on:\n  release:\n    types: [published]\npermissions:\n  contents: read\njobs:\n  npm:\n    runs-on: ubuntu-latest\n    strategy:\n      matrix:\n        node: [\"${{ vars.NODE }}\"]\n    permissions:\n      contents: write # release assets\n    steps:\n      - uses: actions/checkout@v5\n      - uses: actions/setup-node@v4\n        with:\n          node-version: ${{ matrix.node }}\n          registry-url: https://registry.npmjs.org\n      - run: npm ci && npm run build\n      - run: npm publish --provenance --access public\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n          FORCE_COLOR: 1\n  plain:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v5\n        with: { fetch-depth: 1 }\n      - run: npm ci\n      # publish\n      - run: npm publish\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n"
+    ));
+}
+
+#[test]
+fn trusted_publishing_refusals_say_why() {
+    let out = diff_of(
+        ".github/workflows/release.yml",
+        "on: push\npermissions: read-all\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm publish\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n  b:\n    runs-on: ubuntu-latest\n    permissions:\n      contents: read\n    steps:\n      - run: npm publish && npm dist-tag add pkg@1.0.0 next\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n  c:\n    runs-on: ubuntu-latest\n    permissions:\n      contents: read\n    steps:\n      - run: npm publish --//registry.npmjs.org/:_authToken=$NODE_AUTH_TOKEN\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n  d:\n    runs-on: ubuntu-latest\n    permissions:\n      contents: read\n    steps:\n      - run: |\n          if [ -n \"$X\" ]; then\n            echo \"//registry.npmjs.org/:_authToken=$NPM_TOKEN\" > ~/.npmrc\n          fi\n          npm publish\n        env:\n          NPM_TOKEN: ${{ secrets.NPM_TOKEN }}\n",
+    );
+    assert!(out.contains("empty shell block"), "{out}");
+    assert!(!out.contains("+++"), "{out}");
+    assert!(out.contains("`read-all`"), "{out}");
+    assert!(out.contains("npm dist-tag"), "{out}");
+    assert!(out.contains("$NODE_AUTH_TOKEN by name"), "{out}");
+}
+
+#[test]
+fn golden_dockerfile_token_becomes_a_build_secret() {
+    insta::assert_snapshot!(diff_of(
+        "Dockerfile",
+        "# build\nFROM node:24 AS build\nARG NPM_TOKEN\nWORKDIR /app\nCOPY package.json package-lock.json .npmrc ./\nRUN echo \"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\" > .npmrc && \\\n    npm ci\nRUN rm -f .npmrc\nCOPY . .\nRUN npm run build\n\nFROM node:24-slim\nENV NODE_AUTH_TOKEN=${NODE_AUTH_TOKEN}\nWORKDIR /app\nCOPY --from=build /app/dist ./dist\nRUN npm ci --omit=dev\nCMD [\"node\", \"dist/index.js\"]\n"
+    ));
+}
+
+#[test]
+fn dockerfile_refusals_say_why() {
+    let out = diff_of(
+        "Dockerfile",
+        "FROM node:24\nARG NPM_TOKEN\nUSER node\nRUN npm ci\n",
+    );
+    assert!(out.contains("USER node"), "{out}");
+    let out = diff_of(
+        "Dockerfile",
+        "FROM node:24\nARG NPM_TOKEN\nRUN curl -H \"Authorization: Bearer $NPM_TOKEN\" https://npm.example.com/x.tgz -o x.tgz\n",
+    );
+    assert!(out.contains("uses $NPM_TOKEN by name"), "{out}");
+    assert!(!out.contains("+++"), "{out}");
+    // A copied npm config may read the variable: removing it would stop npm.
+    let out = diff_of(
+        "Dockerfile",
+        "FROM node:24\nARG NPM_TOKEN\nCOPY .npmrc-ci .npmrc\nRUN npm ci\n",
+    );
+    assert!(out.contains("copies an npm config file"), "{out}");
+    assert!(!out.contains("+++"), "{out}");
+}
+
+#[test]
+fn fix_help_lists_only_the_flags_fix_takes() {
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_npmsweep"))
+            .arg("fix")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let help = String::from_utf8(run(&["--help"]).stdout).unwrap();
+    let refused = [
+        "--stdin-path",
+        "--staged",
+        "--repos",
+        "--shard",
+        "--format",
+        "--output",
+        "--json-output",
+        "--sarif-output",
+        "--sarif-category",
+        "--fail-on",
+        "--quiet",
+        "--color",
+        "--show-suppressed",
+        "--verify",
+        "--only-verified",
+        "--verify-timeout",
+        "--verify-deadline",
+        "--verify-per-host",
+    ];
+    // An option line starts with the flag (or `-x, ` and the flag).
+    let options: Vec<&str> = help
+        .lines()
+        .map(str::trim_start)
+        .filter(|l| l.starts_with('-'))
+        .map(|l| {
+            l.split_whitespace()
+                .find(|w| w.starts_with("--"))
+                .unwrap_or("")
+        })
+        .collect();
+    for taken in [
+        "--apply",
+        "--rule",
+        "--no-ignore",
+        "--config",
+        "--show-secrets",
+    ] {
+        assert!(options.contains(&taken), "{taken} missing:\n{help}");
+    }
+    for flag in refused {
+        assert!(!options.contains(&flag), "{flag} listed:\n{help}");
+    }
+    // Each is refused with a clear error, before anything is scanned.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap();
+    for (flag, value) in [
+        ("--format", Some("json")),
+        ("--staged", None),
+        ("--quiet", None),
+        ("--verify-timeout", Some("3")),
+        ("--repos", Some("list.txt")),
+    ] {
+        let mut args = vec![flag];
+        args.extend(value);
+        args.push(path);
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.contains(&format!("{flag} is for scan")),
+            "{flag}: {err}"
+        );
+    }
+}
+
+#[test]
+fn golden_workflow_trusted_publishing_written_npmrc() {
+    // The token written into ~/.npmrc: the writing lines go (the whole
+    // step when nothing else is left in it), with the env entries only they
+    // read.
+    insta::assert_snapshot!(diff_of(
+        ".github/workflows/release.yml",
+        "on:\n  push:\n    tags: [\"v*\"]\npermissions:\n  contents: read\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v5\n      - uses: actions/setup-node@v4\n        with:\n          node-version: 24\n      - name: npm auth\n        run: |\n          echo \"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\" > ~/.npmrc\n        env:\n          NPM_TOKEN: ${{ secrets.NPM_TOKEN }}\n      - run: npm ci\n      - name: Publish\n        run: |\n          if [ \"$CHANNEL\" = beta ]; then\n            echo \"//registry.npmjs.org/:_authToken=$NPM_TOKEN\" >> ~/.npmrc\n            npm publish --tag beta\n          else\n            echo \"//registry.npmjs.org/:_authToken=$NPM_TOKEN\" >> ~/.npmrc\n            npm publish\n          fi\n        env:\n          CHANNEL: latest\n          NPM_TOKEN: ${{ secrets.NPM_TOKEN }}\n"
+    ));
+}
+
+#[test]
+fn trusted_publishing_converts_every_publish_of_the_job_at_once() {
+    // Two publishing steps in one job: converting one alone would leave
+    // the other's token next to `id-token: write` (gha-npm-token-with-oidc).
+    let out = diff_of(
+        ".github/workflows/release.yml",
+        "on: push\npermissions:\n  contents: read\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    environment: npm\n    steps:\n      - uses: actions/setup-node@v4\n        with:\n          node-version: 24\n          registry-url: https://registry.npmjs.org\n      - run: npm publish -w packages/a\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n      - run: npm publish -w packages/b\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n",
+    );
+    assert!(!out.contains("not fixed"), "{out}");
+    assert_eq!(
+        out.matches("-          NODE_AUTH_TOKEN").count(),
+        2,
+        "{out}"
+    );
+    assert_eq!(out.matches("+      id-token: write").count(), 1, "{out}");
+}
+
+#[test]
+fn trusted_publishing_upgrades_npm_to_the_policy_version() {
+    let out = diff_of(
+        ".github/workflows/release.yml",
+        "on: push\npermissions:\n  contents: read\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/setup-node@v4\n        with:\n          node-version-file: .nvmrc\n          registry-url: https://registry.npmjs.org\n      - run: npm publish\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n",
+    );
+    let policy = npmsweep::rules::Policy::global();
+    let want = format!(
+        "+        run: npm install -g npm@^{}\n",
+        policy.value("npm_stage_version")
+    );
+    assert!(out.contains(&want), "{out}");
+    assert!(!out.contains("npm@latest"), "{out}");
+}
+
+#[test]
+fn dockerfile_write_use_delete_run_keeps_only_the_install() {
+    let out = diff_of(
+        "Dockerfile",
+        "FROM node:24\nARG NPM_TOKEN\nCOPY package*.json ./\nRUN echo \"//registry.npmjs.org/:_authToken=$NPM_TOKEN\" > .npmrc && \\\n  npm ci --omit=dev && \\\n  rm -f .npmrc\n",
+    );
+    assert!(
+        out.contains("+RUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm ci --omit=dev\n"),
+        "{out}"
+    );
+    assert!(!out.contains("not fixed"), "{out}");
 }

@@ -21,18 +21,22 @@ pub const RULE_NPMRC_LAYER: &str = "docker-npmrc-in-layer";
 
 /// One instruction: keyword, and its arguments as a slice of the file
 /// (line continuations kept: they are valid shell too).
-struct Instruction {
-    keyword: String,
-    args: Range<usize>,
-    stage: usize,
+pub struct Instruction {
+    /// Upper-cased (`RUN`).
+    pub keyword: String,
+    /// From just after the keyword to the end of its last line (newline
+    /// included).
+    pub args: Range<usize>,
+    /// 0 before the first `FROM`, then 1, 2, … per stage.
+    pub stage: usize,
     /// `FROM … AS name`, else the stage's number: part of finding keys, so
     /// the same `ARG` in two stages are two findings.
-    stage_name: String,
+    pub stage_name: String,
 }
 
 /// Split a Dockerfile into instructions, following `\` continuations and
-/// `<<EOF` heredocs.
-fn instructions(text: &str) -> Vec<Instruction> {
+/// `<<EOF` heredocs. Also the model `npmsweep fix` edits.
+pub fn instructions(text: &str) -> Vec<Instruction> {
     let mut out = Vec::new();
     let mut stage = 0;
     let mut stage_name = String::from("0");
@@ -186,7 +190,7 @@ fn arg_env(text: &str, ins: &Instruction, opts: &DetectOptions, sink: &mut Sink)
 }
 
 /// Split `RUN` flags (`--mount=…`, `--network=…`) from the command.
-fn run_body(text: &str, args: Range<usize>) -> (Vec<String>, Range<usize>) {
+pub fn run_body(text: &str, args: Range<usize>) -> (Vec<String>, Range<usize>) {
     let mut flags = Vec::new();
     let mut at = args.start;
     loop {

@@ -204,6 +204,7 @@ pub fn fix(f: &Finding, text: &str, siblings: &[&Finding]) -> Result<FindingFix,
             secret.expose().to_string(),
         ],
         checklist,
+        left: Vec::new(),
     })
 }
 

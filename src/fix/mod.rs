@@ -7,14 +7,20 @@
 //! steps only a human can take. One module per kind of fix: [`config`]
 //! (package-manager configuration), [`run_env`] (`${{ secrets.X }}` in a
 //! workflow `run:`), [`scoped_env`] (a token in workflow or job `env:` moves
-//! to the steps that read it); [`step_env`] edits a step's `env:`, [`diff`]
-//! renders the patch.
+//! to the steps that read it), [`trusted_publishing`] (a publish with a
+//! long-lived token becomes npm trusted publishing), [`dockerfile`] (an npm
+//! token in an image becomes a build secret); [`step_env`] edits a step's
+//! `env:`, [`block`] inserts and removes block-YAML text, [`diff`] renders
+//! the patch.
 
+pub mod block;
 pub mod config;
 pub mod diff;
+pub mod dockerfile;
 pub mod run_env;
 pub mod scoped_env;
 pub mod step_env;
+pub mod trusted_publishing;
 
 use crate::finding::{Finding, Origin};
 use std::collections::{BTreeMap, BTreeSet};
@@ -37,6 +43,9 @@ pub struct FindingFix {
     pub removed_values: Vec<String>,
     /// Steps only a human can take (set a secret, revoke a token…).
     pub checklist: Vec<String>,
+    /// Parts of the finding's remediation left as they are, with the
+    /// reason (listed with the findings not fixed).
+    pub left: Vec<String>,
 }
 
 /// The rules `fix` knows how to fix.
@@ -49,16 +58,16 @@ pub const FIXABLE_RULES: &[&str] = &[
     "npm-legacy-token",
     run_env::RULE,
     scoped_env::RULE,
+    trusted_publishing::RULE,
+    dockerfile::RULES[0],
+    dockerfile::RULES[1],
 ];
 
 /// Why a rule is never fixed automatically (shown for its findings).
 pub fn not_fixable_reason(rule_id: &str) -> &'static str {
     match rule_id {
-        "gha-npm-long-lived-publish-token" | "gha-npm-long-lived-stage-token" => {
-            "moving to trusted publishing needs the trusted publisher configured on npmjs.com first; not changed automatically (see `npmsweep explain`)"
-        }
-        "docker-npm-token-build-arg" | "docker-npmrc-in-layer" => {
-            "a build secret changes how the image is built (`docker build --secret`); not changed automatically"
+        "gha-npm-long-lived-stage-token" => {
+            "staging with a token keeps working; moving the staged publish to trusted publishing is a choice made by hand (see `npmsweep explain`)"
         }
         "gha-npm-token-persisted" => {
             "which later step ships the file off the runner is a design decision; not changed automatically"
@@ -153,6 +162,8 @@ pub fn plan(
         let mut edits = Vec::new();
         let mut removed = Vec::new();
         let mut fixed_here = 0;
+        let mut refused: Vec<(&Finding, String)> = Vec::new();
+        let mut fixed_rules: Vec<String> = Vec::new();
         for f in &found {
             let outcome = match &text {
                 Err(e) => Err(e.clone()),
@@ -166,51 +177,107 @@ pub fn plan(
                 Ok(fix) => {
                     edits.extend(fix.edits);
                     removed.extend(fix.removed_values);
+                    for reason in fix.left {
+                        plan.unfixed.push(Unfixed {
+                            rule_id: f.rule_id.clone(),
+                            path: f.path.clone(),
+                            line: f.span.start_line,
+                            reason: format!("partly fixed: {reason}"),
+                        });
+                    }
                     for item in fix.checklist {
                         if checklist.insert(item.clone()) {
                             plan.checklist.push(item);
                         }
                     }
                     fixed_here += 1;
+                    fixed_rules.push(f.rule_id.clone());
                 }
-                Err(reason) => plan.unfixed.push(Unfixed {
-                    rule_id: f.rule_id.clone(),
-                    path: f.path.clone(),
-                    line: f.span.start_line,
-                    reason,
-                }),
+                Err(reason) => refused.push((f, reason)),
             }
         }
-        let Ok(original) = text else { continue };
-        if edits.is_empty() {
+        let unfixed = |plan: &mut Plan, f: &Finding, reason: String| {
+            plan.unfixed.push(Unfixed {
+                rule_id: f.rule_id.clone(),
+                path: f.path.clone(),
+                line: f.span.start_line,
+                reason,
+            })
+        };
+        let patched = match &text {
+            Ok(original) if !edits.is_empty() => match apply_edits(original, &edits) {
+                Ok(fixed) if fixed != *original => Some(fixed),
+                Ok(_) => None,
+                Err(e) => {
+                    for f in &found {
+                        unfixed(&mut plan, f, format!("{e}; fix this file by hand"));
+                    }
+                    continue;
+                }
+            },
+            _ => None,
+        };
+        let Some(fixed) = patched else {
+            for (f, reason) in refused {
+                unfixed(&mut plan, f, reason);
+            }
             continue;
+        };
+        // A finding without a fix of its own may be gone with the others'
+        // (`id-token: write` added for trusted publishing also settles a
+        // provenance finding): the patched file says which.
+        // Fingerprints can change with the edits (a step without a name is
+        // known by its position), so a rule must also be reported fewer
+        // times than its own fixes account for.
+        let (before, after) = (reported(path, original_text(&text)), reported(path, &fixed));
+        let mut gone: BTreeMap<&str, usize> = BTreeMap::new();
+        for (rule, n) in &before.1 {
+            let own = fixed_rules.iter().filter(|r| *r == rule).count();
+            let left = after.1.get(rule).copied().unwrap_or(0);
+            gone.insert(rule.as_str(), n.saturating_sub(left).saturating_sub(own));
         }
-        match apply_edits(&original, &edits) {
-            Ok(fixed) if fixed != original => {
-                plan.fixed_findings += fixed_here;
-                plan.patches.push(FilePatch {
-                    path: path.to_string(),
-                    original,
-                    fixed,
-                    removed_values: removed,
-                });
-            }
-            Ok(_) => {}
-            Err(e) => {
-                for f in &found {
-                    plan.unfixed.push(Unfixed {
-                        rule_id: f.rule_id.clone(),
-                        path: f.path.clone(),
-                        line: f.span.start_line,
-                        reason: format!("{e}; fix this file by hand"),
-                    });
-                }
+        for (f, reason) in refused {
+            let budget = gone.entry(f.rule_id.as_str()).or_default();
+            if !after.0.contains(&f.fingerprint) && *budget > 0 {
+                *budget -= 1;
+                fixed_here += 1;
+            } else {
+                unfixed(&mut plan, f, reason);
             }
         }
+        plan.fixed_findings += fixed_here;
+        plan.patches.push(FilePatch {
+            path: path.to_string(),
+            original: text.unwrap_or_default(),
+            fixed,
+            removed_values: removed,
+        });
     }
     plan.unfixed
         .sort_by(|a, b| (&a.path, a.line, &a.rule_id).cmp(&(&b.path, b.line, &b.rule_id)));
     plan
+}
+
+/// What a scan of `text` (as the file at `path`) reports: fingerprints,
+/// and findings per rule.
+fn reported(path: &str, text: &str) -> (BTreeSet<String>, BTreeMap<String, usize>) {
+    let item = crate::detect::Item {
+        path,
+        bytes: text.as_bytes(),
+        origin: Origin::Worktree,
+        tree: None,
+    };
+    let mut fingerprints = BTreeSet::new();
+    let mut per_rule = BTreeMap::new();
+    for f in crate::scan::detect_item(&item, &crate::detect::DetectOptions::default()).findings {
+        *per_rule.entry(f.rule_id).or_default() += 1;
+        fingerprints.insert(f.fingerprint);
+    }
+    (fingerprints, per_rule)
+}
+
+fn original_text(text: &Result<String, String>) -> &str {
+    text.as_deref().unwrap_or("")
 }
 
 /// Fix one finding in its file's text (`siblings`: every finding in the file).
@@ -223,6 +290,12 @@ fn fix_one(f: &Finding, text: &str, siblings: &[&Finding]) -> Result<FindingFix,
     }
     if f.rule_id == scoped_env::RULE {
         return scoped_env::fix(f, text);
+    }
+    if f.rule_id == trusted_publishing::RULE {
+        return trusted_publishing::fix(f, text, siblings);
+    }
+    if dockerfile::RULES.contains(&f.rule_id.as_str()) {
+        return dockerfile::fix(f, text, siblings);
     }
     if FIXABLE_RULES.contains(&f.rule_id.as_str()) {
         return config::fix(f, text, siblings);

@@ -150,5 +150,6 @@ pub fn fix(f: &Finding, text: &str) -> Result<FindingFix, String> {
         edits,
         removed_values: Vec::new(),
         checklist: Vec::new(),
+        left: Vec::new(),
     })
 }

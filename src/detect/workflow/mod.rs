@@ -230,18 +230,22 @@ pub fn step_consumes(step: &Step, names: &[&str]) -> bool {
     })
 }
 
+/// For `npmsweep fix`: the model of the workflow in `text` (no tree, so no
+/// publish found through a repository script), `None` when it is not a
+/// workflow mapping.
+pub fn model(text: &str) -> Option<Workflow> {
+    let root = yaml::parse(text).ok()?;
+    Some(Workflow::parse(&Src::new(text), root.as_mapping()?, false))
+}
+
 /// For `npmsweep fix`: every step of the workflow in `text` that reads the
 /// environment variable `name` (as [`step_consumes`] decides, without the
 /// tree: a release script counts as reading it), as (job id, offset of the
 /// step's mapping). Empty when the text is not a workflow.
 pub fn consuming_steps(text: &str, name: &str) -> Vec<(String, usize)> {
-    let Ok(root) = yaml::parse(text) else {
+    let Some(wf) = model(text) else {
         return Vec::new();
     };
-    let Some(map) = root.as_mapping() else {
-        return Vec::new();
-    };
-    let wf = Workflow::parse(&Src::new(text), map, false);
     let mut out = Vec::new();
     for job in &wf.jobs {
         for step in &job.steps {
