@@ -16,6 +16,7 @@ pub mod isolate;
 pub mod kind;
 pub mod lines;
 pub mod npmrc;
+pub mod pipeline;
 pub mod script_publish;
 pub mod shape;
 pub mod token;
