@@ -22,7 +22,7 @@ use crate::detect::workflow::shell::{Command, Stdout};
 use crate::detect::workflow::{EnvVar, Job, Level, Run, SecretUses, Src, Step, Workflow, indirect};
 use crate::detect::yaml;
 use marked_yaml::Node;
-use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
+use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode, MarkedSequenceNode};
 use std::collections::BTreeMap;
 use std::ops::Range;
 
@@ -334,7 +334,7 @@ struct Building {
 
 impl Config {
     pub fn parse(text: &str, tree: Option<TreeView>) -> Result<Config, String> {
-        let root = yaml::parse(text)?;
+        let root = resolve_merges(&yaml::parse(text)?, 0);
         let Some(map) = root.as_mapping() else {
             return Err("the top level is not a mapping".into());
         };
@@ -803,6 +803,46 @@ impl Config {
     }
 }
 
+/// The tree with YAML merge keys (`<<: *defaults`, CircleCI configs'
+/// favourite way to share a job's executor) flattened: the mapping's own
+/// keys win, then earlier sources of a `<<: [*a, *b]` list.
+fn resolve_merges(n: &Node, depth: usize) -> Node {
+    if depth > yaml::MAX_DEPTH {
+        return n.clone();
+    }
+    match n {
+        Node::Scalar(_) => n.clone(),
+        Node::Sequence(seq) => {
+            let items = seq.iter().map(|i| resolve_merges(i, depth + 1)).collect();
+            Node::Sequence(MarkedSequenceNode::new(*seq.span(), items))
+        }
+        Node::Mapping(m) => {
+            let mut out = MarkedMappingNode::new_empty(*m.span());
+            if let Some(merged) = m.get_node("<<") {
+                let sources: Vec<&Node> = match merged {
+                    Node::Sequence(s) => s.iter().collect(),
+                    other => vec![other],
+                };
+                for src in sources {
+                    if let Node::Mapping(sm) = resolve_merges(src, depth + 1) {
+                        for (k, v) in sm.iter() {
+                            if !out.contains_key(k) {
+                                out.insert(k.clone(), v.clone());
+                            }
+                        }
+                    }
+                }
+            }
+            for (k, v) in m.iter() {
+                if k.as_str() != "<<" {
+                    out.insert(k.clone(), resolve_merges(v, depth + 1));
+                }
+            }
+            Node::Mapping(out)
+        }
+    }
+}
+
 fn defaults_of_mapping(m: &MarkedMappingNode) -> Params {
     let mut out = Params::new();
     for (k, v) in m.iter() {
@@ -908,7 +948,7 @@ fn env_vars(defs: &Defs, n: &Node, level: Level, params: &Params) -> Vec<EnvVar>
 
 /// A kept path relative to the project directory (`~/project/dist` →
 /// `dist`), or as written when outside it.
-fn project_relative(path: &str, working_directory: &str) -> String {
+pub fn project_relative(path: &str, working_directory: &str) -> String {
     let p = crate::detect::workflow::shell::normalize_path(path);
     let wd = crate::detect::workflow::shell::normalize_path(working_directory);
     let wd = wd.trim_end_matches('/');
@@ -1168,6 +1208,17 @@ mod tests {
         let (_, b) = job(&c, "cloud");
         assert_eq!(b.executor.runner(), None);
         assert!(!b.invocations[0].runs_on_pull_requests());
+    }
+
+    #[test]
+    fn merge_keys_share_executors() {
+        let c = parse(
+            "version: 2\ndefaults: &defaults\n  working_directory: ~/repo\n  docker:\n    - image: circleci/node:10\njobs:\n  deploy:\n    <<: *defaults\n    steps:\n      - run: echo \"//registry.npmjs.org/:_authToken=$NPM_TOKEN\" > ~/repo/.npmrc\n      - persist_to_workspace:\n          root: ~/repo\n          paths: [.]\n",
+        );
+        let (_, cj) = job(&c, "deploy");
+        assert_eq!(cj.executor.image.as_deref(), Some("circleci/node:10"));
+        assert_eq!(cj.working_directory, "~/repo");
+        assert_eq!(cj.kept[0].path, ".");
     }
 
     #[test]

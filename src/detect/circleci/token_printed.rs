@@ -11,6 +11,7 @@
 //! substring) and not a value shorter than four characters, so printing is
 //! reported whatever the settings the file does not show.
 
+use super::model::project_relative;
 use super::{CircleCtx, key};
 use crate::detect::pipeline::kept_by;
 use crate::detect::workflow::{secret_printed, token_writes};
@@ -53,9 +54,10 @@ pub fn check(ccx: &CircleCtx, sink: &mut Sink) {
             continue;
         }
         for w in token_writes(&ccx.cx, job) {
+            let path = project_relative(&w.path, &c.jobs[j].working_directory);
             let Some(k) = kept
                 .iter()
-                .find(|k| k.step > w.step && kept_by(&w.path, &k.path))
+                .find(|k| k.step > w.step && kept_by(&path, &k.path))
             else {
                 continue;
             };
