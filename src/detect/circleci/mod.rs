@@ -159,8 +159,7 @@ pub fn publish_token(
         a.what = a
             .what
             .replace("in job-level env", "in the job's environment")
-            .replace("in step-level env", "in the step's environment")
-            .replace(" written in step ", " written in step ");
+            .replace("in step-level env", "in the step's environment");
         return Some(a);
     }
     pipeline::script_publish_token(&ccx.cx, job, step, publish)

@@ -1192,7 +1192,7 @@ mod tests {
         assert_eq!(got.len(), 4, "{got:?}");
         assert_eq!(got[0], (0, Some("NPM_ID_TOKEN"), true, Reach::Step));
         assert_eq!(got[1], (1, Some("NPM_ID_TOKEN"), true, Reach::LaterSteps));
-        assert_eq!(got[2].2, false);
+        assert!(!got[2].2);
         assert!(matches!(got[2].3, Reach::Command(_)));
         assert_eq!(got[3].3, Reach::Shell);
     }
