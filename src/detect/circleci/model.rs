@@ -1198,6 +1198,17 @@ mod tests {
     }
 
     #[test]
+    fn printf_into_bash_env_reaches_later_steps() {
+        // The form ckeditor5-dev's release config uses.
+        let c = parse(
+            "version: 2.1\njobs:\n  a:\n    docker: [{image: cimg/node:24.11}]\n    steps:\n      - run: |\n          NPM_ID_TOKEN=$(circleci run oidc get \\\n            --claims '{\"aud\":\"npm:registry.npmjs.org\"}')\n          printf 'export NPM_ID_TOKEN=%q\\n' \"$NPM_ID_TOKEN\" >> \"$BASH_ENV\"\n      - run: npm publish\n",
+        );
+        let (j, cj) = job(&c, "a");
+        let at = j.steps[1].range.start;
+        assert!(cj.npm_id_token(1, at).is_some(), "{:?}", cj.oidc);
+    }
+
+    #[test]
     fn runners_filters_and_approvals() {
         let c = parse(
             "version: 2.1\njobs:\n  onprem:\n    machine: true\n    resource_class: acme/linux\n    steps: [checkout]\n  cloud:\n    docker: [{image: cimg/node:24.11}]\n    resource_class: large\n    steps: [checkout]\nworkflows:\n  w:\n    jobs:\n      - onprem\n      - hold: {type: approval}\n      - cloud: {requires: [hold]}\n",
