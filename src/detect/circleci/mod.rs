@@ -83,8 +83,12 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
             "`setup: true` (dynamic configuration): the config this set-up workflow continues with is generated at run time and not analysed",
         );
     }
-    let mut orb_jobs: Vec<&str> = c.orb_jobs.iter().map(|(j, _)| j.as_str()).collect();
-    orb_jobs.dedup();
+    let mut orb_jobs: Vec<&str> = Vec::new();
+    for (j, _) in &c.orb_jobs {
+        if !orb_jobs.contains(&j.as_str()) {
+            orb_jobs.push(j);
+        }
+    }
     if !orb_jobs.is_empty() {
         sink.warn(
             item.path,
@@ -93,6 +97,18 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
                 orb_jobs.join(", ")
             ),
         );
+    }
+    for (job, cj) in c.workflow.jobs.iter().zip(&c.jobs) {
+        if cj.truncated {
+            sink.warn(
+                item.path,
+                format!(
+                    "job {}: reusable commands expand to too many steps; those past the first {} are not analysed",
+                    job.id,
+                    job.steps.len()
+                ),
+            );
+        }
     }
     // OIDC tokens are short-lived, not npm credentials, whatever their
     // names say (`NPM_ID_TOKEN`).

@@ -30,6 +30,9 @@ use std::ops::Range;
 pub const MAX_COMMAND_DEPTH: usize = 8;
 /// Steps per job after expansion (a bound on work, not a CircleCI limit).
 const MAX_STEPS: usize = 500;
+/// Step entries visited per job while expanding (commands that expand to
+/// nothing, nested in each other, must not cost exponential work).
+const MAX_VISITS: usize = 20_000;
 
 /// Where a job runs.
 #[derive(Clone, Debug, Default)]
@@ -182,6 +185,9 @@ pub struct CircleJob {
     pub node_installs: Vec<(usize, String)>,
     /// `working_directory` of the job (default `~/project`).
     pub working_directory: String,
+    /// Expansion stopped at [`MAX_STEPS`] steps or its work bound: later
+    /// steps are not analysed.
+    pub truncated: bool,
 }
 
 impl CircleJob {
@@ -330,6 +336,7 @@ struct Defs<'a> {
 struct Building {
     steps: Vec<Step>,
     circle: CircleJob,
+    visits: usize,
 }
 
 impl Config {
@@ -391,7 +398,29 @@ impl Config {
             orb_jobs: Vec::new(),
             setup,
         };
-        let invocations = cfg.workflows(map, &defs);
+        let mut invocations = cfg.workflows(map, &defs);
+        // Without `workflows:` CircleCI runs the job named `build` on every push.
+        if map.get_node("workflows").is_none()
+            && let Some((k, _)) = map
+                .get_node("jobs")
+                .and_then(Node::as_mapping)
+                .and_then(|m| m.iter().find(|(k, _)| k.as_str() == "build"))
+        {
+            let start = src.span_start(k.span());
+            invocations.push((
+                "build".into(),
+                Invocation {
+                    workflow: "(none: the `build` job runs on every push)".into(),
+                    name: "build".into(),
+                    range: start..start + 5,
+                    contexts: Vec::new(),
+                    branches: Filter::default(),
+                    tags: Filter::default(),
+                    approval: false,
+                    conditional: false,
+                },
+            ));
+        }
         if let Some(jobs) = map.get_node("jobs").and_then(Node::as_mapping) {
             for (k, v) in jobs.iter() {
                 let Some(def) = v.as_mapping() else {
@@ -633,7 +662,9 @@ impl Config {
             return;
         };
         for item in seq.iter() {
-            if b.steps.len() >= MAX_STEPS {
+            b.visits += 1;
+            if b.steps.len() >= MAX_STEPS || b.visits > MAX_VISITS {
+                b.circle.truncated = true;
                 return;
             }
             let (name, args): (String, Option<&Node>) = match item {
@@ -1230,6 +1261,34 @@ mod tests {
         assert_eq!(cj.executor.image.as_deref(), Some("circleci/node:10"));
         assert_eq!(cj.working_directory, "~/repo");
         assert_eq!(cj.kept[0].path, ".");
+    }
+
+    #[test]
+    fn empty_commands_fanning_out_are_bounded() {
+        let mut text = String::from("version: 2.1\ncommands:\n  c0:\n    steps: []\n");
+        for i in 1..9 {
+            let calls = vec![format!("c{}", i - 1); 40].join(", ");
+            text.push_str(&format!("  c{i}:\n    steps: [{calls}]\n"));
+        }
+        text.push_str(
+            "jobs:\n  j:\n    docker: [{image: node:24}]\n    steps: [c8, {run: npm publish}]\n",
+        );
+        let started = std::time::Instant::now();
+        let c = parse(&text);
+        let (j, cj) = job(&c, "j");
+        assert!(j.steps.len() <= MAX_STEPS);
+        assert!(cj.truncated);
+        // Bounded work, not 40^8 visits (a generous ceiling, not a timing test).
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    }
+
+    #[test]
+    fn a_version_2_build_job_runs_on_every_push() {
+        let c = parse(
+            "version: 2\njobs:\n  build:\n    docker: [{image: node:24}]\n    steps: [checkout]\n",
+        );
+        let (_, cj) = job(&c, "build");
+        assert!(cj.invocations[0].runs_on_pull_requests());
     }
 
     #[test]
