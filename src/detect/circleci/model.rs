@@ -100,6 +100,8 @@ impl Filter {
 /// A job as a workflow runs it.
 #[derive(Clone, Debug)]
 pub struct Invocation {
+    /// The workflow's name; empty for a version 2 config without
+    /// `workflows:`, where CircleCI runs the `build` job on every push.
     pub workflow: String,
     /// `name:` of the invocation, else the job's name.
     pub name: String,
@@ -410,7 +412,7 @@ impl Config {
             invocations.push((
                 "build".into(),
                 Invocation {
-                    workflow: "(none: the `build` job runs on every push)".into(),
+                    workflow: String::new(),
                     name: "build".into(),
                     range: start..start + 5,
                     contexts: Vec::new(),

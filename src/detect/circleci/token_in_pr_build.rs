@@ -50,6 +50,12 @@ pub fn check(ccx: &CircleCtx, sink: &mut Sink) {
             continue;
         }
         let publishes = job.steps.iter().any(|s| !real_publishes(s).is_empty());
+        let runs = if inv.workflow.is_empty() {
+            "the config has no workflows, so CircleCI runs this `build` job on every push"
+                .to_string()
+        } else {
+            format!("workflow {} runs it on every branch", inv.workflow)
+        };
         let origin = if source.starts_with('$') {
             format!(" ({})", token_origin(c, j))
         } else {
@@ -60,9 +66,8 @@ pub fn check(ccx: &CircleCtx, sink: &mut Sink) {
                 RULE,
                 range,
                 format!(
-                    "job {} uses the npm token from {source}{origin} and workflow {} runs it on every branch, so pull requests' builds run their own code with it{}; a fork's pull request gets it too if the project passes secrets to builds from forked pull requests (a project setting the file cannot show)",
+                    "job {} uses the npm token from {source}{origin} and {runs}, so pull requests' builds run their own code with it{}; a fork's pull request gets it too if the project passes secrets to builds from forked pull requests (a project setting the file cannot show)",
                     job.id,
-                    inv.workflow,
                     if publishes { " (and the job publishes)" } else { "" },
                 ),
             )
