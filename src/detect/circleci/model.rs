@@ -818,9 +818,13 @@ impl Config {
                 range: defs.src.scalar_range(sh.span(), sh.as_str()),
             });
         }
+        // Relative to the job's directory, as the shared analysis expects
+        // (`~/project/packages/a` is `packages/a`).
         step.working_directory = m
             .and_then(|m| m.get_node("working_directory"))
-            .and_then(text_of);
+            .and_then(text_of)
+            .map(|w| project_relative(&w, &b.circle.working_directory))
+            .filter(|w| w != ".");
         if let Some(c) = command {
             let text = defs.src.text;
             let cstart = defs.src.span_start(c.span());
@@ -1252,6 +1256,16 @@ mod tests {
         let (_, b) = job(&c, "cloud");
         assert_eq!(b.executor.runner(), None);
         assert!(!b.invocations[0].runs_on_pull_requests());
+    }
+
+    #[test]
+    fn step_directories_are_relative_to_the_job() {
+        let c = parse(
+            "version: 2.1\njobs:\n  j:\n    docker: [{image: node:24}]\n    steps:\n      - run: {command: npm publish, working_directory: ~/project/packages/a}\n      - run: {command: npm publish, working_directory: ~/project}\n",
+        );
+        let (j, _) = job(&c, "j");
+        assert_eq!(j.steps[0].working_directory.as_deref(), Some("packages/a"));
+        assert_eq!(j.steps[1].working_directory, None);
     }
 
     #[test]
