@@ -177,6 +177,33 @@ fn circleci_literal_credentials_are_the_generic_detectors() {
 }
 
 #[test]
+fn circleci_literal_token_in_a_script_is_found_once_and_redacted() {
+    let token = npmsweep::rules::expand_templates("{{npm_token}}");
+    let yaml = format!(
+        "version: 2.1\njobs:\n  publish:\n    docker: [{{image: cimg/node:24.11}}]\n    steps:\n      - run: echo \"//registry.npmjs.org/:_authToken={token}\" > ~/.npmrc\n      - run: npm publish\n"
+    );
+    let d = scan_in_tree(&yaml, &[]);
+    let r = rules(&d);
+    assert_eq!(r.iter().filter(|r| **r == "npm-token").count(), 1, "{r:?}");
+    assert!(
+        d.findings.iter().all(|f| !f.message.contains(&token)),
+        "{}",
+        render(&d)
+    );
+}
+
+#[test]
+fn circleci_job_shell_with_tracing_prints_the_token() {
+    let yaml = "version: 2.1\njobs:\n  publish:\n    docker: [{image: cimg/node:24.11}]\n    shell: /bin/bash -eox pipefail\n    steps:\n      - run: echo \"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\" > ~/.npmrc\n";
+    let d = scan_in_tree(yaml, &[]);
+    assert!(
+        rules(&d).contains(&"circleci-npm-token-printed"),
+        "{}",
+        render(&d)
+    );
+}
+
+#[test]
 fn circleci_only_the_root_config_is_analysed() {
     let yaml = fixture("token-publish.yml");
     let mut tree = MemoryTree::default();

@@ -592,7 +592,8 @@ impl Config {
         }
         b.circle.oidc = oidc_requests(&b.steps);
         self.workflow.jobs.push(Job {
-            default_shell: None,
+            // `shell: /bin/bash -eox pipefail` traces every command.
+            default_shell: def.get_node("shell").and_then(text_of),
             default_working_directory: None,
             matrix: BTreeMap::new(),
             id: key.as_str().to_string(),
