@@ -157,8 +157,6 @@ pub struct OidcRequest {
     pub step: usize,
     /// File range of the command that assigns (or requests) it.
     pub range: Range<usize>,
-    /// Body offset of that command in its step.
-    pub body_start: usize,
     /// The variable it lands in (`None`: printed or used in place).
     pub var: Option<String>,
     /// `aud` of `--claims`; `None` is CircleCI's default audience (the
@@ -233,7 +231,6 @@ pub struct Orb {
 
 /// A parsed config.
 pub struct Config {
-    pub text: String,
     /// The shared shape: jobs, steps (`run` commands and named steps), env.
     pub workflow: Workflow,
     pub jobs: Vec<CircleJob>,
@@ -294,16 +291,47 @@ fn arguments(
 /// `<< parameters.x >>` and `<< pipeline.parameters.x >>` replaced by
 /// their scalar values; anything else (`<< pipeline.git.tag >>`) stays.
 fn substitute(s: &str, params: &Params, pipeline: &Params) -> String {
+    substitute_with(s, params, pipeline, None)
+}
+
+/// [`substitute`] for a `run` body: what stays unresolved becomes a shell
+/// variable, so that the shell parser does not take `<<` for a heredoc.
+fn substitute_script(s: &str, params: &Params, pipeline: &Params) -> String {
+    substitute_with(s, params, pipeline, Some("${CIRCLECI_PARAMETER}"))
+}
+
+/// `parameters.x`, `pipeline.git.tag`, `matrix.node`: what CircleCI
+/// substitutes between `<<` and `>>` (a heredoc's `<< EOF` is not).
+fn is_parameter_ref(inner: &str) -> bool {
+    inner.contains('.')
+        && inner
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '[' | ']'))
+}
+
+fn substitute_with(
+    s: &str,
+    params: &Params,
+    pipeline: &Params,
+    unresolved: Option<&str>,
+) -> String {
     if !s.contains("<<") {
         return s.to_string();
     }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(open) = rest.find("<<") {
-        let Some(close) = rest[open..].find(">>") else {
-            break;
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 2..];
+        let reference = after.find(">>").and_then(|close| {
+            let inner = after[..close].trim();
+            is_parameter_ref(inner).then_some((inner, close))
+        });
+        let Some((inner, close)) = reference else {
+            out.push_str("<<");
+            rest = after;
+            continue;
         };
-        let inner = rest[open + 2..open + close].trim();
         let value = inner
             .strip_prefix("pipeline.parameters.")
             .and_then(|n| pipeline.get(n))
@@ -313,12 +341,12 @@ fn substitute(s: &str, params: &Params, pipeline: &Params) -> String {
                     .and_then(|n| params.get(n))
             })
             .and_then(text_of);
-        out.push_str(&rest[..open]);
-        match value {
-            Some(v) => out.push_str(&v),
-            None => out.push_str(&rest[open..open + close + 2]),
+        match (value, unresolved) {
+            (Some(v), _) => out.push_str(&v),
+            (None, Some(u)) => out.push_str(u),
+            (None, None) => out.push_str(&rest[open..open + 2 + close + 2]),
         }
-        rest = &rest[open + close + 2..];
+        rest = &after[close + 2..];
     }
     out.push_str(rest);
     out
@@ -384,7 +412,6 @@ impl Config {
             .filter(|s| s.as_str().trim() == "true")
             .map(|s| src.scalar_range(s.span(), s.as_str()));
         let mut cfg = Config {
-            text: text.to_string(),
             workflow: Workflow {
                 default_shell: None,
                 default_working_directory: None,
@@ -833,7 +860,7 @@ impl Config {
                 Some(b'"') | Some(b'\'') => cstart + 1,
                 _ => cstart,
             };
-            let body = substitute(c.as_str(), params, &defs.pipeline);
+            let body = substitute_script(c.as_str(), params, &defs.pipeline);
             step.range = cstart..cstart + 1;
             step.run = Some(Run::new(text, &body, cstart));
         }
@@ -1067,7 +1094,6 @@ fn oidc_requests(steps: &[Step]) -> Vec<OidcRequest> {
                 out.push(OidcRequest {
                     step: step.index,
                     range: step.file_range(c.range.clone()),
-                    body_start: c.range.start,
                     var: Some(a.name.clone()),
                     audience,
                     reach,
@@ -1105,7 +1131,6 @@ fn oidc_requests(steps: &[Step]) -> Vec<OidcRequest> {
                     out.push(OidcRequest {
                         step: step.index,
                         range: step.file_range(c.range.clone()),
-                        body_start: c.range.start,
                         var: Some(name),
                         audience: inner.flatten(),
                         reach: Reach::LaterSteps,
@@ -1119,7 +1144,6 @@ fn oidc_requests(steps: &[Step]) -> Vec<OidcRequest> {
                 out.push(OidcRequest {
                     step: step.index,
                     range: step.file_range(c.range.clone()),
-                    body_start: c.range.start,
                     var: None,
                     audience: aud,
                     reach: Reach::Shell,
@@ -1257,6 +1281,32 @@ mod tests {
         let (_, b) = job(&c, "cloud");
         assert_eq!(b.executor.runner(), None);
         assert!(!b.invocations[0].runs_on_pull_requests());
+    }
+
+    #[test]
+    fn parameters_not_heredocs_are_substituted() {
+        let mut p = Params::new();
+        p.insert(
+            "t".into(),
+            Node::Scalar(MarkedScalarNode::from("NPM_TOKEN")),
+        );
+        let none = Params::new();
+        assert_eq!(
+            substitute_script(
+                "cat << EOF > x\n$<< parameters.t >>\nEOF\necho a >> b",
+                &p,
+                &none
+            ),
+            "cat << EOF > x\n$NPM_TOKEN\nEOF\necho a >> b"
+        );
+        assert_eq!(
+            substitute_script("npm publish --tag << pipeline.git.tag >>", &p, &none),
+            "npm publish --tag ${CIRCLECI_PARAMETER}"
+        );
+        assert_eq!(
+            substitute("cimg/node:<< parameters.v >>", &p, &none),
+            "cimg/node:<< parameters.v >>"
+        );
     }
 
     #[test]
