@@ -248,6 +248,17 @@ fn circleci_bad_input_is_a_warning_not_a_panic() {
         d.warnings
     );
     let d = scan_in_tree(
+        "version: 2.1\norbs:\n  npm: acme/npm-publisher@1\njobs:\n  release:\n    docker: [{image: cimg/node:24.11}]\n    steps: [checkout, npm/publish]\n",
+        &[],
+    );
+    assert!(
+        d.warnings
+            .iter()
+            .any(|w| w.contains("orb commands npm/publish (job release) look like publishes")),
+        "{:?}",
+        d.warnings
+    );
+    let d = scan_in_tree(
         "version: 2.1\nsetup: true\norbs:\n  continuation: circleci/continuation@1\njobs:\n  setup:\n    docker: [{image: cimg/base:current}]\n    steps: [checkout]\n",
         &[],
     );

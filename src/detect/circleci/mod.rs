@@ -98,6 +98,28 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
             ),
         );
     }
+    // Orb commands whose names say they publish: the publish is the orb's.
+    let mut orb_publishes: Vec<String> = Vec::new();
+    for (job, cj) in c.workflow.jobs.iter().zip(&c.jobs) {
+        for (_, cmd) in &cj.orb_steps {
+            let name = cmd.rsplit('/').next().unwrap_or(cmd);
+            let shown = format!("{cmd} (job {})", job.id);
+            if (name.contains("publish") || name.contains("release"))
+                && !orb_publishes.contains(&shown)
+            {
+                orb_publishes.push(shown);
+            }
+        }
+    }
+    if !orb_publishes.is_empty() {
+        sink.warn(
+            item.path,
+            format!(
+                "orb commands {} look like publishes and are not analysed (orbs are named, not fetched)",
+                orb_publishes.join(", ")
+            ),
+        );
+    }
     for (job, cj) in c.workflow.jobs.iter().zip(&c.jobs) {
         if cj.truncated {
             sink.warn(
