@@ -9,6 +9,7 @@
 
 pub mod assignment;
 pub mod bunfig;
+pub mod ci_pipeline;
 pub mod circleci;
 pub mod dockerfile;
 pub mod envassign;
@@ -17,7 +18,6 @@ pub mod isolate;
 pub mod kind;
 pub mod lines;
 pub mod npmrc;
-pub mod pipeline;
 pub mod script_publish;
 pub mod shape;
 pub mod token;

@@ -4,7 +4,7 @@
 //! followed through the shell and token writes come from the GitHub Actions
 //! analysis ([`crate::detect::workflow`]), and what GitLab CI and CircleCI
 //! share (script token uses, kept paths, Node images) from
-//! [`crate::detect::pipeline`]. Each rule lives in its own module;
+//! [`crate::detect::ci_pipeline`]. Each rule lives in its own module;
 //! [`CHECKS`] lists them.
 //!
 //! Literal credentials in the config are the generic detectors' (token
@@ -26,7 +26,7 @@ mod publish_paths;
 mod token_in_pr_build;
 mod token_printed;
 
-use super::pipeline;
+use super::ci_pipeline;
 use super::workflow::{self, Ctx, Job, Publish, Step, private_registry, real_publishes};
 use super::{DetectOptions, Item, Sink};
 use model::Config;
@@ -200,7 +200,7 @@ pub fn publish_token(
             .replace("in step-level env", "in the step's environment");
         return Some(a);
     }
-    pipeline::script_publish_token(&ccx.cx, job, step, publish)
+    ci_pipeline::script_publish_token(&ccx.cx, job, step, publish)
 }
 
 /// Where a job's variables come from, for messages: "project environment

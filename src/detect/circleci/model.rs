@@ -16,7 +16,7 @@
 //! their commands are named steps and their jobs are listed in
 //! [`Config::orb_jobs`].
 
-use crate::detect::pipeline::is_npm_audience;
+use crate::detect::ci_pipeline::is_npm_audience;
 use crate::detect::tree::TreeView;
 use crate::detect::workflow::shell::{Command, Stdout};
 use crate::detect::workflow::{EnvVar, Job, Level, Run, SecretUses, Src, Step, Workflow, indirect};

@@ -23,7 +23,7 @@
 
 use super::model::{CircleJob, Reach};
 use super::{CircleCtx, key, other_registry, publish_token, publishes};
-use crate::detect::pipeline::image_node;
+use crate::detect::ci_pipeline::image_node;
 use crate::detect::workflow::oidc_npm_too_old::{node_version, npm_upgraded_in, too_old};
 use crate::detect::workflow::{Job, Publish, Step};
 use crate::detect::{Hit, Sink};

@@ -10,7 +10,7 @@
 //! default branch or release tags.
 
 use super::{CircleCtx, key, token_origin};
-use crate::detect::pipeline::script_token_uses;
+use crate::detect::ci_pipeline::script_token_uses;
 use crate::detect::workflow::{read_only_name, real_publishes};
 use crate::detect::{Hit, Sink};
 use crate::finding::Severity;

@@ -13,7 +13,7 @@
 
 use super::model::project_relative;
 use super::{CircleCtx, key};
-use crate::detect::pipeline::kept_by;
+use crate::detect::ci_pipeline::kept_by;
 use crate::detect::workflow::{secret_printed, token_writes};
 use crate::detect::{Hit, Sink};
 use crate::finding::Severity;

@@ -165,5 +165,5 @@ pub fn publish_token(
 /// Every expansion of an npm credential in a job's scripts: `(step, file
 /// range, source)`, in order (shared with CircleCI).
 pub fn job_token_uses(gx: &GitlabCtx, job: &Job) -> Vec<(usize, std::ops::Range<usize>, String)> {
-    crate::detect::pipeline::script_token_uses(&gx.cx, job)
+    crate::detect::ci_pipeline::script_token_uses(&gx.cx, job)
 }

@@ -105,7 +105,7 @@ impl GitlabJob {
     }
 }
 
-pub use crate::detect::pipeline::is_npm_audience;
+pub use crate::detect::ci_pipeline::is_npm_audience;
 
 /// A parsed pipeline.
 pub struct Pipeline {

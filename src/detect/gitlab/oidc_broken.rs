@@ -21,7 +21,7 @@ use crate::rules::Policy;
 
 pub const RULE: &str = "gitlab-npm-oidc-broken";
 
-pub use crate::detect::pipeline::image_node;
+pub use crate::detect::ci_pipeline::image_node;
 
 pub fn check(gx: &GitlabCtx, sink: &mut Sink) {
     let p = gx.p;

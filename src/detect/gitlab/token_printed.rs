@@ -9,7 +9,7 @@
 //! whatever the variable's settings (which the file does not show).
 
 use super::{GitlabCtx, key};
-use crate::detect::pipeline::kept_by;
+use crate::detect::ci_pipeline::kept_by;
 use crate::detect::workflow::{secret_printed, token_writes};
 use crate::detect::{Hit, Sink};
 use crate::finding::Severity;
