@@ -269,6 +269,36 @@ fn circleci_bad_input_is_a_warning_not_a_panic() {
     );
 }
 
+/// Every prefix (at line boundaries) and every line dropped in turn of the
+/// realistic configs: the analysis never panics, whatever half a config
+/// looks like.
+#[test]
+fn circleci_truncated_and_mangled_configs_never_panic() {
+    for name in ["token-publish.yml", "trusted.yml", "release-tool.yml"] {
+        let text = fixture(name);
+        let lines: Vec<&str> = text.lines().collect();
+        for n in 0..=lines.len() {
+            for candidate in [
+                lines[..n].join("\n"),
+                lines
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != n)
+                    .map(|(_, l)| *l)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ] {
+                let d = scan_in_tree(&candidate, &[]);
+                assert!(
+                    d.warnings.iter().all(|w| !w.contains("internal error")),
+                    "{name} variant {n}: {:?}",
+                    d.warnings
+                );
+            }
+        }
+    }
+}
+
 // History: a config that moved from a token to trusted publishing.
 
 fn git(dir: &Path, args: &[&str], when: u64) {
