@@ -15,7 +15,8 @@
 //!   class): npm accepts CircleCI tokens from CircleCI cloud only;
 //! - the image's Node bundles npm older than 11.5.1 and the job never
 //!   upgrades npm (npm's own example uses `cimg/node:22.14`, whose npm 10
-//!   never reads `NPM_ID_TOKEN`);
+//!   never reads `NPM_ID_TOKEN`), or the Node is older than 22.14.0, which
+//!   trusted publishing needs whatever the npm;
 //! - a token is still in reach: npm falls back to it silently, hiding a
 //!   broken trusted publisher until the token stops working;
 //! - `--provenance`: npm generates provenance on GitHub Actions and GitLab
@@ -138,17 +139,27 @@ fn report_all(
     }
     if publish.tool.uses_npm_cli()
         && let Some((what, (major, minor))) = job_node(cj, step.index)
-        && too_old(major, minor)
-        && !npm_upgraded_in(&job.steps, step, publish.range.start)
     {
-        out.push((
-            "npm-too-old",
-            format!(
-                "{shown} in job {} uses trusted publishing, but {what} bundles npm older than {} and the job does not upgrade it (`npm install -g npm@latest`): that npm never reads `NPM_ID_TOKEN`",
-                job.id,
-                policy.value("npm_oidc_version"),
-            ),
-        ));
+        let upgraded = npm_upgraded_in(&job.steps, step, publish.range.start);
+        if too_old(major, minor) && !upgraded {
+            out.push((
+                "npm-too-old",
+                format!(
+                    "{shown} in job {} uses trusted publishing, but {what} bundles npm older than {} and the job does not upgrade it (`npm install -g npm@latest`): that npm never reads `NPM_ID_TOKEN`",
+                    job.id,
+                    policy.value("npm_oidc_version"),
+                ),
+            ));
+        } else if major < 22 || (major == 22 && minor.is_some_and(|m| m < 14)) {
+            out.push((
+                "node-too-old",
+                format!(
+                    "{shown} in job {} uses trusted publishing on {what}, older than the Node {} trusted publishing needs (upgrading npm alone does not do)",
+                    job.id,
+                    policy.value("node_oidc_version"),
+                ),
+            ));
+        }
     }
     if let Some(t) = &token {
         out.push((
