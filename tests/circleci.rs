@@ -204,6 +204,19 @@ fn circleci_job_shell_with_tracing_prints_the_token() {
 }
 
 #[test]
+fn circleci_environment_values_are_not_interpolated() {
+    let yaml = "version: 2.1\njobs:\n  publish:\n    docker: [{image: cimg/node:24.11}]\n    environment:\n      NODE_AUTH_TOKEN: ${NPM_TOKEN}\n    steps:\n      - run: npm publish\n";
+    let d = scan_in_tree(yaml, &[]);
+    assert!(
+        d.warnings
+            .iter()
+            .any(|w| w.contains("line 6: CircleCI does not expand variables")),
+        "{:?}",
+        d.warnings
+    );
+}
+
+#[test]
 fn circleci_only_the_root_config_is_analysed() {
     let yaml = fixture("token-publish.yml");
     let mut tree = MemoryTree::default();

@@ -132,6 +132,30 @@ pub fn detect(item: &Item, opts: &DetectOptions, sink: &mut Sink) {
             );
         }
     }
+    // CircleCI takes `environment:` values literally: `NODE_AUTH_TOKEN:
+    // $NPM_TOKEN` sets the text `$NPM_TOKEN`, and npm sends that as the
+    // token. Analysed as the reference it was meant to be, and said.
+    let lines = crate::detect::lines::LineIndex::new(item.bytes);
+    let mut said = std::collections::BTreeSet::new();
+    for job in &c.workflow.jobs {
+        let levels = job.steps.iter().flat_map(|s| s.env.iter()).chain(&job.env);
+        for e in levels {
+            let v = e.value.value.trim();
+            if v.contains('$')
+                && super::envassign::is_credential_name(&e.name, &opts.extra_credential_names)
+                && said.insert(e.key.start)
+            {
+                let (line, _) = lines.position(e.key.start);
+                sink.warn(
+                    item.path,
+                    format!(
+                        "line {line}: CircleCI does not expand variables in `environment:` values, so {} is set to the text `{v}`, not to that variable's value: read the project or context variable directly, or export it in the `run` step",
+                        e.name
+                    ),
+                );
+            }
+        }
+    }
     // OIDC tokens are short-lived, not npm credentials, whatever their
     // names say (`NPM_ID_TOKEN`).
     let mut opts = opts.clone();
