@@ -9,6 +9,8 @@
 
 pub mod assignment;
 pub mod bunfig;
+pub mod ci_pipeline;
+pub mod circleci;
 pub mod dockerfile;
 pub mod envassign;
 pub mod gitlab;
@@ -230,6 +232,11 @@ pub static DETECTORS: &[Detector] = &[
         name: "gitlab-ci",
         applies: |k| k == FileKind::Script,
         run: gitlab::detect,
+    },
+    Detector {
+        name: "circleci",
+        applies: |k| k == FileKind::Script,
+        run: circleci::detect,
     },
     Detector {
         name: "script-publish",

@@ -82,6 +82,24 @@ const POINTERS: &[(&str, Option<Status>, &str, &str)] = &[
         "GitLab CI (`id_tokens: NPM_ID_TOKEN`): ",
         "gitlab-npm-long-lived-stage-token",
     ),
+    (
+        "circleci",
+        Some(Status::WillBreak),
+        "CircleCI (`NPM_ID_TOKEN` from `circleci run oidc get`): ",
+        "circleci-npm-long-lived-publish-token",
+    ),
+    (
+        "circleci",
+        Some(Status::TokenFallback),
+        "CircleCI (`NPM_ID_TOKEN` from `circleci run oidc get`): ",
+        "circleci-npm-oidc-broken",
+    ),
+    (
+        "circleci",
+        Some(Status::TokenStaged),
+        "CircleCI (`NPM_ID_TOKEN` from `circleci run oidc get`): ",
+        "circleci-npm-long-lived-stage-token",
+    ),
 ];
 
 fn general_advice(status: Status) -> Option<String> {
@@ -250,6 +268,42 @@ mod tests {
     #[test]
     fn cells_cannot_break_the_table() {
         assert_eq!(md_cell("a|b`c\nd"), "a/b'c d");
+    }
+
+    #[test]
+    fn circleci_paths_are_counted_and_pointed_at_circleci_rules() {
+        use crate::readiness::{Auth, PublishPath, Site};
+        let path = |auth: Auth| {
+            PublishPath::new(
+                ".circleci/config.yml",
+                9,
+                Site {
+                    ci: "circleci",
+                    range: 0..1,
+                    job: "publish".into(),
+                    step: "#2".into(),
+                    command: "npm publish".into(),
+                    auth,
+                    credential: None,
+                    staged: false,
+                    npmjs: true,
+                },
+            )
+        };
+        let r = Readiness::new(vec![
+            path(Auth::Token),
+            path(Auth::TrustedPublishingWithToken),
+        ]);
+        assert_eq!(r.count(Status::WillBreak), 1);
+        assert_eq!(r.count(Status::TokenFallback), 1);
+        let will_break = advice(&r, Status::WillBreak).unwrap();
+        assert!(
+            will_break.contains("circleci-npm-long-lived-publish-token"),
+            "{will_break}"
+        );
+        assert!(!will_break.contains("gitlab-"), "{will_break}");
+        let fallback = advice(&r, Status::TokenFallback).unwrap();
+        assert!(fallback.contains("circleci-npm-oidc-broken"), "{fallback}");
     }
 
     #[test]

@@ -163,51 +163,7 @@ pub fn publish_token(
 }
 
 /// Every expansion of an npm credential in a job's scripts: `(step, file
-/// range, source)`, in order.
+/// range, source)`, in order (shared with CircleCI).
 pub fn job_token_uses(gx: &GitlabCtx, job: &Job) -> Vec<(usize, std::ops::Range<usize>, String)> {
-    let mut out = Vec::new();
-    for step in &job.steps {
-        let Some(mut sh) = workflow::StepShell::new(&gx.cx, job, step) else {
-            continue;
-        };
-        let cmds = sh.script.commands.clone();
-        for c in &cmds {
-            if let Some(cred) = c.words().find_map(|w| sh.word_cred(w)) {
-                out.push((step.index, step.file_range(c.range.clone()), cred.source));
-            } else if let Some(name) = npmrc_reference(c, &gx.cx.opts.extra_credential_names) {
-                out.push((
-                    step.index,
-                    step.file_range(c.range.clone()),
-                    format!("${name}"),
-                ));
-            }
-            sh.assign(c);
-        }
-    }
-    out
-}
-
-/// The credential variable an npm config line refers to without the shell
-/// expanding it — `echo '//registry.npmjs.org/:_authToken=${NPM_TOKEN}' >
-/// .npmrc` (single quotes, or `\${…}`): npm expands it when it reads the
-/// file, so the job authenticates with that variable. The most common
-/// GitLab publish set-up.
-fn npmrc_reference(c: &workflow::shell::Command, extra: &[String]) -> Option<String> {
-    use workflow::shell::{Stdout, normalize_path};
-    let to_config = match &c.stdout {
-        Stdout::File(p, _) => workflow::is_npm_config_file(&normalize_path(p)),
-        _ => false,
-    } || (matches!(c.name.as_str(), "npm" | "pnpm" | "yarn")
-        && c.has_arg("config"));
-    if !to_config {
-        return None;
-    }
-    c.words()
-        .filter(|w| w.value.contains("_authToken") || w.value.contains("npmAuthToken"))
-        .find_map(|w| {
-            w.value.split("${").skip(1).find_map(|rest| {
-                let name = rest.split('}').next()?;
-                super::envassign::is_credential_name(name, extra).then(|| name.to_string())
-            })
-        })
+    crate::detect::ci_pipeline::script_token_uses(&gx.cx, job)
 }

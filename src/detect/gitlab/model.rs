@@ -105,11 +105,7 @@ impl GitlabJob {
     }
 }
 
-/// `npm:registry.npmjs.org`, the audience npm's trusted publishing expects.
-pub fn is_npm_audience(aud: &str) -> bool {
-    let a = aud.trim();
-    a == "npm:registry.npmjs.org" || a == "npm:registry.npmjs.com"
-}
+pub use crate::detect::ci_pipeline::is_npm_audience;
 
 /// A parsed pipeline.
 pub struct Pipeline {

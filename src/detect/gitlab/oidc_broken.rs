@@ -15,23 +15,13 @@
 //!   which npm requires on GitLab.
 
 use super::{GitlabCtx, key, other_registry, publish_token, publishes};
-use crate::detect::workflow::oidc_npm_too_old::{node_version, npm_upgraded_in, too_old};
+use crate::detect::workflow::oidc_npm_too_old::{npm_upgraded_in, too_old};
 use crate::detect::{Hit, Sink};
 use crate::rules::Policy;
 
 pub const RULE: &str = "gitlab-npm-oidc-broken";
 
-/// `(major, minor)` of the Node in a `node:<tag>` image (`node:22`,
-/// `node:24.5-alpine`, `docker.io/library/node:20`); `None` when unknown.
-pub fn image_node(image: &str) -> Option<(u32, Option<u32>)> {
-    let (name, tag) = image.trim().rsplit_once(':')?;
-    let last = name.rsplit('/').next().unwrap_or(name);
-    if last != "node" {
-        return None;
-    }
-    let tag = tag.split('-').next().unwrap_or(tag);
-    node_version(tag)
-}
+pub use crate::detect::ci_pipeline::image_node;
 
 pub fn check(gx: &GitlabCtx, sink: &mut Sink) {
     let p = gx.p;
@@ -143,19 +133,5 @@ pub fn check(gx: &GitlabCtx, sink: &mut Sink) {
                 ),
             );
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::image_node;
-
-    #[test]
-    fn node_images() {
-        assert_eq!(image_node("node:22"), Some((22, None)));
-        assert_eq!(image_node("node:24.5-alpine"), Some((24, Some(5))));
-        assert_eq!(image_node("docker.io/library/node:20"), Some((20, None)));
-        assert_eq!(image_node("node:lts"), None);
-        assert_eq!(image_node("python:3.12"), None);
     }
 }

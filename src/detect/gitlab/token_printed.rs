@@ -9,7 +9,8 @@
 //! whatever the variable's settings (which the file does not show).
 
 use super::{GitlabCtx, key};
-use crate::detect::workflow::{secret_printed, shell::normalize_path, token_writes};
+use crate::detect::ci_pipeline::kept_by;
+use crate::detect::workflow::{secret_printed, token_writes};
 use crate::detect::{Hit, Sink};
 use crate::finding::Severity;
 
@@ -31,32 +32,6 @@ fn gitlab_wording(message: &str) -> String {
             "; GitLab hides it only if the CI/CD variable is masked",
         )
         .replace(" in step ", " in ")
-}
-
-/// Is `path` (normalised, relative to the project directory) inside a kept path?
-fn kept_by(path: &str, kept: &str) -> bool {
-    if path.starts_with('~') || path.starts_with('/') || path.starts_with('$') {
-        // Outside the project directory: GitLab keeps only paths inside it.
-        return false;
-    }
-    if kept == "(untracked files)" {
-        return true;
-    }
-    let k = normalize_path(kept);
-    let k = k.trim_end_matches('/');
-    if k.is_empty() || k == "." || k == "*" || k == "**" || k == "**/*" {
-        return true;
-    }
-    path == k || path.starts_with(&format!("{k}/")) || (k.contains('*') && glob_match(k, path))
-}
-
-/// `dist/*`-style patterns: `*` within a path segment, `**` across them.
-fn glob_match(pattern: &str, path: &str) -> bool {
-    let Some((pre, post)) = pattern.split_once('*') else {
-        return pattern == path;
-    };
-    let post = post.trim_start_matches('*');
-    path.starts_with(pre) && path.len() >= pre.len() + post.len() && path.ends_with(post)
 }
 
 pub fn check(gx: &GitlabCtx, sink: &mut Sink) {
@@ -114,21 +89,5 @@ pub fn check(gx: &GitlabCtx, sink: &mut Sink) {
                 .with_detail("file", w.path.clone()),
             );
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn kept_paths() {
-        assert!(kept_by(".npmrc", "."));
-        assert!(kept_by(".npmrc", ".npmrc"));
-        assert!(kept_by("pkg/.npmrc", "pkg/"));
-        assert!(kept_by("pkg/.npmrc", "pkg/*"));
-        assert!(kept_by(".npmrc", "(untracked files)"));
-        assert!(!kept_by(".npmrc", "dist/"));
-        assert!(!kept_by("~/.npmrc", "."));
     }
 }

@@ -46,12 +46,21 @@ pub fn npm_upgraded(job: &Job, before: &Step, at: usize) -> bool {
 pub(crate) fn npm_upgraded_in(steps: &[Step], before: &Step, at: usize) -> bool {
     steps[..=before.index].iter().any(|s| {
         s.commands().iter().any(|c| {
-            if c.name != "npm"
+            // `sudo npm i -g npm@latest` (CircleCI images) upgrades too.
+            let mut argv: Vec<&str> = c.argv().collect();
+            let name = if c.name == "sudo" {
+                let skip = argv.iter().take_while(|a| a.starts_with('-')).count();
+                argv.drain(..skip);
+                if argv.is_empty() { "" } else { argv.remove(0) }
+            } else {
+                c.name.as_str()
+            };
+            if name != "npm"
                 || (s.index == before.index && s.file_range(c.range.clone()).start >= at)
             {
                 return false;
             }
-            let args: Vec<&str> = c.argv().collect();
+            let args = argv;
             let sub = args.first().copied().unwrap_or("");
             let global = args
                 .iter()
