@@ -452,15 +452,27 @@ pub fn publish_auth(cx: &Ctx, job: &Job, step: &Step, p: &Publish) -> Option<Pub
             }
         }
     }
+    token_configured(cx, job, step, p).map(|w| PublishAuth {
+        what: format!("{} written in step {}", w.path, job.steps[w.step].label),
+        source: w.source,
+        range: w.range,
+    })
+}
+
+/// A token written into npm's configuration before the publish (`npm
+/// config set //…/:_authToken "$T"`, `echo … >> ~/.npmrc`): npm then holds a
+/// token whatever setup-node did. (A token in `env:` alone reaches npm only
+/// through an `.npmrc` that names its variable.)
+pub fn token_configured(
+    cx: &Ctx,
+    job: &Job,
+    step: &Step,
+    p: &Publish,
+) -> Option<super::TokenWrite> {
     token_writes(cx, job)
         .into_iter()
         .filter(|w| is_npm_config_file(&w.path))
         .find(|w| w.step < step.index || (w.step == step.index && w.range.start < p.range.start))
-        .map(|w| PublishAuth {
-            what: format!("{} written in step {}", w.path, job.steps[w.step].label),
-            source: w.source,
-            range: w.range,
-        })
 }
 
 // Setup-node and the public registry
