@@ -236,7 +236,9 @@ fn history_opens_archives_in_blobs() {
 
 /// An uncompressed tar holds its members' bytes as they are: each token is
 /// reported once, as the member's finding, not again at a line of the
-/// archive; a token in a member's *name* is still reported on the archive.
+/// archive; a token in a member's *name* is reported on that member, as
+/// `npm-token-in-path` (the archive's bytes hold the name too: that hit is
+/// the member's finding, not a second one).
 #[test]
 fn an_uncompressed_archive_reports_each_member_token_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -263,7 +265,15 @@ fn an_uncompressed_archive_reports_each_member_token_once() {
             .collect()
     };
     assert_eq!(with(&token), ["pkg.tar!package/.npmrc"], "{findings:#?}");
-    assert_eq!(with(&named), ["pkg.tar"], "{findings:#?}");
+    assert_eq!(with(&named), [format!("pkg.tar!{member}")], "{findings:#?}");
+    let rule = |secret: &str| -> Vec<&str> {
+        findings
+            .iter()
+            .filter(|f| f["secret"] == secret)
+            .map(|f| f["rule_id"].as_str().unwrap())
+            .collect()
+    };
+    assert_eq!(rule(&named), ["npm-token-in-path"], "{findings:#?}");
 }
 
 /// `exclude` applies to history and the index as to the working tree: an
