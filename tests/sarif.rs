@@ -3,8 +3,10 @@
 //! against the SARIF 2.1.0 schema and GitHub's upload constraints.
 
 mod support {
+    pub mod cli;
     pub mod sarif_schema;
 }
+use support::cli::{npmsweep, write};
 
 use npmsweep::rules::expand_templates;
 use npmsweep::token::fake_token;
@@ -12,21 +14,6 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
 use support::sarif_schema::{assert_github_acceptable, assert_schema_valid, gzip_size};
-
-fn npmsweep(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_npmsweep"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run npmsweep")
-}
-
-fn write(root: &Path, rel: &str, content: impl AsRef<[u8]>) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, content).unwrap();
-}
 
 /// Run a SARIF scan of `dir` and return the raw log after checking it is
 /// valid SARIF that GitHub would accept.
