@@ -67,27 +67,55 @@ impl From<String> for InputText {
     }
 }
 
+/// Prefixes of the tokens [`path`] redacts.
+const PATH_TOKEN_PREFIXES: [&str; 7] = [
+    "npm_",
+    "ghp_",
+    "gho_",
+    "ghs_",
+    "ghu_",
+    "ghr_",
+    "github_pat_",
+];
+
+/// For a path as [`path`] printed it: when a name in it was redacted, the
+/// deepest directory above that name (with its trailing `/`; empty for the
+/// root), which exists, unlike the redacted path. `None` when nothing in
+/// the path was redacted. A location that must exist (a SARIF artifact
+/// URI) uses it; the redacted path goes in the message.
+pub fn unredacted_dir(printed: &str) -> Option<&str> {
+    // A redacted name is a prefix, at most two characters of the token,
+    // `…`, and its last four (see [`redact`]).
+    let first = printed.match_indices('…').find_map(|(at, _)| {
+        let before = &printed[..at];
+        PATH_TOKEN_PREFIXES.iter().find_map(|p| {
+            (0..=2).find_map(|kept| {
+                let start = before.len().checked_sub(p.len() + kept)?;
+                let head = before.get(start..)?;
+                (head.starts_with(p) && head[p.len()..].bytes().all(|b| b.is_ascii_alphanumeric()))
+                    .then_some(start)
+            })
+        })
+    })?;
+    Some(
+        printed[..first]
+            .rfind('/')
+            .map_or("", |slash| &printed[..=slash]),
+    )
+}
+
 /// A path with every token-shaped name in it redacted: a known token prefix
 /// (`npm_`, `ghp_`…) followed by 30 or more letters and digits, as a file
 /// or directory named after a token is (a path is where the finding is, so
 /// nothing else in it is touched: hashed asset names, UUIDs and dates stay
 /// as they are and the file stays findable by its redacted name).
 pub fn path(text: &str) -> Cow<'_, str> {
-    const PREFIXES: [&str; 7] = [
-        "npm_",
-        "ghp_",
-        "gho_",
-        "ghs_",
-        "ghu_",
-        "ghr_",
-        "github_pat_",
-    ];
     let bytes = text.as_bytes();
     let mut out = String::new();
     let mut copied = 0;
     let mut i = 0;
     while i < bytes.len() {
-        let Some(prefix) = PREFIXES
+        let Some(prefix) = PATH_TOKEN_PREFIXES
             .iter()
             .find(|p| bytes[i..].starts_with(p.as_bytes()))
         else {
@@ -332,6 +360,25 @@ mod tests {
             "\u{1b}/npm_",
         ] {
             assert_eq!(path(plain), plain);
+        }
+    }
+
+    #[test]
+    fn the_directory_above_a_redacted_name_is_the_location_that_exists() {
+        let token = crate::token::fake_token("npm_", 8);
+        let gh = format!("ghp_{}", &crate::token::fake_token("", 9)[..36]);
+        let cases = [
+            (format!("cache/{token}.json"), Some("cache/")),
+            (format!("a/b/{token}/c/.npmrc"), Some("a/b/")),
+            (format!("{token}/notes.txt"), Some("")),
+            (format!("x/pre-{token}"), Some("x/")),
+            (format!("d/{gh}.txt"), Some("d/")),
+            ("dist/main.js".to_string(), None),
+            ("docs/ellipsis…here.md".to_string(), None),
+        ];
+        for (real, want) in cases {
+            let printed = path(&real);
+            assert_eq!(unredacted_dir(&printed), want, "{printed}");
         }
     }
 

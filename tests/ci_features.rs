@@ -4,6 +4,11 @@
 //! built binary on a temporary tree or repository; tokens are generated at
 //! run time (nothing real-looking is committed).
 
+mod support {
+    pub mod cli;
+}
+use support::cli::{json, stderr, stdout, write};
+
 use npmsweep::rules::{expand_templates, synthetic_uuid};
 use npmsweep::token::fake_token;
 use serde_json::Value;
@@ -26,30 +31,6 @@ fn run(dir: &Path, args: &[&str]) -> Output {
 
 fn code(out: &Output) -> i32 {
     out.status.code().expect("exit code")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "invalid JSON ({e}): {}\nstderr: {}",
-            stdout(out),
-            stderr(out)
-        )
-    })
-}
-
-fn write(root: &Path, rel: &str, content: &str) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, content).unwrap();
 }
 
 /// `(path, line, rule_id)` of each reported finding.
@@ -106,7 +87,7 @@ fn git_repo() -> tempfile::TempDir {
 fn config_overrides_severity_and_fail_on_but_the_command_line_wins() {
     let dir = tempfile::tempdir().unwrap();
     let token = fake_token("npm_", 11);
-    write(dir.path(), "app.env", &format!("NPM_TOKEN={token}\n"));
+    write(dir.path(), "app.env", format!("NPM_TOKEN={token}\n"));
     write(
         dir.path(),
         "npmsweep.toml",
@@ -140,14 +121,14 @@ fn config_excludes_paths_and_disables_rules() {
     write(
         dir.path(),
         "fixtures/deep/a.env",
-        &format!("NPM_TOKEN={token}\n"),
+        format!("NPM_TOKEN={token}\n"),
     );
-    write(dir.path(), "docs/guide.md", &format!("token: {token}\n"));
-    write(dir.path(), "src/app.env", &format!("NPM_TOKEN={token}\n"));
+    write(dir.path(), "docs/guide.md", format!("token: {token}\n"));
+    write(dir.path(), "src/app.env", format!("NPM_TOKEN={token}\n"));
     write(
         dir.path(),
         "src/legacy.env",
-        &format!("NPM_TOKEN={}\n", synthetic_uuid(3)),
+        format!("NPM_TOKEN={}\n", synthetic_uuid(3)),
     );
     write(
         dir.path(),
@@ -168,7 +149,7 @@ fn config_adds_credential_names_and_placeholders() {
     write(
         dir.path(),
         "deploy.env",
-        &format!("ACME_PUBLISH={}\n", synthetic_uuid(7)),
+        format!("ACME_PUBLISH={}\n", synthetic_uuid(7)),
     );
     let out = run(dir.path(), &["scan", ".", "--format", "json"]);
     assert_eq!(code(&out), 0, "a UUID under an unknown name is not npm's");
@@ -186,13 +167,13 @@ fn config_adds_credential_names_and_placeholders() {
     let placeholder = "acme-fill-me-in-later-0001";
     let key = ["//registry.npmjs.org/:", "_authToken"].concat();
     write(dir.path(), "deploy.env", "\n");
-    write(dir.path(), ".npmrc", &format!("{key}={placeholder}\n"));
+    write(dir.path(), ".npmrc", format!("{key}={placeholder}\n"));
     let out = run(dir.path(), &["scan", ".", "--format", "json"]);
     assert_eq!(code(&out), 1, "a literal value is reported by default");
     write(
         dir.path(),
         "npmsweep.toml",
-        &format!("placeholders = [\"{placeholder}\"]\n"),
+        format!("placeholders = [\"{placeholder}\"]\n"),
     );
     let out = run(dir.path(), &["scan", ".", "--format", "json"]);
     assert_eq!(code(&out), 0, "{}", stdout(&out));
@@ -259,44 +240,44 @@ fn each_comment_style_suppresses_and_values_do_not() {
     write(
         dir.path(),
         "hash.env",
-        &format!("NPM_TOKEN={t} # npmsweep:ignore test fixture\n"),
+        format!("NPM_TOKEN={t} # npmsweep:ignore test fixture\n"),
     );
     write(
         dir.path(),
         "slash.js",
-        &format!("// npmsweep:ignore\nconst t = \"{t}\";\n"),
+        format!("// npmsweep:ignore\nconst t = \"{t}\";\n"),
     );
     write(
         dir.path(),
         "semi.ini",
-        &format!("; npmsweep:ignore npm-token rotated\ntoken = {t}\n"),
+        format!("; npmsweep:ignore npm-token rotated\ntoken = {t}\n"),
     );
     write(
         dir.path(),
         "html.md",
-        &format!("<!-- npmsweep:ignore documented sample -->\n`{t}`\n"),
+        format!("<!-- npmsweep:ignore documented sample -->\n`{t}`\n"),
     );
     // Not suppressed: another rule named, the text in a value, a trailing
     // comment on the previous line.
     write(
         dir.path(),
         "other.env",
-        &format!("# npmsweep:ignore npm-legacy-token\nNPM_TOKEN={t}\n"),
+        format!("# npmsweep:ignore npm-legacy-token\nNPM_TOKEN={t}\n"),
     );
     write(
         dir.path(),
         "value.env",
-        &format!("HELP=\"npmsweep:ignore\"\nNPM_TOKEN={t}\n"),
+        format!("HELP=\"npmsweep:ignore\"\nNPM_TOKEN={t}\n"),
     );
     write(
         dir.path(),
         "quoted.env",
-        &format!("NPM_TOKEN={t} MSG=\"x # npmsweep:ignore\"\n"),
+        format!("NPM_TOKEN={t} MSG=\"x # npmsweep:ignore\"\n"),
     );
     write(
         dir.path(),
         "trailing.env",
-        &format!("A=1 # npmsweep:ignore\nNPM_TOKEN={t}\n"),
+        format!("A=1 # npmsweep:ignore\nNPM_TOKEN={t}\n"),
     );
 
     let out = run(dir.path(), &["scan", ".", "--format", "json"]);
@@ -359,7 +340,7 @@ fn unknown_rule_in_a_directive_warns_and_suppresses_nothing() {
     write(
         dir.path(),
         "a.env",
-        &format!("NPM_TOKEN={t} # npmsweep:ignore npm-tokn\n"),
+        format!("NPM_TOKEN={t} # npmsweep:ignore npm-tokn\n"),
     );
     let out = run(dir.path(), &["scan", "."]);
     assert_eq!(code(&out), 1);
@@ -380,11 +361,11 @@ fn baseline_round_trip() {
     let base_s = base.to_str().unwrap();
     let t1 = fake_token("npm_", 31);
     let t2 = fake_token("npm_", 32);
-    write(dir.path(), "old.env", &format!("NPM_TOKEN={t1}\n"));
+    write(dir.path(), "old.env", format!("NPM_TOKEN={t1}\n"));
     write(
         dir.path(),
         "other.env",
-        &format!("X=1\nLEGACY_NPM_TOKEN={}\n", synthetic_uuid(9)),
+        format!("X=1\nLEGACY_NPM_TOKEN={}\n", synthetic_uuid(9)),
     );
 
     let out = run(dir.path(), &["baseline", ".", "--output", base_s]);
@@ -424,13 +405,13 @@ fn baseline_round_trip() {
     write(
         dir.path(),
         "old.env",
-        &format!("# header\nA=1\nB=2\n\nC=3\nNPM_TOKEN={t1}\n"),
+        format!("# header\nA=1\nB=2\n\nC=3\nNPM_TOKEN={t1}\n"),
     );
     let out = run(dir.path(), &["scan", ".", "--baseline", base_s]);
     assert_eq!(code(&out), 0, "{}", stdout(&out));
 
     // A new secret: only it is reported.
-    write(dir.path(), "new.env", &format!("NPM_TOKEN={t2}\n"));
+    write(dir.path(), "new.env", format!("NPM_TOKEN={t2}\n"));
     let out = run(
         dir.path(),
         &["scan", ".", "--baseline", base_s, "--format", "json"],
@@ -475,7 +456,7 @@ fn baseline_round_trip() {
     // Rewriting keeps the notes people wrote.
     let edited = text.replacen("\"note\": \"\"", "\"note\": \"accepted: CI fixture\"", 2);
     std::fs::write(&base, &edited).unwrap();
-    write(dir.path(), "old.env", &format!("NPM_TOKEN={t1}\n"));
+    write(dir.path(), "old.env", format!("NPM_TOKEN={t1}\n"));
     let out = run(dir.path(), &["baseline", ".", "-o", base_s]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&base).unwrap()).unwrap();
@@ -532,11 +513,11 @@ fn staged_scans_the_index_not_the_working_tree() {
 
     // Staged secret, then cleaned on disk without staging: the commit would
     // still carry it.
-    write(dir, "config/app.env", &format!("NPM_TOKEN={t}\n"));
+    write(dir, "config/app.env", format!("NPM_TOKEN={t}\n"));
     git(dir, &["add", "config/app.env"]);
     write(dir, "config/app.env", "NPM_TOKEN=${NPM_TOKEN}\n");
     // Secret on disk, never staged: not part of the commit.
-    write(dir, "scratch.env", &format!("NPM_TOKEN={t2}\n"));
+    write(dir, "scratch.env", format!("NPM_TOKEN={t2}\n"));
 
     let out = run(dir, &["scan", "--staged", "--format", "json"]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
@@ -592,12 +573,12 @@ fn github_format_prints_escaped_redacted_workflow_commands() {
     write(
         dir.path(),
         "notes,v1:final.txt",
-        &format!("intro\nkey {t}\n"),
+        format!("intro\nkey {t}\n"),
     );
     write(
         dir.path(),
         "zz.env",
-        &format!("LEGACY_NPM_TOKEN={}\n", synthetic_uuid(4)),
+        format!("LEGACY_NPM_TOKEN={}\n", synthetic_uuid(4)),
     );
     write(
         dir.path(),
@@ -647,7 +628,7 @@ fn github_format_prints_escaped_redacted_workflow_commands() {
 fn quiet_prints_only_findings_and_no_colour_off_a_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let t = fake_token("npm_", 61);
-    write(dir.path(), "a.env", &format!("NPM_TOKEN={t}\n"));
+    write(dir.path(), "a.env", format!("NPM_TOKEN={t}\n"));
     write(dir.path(), "npmsweep.toml", "");
     let out = run(dir.path(), &["scan", ".", "--quiet"]);
     assert_eq!(code(&out), 1);
@@ -665,8 +646,8 @@ fn quiet_prints_only_findings_and_no_colour_off_a_terminal() {
     assert!(stdout(&out).contains('\u{1b}'));
 
     // Stable ordering: two runs are byte-identical.
-    write(dir.path(), "b/c.env", &format!("NPM_TOKEN={t}\n"));
-    write(dir.path(), "b/a.env", &format!("NPM_TOKEN={t}\n"));
+    write(dir.path(), "b/c.env", format!("NPM_TOKEN={t}\n"));
+    write(dir.path(), "b/a.env", format!("NPM_TOKEN={t}\n"));
     let a = run(
         dir.path(),
         &["scan", ".", "--format", "github", "-q", "-j", "2"],
@@ -783,7 +764,7 @@ fn pre_commit_hooks_run_the_binary_on_staged_content() {
             stderr(&out)
         );
 
-        write(dir, ".env.production", &format!("NPM_TOKEN={t}\n"));
+        write(dir, ".env.production", format!("NPM_TOKEN={t}\n"));
         git(dir, &["add", ".env.production"]);
         let out = run_hook(hook, dir);
         assert_eq!(
@@ -809,7 +790,7 @@ fn templates_expand_for_documentation_examples() {
     write(
         dir.path(),
         "docs.env",
-        &expand_templates(
+        expand_templates(
             "# npmsweep:ignore npm-token sample shown in the docs\nNPM_TOKEN={{npm_token}}\n",
         ),
     );
@@ -830,9 +811,9 @@ fn pull_request_range_honours_suppressions_and_a_worktree_baseline() {
     write(
         dir,
         "fixtures/sample.env",
-        &format!("# npmsweep:ignore npm-token documented sample\nNPM_TOKEN={t1}\n"),
+        format!("# npmsweep:ignore npm-token documented sample\nNPM_TOKEN={t1}\n"),
     );
-    write(dir, "deploy.env", &format!("NPM_TOKEN={t2}\n"));
+    write(dir, "deploy.env", format!("NPM_TOKEN={t2}\n"));
     git(dir, &["add", "."]);
     git(dir, &["commit", "-q", "-m", "add deploy config"]);
 
@@ -887,7 +868,7 @@ fn partial_scans_do_not_call_unscanned_baseline_entries_stale() {
     let repo = git_repo();
     let dir = repo.path();
     let t = fake_token("npm_", 91);
-    write(dir, "old.env", &format!("NPM_TOKEN={t}\n"));
+    write(dir, "old.env", format!("NPM_TOKEN={t}\n"));
     git(dir, &["add", "old.env"]);
     git(dir, &["commit", "-q", "-m", "old"]);
     let work = tempfile::tempdir().unwrap();
@@ -913,7 +894,7 @@ fn history_range_does_not_call_untouched_baseline_entries_stale() {
     write(
         dir,
         "old.env",
-        &format!("NPM_TOKEN={}\n", fake_token("npm_", 95)),
+        format!("NPM_TOKEN={}\n", fake_token("npm_", 95)),
     );
     git(dir, &["add", "old.env"]);
     git(dir, &["commit", "-q", "-m", "old"]);
@@ -965,7 +946,7 @@ fn baseline_matches_workflow_findings_after_lines_move() {
     write(
         dir.path(),
         ".github/workflows/release.yml",
-        &format!("# Release pipeline.\n# Owned by the platform team.\n\n{workflow}"),
+        format!("# Release pipeline.\n# Owned by the platform team.\n\n{workflow}"),
     );
     let out = run(dir.path(), &["scan", ".", "--format", "json"]);
     let after = findings(&json(&out));
@@ -982,7 +963,7 @@ fn github_format_lists_suppressed_findings_as_notices_on_request() {
     write(
         dir.path(),
         "a.env",
-        &format!("NPM_TOKEN={t} # npmsweep:ignore revoked, 100% safe\n"),
+        format!("NPM_TOKEN={t} # npmsweep:ignore revoked, 100% safe\n"),
     );
     let out = run(dir.path(), &["scan", ".", "--format", "github"]);
     assert_eq!(code(&out), 0);
@@ -1007,9 +988,9 @@ fn sarif_marks_inline_suppressions_as_in_source() {
     write(
         dir.path(),
         "a.env",
-        &format!("# npmsweep:ignore npm-token revoked fixture\nNPM_TOKEN={t}\n"),
+        format!("# npmsweep:ignore npm-token revoked fixture\nNPM_TOKEN={t}\n"),
     );
-    write(dir.path(), "b.env", &format!("NPM_TOKEN={t}\n"));
+    write(dir.path(), "b.env", format!("NPM_TOKEN={t}\n"));
     let out = run(dir.path(), &["scan", ".", "--format", "sarif"]);
     assert_eq!(code(&out), 1);
     let doc = json(&out);
@@ -1033,7 +1014,7 @@ fn github_format_puts_the_most_severe_first_and_explains_the_annotation_cap() {
     write(
         dir.path(),
         "a.env",
-        &format!("LEGACY_NPM_TOKEN={}\n", synthetic_uuid(1)),
+        format!("LEGACY_NPM_TOKEN={}\n", synthetic_uuid(1)),
     );
     write(
         dir.path(),
@@ -1044,7 +1025,7 @@ fn github_format_puts_the_most_severe_first_and_explains_the_annotation_cap() {
         write(
             dir.path(),
             &format!("z/{i:02}.env"),
-            &format!("NPM_TOKEN={}\n", fake_token("npm_", 200 + i)),
+            format!("NPM_TOKEN={}\n", fake_token("npm_", 200 + i)),
         );
     }
     let out = run(dir.path(), &["scan", ".", "--format", "github"]);
@@ -1071,7 +1052,7 @@ fn staged_skips_intent_to_add_and_warns_about_conflicts() {
     write(
         dir,
         "later.env",
-        &format!("NPM_TOKEN={}\n", fake_token("npm_", 301)),
+        format!("NPM_TOKEN={}\n", fake_token("npm_", 301)),
     );
     git(dir, &["add", "-N", "later.env"]);
     let out = run(dir, &["scan", "--staged", "--format", "json"]);

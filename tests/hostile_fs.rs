@@ -1,7 +1,13 @@
 //! Hostile working trees (issue 11): FIFOs and device links as ignore files
 //! or scanned files, tracked symbolic links to files outside the tree. The
 //! binary runs under a timeout so that a regression is a failure, not a hang.
+
 #![cfg(unix)]
+
+mod support {
+    pub mod cli;
+}
+use support::cli::{git, json};
 
 use npmsweep::token::fake_token;
 use std::os::unix::fs::symlink;
@@ -38,29 +44,6 @@ fn mkfifo(p: &Path) {
             .expect("mkfifo")
             .success()
     );
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let ok = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git");
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "invalid JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
 }
 
 fn paths(doc: &serde_json::Value) -> Vec<String> {

@@ -2,6 +2,11 @@
 //! hostile: terminal escapes in every human output path, fail-open exit
 //! codes, and output files.
 
+mod support {
+    pub mod cli;
+}
+use support::cli::git_as;
+
 use base64::Engine;
 use npmsweep::token::fake_token;
 use std::path::Path;
@@ -19,33 +24,6 @@ fn run(dir: &Path, args: &[&str]) -> Output {
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .output()
         .expect("run npmsweep")
-}
-
-fn git(dir: &Path, args: &[&str], author: &str) {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", author)
-        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
-        .env("GIT_COMMITTER_NAME", "CI")
-        .env("GIT_COMMITTER_EMAIL", "ci@example.com")
-        .env("GIT_AUTHOR_DATE", "@1709287200 +0000")
-        .env("GIT_COMMITTER_DATE", "@1709287200 +0000")
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Every ESC must start one of the report's own colour sequences
@@ -89,7 +67,7 @@ const HOSTILE: &str = "\u{1b}]0;pwned\u{7}\u{1b}[2J\r\u{202e}\u{2066}\u{9b}8m";
 fn terminal_escapes_from_the_input_never_reach_the_terminal() {
     let dir = tempfile::TempDir::new().unwrap();
     let repo = dir.path();
-    git(repo, &["init", "-q"], "x");
+    git_as(repo, &["init", "-q"], "x");
     let b64 = base64::engine::general_purpose::STANDARD;
     let token = fake_token("npm_", 4242);
     let npmrc = format!(
@@ -100,8 +78,8 @@ fn terminal_escapes_from_the_input_never_reach_the_terminal() {
     std::fs::write(repo.join(".npmrc"), npmrc).unwrap();
     let hostile_name = format!("x{}.env", "\u{202e}\r\u{1b}[31m\nforged line");
     std::fs::write(repo.join(&hostile_name), format!("NPM_TOKEN={token}\n")).unwrap();
-    git(repo, &["add", "-A"], "x");
-    git(
+    git_as(repo, &["add", "-A"], "x");
+    git_as(
         repo,
         &["commit", "-q", "-m", &format!("add config {HOSTILE}")],
         &format!("Eve {HOSTILE}"),
@@ -213,7 +191,7 @@ fn leaky_repo() -> (tempfile::TempDir, std::path::PathBuf, String, String) {
     let dir = tempfile::TempDir::new().unwrap();
     let repo = dir.path().join("my repo");
     std::fs::create_dir(&repo).unwrap();
-    git(&repo, &["init", "-q"], "x");
+    git_as(&repo, &["init", "-q"], "x");
     let token = fake_token("npm_", 5151);
     let tricky = "Xy9q==>kq2Lm4Pz8Rt6".to_string();
     std::fs::write(
@@ -223,11 +201,11 @@ fn leaky_repo() -> (tempfile::TempDir, std::path::PathBuf, String, String) {
         ),
     )
     .unwrap();
-    git(&repo, &["add", "-A"], "x");
-    git(&repo, &["commit", "-q", "-m", "add"], "x");
+    git_as(&repo, &["add", "-A"], "x");
+    git_as(&repo, &["commit", "-q", "-m", "add"], "x");
     std::fs::remove_file(repo.join(".npmrc")).unwrap();
-    git(&repo, &["commit", "-q", "-a", "-m", "remove"], "x");
-    git(
+    git_as(&repo, &["commit", "-q", "-a", "-m", "remove"], "x");
+    git_as(
         &repo,
         &[
             "remote",
@@ -285,7 +263,7 @@ fn purge_plan_covers_every_secret_and_is_written_safely() {
         return;
     }
     let mirror = dir.path().join("purge.git");
-    git(
+    git_as(
         dir.path(),
         &[
             "clone",
@@ -296,7 +274,7 @@ fn purge_plan_covers_every_secret_and_is_written_safely() {
         ],
         "x",
     );
-    git(
+    git_as(
         &mirror,
         &["filter-repo", "--force", "--replace-text", plan_arg],
         "x",
@@ -358,19 +336,19 @@ fn report_files_are_never_written_through_links_and_private_with_secrets() {
 fn a_bad_packed_refs_line_is_worked_around_never_clean() {
     let dir = tempfile::TempDir::new().unwrap();
     let repo = dir.path();
-    git(repo, &["init", "-q"], "x");
+    git_as(repo, &["init", "-q"], "x");
     let token = fake_token("npm_", 6161);
     let token2 = fake_token("npm_", 6162);
     std::fs::write(repo.join("a.env"), format!("NPM_TOKEN={token}\n")).unwrap();
-    git(repo, &["add", "-A"], "x");
-    git(repo, &["commit", "-q", "-m", "one"], "x");
-    git(repo, &["checkout", "-q", "-b", "side"], "x");
+    git_as(repo, &["add", "-A"], "x");
+    git_as(repo, &["commit", "-q", "-m", "one"], "x");
+    git_as(repo, &["checkout", "-q", "-b", "side"], "x");
     std::fs::write(repo.join("b.env"), format!("NPM_TOKEN={token2}\n")).unwrap();
-    git(repo, &["add", "-A"], "x");
-    git(repo, &["commit", "-q", "-m", "two"], "x");
-    git(repo, &["checkout", "-q", "main"], "x");
-    git(repo, &["tag", "v1"], "x");
-    git(repo, &["pack-refs", "--all"], "x");
+    git_as(repo, &["add", "-A"], "x");
+    git_as(repo, &["commit", "-q", "-m", "two"], "x");
+    git_as(repo, &["checkout", "-q", "main"], "x");
+    git_as(repo, &["tag", "v1"], "x");
+    git_as(repo, &["pack-refs", "--all"], "x");
     let packed = repo.join(".git/packed-refs");
     let good = std::fs::read_to_string(&packed).unwrap();
     assert!(good.contains("refs/heads/side"), "{good}");
@@ -498,11 +476,11 @@ fn no_brute_forceable_hash_of_a_password_and_baselines_migrate() {
 fn a_change_cannot_loosen_its_own_gate() {
     let dir = tempfile::TempDir::new().unwrap();
     let repo = dir.path();
-    git(repo, &["init", "-q"], "x");
+    git_as(repo, &["init", "-q"], "x");
     std::fs::write(repo.join("README.md"), "hello\n").unwrap();
-    git(repo, &["add", "-A"], "x");
-    git(repo, &["commit", "-q", "-m", "base"], "x");
-    git(repo, &["checkout", "-q", "-b", "feature"], "x");
+    git_as(repo, &["add", "-A"], "x");
+    git_as(repo, &["commit", "-q", "-m", "base"], "x");
+    git_as(repo, &["checkout", "-q", "-b", "feature"], "x");
     let token = fake_token("npm_", 8181);
     let sample = fake_token("npm_", 8182);
     std::fs::write(repo.join("deploy.env"), format!("NPM_TOKEN={token}\n")).unwrap();
@@ -528,8 +506,8 @@ fn a_change_cannot_loosen_its_own_gate() {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{out:?}");
-    git(repo, &["add", "-A"], "x");
-    git(repo, &["commit", "-q", "-m", "loosen"], "x");
+    git_as(repo, &["add", "-A"], "x");
+    git_as(repo, &["commit", "-q", "-m", "loosen"], "x");
 
     // Without --config-from the change's own settings turn the scan
     // into nothing (and a scan that read nothing is not clean either).

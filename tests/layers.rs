@@ -4,8 +4,10 @@
 //! committed.
 
 mod support {
+    pub mod cli;
     pub mod sarif_schema;
 }
+use support::cli::{git, json, npmsweep, write};
 
 use base64::Engine;
 use flate2::Compression;
@@ -13,47 +15,7 @@ use flate2::write::GzEncoder;
 use npmsweep::token::fake_token;
 use serde_json::Value;
 use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Output};
 use support::sarif_schema::{assert_github_acceptable, assert_schema_valid};
-
-fn npmsweep(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_npmsweep"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run npmsweep")
-}
-
-fn write(root: &Path, rel: &str, content: impl AsRef<[u8]>) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, content).unwrap();
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "invalid JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let st = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .status()
-        .unwrap();
-    assert!(st.success(), "git {args:?}");
-}
 
 fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut builder = tar::Builder::new(Vec::new());
@@ -236,7 +198,9 @@ fn history_opens_archives_in_blobs() {
 
 /// An uncompressed tar holds its members' bytes as they are: each token is
 /// reported once, as the member's finding, not again at a line of the
-/// archive; a token in a member's *name* is still reported on the archive.
+/// archive; a token in a member's *name* is reported on that member, as
+/// `npm-token-in-path` (the archive's bytes hold the name too: that hit is
+/// the member's finding, not a second one).
 #[test]
 fn an_uncompressed_archive_reports_each_member_token_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -263,7 +227,15 @@ fn an_uncompressed_archive_reports_each_member_token_once() {
             .collect()
     };
     assert_eq!(with(&token), ["pkg.tar!package/.npmrc"], "{findings:#?}");
-    assert_eq!(with(&named), ["pkg.tar"], "{findings:#?}");
+    assert_eq!(with(&named), [format!("pkg.tar!{member}")], "{findings:#?}");
+    let rule = |secret: &str| -> Vec<&str> {
+        findings
+            .iter()
+            .filter(|f| f["secret"] == secret)
+            .map(|f| f["rule_id"].as_str().unwrap())
+            .collect()
+    };
+    assert_eq!(rule(&named), ["npm-token-in-path"], "{findings:#?}");
 }
 
 /// `exclude` applies to history and the index as to the working tree: an

@@ -6,6 +6,11 @@
 //! summaries, branch names) must appear nowhere. Only `--show-secrets`
 //! prints a secret, and a positive control proves the check can fail.
 
+mod support {
+    pub mod cli;
+}
+use support::cli::git_as;
+
 use base64::Engine;
 use npmsweep::detect::{DetectOptions, Item};
 use npmsweep::finding::{Origin, sort_findings};
@@ -14,7 +19,6 @@ use npmsweep::rules::{Example, Registry, expand_templates, synthetic_uuid};
 use npmsweep::scan::{Report, detect_item};
 use npmsweep::source::SourceStats;
 use npmsweep::token::{fake_invalid_token, fake_token};
-use std::path::Path;
 use std::process::Command;
 
 const FORMATS: [(Format, &str); 4] = [
@@ -257,33 +261,6 @@ fn a_token_planted_in_every_input_derived_place_appears_nowhere() {
     }
 }
 
-fn git(dir: &Path, args: &[&str], author: &str) {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", author)
-        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
-        .env("GIT_COMMITTER_NAME", "CI")
-        .env("GIT_COMMITTER_EMAIL", "ci@example.com")
-        .env("GIT_AUTHOR_DATE", "@1709287200 +0000")
-        .env("GIT_COMMITTER_DATE", "@1709287200 +0000")
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// `history` through the binary: one commit per positive example, each with
 /// a planted token in the author name and the summary, and a branch named
 /// after one; every format, standard output and standard error.
@@ -291,7 +268,7 @@ fn git(dir: &Path, args: &[&str], author: &str) {
 fn history_of_every_example_in_every_format_leaks_nothing() {
     let dir = tempfile::TempDir::new().unwrap();
     let repo = dir.path();
-    git(repo, &["init", "-q"], "x");
+    git_as(repo, &["init", "-q"], "x");
     let plant = fake_token("npm_", 9003);
     let uuid_plant = synthetic_uuid(9004);
     let mut secrets = template_secrets();
@@ -304,8 +281,8 @@ fn history_of_every_example_in_every_format_leaks_nothing() {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(&path, expand_templates(&example.content)).unwrap();
         }
-        git(repo, &["add", "-A"], "x");
-        git(
+        git_as(repo, &["add", "-A"], "x");
+        git_as(
             repo,
             &[
                 "commit",
@@ -316,7 +293,7 @@ fn history_of_every_example_in_every_format_leaks_nothing() {
             &format!("Dev {plant} {i}"),
         );
     }
-    git(repo, &["branch", &format!("leak-{uuid_plant}")], "x");
+    git_as(repo, &["branch", &format!("leak-{uuid_plant}")], "x");
     let mut found = 0;
     for (_, format) in FORMATS {
         let out = Command::new(env!("CARGO_BIN_EXE_npmsweep"))
@@ -407,6 +384,17 @@ fn a_token_in_a_path_appears_nowhere_in_any_format() {
         let text = run(&["--format", format]);
         assert!(text.contains("pkg.tgz"), "{format}: {text}");
         assert!(text.contains(".yml"), "{format}: {text}");
+        // The names are findings themselves, reported redacted.
+        assert!(text.contains("npm-token-in-path"), "{format}: {text}");
+        if format == "github" {
+            // An annotation never names a file that does not exist.
+            for line in text.lines() {
+                if let Some((_, rest)) = line.split_once("file=") {
+                    let file = rest.split(',').next().unwrap_or("");
+                    assert!(!file.contains('…'), "{line}");
+                }
+            }
+        }
         let leaked = leaks(&text, &secrets);
         assert!(
             leaked.is_empty(),

@@ -5,17 +5,16 @@
 //! to them, for `scan`, `scan --staged` and `history`. Also: only
 //! `.github/workflows` at the repository root holds workflows.
 
+mod support {
+    pub mod cli;
+}
+use support::cli::write;
+
 use npmsweep::rules::expand_templates;
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
 use tempfile::TempDir;
-
-fn write(root: &Path, rel: &str, content: &str) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, content).unwrap();
-}
 
 fn git(dir: &Path, args: &[&str], n: u64) {
     let date = format!("@{} +0000", 1_709_287_200 + n * 3600);
@@ -405,7 +404,7 @@ fn history_reads_package_json_of_the_same_commit() {
     write(
         root,
         ".github/workflows/release.yml",
-        &CHANGESETS_RELEASE.replace("name: Release", "name: Release (versions only)"),
+        CHANGESETS_RELEASE.replace("name: Release", "name: Release (versions only)"),
     );
     write(
         root,
@@ -727,13 +726,13 @@ fn history_at_pack_traversal_scale_reads_package_json_of_the_same_commit() {
         write(
             root,
             &format!("src/f{i}.js"),
-            &format!("module.exports = {i};\n"),
+            format!("module.exports = {i};\n"),
         );
     }
     write(
         root,
         ".github/workflows/release.yml",
-        &CHANGESETS_RELEASE.replace("name: Release", "name: Release (versions only)"),
+        CHANGESETS_RELEASE.replace("name: Release", "name: Release (versions only)"),
     );
     write(
         root,

@@ -28,8 +28,10 @@ fn findings_for(example: &Example) -> Vec<npmsweep::finding::Finding> {
         example.path,
         example.content
     );
+    // A path may hold a template too (a file named after a token).
+    let path = expand_templates(&example.path);
     let item = Item {
-        path: &example.path,
+        path: &path,
         bytes: content.as_bytes(),
         origin: Origin::Worktree,
         tree: None,

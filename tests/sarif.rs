@@ -3,8 +3,10 @@
 //! against the SARIF 2.1.0 schema and GitHub's upload constraints.
 
 mod support {
+    pub mod cli;
     pub mod sarif_schema;
 }
+use support::cli::{npmsweep, write};
 
 use npmsweep::rules::expand_templates;
 use npmsweep::token::fake_token;
@@ -12,21 +14,6 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
 use support::sarif_schema::{assert_github_acceptable, assert_schema_valid, gzip_size};
-
-fn npmsweep(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_npmsweep"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run npmsweep")
-}
-
-fn write(root: &Path, rel: &str, content: impl AsRef<[u8]>) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, content).unwrap();
-}
 
 /// Run a SARIF scan of `dir` and return the raw log after checking it is
 /// valid SARIF that GitHub would accept.
@@ -533,4 +520,68 @@ fn history_findings_are_valid_sarif_with_provenance() {
         parse(&out.stdout)["runs"][0]["automationDetails"]["id"],
         "secrets/history/"
     );
+}
+
+/// A file or directory named after a token: the name is a finding, and no
+/// SARIF location names a file that does not exist. The redacted path names
+/// none, so every location under a redacted name is the directory above it
+/// (the root for a top-level name), which exists and holds no token; the
+/// message gives the redacted path.
+#[test]
+fn a_token_in_a_path_is_a_finding_located_where_a_file_exists() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let root = dir.path();
+    let named = fake_token("npm_", 9201);
+    let top = fake_token("npm_", 9202);
+    let inside = fake_token("npm_", 9203);
+    write(root, &format!("cache/{named}.json"), "{}\n");
+    write(root, &format!("{top}/notes.txt"), "nothing secret\n");
+    // A content finding in a token-named file is located the same way.
+    write(
+        root,
+        &format!("cache/{named}/.npmrc"),
+        format!("//registry.npmjs.org/:_authToken={inside}\n"),
+    );
+    let (out, raw) = sarif_scan(root, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&raw);
+    for t in [&named, &top, &inside] {
+        assert!(!text.contains(&t[4..]), "token leaked: {text}");
+    }
+    let log = parse(&raw);
+    let found = results(&log);
+    let in_path: Vec<&Value> = found
+        .iter()
+        .filter(|r| r["ruleId"] == "npm-token-in-path")
+        .collect();
+    // cache/<named>.json, <top>/notes.txt, and cache/<named>/.npmrc (whose
+    // directory is named after the same token: one finding per file).
+    assert_eq!(in_path.len(), 3, "{text}");
+    for r in found {
+        let uri = uri(r);
+        let decoded = percent_encoding::percent_decode_str(uri)
+            .decode_utf8()
+            .unwrap()
+            .into_owned();
+        assert!(
+            root.join(&decoded).exists(),
+            "location {uri} does not exist: {r:#}"
+        );
+        assert!(!decoded.contains('…'), "{uri}");
+        assert_eq!(
+            r["locations"][0]["physicalLocation"]["region"]["startLine"], 1,
+            "{r:#}"
+        );
+        let message = r["message"]["text"].as_str().unwrap();
+        assert!(message.contains("path redacted"), "{message}");
+        assert!(message.contains('…'), "{message}");
+    }
+    let uris: std::collections::BTreeSet<&str> = found.iter().map(uri).collect();
+    assert_eq!(
+        uris.into_iter().collect::<Vec<_>>(),
+        [".", "cache/"],
+        "{text}"
+    );
+    // The content finding is still the token's own.
+    assert!(found.iter().any(|r| r["ruleId"] == "npm-token"), "{text}");
 }

@@ -1,35 +1,13 @@
 //! End-to-end tests of `npmsweep scan`: the binary runs on trees built in
 //! temporary directories. Tokens are generated at run time.
 
+mod support {
+    pub mod cli;
+}
+use support::cli::{git, json, npmsweep, write};
+
 use npmsweep::rules::expand_templates;
 use npmsweep::token::fake_token;
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn npmsweep(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_npmsweep"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run npmsweep")
-}
-
-fn write(root: &Path, rel: &str, content: impl AsRef<[u8]>) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, content).unwrap();
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "invalid JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
 
 fn rule_ids(doc: &serde_json::Value) -> Vec<String> {
     doc["findings"]
@@ -38,19 +16,6 @@ fn rule_ids(doc: &serde_json::Value) -> Vec<String> {
         .iter()
         .map(|f| f["rule_id"].as_str().unwrap().to_string())
         .collect()
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let st = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .status()
-        .unwrap();
-    assert!(st.success(), "git {args:?}");
 }
 
 #[test]

@@ -2,9 +2,12 @@
 //! credentials in it are still found line by line, and the parse failure is
 //! visible in every format, `--quiet` included.
 
+mod support {
+    pub mod cli;
+}
+use support::cli::npmsweep;
+
 use npmsweep::rules::expand_templates;
-use std::path::Path;
-use std::process::{Command, Output};
 
 /// Invalid YAML (an unclosed flow sequence) holding a legacy token at
 /// `NPM_TOKEN`, a checksum-valid `npm_` token and a literal `_authToken` write.
@@ -12,15 +15,6 @@ fn broken_workflow() -> String {
     expand_templates(
         "on: push\njobs:\n  publish:\n    runs-on: [ubuntu-latest\n    env:\n      NPM_TOKEN: {{uuid}}\n      OTHER: {{npm_token}}\n    steps:\n      - run: echo \"//registry.npmjs.org/:_authToken={{uuid}}\" > ~/.npmrc\n      - run: npm publish\n",
     )
-}
-
-fn npmsweep(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_npmsweep"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run npmsweep")
 }
 
 fn tree() -> tempfile::TempDir {

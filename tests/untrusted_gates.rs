@@ -151,3 +151,122 @@ jobs:
     );
     assert_eq!(severity(&untrusted(&open)), Some(Severity::High));
 }
+
+/// A comment command whose membership check is a shell step in a job the
+/// publishing job `needs`, its step and the publishing job both keyed on
+/// one output of a trigger step: an outsider fails the check, so the job
+/// that needs it never runs. `CHECK` is the check step's script body.
+fn comment_command(check: &str, check_extra: &str, deploy_if: &str) -> String {
+    format!(
+        r#"on:
+  issue_comment:
+    types: [created]
+jobs:
+  check:
+    runs-on: ubuntu-latest
+    outputs:
+      triggered: ${{{{ steps.trigger.outputs.triggered }}}}
+    steps:
+      - id: trigger
+        uses: example/comment-trigger@v1
+        with:
+          trigger: /release-pr
+      - name: members only
+        if: ${{{{ steps.trigger.outputs.triggered == 'true' }}}}
+        env:
+          ASSOCIATION: ${{{{ github.event.comment.author_association }}}}
+{check_extra}        run: |
+{check}
+  deploy:
+    runs-on: ubuntu-latest
+    needs: check
+    if: {deploy_if}
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          ref: refs/pull/${{{{ github.event.issue.number }}}}/head
+      - run: echo "//registry.npmjs.org/:_authToken=${{NPM_TOKEN}}" > .npmrc
+        env:
+          NPM_TOKEN: ${{{{ secrets.NPM_TOKEN }}}}
+      - run: npm ci && npm publish --tag pr
+"#
+    )
+}
+
+const MEMBERS_ONLY: &str = r#"          if [[ "${ASSOCIATION}" != 'MEMBER' && "${ASSOCIATION}" != 'OWNER' ]]
+          then
+            echo "not a member"
+            exit 1
+          fi"#;
+
+const TRIGGERED: &str = "needs.check.outputs.triggered == 'true'";
+
+#[test]
+fn a_shell_membership_check_in_a_needed_job_keeps_outsiders_out() {
+    let f = untrusted(&comment_command(MEMBERS_ONLY, "", TRIGGERED));
+    assert!(f.is_empty(), "{f:#?}");
+    // The other shapes of the same check.
+    for check in [
+        "          [[ \"$ASSOCIATION\" == MEMBER || \"$ASSOCIATION\" == OWNER ]] || exit 1",
+        "          if [ \"$ASSOCIATION\" = COLLABORATOR ]; then echo ok; else exit 1; fi",
+        "          if ! [[ ${{ github.event.comment.author_association }} == MEMBER ]]; then exit 1; fi",
+    ] {
+        let f = untrusted(&comment_command(check, "", TRIGGERED));
+        assert!(f.is_empty(), "{check}: {f:#?}");
+    }
+}
+
+#[test]
+fn a_shell_check_an_outsider_passes_or_can_skip_is_no_gate() {
+    // Anyone who is not NONE passes (a contributor is not NONE).
+    let weak = "          if [[ \"$ASSOCIATION\" == NONE ]]; then exit 1; fi";
+    let cases = [
+        (weak, "", TRIGGERED),
+        // The check may fail without failing its job.
+        (MEMBERS_ONLY, "        continue-on-error: true\n", TRIGGERED),
+        // The deploy job does not wait for the check to pass…
+        (
+            MEMBERS_ONLY,
+            "",
+            "always() && needs.check.outputs.triggered == 'true'",
+        ),
+        // …or does not test what the check step is keyed on, so it can run
+        // when the check was skipped.
+        (MEMBERS_ONLY, "", "github.event.issue.pull_request != null"),
+    ];
+    for (check, extra, deploy_if) in cases {
+        let f = untrusted(&comment_command(check, extra, deploy_if));
+        assert_eq!(
+            severity(&f),
+            Some(Severity::Critical),
+            "{check} {extra} {deploy_if}: {f:#?}"
+        );
+    }
+}
+
+#[test]
+fn a_shell_membership_check_stops_the_later_steps_of_its_own_job() {
+    let wf = r#"on:
+  pull_request_target:
+jobs:
+  preview:
+    runs-on: ubuntu-latest
+    steps:
+      - env:
+          ASSOCIATION: ${{ github.event.pull_request.author_association }}
+        run: '[[ "$ASSOCIATION" == MEMBER ]] || exit 1'
+      - uses: actions/checkout@v4
+        with:
+          ref: ${{ github.event.pull_request.head.sha }}
+      - run: npm ci && npm publish --tag pr
+        env:
+          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}
+"#;
+    assert!(untrusted(wf).is_empty(), "{:#?}", untrusted(wf));
+    // A step that runs after a failure is still reached.
+    let after = wf.replace(
+        "      - run: npm ci && npm publish --tag pr",
+        "      - if: always()\n        run: npm ci && npm publish --tag pr",
+    );
+    assert!(!untrusted(&after).is_empty());
+}

@@ -7,26 +7,19 @@
 //! and pass.
 
 mod support {
+    pub mod cli;
     pub mod sarif_schema;
 }
+use support::cli::npmsweep;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
-
-fn npmsweep(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_npmsweep"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run npmsweep")
-}
 
 fn json_scan(dir: &Path, extra: &[&str]) -> (i32, Value, String) {
     let mut args = vec!["scan", ".", "--verify", "--format", "json"];

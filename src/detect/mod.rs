@@ -18,6 +18,7 @@ pub mod isolate;
 pub mod kind;
 pub mod lines;
 pub mod npmrc;
+pub mod path_token;
 pub mod script_publish;
 pub mod shape;
 pub mod token;
@@ -267,6 +268,8 @@ fn detect_with(
 ) -> Detected {
     let mut sink = run_detectors(detectors, item, kinds, opts);
     crate::layer::expand(item, kinds, opts, &mut sink);
+    // The path once per item (not per layer: a layer has its item's path).
+    path_token::detect(item, opts, &mut sink);
     finish_sink(item, sink)
 }
 

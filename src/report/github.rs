@@ -137,6 +137,12 @@ fn message(f: &Finding, opts: &ReportOptions) -> String {
     if let Some(s) = shown_secret(f, opts) {
         m.push_str(&format!(" ({s})"));
     }
+    if redacted_path(f) && has_current_location(f) {
+        m.push_str(&format!(
+            " — in {} (path redacted: it names a credential), line {}",
+            f.path, f.span.start_line
+        ));
+    }
     if !has_current_location(f) {
         // Where it was, for the reader of the summary.
         m.push_str(&format!(
@@ -178,8 +184,19 @@ fn has_current_location(f: &Finding) -> bool {
     }
 }
 
+/// A path with a redacted name (a file named after a token) names no file
+/// GitHub has: its annotation carries no file, and the message the path.
+fn redacted_path(f: &Finding) -> bool {
+    // Inside an archive the annotation is the archive's.
+    let located = f
+        .details
+        .get("archive")
+        .map_or(f.path.as_str(), |a| a.as_str());
+    crate::redact::unredacted_dir(located).is_some()
+}
+
 fn properties(f: &Finding, title: &str) -> String {
-    if !has_current_location(f) {
+    if !has_current_location(f) || redacted_path(f) {
         return format!("title={}", escape_property(title));
     }
     let s = &f.span;

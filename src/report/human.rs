@@ -46,6 +46,7 @@ fn render(
         .iter()
         .filter(|f| f.suppressed.is_none() || opts.show_suppressed)
         .collect();
+    let shown = by_file(shown);
 
     // `line:column` padded to one width, so severities and rules line up.
     let location = |f: &Finding| format!("{}:{}", f.span.start_line, f.span.start_column);
@@ -211,6 +212,23 @@ fn render(
     Ok(())
 }
 
+/// Findings with each file's together, so that a file gets one header.
+/// Files come in the order of their first finding and findings keep their
+/// order within a file: the report order puts live credentials first
+/// (`--verify`), which interleaves files.
+fn by_file(findings: Vec<&Finding>) -> Vec<&Finding> {
+    let mut groups: Vec<Vec<&Finding>> = Vec::new();
+    let mut index = std::collections::HashMap::new();
+    for f in findings {
+        let i = *index.entry(f.path.as_str()).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[i].push(f);
+    }
+    groups.into_iter().flatten().collect()
+}
+
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = n as f64;
@@ -269,6 +287,67 @@ pub fn refs_summary(p: &crate::finding::Provenance) -> String {
 mod tests {
     use super::*;
     use crate::finding::Origin;
+
+    /// `--verify` sorts live credentials first, across files: a file with a
+    /// live and a dead credential, and another file in between, still gets
+    /// one header, with its live finding first.
+    #[test]
+    fn a_file_is_shown_once_when_live_findings_sort_first() {
+        let token = |seed| crate::token::fake_token("npm_", seed);
+        let detect = |path: &str, content: &str| {
+            let item = crate::detect::Item {
+                path,
+                bytes: content.as_bytes(),
+                origin: Origin::Worktree,
+                tree: None,
+            };
+            crate::scan::detect_item(&item, &Default::default()).findings
+        };
+        let mut findings = detect("a.env", &format!("a={}\n", token(51)));
+        findings.extend(detect(
+            "b.env",
+            &format!("b={}\nc={}\n", token(52), token(53)),
+        ));
+        assert_eq!(findings.len(), 3);
+        let mut live = crate::verify::Verification::unknown(None, "");
+        live.status = crate::verify::Status::Live;
+        // The second credential of b.env is the live one.
+        let at = findings
+            .iter()
+            .position(|f| f.path == "b.env" && f.span.start_line == 2)
+            .unwrap();
+        findings[at].verification = Some(live);
+        crate::finding::sort_findings(&mut findings);
+        // The report order interleaves the files: b.env, a.env, b.env.
+        let order: Vec<&str> = findings.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(order, ["b.env", "a.env", "b.env"]);
+        let report = Report {
+            command: "scan".into(),
+            findings,
+            ..Report::default()
+        };
+        let opts = ReportOptions {
+            show_secrets: false,
+            color: false,
+            show_suppressed: false,
+            quiet: true,
+            sarif_category: None,
+        };
+        let mut out = Vec::new();
+        write(&report, &opts, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let headers: Vec<&str> = text.lines().filter(|l| l.ends_with(".env")).collect();
+        assert_eq!(headers, ["b.env", "a.env"], "{text}");
+        // Within b.env the live credential (line 2) comes first.
+        let b = &text[text.find("b.env").unwrap()..text.find("a.env").unwrap()];
+        let lines: Vec<&str> = b
+            .lines()
+            .filter(|l| l.starts_with("  ") && !l.starts_with("    "))
+            .collect();
+        assert!(lines[0].trim_start().starts_with("2:"), "{text}");
+        assert!(lines[0].contains("LIVE"), "{text}");
+        assert!(lines[1].trim_start().starts_with("1:"), "{text}");
+    }
 
     /// `--verify`: the LIVE marker does not push its line's rule out of the
     /// column the other lines use.

@@ -545,6 +545,18 @@ fn message_text(f: &Finding) -> String {
             f.span.start_column
         ));
     }
+    // The location is the directory above a redacted name: say which file.
+    let located = f
+        .details
+        .get("archive")
+        .map_or(f.path.as_str(), |a| a.as_str());
+    if crate::redact::unredacted_dir(located).is_some() {
+        text.push_str(&format!(
+            " In {} (path redacted: it names a credential), line {}.",
+            scrub(f, &f.path),
+            f.span.start_line
+        ));
+    }
     if let Some(p) = &f.provenance {
         let short = &p.commit[..p.commit.len().min(12)];
         let refs = if p.refs.is_empty() && p.pull_request_refs == 0 && p.bot_refs == 0 {
@@ -627,22 +639,29 @@ fn scrub(f: &Finding, text: &str) -> String {
     }
 }
 
+/// The region of a location that is a whole file (or directory).
+const FIRST_LINE: Span = Span {
+    start_line: 1,
+    start_column: 1,
+    end_line: 1,
+    end_column: 2,
+};
+
 fn location(f: &Finding) -> Location {
     // A finding inside an archive points at the archive file, at line 1:
     // `a.tgz!package/.npmrc` is no file GitHub knows, and a line of the
     // member is no line of the archive. The member and its line are in the
     // message and in the `archive_member` detail.
     let (path, span) = match f.details.get("archive") {
-        Some(archive) => (
-            archive.as_str(),
-            Span {
-                start_line: 1,
-                start_column: 1,
-                end_line: 1,
-                end_column: 2,
-            },
-        ),
+        Some(archive) => (archive.as_str(), FIRST_LINE),
         None => (f.path.as_str(), f.span),
+    };
+    // A path with a redacted name (a file named after a token) exists only
+    // unredacted: point at the directory above that name, which exists and
+    // names nothing secret; the message gives the redacted path.
+    let (path, span) = match crate::redact::unredacted_dir(path) {
+        Some(dir) => (dir, FIRST_LINE),
+        None => (path, span),
     };
     let (uri, relative) = artifact_uri(path);
     let artifact = if relative {

@@ -372,6 +372,8 @@ enum Val {
 pub struct Outsider<'a> {
     /// The trigger (`pull_request_target`, `issue_comment`…).
     pub event: &'a str,
+    /// Unknowns given a truth value (see [`outsider_can_pass_all`]).
+    pub fixed: &'a [(Expr, bool)],
 }
 
 /// Association values that belong to people with write access.
@@ -426,6 +428,9 @@ impl Outsider<'_> {
     }
 
     fn eval(&self, e: &Expr) -> Val {
+        if let Some((_, b)) = self.fixed.iter().find(|(f, _)| f == e) {
+            return Val::Bool(*b);
+        }
         match e {
             Expr::Str(s) => Val::Str(s.clone()),
             Expr::Num(n) => Val::Num(*n),
@@ -603,8 +608,105 @@ fn json_val(v: &serde_json::Value) -> Val {
 /// condition that does not parse counts as reachable.
 pub fn outsider_can_pass(condition: &str, event: &str) -> bool {
     match parse_condition(condition) {
-        Ok(e) => Outsider { event }.truth(&e) != Tri::False,
+        Ok(e) => Outsider { event, fixed: &[] }.truth(&e) != Tri::False,
         Err(_) => true,
+    }
+}
+
+/// Unknowns tried both ways by [`outsider_can_pass_all`]; with more, each
+/// condition is judged alone.
+const MAX_UNKNOWNS: usize = 8;
+
+/// Can an outsider, through `event`, make every condition true at once?
+/// Conditions that test the same unknown (a job's `if:` and the `if:` of a
+/// step that gates it, both reading one step output) are weighed together:
+/// each distinct unknown comparison, context or call is tried true and
+/// false, so `x == 'a'` and `!(x == 'a')` are never both passed.
+pub fn outsider_can_pass_all(conditions: &[Expr], event: &str) -> bool {
+    let plain = Outsider { event, fixed: &[] };
+    let mut unknowns: Vec<Expr> = Vec::new();
+    for c in conditions {
+        collect_unknowns(&plain, c, &mut unknowns);
+    }
+    if unknowns.len() > MAX_UNKNOWNS {
+        return conditions.iter().all(|c| plain.truth(c) != Tri::False);
+    }
+    (0..1u32 << unknowns.len()).any(|bits| {
+        let fixed: Vec<(Expr, bool)> = unknowns
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.clone(), bits & (1 << i) != 0))
+            .collect();
+        let o = Outsider {
+            event,
+            fixed: &fixed,
+        };
+        conditions.iter().all(|c| o.truth(c) != Tri::False)
+    })
+}
+
+/// The smallest parts of a condition whose truth the outsider's event does
+/// not tell, below `&&`, `||` and `!`.
+fn collect_unknowns(o: &Outsider, e: &Expr, out: &mut Vec<Expr>) {
+    match e {
+        Expr::And(a, b) | Expr::Or(a, b) => {
+            collect_unknowns(o, a, out);
+            collect_unknowns(o, b, out);
+        }
+        Expr::Not(a) => collect_unknowns(o, a, out),
+        // A computed path (`?`) stands for different things in different
+        // places: never shared, it stays unknown.
+        Expr::Cmp(..) | Expr::Path(_) | Expr::Call(..)
+            if o.truth(e) == Tri::Unknown && !out.contains(e) && !computed(e) =>
+        {
+            out.push(e.clone());
+        }
+        _ => {}
+    }
+}
+
+fn computed(e: &Expr) -> bool {
+    match e {
+        Expr::Path(p) => p.contains('?'),
+        Expr::Not(a) => computed(a),
+        Expr::And(a, b) | Expr::Or(a, b) | Expr::Cmp(_, a, b) => computed(a) || computed(b),
+        Expr::Call(_, args) => args.iter().any(computed),
+        _ => false,
+    }
+}
+
+/// `e` with every context path rewritten by `f` (which returns `None` to
+/// keep a path): a job's `steps.*` named apart from another job's, a
+/// `needs.<job>.outputs.<name>` replaced by what that output holds.
+pub fn map_paths(e: &Expr, f: &impl Fn(&str) -> Option<Expr>) -> Expr {
+    let m = |x: &Expr| Box::new(map_paths(x, f));
+    match e {
+        Expr::Path(p) => f(p).unwrap_or_else(|| e.clone()),
+        Expr::Not(a) => Expr::Not(m(a)),
+        Expr::And(a, b) => Expr::And(m(a), m(b)),
+        Expr::Or(a, b) => Expr::Or(m(a), m(b)),
+        Expr::Cmp(op, a, b) => Expr::Cmp(*op, m(a), m(b)),
+        Expr::Call(name, args) => {
+            Expr::Call(name.clone(), args.iter().map(|a| map_paths(a, f)).collect())
+        }
+        _ => e.clone(),
+    }
+}
+
+/// Does the condition call a status function that lets it run after a
+/// failure (`always()`, `failure()`, `cancelled()`, `!cancelled()`)? Then
+/// what failed before does not stop it.
+pub fn runs_after_failure(e: &Expr) -> bool {
+    match e {
+        Expr::Call(name, args) => {
+            matches!(name.as_str(), "always" | "failure" | "cancelled")
+                || args.iter().any(runs_after_failure)
+        }
+        Expr::Not(a) => runs_after_failure(a),
+        Expr::And(a, b) | Expr::Or(a, b) | Expr::Cmp(_, a, b) => {
+            runs_after_failure(a) || runs_after_failure(b)
+        }
+        _ => false,
     }
 }
 
@@ -639,6 +741,38 @@ mod tests {
 
     fn can(cond: &str, event: &str) -> bool {
         outsider_can_pass(cond, event)
+    }
+
+    #[test]
+    fn conditions_sharing_an_unknown_are_weighed_together() {
+        let e = |s: &str| parse(s).unwrap();
+        let ev = "issue_comment";
+        let out = "steps.check.outputs.triggered == 'true'";
+        // Each alone can hold; both at once cannot.
+        assert!(outsider_can_pass_all(&[e(out)], ev));
+        assert!(outsider_can_pass_all(&[e(&format!("!({out})"))], ev));
+        assert!(!outsider_can_pass_all(
+            &[e(out), e(&format!("!({out})"))],
+            ev
+        ));
+        // Different unknowns stay independent.
+        assert!(outsider_can_pass_all(
+            &[e(out), e("!(steps.other.outputs.x == 'true')")],
+            ev
+        ));
+        // A computed path is never taken for another.
+        assert!(outsider_can_pass_all(
+            &[e("fromJSON(a).x == 'y'"), e("!(fromJSON(b).x == 'y')")],
+            ev
+        ));
+        // Known facts still decide.
+        assert!(!outsider_can_pass_all(
+            &[e(out), e("github.event_name == 'push'")],
+            ev
+        ));
+        assert!(runs_after_failure(&e("always() && x")));
+        assert!(runs_after_failure(&e("!cancelled()")));
+        assert!(!runs_after_failure(&e("success() && x == 'y'")));
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod shell;
 mod credential_use;
 mod credentials;
 pub mod expr;
+mod gates;
 pub(crate) mod indirect;
 mod model;
 mod publish;

@@ -4,7 +4,7 @@
 //! registry (the public one by default) for the OIDC exchange, so this is
 //! only a hint when debugging a failing trusted publish.
 
-use super::{Ctx, Tool, key, real_publishes, setup_node_before};
+use super::{Ctx, Tool, key, real_publishes, setup_node_before, token_configured};
 use crate::detect::{Hit, Sink};
 
 pub const RULE: &str = "gha-npm-oidc-no-registry-url";
@@ -24,6 +24,14 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
             else {
                 continue;
             };
+            // A token written into npm's config first (`npm config set
+            // …:_authToken`, `echo … >> ~/.npmrc`) makes it a token publish,
+            // whatever setup-node did (`gha-npm-token-with-oidc` reports the
+            // mix). A token in `env:` alone is not: without `registry-url`
+            // setup-node writes no `.npmrc` naming it.
+            if token_configured(cx, job, step, &p).is_some() {
+                continue;
+            }
             let Some(setup) = setup_node_before(job, step.index) else {
                 continue;
             };

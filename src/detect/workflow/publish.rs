@@ -345,13 +345,24 @@ pub fn command_publish(c: &Command, tool: Tool, what: String, range: Range<usize
         args.iter()
             .any(|a| *a == f || a.strip_prefix(f).is_some_and(|r| r == "=true"))
     };
-    let registry = args.iter().enumerate().find_map(|(i, a)| {
-        if *a == "--registry" {
-            args.get(i + 1).map(|s| s.to_string())
-        } else {
-            a.strip_prefix("--registry=").map(str::to_string)
-        }
-    });
+    // `--registry URL`, or `npm_config_registry=URL npm publish` (npm reads
+    // any `npm_config_*` variable of its environment, case-insensitively).
+    let registry = args
+        .iter()
+        .enumerate()
+        .find_map(|(i, a)| {
+            if *a == "--registry" {
+                args.get(i + 1).map(|s| s.to_string())
+            } else {
+                a.strip_prefix("--registry=").map(str::to_string)
+            }
+        })
+        .or_else(|| {
+            c.assigns
+                .iter()
+                .find(|a| a.name.eq_ignore_ascii_case("npm_config_registry"))
+                .map(|a| a.value.value.clone())
+        });
     Publish {
         tool,
         what,
@@ -376,11 +387,13 @@ pub fn publishing_steps(wf: &Workflow) -> impl Iterator<Item = (&Job, &Step, Vec
     })
 }
 
-/// Publishes that really publish (not `--dry-run`).
+/// Publishes that really publish: not `--dry-run`, and not to a registry
+/// on the runner itself (an end-to-end test publishing to a Verdaccio on
+/// `localhost` reaches no one).
 pub fn real_publishes(step: &Step) -> Vec<Publish> {
     step_publishes(step)
         .into_iter()
-        .filter(|p| !p.dry_run)
+        .filter(|p| !p.dry_run && !p.registry.as_deref().is_some_and(is_loopback_registry))
         .collect()
 }
 
@@ -452,15 +465,27 @@ pub fn publish_auth(cx: &Ctx, job: &Job, step: &Step, p: &Publish) -> Option<Pub
             }
         }
     }
+    token_configured(cx, job, step, p).map(|w| PublishAuth {
+        what: format!("{} written in step {}", w.path, job.steps[w.step].label),
+        source: w.source,
+        range: w.range,
+    })
+}
+
+/// A token written into npm's configuration before the publish (`npm
+/// config set //…/:_authToken "$T"`, `echo … >> ~/.npmrc`): npm then holds a
+/// token whatever setup-node did. (A token in `env:` alone reaches npm only
+/// through an `.npmrc` that names its variable.)
+pub fn token_configured(
+    cx: &Ctx,
+    job: &Job,
+    step: &Step,
+    p: &Publish,
+) -> Option<super::TokenWrite> {
     token_writes(cx, job)
         .into_iter()
         .filter(|w| is_npm_config_file(&w.path))
         .find(|w| w.step < step.index || (w.step == step.index && w.range.start < p.range.start))
-        .map(|w| PublishAuth {
-            what: format!("{} written in step {}", w.path, job.steps[w.step].label),
-            source: w.source,
-            range: w.range,
-        })
 }
 
 // Setup-node and the public registry
@@ -478,6 +503,32 @@ pub fn is_public_registry(url: &str) -> bool {
         .next()
         .unwrap_or("");
     PUBLIC_REGISTRY_HOSTS.contains(&host) || host == "registry.yarnpkg.com"
+}
+
+/// Does a registry URL point at the machine it runs on (`localhost`,
+/// `127.0.0.0/8`, `[::1]`, `0.0.0.0`)?
+pub fn is_loopback_registry(url: &str) -> bool {
+    let v = url.trim().trim_matches(['"', '\'']);
+    let rest = v.split_once("://").map_or(v, |(_, r)| r);
+    let authority = rest
+        .trim_start_matches("//")
+        .split('/')
+        .next()
+        .unwrap_or("");
+    // Drop credentials and the port; an IPv6 literal keeps its brackets.
+    let host = authority.rsplit('@').next().unwrap_or("");
+    let host = match host.strip_prefix('[') {
+        Some(h) => h.split(']').next().unwrap_or(""),
+        None => host.split(':').next().unwrap_or(""),
+    };
+    let host = host.to_ascii_lowercase();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host == "::1"
+        || host == "0.0.0.0"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The last `actions/setup-node` step before step `before`.
@@ -545,6 +596,46 @@ mod tests {
             publish_command(&cmd("npm stage publish")).unwrap().1,
             "npm stage publish"
         );
+    }
+
+    #[test]
+    fn loopback_registries() {
+        for yes in [
+            "http://localhost:4873/",
+            "http://localhost:4872",
+            "\"http://127.0.0.1:4873\"",
+            "http://[::1]:4873/",
+            "https://user:pw@localhost/",
+            "//localhost:4873/",
+            "http://verdaccio.localhost/",
+            "http://0.0.0.0:4873",
+        ] {
+            assert!(is_loopback_registry(yes), "{yes}");
+        }
+        for no in [
+            "https://registry.npmjs.org/",
+            "https://npm.pkg.github.com",
+            "http://localhost.example.com/",
+            "http://10.0.0.1:4873",
+            "",
+        ] {
+            assert!(!is_loopback_registry(no), "{no}");
+        }
+        let local = |s: &str| {
+            let c = cmd(s);
+            let (tool, what) = publish_command(&c).unwrap();
+            command_publish(&c, tool, what, 0..0).registry
+        };
+        assert_eq!(
+            local("npx lerna publish from-package --registry=http://localhost:4872/ --yes")
+                .as_deref(),
+            Some("http://localhost:4872/")
+        );
+        assert_eq!(
+            local("npm_config_registry=http://localhost:4873 npm publish").as_deref(),
+            Some("http://localhost:4873")
+        );
+        assert_eq!(local("npm publish"), None);
     }
 
     #[test]

@@ -7,15 +7,15 @@
 //! view ([`super::expr`]): a job only same-repository events or members
 //! reach is not reported.
 
-use super::expr::outsider_can_pass;
-use super::{Ctx, Scalar, Step, Workflow, job_token_note, key};
+use super::gates::Reach;
+use super::{Ctx, Step, Workflow, job_token_note, key};
 use crate::detect::{Hit, Sink};
 use crate::finding::Severity;
 use std::collections::BTreeSet;
 
 pub const RULE: &str = "gha-npm-token-untrusted-trigger";
 
-const UNTRUSTED: &[&str] = &[
+pub(super) const UNTRUSTED: &[&str] = &[
     "pull_request_target",
     "workflow_run",
     "issue_comment",
@@ -106,11 +106,6 @@ fn runs_tree_code(s: &Step) -> bool {
     })
 }
 
-/// Can an outsider reach a `condition` through one of `events`?
-fn reachable(condition: Option<&Scalar>, events: &[&str]) -> bool {
-    condition.is_none_or(|c| events.iter().any(|e| outsider_can_pass(&c.value, e)))
-}
-
 pub fn check(cx: &Ctx, sink: &mut Sink) {
     let wf = cx.wf;
     let triggers: Vec<&str> = UNTRUSTED
@@ -122,14 +117,15 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
         return;
     }
     let mut seen = BTreeSet::new();
+    let reach = Reach::new(cx);
     for job in &wf.jobs {
         // The untrusted events through which an outsider reaches the job:
-        // `if: github.event_name == 'push'` or a same-repository check
-        // keeps them out.
+        // `if: github.event_name == 'push'`, a same-repository check, or a
+        // needed job that stops non-members keeps them out.
         let events: Vec<&str> = triggers
             .iter()
             .copied()
-            .filter(|t| reachable(job.condition.as_ref(), &[t]))
+            .filter(|t| reach.job(job, t))
             .collect();
         let Some(&trigger) = events.first() else {
             continue;
@@ -137,7 +133,7 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
         let steps: Vec<&Step> = job
             .steps
             .iter()
-            .filter(|s| reachable(s.condition.as_ref(), &events))
+            .filter(|s| events.iter().any(|e| reach.step(job, s, e)))
             .collect();
         let head = steps.iter().position(|s| checks_out_head(s));
         let runs = head.is_some_and(|i| steps[i..].iter().any(|s| runs_tree_code(s)));

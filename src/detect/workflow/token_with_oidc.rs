@@ -3,7 +3,7 @@
 //! OIDC first and silently falls back to the token, so a broken
 //! trusted-publisher setup goes unnoticed and the token stays in use.
 
-use super::{Ctx, key, publish_auth, publishing_steps};
+use super::{Ctx, key, private_registry, publish_auth, publishing_steps};
 use crate::detect::{Hit, Sink};
 use crate::rules::Policy;
 
@@ -16,6 +16,12 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
             continue;
         }
         let p = &publishes[0];
+        // Trusted publishing exists only on the public registry: a token for
+        // another registry (GitHub Packages, a publishing proxy) is the only
+        // way in there, and `id-token: write` serves provenance.
+        if private_registry(wf, job, step.index, p).is_some() {
+            continue;
+        }
         let Some(auth) = publish_auth(cx, job, step, p) else {
             continue;
         };
