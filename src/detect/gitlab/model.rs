@@ -554,19 +554,22 @@ impl Pipeline {
             };
             let text = &self.files[file].text;
             let esrc = Src::new(text);
-            let start = esrc.span_start(first.span());
-            let start = match text.as_bytes().get(start) {
-                Some(b'"') | Some(b'\'') => start + 1,
-                _ => start,
+            let at = |s: &MarkedScalarNode| {
+                let start = esrc.span_start(s.span());
+                match text.as_bytes().get(start) {
+                    Some(b'"') | Some(b'\'') => start + 1,
+                    _ => start,
+                }
             };
-            let body: Vec<&str> = lines.iter().map(|s| s.as_str()).collect();
+            let start = at(first);
+            let pieces: Vec<(&str, usize)> = lines.iter().map(|s| (s.as_str(), at(s))).collect();
             steps.push(Step {
                 index: steps.len(),
                 label,
                 range: start..start + 1,
                 uses: None,
                 with: Vec::new(),
-                run: Some(Run::new(text, &body.join("\n"), start)),
+                run: Some(Run::from_pieces(text, &pieces)),
                 shell: None,
                 env: Vec::new(),
                 working_directory: None,
@@ -931,6 +934,25 @@ mod tests {
         assert_eq!(site("t1").origin, ScriptOrigin::Shared);
         assert_eq!(site("t1").key, site("t2").key);
         assert_eq!(job(&p, "own").1.environment.as_deref(), Some("npm"));
+    }
+
+    #[test]
+    fn inherited_script_lines_map_to_their_own_copy() {
+        // `Release` inherits `.release`'s before_script; its own line also
+        // starts the line of the `Dry run` job written between them.
+        let text = ".release:\n  before_script:\n    - npm ci\nDry run:\n  extends: .release\n  script:\n    - npm exec semantic-release -- --dry-run\nRelease:\n  extends: .release\n  script:\n    - npm exec semantic-release\n";
+        let p = parse(text);
+        let (j, _) = job(&p, "Release");
+        let run = j.steps[0].run.as_ref().unwrap();
+        let c = run
+            .script
+            .commands
+            .iter()
+            .find(|c| c.name == "npm" && c.has_arg("semantic-release"))
+            .unwrap();
+        let r = run.file_range(c.range.clone());
+        assert_eq!(&text[r.clone()], "npm exec semantic-release");
+        assert_eq!(text[..r.start].matches('\n').count() + 1, 11);
     }
 
     #[test]
