@@ -7,9 +7,10 @@
 
 `--ci` picks the rules (`gha-*`, default; `gitlab-*`; `circleci-*`), the
 labels file (labels.tsv, gitlab-labels.tsv, circleci-labels.tsv) and how a
-finding's place is keyed: `job=<id>/step=<…>` for GitHub workflows and
-CircleCI configs, the top-level key holding the line for GitLab
-(`job=<id>`, or `top=variables`, `top=default`, `top=include`…).
+finding's place is keyed: `job=<id>/step=<…>` for GitHub workflows; the
+top-level key holding the line for GitLab (`job=<id>`, or `top=variables`,
+`top=default`, `top=include`…); `job=<id>/step=<name>`, `workflow=<id>`
+or `top=<key>` for CircleCI.
 
 Runs `npmsweep history --format json` over each bare mirror named in the
 labels (MIRROR_DIR/owner+name/repo, as the `fetch` tool lays them out),
@@ -94,11 +95,64 @@ def gitlab_key(text, line):
     return ("top=" if found in reserved or found.startswith(".") else "job=") + found
 
 
+def circleci_key(text, line):
+    """`job=<id>/step=<name|#n>` for a line in `jobs:`, `workflow=<id>` in
+    `workflows:`, `top=<key>` elsewhere (commands, executors, orbs)."""
+    try:
+        root = yaml.compose(text, Loader=yaml.BaseLoader)
+    except Exception:
+        return "?"
+    if not isinstance(root, yaml.MappingNode):
+        return "?"
+    l0 = line - 1
+    found = None
+    for k, v in root.value:
+        if k.start_mark.line <= l0:
+            found = (k, v)
+    if found is None:
+        return "?"
+    k, v = found
+    if not isinstance(v, yaml.MappingNode) or k.value not in ("jobs", "workflows"):
+        return "top=" + k.value
+    inner = None
+    for k2, v2 in v.value:
+        if k2.start_mark.line <= l0:
+            inner = (k2, v2)
+    if inner is None:
+        return "top=" + k.value
+    k2, v2 = inner
+    if k.value == "workflows":
+        return "workflow=" + k2.value
+    key = "job=" + k2.value
+    if isinstance(v2, yaml.MappingNode):
+        for k3, v3 in v2.value:
+            if k3.value == "steps" and isinstance(v3, yaml.SequenceNode):
+                step = None
+                for i, st in enumerate(v3.value):
+                    if st.start_mark.line <= l0:
+                        step = (i, st)
+                if step:
+                    i, st = step
+                    label = "#%d" % (i + 1)
+                    # `- run: {name: …, command: …}`: the name is one level down.
+                    if isinstance(st, yaml.MappingNode) and len(st.value) == 1:
+                        sk, sv = st.value[0]
+                        label = sk.value
+                        if isinstance(sv, yaml.MappingNode):
+                            for nk, nv in sv.value:
+                                if nk.value == "name" and isinstance(nv, yaml.ScalarNode):
+                                    label = nv.value
+                    elif isinstance(st, yaml.ScalarNode):
+                        label = st.value
+                    key += "/step=" + label
+    return key
+
+
 # Per CI system: rule prefix, default labels file, key function.
 CI = {
     "github": ("gha-", "labels.tsv", lambda text, line: job_step_key(text, line)),
     "gitlab": ("gitlab-", "gitlab-labels.tsv", gitlab_key),
-    "circleci": ("circleci-", "circleci-labels.tsv", lambda text, line: job_step_key(text, line)),
+    "circleci": ("circleci-", "circleci-labels.tsv", circleci_key),
 }
 
 
