@@ -192,12 +192,6 @@ pub fn key(job: &Job, step: Option<&Step>, what: &str) -> String {
     }
 }
 
-/// Does a step need an npm credential: it references one of `names`, runs
-/// a package manager, or is an action known to publish with one?
-pub fn step_consumes(step: &Step, names: &[&str]) -> bool {
-    step_needs_credential(step, names, true)
-}
-
 /// The one notion of "uses the credential" the over-exposure rules share
 /// (GitHub per step, GitLab per job): the step publishes or changes
 /// registry state (directly, through an action, a package script or a
@@ -250,6 +244,12 @@ pub fn package_manager_command(c: &shell::Command) -> bool {
             | "node"
             | "turbo"
     )
+}
+
+/// Does a step need an npm credential: it references one of `names`, runs
+/// a package manager, or is an action known to publish with one?
+pub fn step_consumes(step: &Step, names: &[&str]) -> bool {
+    step_needs_credential(step, names, true)
 }
 
 /// For `npmsweep fix`: every step of the workflow in `text` that reads the
