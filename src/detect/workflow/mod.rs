@@ -249,7 +249,15 @@ pub fn package_manager_command(c: &shell::Command) -> bool {
 /// Does a step need an npm credential: it references one of `names`, runs
 /// a package manager, or is an action known to publish with one?
 pub fn step_consumes(step: &Step, names: &[&str]) -> bool {
-    step_needs_credential(step, names, true)
+    // A publish, a registry write or a reference needs it anyway.
+    if step_needs_credential(step, names, false) {
+        return true;
+    }
+    step.commands().iter().any(|c| {
+        package_manager_command(c)
+            || c.words()
+                .any(|w| w.vars.iter().any(|v| names.contains(&v.name.as_str())))
+    })
 }
 
 /// For `npmsweep fix`: every step of the workflow in `text` that reads the
