@@ -32,6 +32,7 @@ no `gha-npm-token-in-install-job` finding is labelled as a publishing job.
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import defaultdict
@@ -41,12 +42,20 @@ import yaml
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def compose(text):
+    """The YAML node tree, or None. PyYAML refuses a trailing tab that CI
+    systems' parsers accept: retried without trailing blanks (same lines)."""
+    for t in (text, re.sub(r"[ \t]+$", "", text, flags=re.M)):
+        try:
+            return yaml.compose(t, Loader=yaml.BaseLoader)
+        except Exception:
+            continue
+    return None
+
+
 def job_step_key(text, line):
     """`job=<id>` or `job=<id>/step=<id|name|#n>` holding 1-based `line`."""
-    try:
-        root = yaml.compose(text, Loader=yaml.BaseLoader)
-    except Exception:
-        return "?"
+    root = compose(text)
     if not isinstance(root, yaml.MappingNode):
         return "?"
     jobs = None
@@ -78,10 +87,7 @@ def job_step_key(text, line):
 def gitlab_key(text, line):
     """`job=<id>` (or `top=<key>` for a reserved key) of the top-level
     entry of a GitLab pipeline holding 1-based `line`."""
-    try:
-        root = yaml.compose(text, Loader=yaml.BaseLoader)
-    except Exception:
-        return "?"
+    root = compose(text)
     if not isinstance(root, yaml.MappingNode):
         return "?"
     found = None
@@ -98,10 +104,7 @@ def gitlab_key(text, line):
 def circleci_key(text, line):
     """`job=<id>/step=<name|#n>` for a line in `jobs:`, `workflow=<id>` in
     `workflows:`, `top=<key>` elsewhere (commands, executors, orbs)."""
-    try:
-        root = yaml.compose(text, Loader=yaml.BaseLoader)
-    except Exception:
-        return "?"
+    root = compose(text)
     if not isinstance(root, yaml.MappingNode):
         return "?"
     l0 = line - 1
@@ -137,7 +140,6 @@ def circleci_key(text, line):
                     # `- run: {name: …, command: …}`: the name is one level down.
                     if isinstance(st, yaml.MappingNode) and len(st.value) == 1:
                         sk, sv = st.value[0]
-                        label = sk.value
                         if isinstance(sv, yaml.MappingNode):
                             for nk, nv in sv.value:
                                 if nk.value == "name" and isinstance(nv, yaml.ScalarNode):
