@@ -89,6 +89,33 @@ macro_rules! snapshot {
 snapshot!(gitlab_npm_docs_trusted, "npm-docs-trusted.yml");
 snapshot!(gitlab_token_publish, "token-publish.yml");
 snapshot!(gitlab_package_registry, "gitlab-registry.yml");
+snapshot!(gitlab_token_overexposed, "overexposed.yml");
+
+#[test]
+fn gitlab_overexposed_token_named_by_the_project_npmrc_is_used_by_installs() {
+    let count = |d: &Detected, what: &str| {
+        d.findings
+            .iter()
+            .filter(|f| f.rule_id == "gitlab-npm-token-overexposed" && f.message.contains(what))
+            .count()
+    };
+    let alone = scan_in_tree(&fixture("overexposed.yml"), &[]);
+    assert_eq!(count(&alone, "NODE_AUTH_TOKEN (from $NPM_TOKEN)"), 1);
+    // The project's .npmrc names the variable: every job that installs
+    // authenticates with it, so the matrix jobs use it (a read-only token
+    // would do; that is another rule's question).
+    let npmrc = "//registry.npmjs.org/:_authToken=${NODE_AUTH_TOKEN}\n".to_string();
+    let with = scan_in_tree(&fixture("overexposed.yml"), &[(".npmrc", npmrc)]);
+    assert_eq!(
+        count(&with, "NODE_AUTH_TOKEN (from $NPM_TOKEN)"),
+        0,
+        "{}",
+        render(&with)
+    );
+    // The before_script writing the token is still reported: that wiring
+    // is what hands it to every job.
+    assert_eq!(count(&with, "before_script"), 1, "{}", render(&with));
+}
 
 #[test]
 fn gitlab_local_includes_extends_anchors_and_package_scripts() {

@@ -16,6 +16,7 @@ mod long_lived_stage_token;
 mod oidc_broken;
 mod publish_paths;
 mod token_in_mr_pipeline;
+mod token_overexposed;
 mod token_printed;
 
 use super::workflow::{self, Ctx, Job, Publish, Step, private_registry, real_publishes};
@@ -41,6 +42,7 @@ const CHECKS: &[fn(&GitlabCtx, &mut Sink)] = &[
     long_lived_stage_token::check,
     oidc_broken::check,
     token_in_mr_pipeline::check,
+    token_overexposed::check,
     // Not a rule: publish paths for the readiness summary.
     publish_paths::collect,
 ];

@@ -84,6 +84,37 @@ pub struct GitlabJob {
     pub kept: Vec<(&'static str, String)>,
     /// Why the job runs in merge-request pipelines, if it does.
     pub merge_requests: Option<String>,
+    /// The pipeline file each of the job's variables is defined in (a
+    /// global, a template's or the job's own): with the key's range it
+    /// tells one definition shared by several jobs.
+    pub var_files: BTreeMap<String, usize>,
+    /// Where the job's `before_script` is written: its own, or a
+    /// definition it shares with other jobs (`default:`, a template).
+    pub before_script: Option<ScriptSite>,
+    /// `environment:` (its name): a CI/CD variable can be scoped to it.
+    pub environment: Option<String>,
+}
+
+/// Where a script section is written: the file, the range of its key and
+/// of its lines, and how the job got it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScriptSite {
+    pub file: usize,
+    pub key: Range<usize>,
+    pub lines: Range<usize>,
+    /// `default:` (or an old-style global), a template or anchor, or the
+    /// job's own.
+    pub origin: ScriptOrigin,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScriptOrigin {
+    /// `default: before_script:`.
+    Default,
+    /// The old-style top-level `before_script:`, a default too.
+    TopLevel,
+    Shared,
+    Own,
 }
 
 impl GitlabJob {
@@ -298,10 +329,34 @@ impl Pipeline {
             token_levels.extend(var_levels.iter().copied());
             let id_tokens = named(&token_levels, "id_tokens");
             full.remove("variables");
-            let globals_seen = if inherit.1 {
-                global_vars.clone()
-            } else {
-                BTreeMap::new()
+            // `None`: every global variable; a list: only those named.
+            let globals_seen: BTreeMap<String, Entry> = match &inherit.1 {
+                None => global_vars.clone(),
+                Some(keep) => global_vars
+                    .iter()
+                    .filter(|(n, _)| keep.contains(n))
+                    .map(|(n, e)| (n.clone(), e.clone()))
+                    .collect(),
+            };
+            let before_origin = match full.get("before_script") {
+                Some(b) if own.get("before_script").is_some_and(|o| same_entry(o, b)) => {
+                    ScriptOrigin::Own
+                }
+                Some(b)
+                    if globals
+                        .get("before_script")
+                        .is_some_and(|d| same_entry(d, b)) =>
+                {
+                    ScriptOrigin::TopLevel
+                }
+                Some(b)
+                    if defaults
+                        .get("before_script")
+                        .is_some_and(|d| same_entry(d, b)) =>
+                {
+                    ScriptOrigin::Default
+                }
+                _ => ScriptOrigin::Shared,
             };
             p.add_job(
                 name,
@@ -311,7 +366,19 @@ impl Pipeline {
                 &globals_seen,
                 &id_tokens,
                 workflow_mr,
+                before_origin,
             );
+        }
+        // A `<<: *anchor` copies the anchor's `before_script` into the job's
+        // own keys: written once for several jobs, it is shared.
+        let mut sites: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+        for s in p.jobs.iter().filter_map(|j| j.before_script.as_ref()) {
+            *sites.entry((s.file, s.key.start)).or_default() += 1;
+        }
+        for s in p.jobs.iter_mut().filter_map(|j| j.before_script.as_mut()) {
+            if s.origin == ScriptOrigin::Own && sites[&(s.file, s.key.start)] > 1 {
+                s.origin = ScriptOrigin::Shared;
+            }
         }
         if let Some(view) = tree {
             indirect::resolve(&mut p.workflow, view);
@@ -452,6 +519,7 @@ impl Pipeline {
         global_vars: &BTreeMap<String, Entry>,
         id_tokens: &BTreeMap<String, Entry>,
         workflow_mr: bool,
+        before_origin: ScriptOrigin,
     ) {
         let src_text = self.files[def.file].text.clone();
         let src = Src::new(&src_text);
@@ -482,19 +550,22 @@ impl Pipeline {
             };
             let text = &self.files[file].text;
             let esrc = Src::new(text);
-            let start = esrc.span_start(first.span());
-            let start = match text.as_bytes().get(start) {
-                Some(b'"') | Some(b'\'') => start + 1,
-                _ => start,
+            let at = |s: &MarkedScalarNode| {
+                let start = esrc.span_start(s.span());
+                match text.as_bytes().get(start) {
+                    Some(b'"') | Some(b'\'') => start + 1,
+                    _ => start,
+                }
             };
-            let body: Vec<&str> = lines.iter().map(|s| s.as_str()).collect();
+            let start = at(first);
+            let pieces: Vec<(&str, usize)> = lines.iter().map(|s| (s.as_str(), at(s))).collect();
             steps.push(Step {
                 index: steps.len(),
                 label,
                 range: start..start + 1,
                 uses: None,
                 with: Vec::new(),
-                run: Some(Run::new(text, &body.join("\n"), start)),
+                run: Some(Run::from_pieces(text, &pieces)),
                 shell: None,
                 env: Vec::new(),
                 working_directory: None,
@@ -509,6 +580,29 @@ impl Pipeline {
                 env.push(g);
             }
         }
+        let mut var_files = BTreeMap::new();
+        for (n, e) in global_vars.iter().chain(vars) {
+            var_files.insert(n.clone(), e.file);
+        }
+        let before_script = full.get("before_script").and_then(|e| {
+            let text = &self.files[e.file].text;
+            let src = Src::new(text);
+            let lines = scalars(&e.value);
+            let first = lines.first()?;
+            let last = lines.last()?;
+            let key = src.span_start(e.key.span());
+            Some(ScriptSite {
+                file: e.file,
+                key: key..key + "before_script".len(),
+                lines: src.span_start(first.span())
+                    ..src.scalar_range(last.span(), last.as_str()).end,
+                origin: before_origin,
+            })
+        });
+        let environment = full.get("environment").and_then(|e| match &e.value {
+            Node::Mapping(m) => m.get_node("name").and_then(text_of),
+            other => text_of(other),
+        });
         let tags: Vec<String> = full
             .get("tags")
             .map(|e| {
@@ -584,7 +678,34 @@ impl Pipeline {
             tags,
             kept,
             merge_requests,
+            var_files,
+            before_script,
+            environment,
         });
+    }
+
+    /// A range of pipeline file `f` as a range of the root file: what an
+    /// include defines sits on its `include:` entry.
+    pub fn at_file(&self, f: usize, r: Range<usize>) -> Range<usize> {
+        match f {
+            0 => r,
+            f => self.files[f].include.clone(),
+        }
+    }
+
+    /// `" (in ci/release.yml, line 12)"` for a range of an included file.
+    pub fn where_file(&self, f: usize, r: &Range<usize>) -> String {
+        match f {
+            0 => String::new(),
+            f => {
+                let file = &self.files[f];
+                let line = file.text[..r.start.min(file.text.len())]
+                    .matches('\n')
+                    .count()
+                    + 1;
+                format!(" (in {}, line {line})", file.path)
+            }
+        }
     }
 
     /// A range of job `j`'s file as a range of the root file: an included
@@ -649,18 +770,32 @@ fn resolve_extends(
     }
 }
 
-/// `inherit: default:` and `inherit: variables:` (`false` turns them off;
-/// a list keeps some, which counts as on).
-fn inherit_flags(job: &BTreeMap<String, Entry>) -> (bool, bool) {
+/// The same definition (one key in one file), reached through `default:`,
+/// `extends:` or an anchor.
+fn same_entry(a: &Entry, b: &Entry) -> bool {
+    let at = |e: &Entry| e.key.span().start().map(|m| (m.line(), m.column()));
+    a.file == b.file && at(a) == at(b)
+}
+
+/// `inherit: default:` and `inherit: variables:`: `false` turns them off,
+/// a list of names keeps only those (for `default:` a list counts as on).
+fn inherit_flags(job: &BTreeMap<String, Entry>) -> (bool, Option<Vec<String>>) {
     let Some(m) = job.get("inherit").and_then(|e| e.value.as_mapping()) else {
-        return (true, true);
+        return (true, None);
     };
-    let on = |k: &str| {
+    let off = |k: &str| {
         m.get_node(k)
             .and_then(Node::as_scalar)
-            .is_none_or(|s| s.as_str().trim() != "false")
+            .is_some_and(|s| s.as_str().trim() == "false")
     };
-    (on("default"), on("variables"))
+    let variables = if off("variables") {
+        Some(Vec::new())
+    } else {
+        m.get_node("variables")
+            .and_then(Node::as_sequence)
+            .map(|s| s.iter().filter_map(text_of).collect())
+    };
+    (!off("default"), variables)
 }
 
 fn mentions_merge_requests(n: &Node) -> bool {
@@ -776,6 +911,44 @@ mod tests {
         let (a, ga) = job(&p, "alone");
         assert!(a.env.is_empty());
         assert!(ga.image.is_none());
+    }
+
+    #[test]
+    fn inherited_variables_and_shared_before_scripts() {
+        let p = parse(
+            "variables:\n  A: a\n  B: b\ndefault:\n  before_script: [echo default]\n.t: &t\n  before_script: [echo shared]\nsome:\n  inherit:\n    variables: [B]\n  script: [x]\nown:\n  before_script: [echo own]\n  environment:\n    name: npm\n  script: [x]\nt1:\n  <<: *t\n  script: [x]\nt2:\n  extends: .t\n  script: [x]\n",
+        );
+        let names = |id: &str| -> Vec<String> {
+            job(&p, id).0.env.iter().map(|e| e.name.clone()).collect()
+        };
+        assert_eq!(names("some"), ["B"]);
+        assert_eq!(names("own"), ["A", "B"]);
+        let site = |id: &str| job(&p, id).1.before_script.clone().unwrap();
+        assert_eq!(site("some").origin, ScriptOrigin::Default);
+        assert_eq!(site("own").origin, ScriptOrigin::Own);
+        // The anchor and the template are one definition.
+        assert_eq!(site("t1").origin, ScriptOrigin::Shared);
+        assert_eq!(site("t1").key, site("t2").key);
+        assert_eq!(job(&p, "own").1.environment.as_deref(), Some("npm"));
+    }
+
+    #[test]
+    fn inherited_script_lines_map_to_their_own_copy() {
+        // `Release` inherits `.release`'s before_script; its own line also
+        // starts the line of the `Dry run` job written between them.
+        let text = ".release:\n  before_script:\n    - npm ci\nDry run:\n  extends: .release\n  script:\n    - npm exec semantic-release -- --dry-run\nRelease:\n  extends: .release\n  script:\n    - npm exec semantic-release\n";
+        let p = parse(text);
+        let (j, _) = job(&p, "Release");
+        let run = j.steps[0].run.as_ref().unwrap();
+        let c = run
+            .script
+            .commands
+            .iter()
+            .find(|c| c.name == "npm" && c.has_arg("semantic-release"))
+            .unwrap();
+        let r = run.file_range(c.range.clone());
+        assert_eq!(&text[r.clone()], "npm exec semantic-release");
+        assert_eq!(text[..r.start].matches('\n').count() + 1, 11);
     }
 
     #[test]

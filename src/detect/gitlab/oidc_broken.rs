@@ -1,9 +1,9 @@
 //! `gitlab-npm-oidc-broken`: a publishing job set up (or half set up) for
 //! npm trusted publishing that cannot work:
 //!
-//! - ID tokens requested, but none named `NPM_ID_TOKEN` with the audience
-//!   `npm:registry.npmjs.org` (npm reads only that variable, and the
-//!   registry checks the audience);
+//! - the npm audience requested under another name than `NPM_ID_TOKEN`,
+//!   or `NPM_ID_TOKEN` with another audience (npm reads only that
+//!   variable, and the registry checks the audience);
 //! - the runner is self-managed (tags other than GitLab.com's `saas-*`):
 //!   npm accepts GitLab ID tokens from GitLab.com hosted runners only;
 //! - the image's Node bundles npm older than 11.5.1 and the job never
@@ -60,7 +60,10 @@ pub fn check(gx: &GitlabCtx, sink: &mut Sink) {
                         t.audiences.join(", ")
                     }
                 ),
-                None if token.is_none() => "requests ID tokens but none for npm (`NPM_ID_TOKEN` with audience `npm:registry.npmjs.org`), and no token is in reach: the publish has no credential".to_string(),
+                // ID tokens for something else (`SIGSTORE_ID_TOKEN` for a
+                // token publish's provenance, Vault, a cloud): nothing says
+                // trusted publishing is meant, and the token may be a CI/CD
+                // variable the file does not show.
                 None => continue,
             };
             report(
@@ -90,7 +93,7 @@ pub fn check(gx: &GitlabCtx, sink: &mut Sink) {
                 ),
             );
         }
-        if publish.tool.uses_npm_cli()
+        if publish.tool.runs_system_npm()
             && let Some(image) = &gl.image
             && let Some((major, minor)) = image_node(image)
             && too_old(major, minor)

@@ -193,11 +193,20 @@ pub fn key(job: &Job, step: Option<&Step>, what: &str) -> String {
     }
 }
 
-/// Does a step need an npm credential: it references one of `names`, runs
-/// a package manager, or is an action known to publish with one?
-pub fn step_consumes(step: &Step, names: &[&str]) -> bool {
+/// The one notion of "uses the credential" the over-exposure rules share
+/// (GitHub per step, GitLab per job): the step publishes or changes
+/// registry state (directly, through an action, a package script or a
+/// release tool), or references one of `names`. `installs` says whether
+/// any package-manager command counts too: GitHub's step-level `env:` is
+/// read by the step's npm through setup-node's `.npmrc`; a GitLab job's
+/// npm reads a variable only when a config file names it.
+pub fn step_needs_credential(step: &Step, names: &[&str], installs: bool) -> bool {
     // A publish reached through a script reads the token as any publish does.
-    if publish_action(step).is_some() || !step.indirect.is_empty() || step.unfollowed.is_some() {
+    if publish_action(step).is_some()
+        || !step.indirect.is_empty()
+        || step.unfollowed.is_some()
+        || !real_publishes(step).is_empty()
+    {
         return true;
     }
     if step
@@ -208,26 +217,47 @@ pub fn step_consumes(step: &Step, names: &[&str]) -> bool {
         return true;
     }
     step.commands().iter().any(|c| {
-        matches!(
-            c.name.as_str(),
-            "npm"
-                | "npx"
-                | "pnpm"
-                | "pn"
-                | "pnpx"
-                | "pnx"
-                | "yarn"
-                | "bun"
-                | "bunx"
-                | "lerna"
-                | "changeset"
-                | "semantic-release"
-                | "nx"
-                | "node"
-                | "turbo"
-        ) || c
-            .words()
-            .any(|w| w.vars.iter().any(|v| names.contains(&v.name.as_str())))
+        (installs && package_manager_command(c))
+            || publish::write_command(c)
+            || c.words()
+                .any(|w| w.vars.iter().any(|v| names.contains(&v.name.as_str())))
+    })
+}
+
+/// A package manager, release tool or Node itself: reads npm's config (and
+/// so any token a config file names) when it runs.
+pub fn package_manager_command(c: &shell::Command) -> bool {
+    matches!(
+        c.name.as_str(),
+        "npm"
+            | "npx"
+            | "pnpm"
+            | "pn"
+            | "pnpx"
+            | "pnx"
+            | "yarn"
+            | "bun"
+            | "bunx"
+            | "lerna"
+            | "changeset"
+            | "semantic-release"
+            | "nx"
+            | "node"
+            | "turbo"
+    )
+}
+
+/// Does a step need an npm credential: it references one of `names`, runs
+/// a package manager, or is an action known to publish with one?
+pub fn step_consumes(step: &Step, names: &[&str]) -> bool {
+    // A publish, a registry write or a reference needs it anyway.
+    if step_needs_credential(step, names, false) {
+        return true;
+    }
+    step.commands().iter().any(|c| {
+        package_manager_command(c)
+            || c.words()
+                .any(|w| w.vars.iter().any(|v| names.contains(&v.name.as_str())))
     })
 }
 

@@ -136,6 +136,35 @@ impl Run {
         }
     }
 
+    /// A body made of pieces written apart in `text` (GitLab's script
+    /// lines, a `before_script` inherited from elsewhere in the file),
+    /// joined by newlines: each piece's lines are looked up from its own
+    /// start, so a line repeated elsewhere maps to this piece's copy.
+    pub(crate) fn from_pieces(text: &str, pieces: &[(&str, usize)]) -> Run {
+        let body = pieces
+            .iter()
+            .map(|(v, _)| *v)
+            .collect::<Vec<_>>()
+            .join("\n");
+        let start = pieces.first().map_or(0, |(_, s)| *s);
+        let mut run = Run::new(text, &body, start);
+        if run.verbatim {
+            return run;
+        }
+        let mut lines = Vec::new();
+        let mut line_ends = Vec::new();
+        let mut off = 0;
+        for (value, piece_start) in pieces {
+            let piece = Run::new(text, value, *piece_start);
+            lines.extend(piece.lines.iter().map(|(b, f)| (off + b, *f)));
+            line_ends.extend(piece.line_ends.iter().map(|e| off + e));
+            off += value.len() + 1;
+        }
+        run.lines = lines;
+        run.line_ends = line_ends;
+        run
+    }
+
     /// File range of a range of the body (cut at the end of its line).
     pub fn file_range(&self, r: Range<usize>) -> Range<usize> {
         let idx = self

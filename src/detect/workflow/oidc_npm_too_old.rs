@@ -83,7 +83,7 @@ pub fn check(cx: &Ctx, sink: &mut Sink) {
         if !wf.id_token_write(job) {
             continue;
         }
-        let Some(p) = publishes.into_iter().find(|p| p.tool.uses_npm_cli()) else {
+        let Some(p) = publishes.into_iter().find(|p| p.tool.runs_system_npm()) else {
             continue;
         };
         // A token authenticates it: an older npm never tries OIDC and uses

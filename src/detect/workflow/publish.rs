@@ -33,6 +33,13 @@ impl Tool {
                 | Tool::Np
         )
     }
+
+    /// Runs the npm of the runner or image (so its version decides whether
+    /// the OIDC exchange is tried). `@semantic-release/npm` depends on npm
+    /// itself (npm 11 since June 2025) and runs that one in preference.
+    pub fn runs_system_npm(self) -> bool {
+        self.uses_npm_cli() && self != Tool::SemanticRelease
+    }
 }
 
 /// A publish command or action in a step.
@@ -276,6 +283,111 @@ pub fn publish_command(c: &Command) -> Option<(Tool, String)> {
     }
 }
 
+/// How deep wrappers are followed (`sudo sh -c 'xargs npm publish'` is 3).
+const MAX_WRAPPED: usize = 3;
+
+/// The commands a wrapper runs: `sudo`/`env`/`nice`/`time`/`command` CMD…,
+/// `find … -exec CMD … ;`, `xargs [options] CMD …`, `sh -c 'SCRIPT'` (the
+/// script parsed as shell). Each keeps the wrapper's range, so a finding
+/// sits on the line written in the file.
+pub fn wrapped_commands(c: &Command) -> Vec<Command> {
+    let args = &c.args;
+    let value = |i: usize| args.get(i).map(|w| w.value.as_str());
+    let rest_from = |i: usize, end: usize| -> Vec<Command> {
+        let Some(name) = value(i) else {
+            return Vec::new();
+        };
+        vec![Command {
+            name: name.rsplit('/').next().unwrap_or(name).to_string(),
+            name_range: args[i].range.clone(),
+            range: c.range.clone(),
+            args: args[i + 1..end.max(i + 1)].to_vec(),
+            assigns: Vec::new(),
+            stdout: c.stdout.clone(),
+            stdin: None,
+        }]
+    };
+    // Options of a wrapper that take a value.
+    let skip = |with_value: &[&str], keep_assigns: bool| {
+        let mut i = 0;
+        while let Some(a) = value(i) {
+            if with_value.contains(&a) {
+                i += 2;
+            } else if a.starts_with('-') || (keep_assigns && a.contains('=')) {
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        i
+    };
+    match c.name.as_str() {
+        "sudo" => rest_from(
+            skip(&["-u", "-g", "-C", "-D", "-h", "-p"], false),
+            args.len(),
+        ),
+        "env" => rest_from(skip(&["-u", "-C", "-S"], true), args.len()),
+        "nice" | "time" | "command" | "exec" | "nohup" => {
+            rest_from(skip(&["-n"], false), args.len())
+        }
+        "xargs" => rest_from(
+            skip(&["-I", "-n", "-P", "-d", "-L", "-s", "-a", "-E"], false),
+            args.len(),
+        ),
+        "find" => {
+            let Some(start) = args
+                .iter()
+                .position(|w| matches!(w.value.as_str(), "-exec" | "-execdir"))
+            else {
+                return Vec::new();
+            };
+            let end = args[start..]
+                .iter()
+                .position(|w| matches!(w.value.as_str(), ";" | "\\;" | "+"))
+                .map_or(args.len(), |e| start + e);
+            rest_from(start + 1, end)
+        }
+        "sh" | "bash" | "dash" | "zsh" => {
+            let Some(i) = args.iter().position(|w| w.value == "-c") else {
+                return Vec::new();
+            };
+            let Some(script) = value(i + 1) else {
+                return Vec::new();
+            };
+            super::shell::parse(script)
+                .commands
+                .into_iter()
+                .map(|mut inner| {
+                    inner.range = c.range.clone();
+                    inner.name_range = c.name_range.clone();
+                    inner
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The publish a command runs, itself or through wrappers
+/// ([`wrapped_commands`]), with the command that publishes.
+pub fn publish_through_wrappers(c: &Command) -> Option<(Tool, String, Command)> {
+    let mut level = vec![c.clone()];
+    for _ in 0..=MAX_WRAPPED {
+        let mut next = Vec::new();
+        for c in level {
+            if let Some((tool, what)) = publish_command(&c) {
+                return Some((tool, what, c));
+            }
+            next.extend(wrapped_commands(&c));
+        }
+        if next.is_empty() {
+            return None;
+        }
+        level = next;
+    }
+    None
+}
+
 /// Publishing actions and the tool behind them.
 pub(super) fn publish_action(step: &Step) -> Option<(Tool, String)> {
     let action = step.action()?;
@@ -324,11 +436,11 @@ pub fn step_publishes(step: &Step) -> Vec<Publish> {
         });
     }
     for c in step.commands() {
-        let Some((tool, what)) = publish_command(c) else {
+        let Some((tool, what, publishing)) = publish_through_wrappers(c) else {
             continue;
         };
         out.push(command_publish(
-            c,
+            &publishing,
             tool,
             what,
             step.file_range(c.range.start..c.range.end),
@@ -694,5 +806,51 @@ mod tests {
         for s in no {
             assert!(publish_command(&cmd(s)).is_none(), "{s}");
         }
+    }
+
+    #[test]
+    fn publishes_through_wrappers() {
+        let yes = [
+            (
+                "find . -name '*.tgz' -exec npm publish {} \\;",
+                "npm publish",
+            ),
+            (
+                "find ./build -name '*.tgz' -print0 | xargs -0 -I{} sh -c 'npm publish \"{}\" --access public'",
+                "npm publish",
+            ),
+            ("sudo -E npm publish --provenance", "npm publish"),
+            (
+                "env NPM_CONFIG_PROVENANCE=true npx semantic-release",
+                "semantic-release",
+            ),
+            ("bash -c 'cd dist && npm publish'", "npm publish"),
+        ];
+        for (s, what) in yes {
+            let found = shell::parse(s)
+                .commands
+                .iter()
+                .find_map(publish_through_wrappers)
+                .map(|(_, w, _)| w);
+            assert_eq!(found.as_deref(), Some(what), "{s}");
+        }
+        for s in [
+            "find . -name '*.js' -exec rm {} \\;",
+            "xargs -n1 echo npm publish",
+            "sh -c 'npm ci'",
+            "sudo apt-get install -y jq",
+        ] {
+            assert!(
+                shell::parse(s)
+                    .commands
+                    .iter()
+                    .all(|c| publish_through_wrappers(c).is_none()),
+                "{s}"
+            );
+        }
+        // Flags are read from the publishing command, not the wrapper.
+        let c = cmd("sudo npm publish --dry-run");
+        let (tool, what, inner) = publish_through_wrappers(&c).unwrap();
+        assert!(command_publish(&inner, tool, what, 0..1).dry_run);
     }
 }
