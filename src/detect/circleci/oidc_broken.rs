@@ -137,7 +137,7 @@ fn report_all(
             ),
         ));
     }
-    if publish.tool.uses_npm_cli()
+    if publish.tool.runs_system_npm()
         && let Some((what, (major, minor))) = job_node(cj, step.index)
     {
         let upgraded = npm_upgraded_in(&job.steps, step, publish.range.start);
@@ -145,9 +145,10 @@ fn report_all(
             out.push((
                 "npm-too-old",
                 format!(
-                    "{shown} in job {} uses trusted publishing, but {what} bundles npm older than {} and the job does not upgrade it (`npm install -g npm@latest`): that npm never reads `NPM_ID_TOKEN`",
+                    "{shown} in job {} uses trusted publishing, but {what} bundles npm older than {} and the job does not upgrade it (`npm install -g npm@^{}`): that npm never reads `NPM_ID_TOKEN`",
                     job.id,
                     policy.value("npm_oidc_version"),
+                    policy.value("npm_stage_version"),
                 ),
             ));
         } else if major < 22 || (major == 22 && minor.is_some_and(|m| m < 14)) {

@@ -102,10 +102,11 @@ pub fn check(gx: &GitlabCtx, sink: &mut Sink) {
             report(
                 "npm-too-old",
                 format!(
-                    "{} in job {} uses trusted publishing, but image {image} bundles npm older than {} and the job does not upgrade it (`npm install -g npm@latest`): the OIDC exchange is never tried",
+                    "{} in job {} uses trusted publishing, but image {image} bundles npm older than {} and the job does not upgrade it (`npm install -g npm@^{}`): the OIDC exchange is never tried",
                     publish.shown(),
                     job.id,
                     policy.value("npm_oidc_version"),
+                    policy.value("npm_stage_version"),
                 ),
             );
         }
