@@ -17,6 +17,9 @@ pub enum Tool {
     Nx,
     ReleaseIt,
     Np,
+    /// Ship.js: `shipjs trigger` publishes (its default `publishCommand` is
+    /// `npm publish`, or `yarn publish` in a Yarn project) and pushes a tag.
+    ShipJs,
 }
 
 impl Tool {
@@ -31,6 +34,7 @@ impl Tool {
                 | Tool::Nx
                 | Tool::ReleaseIt
                 | Tool::Np
+                | Tool::ShipJs
         )
     }
 
@@ -204,6 +208,10 @@ fn tool_of_package(pkg: &str, rest: &[&str]) -> Option<(Tool, String)> {
         "np" if !rest.contains(&"--no-publish") && !rest.contains(&"--help") => {
             Some((Tool::Np, "np".into()))
         }
+        // `shipjs prepare` only opens the release PR; `trigger` publishes.
+        "shipjs" if pos.first() == Some(&"trigger") => {
+            Some((Tool::ShipJs, "shipjs trigger".into()))
+        }
         _ => None,
     }
 }
@@ -278,7 +286,8 @@ pub fn publish_command(c: &Command) -> Option<(Tool, String)> {
         | "lerna"
         | "nx"
         | "release-it"
-        | "np" => tool_of_package(&c.name, &args),
+        | "np"
+        | "shipjs" => tool_of_package(&c.name, &args),
         _ => None,
     }
 }
@@ -776,6 +785,9 @@ mod tests {
             "npx semantic-release-plus",
             "npx release-it --ci",
             "npx np --yolo",
+            "npx shipjs trigger",
+            "yarn shipjs trigger",
+            "shipjs trigger",
             "npx nx release publish",
             // Nx publish targets (typescript-eslint's canary job).
             "npx nx publish premajor --canary --dist-tag rc-v8",
@@ -799,6 +811,7 @@ mod tests {
             "pnpm stage view 1234",
             "npx release-it --no-npm.publish",
             "np --no-publish",
+            "npx shipjs prepare",
             "npx nx run-many -t build test",
             "npx nx run my-lib:build",
             "npx nx release version",

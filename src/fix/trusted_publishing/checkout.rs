@@ -11,7 +11,12 @@ fn pushes_with_git(job: &Job) -> Option<String> {
         for p in workflow::real_publishes(step) {
             if matches!(
                 p.tool,
-                Tool::SemanticRelease | Tool::Changesets | Tool::ReleaseIt | Tool::Lerna | Tool::Np
+                Tool::SemanticRelease
+                    | Tool::Changesets
+                    | Tool::ReleaseIt
+                    | Tool::Lerna
+                    | Tool::Np
+                    | Tool::ShipJs
             ) {
                 return Some(format!(
                     "{} pushes tags or a release branch with git",

@@ -14,7 +14,7 @@ fn release_scopes(tool: Tool) -> &'static [&'static str] {
         Tool::SemanticRelease => &["contents", "issues", "pull-requests"],
         // The version PR, tags and releases.
         Tool::Changesets => &["contents", "pull-requests"],
-        Tool::ReleaseIt | Tool::Lerna | Tool::Np => &["contents"],
+        Tool::ReleaseIt | Tool::Lerna | Tool::Np | Tool::ShipJs => &["contents"],
         _ => &[],
     }
 }
