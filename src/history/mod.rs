@@ -538,9 +538,31 @@ const PACK_TRAVERSAL_MIN_OBJECTS: u64 = 20_000;
 /// off because hashing every blob again would cost as much as matching
 /// it (git's own `cat-file` does not verify either); the sweep reads content,
 /// it does not vouch for the repository's integrity.
+///
+/// Memory: libgit2 keeps parsed commits and trees in a cache of up to
+/// 256 MiB and maps pack windows up to 8 GiB; the sweep reads each object
+/// about once, so both mostly hold what will not be asked again. On pnpm's
+/// history they were most of a peak RSS over 800 MB. Set once per process
+/// (they are global to libgit2).
 fn tune_libgit2() {
     git2::opts::strict_hash_verification(false);
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: plain stores into libgit2's global settings, made once
+        // before this process's sweeps read objects; libgit2 reads them
+        // under its own locks.
+        unsafe {
+            let _ = git2::opts::set_cache_max_size(LIBGIT2_CACHE_BYTES);
+            let _ = git2::opts::set_mwindow_mapped_limit(LIBGIT2_MAPPED_BYTES);
+        }
+    });
 }
+
+/// libgit2's cache of parsed objects (its default: 256 MiB).
+const LIBGIT2_CACHE_BYTES: isize = 32 << 20;
+
+/// Pack windows libgit2 keeps mapped (its default on 64-bit: 8 GiB).
+const LIBGIT2_MAPPED_BYTES: usize = 128 << 20;
 
 /// Pass 2 detection: every analyser the blob's kinds of path ask for, once.
 /// Binary content gets the token matcher only, as in `scan`.
