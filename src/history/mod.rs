@@ -1070,6 +1070,7 @@ fn walk_key(repo: &Repository, refs: &[source::RefTip], options: &HistoryOptions
 }
 
 /// The record of a complete walk of every ref, for the next sweep.
+#[allow(clippy::too_many_arguments)]
 fn record_walk(
     repo: &Repository,
     options: &HistoryOptions,

@@ -458,8 +458,14 @@ impl std::hash::BuildHasher for IdHash {
 /// An object id as a key of the walk's sets, compared as bytes in Rust:
 /// `Oid`'s own equality calls into libgit2 at every comparison, which
 /// profiling showed as the walk's largest single cost.
-#[derive(Clone, Copy, Hash)]
+#[derive(Clone, Copy)]
 struct IdKey(Oid);
+
+impl Hash for IdKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.as_bytes().hash(state);
+    }
+}
 
 impl PartialEq for IdKey {
     fn eq(&self, other: &IdKey) -> bool {
