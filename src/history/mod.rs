@@ -559,7 +559,7 @@ fn tune_libgit2() {
 }
 
 /// libgit2's cache of parsed objects (its default: 256 MiB).
-const LIBGIT2_CACHE_BYTES: isize = 32 << 20;
+const LIBGIT2_CACHE_BYTES: isize = 96 << 20;
 
 /// Pack windows libgit2 keeps mapped (its default on 64-bit: 8 GiB).
 const LIBGIT2_MAPPED_BYTES: usize = 128 << 20;
