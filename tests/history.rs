@@ -1145,7 +1145,9 @@ fn cache_makes_a_re_sweep_read_only_new_blobs_and_never_hides_findings() {
     let written = std::fs::read_to_string(&cache).unwrap();
     assert!(!written.contains(&token), "the cache holds no secret");
     assert!(!written.contains(&token[4..20]));
-    assert_eq!(written.lines().count(), 2 + 20, "{written}");
+    // Header, key, 20 clean blobs, the walk's record.
+    assert_eq!(written.lines().count(), 2 + 20 + 1, "{written}");
+    assert!(written.lines().last().unwrap().starts_with("walk "));
 
     // Unchanged repository: only the blob with a finding is read again, and
     // the finding is reported as before.
@@ -1204,4 +1206,114 @@ fn cache_makes_a_re_sweep_read_only_new_blobs_and_never_hides_findings() {
     // ... and rewritten, so the next sweep uses it again.
     let doc = json(&history(&repo, &["--cache", cache_arg]));
     assert_eq!(doc["summary"]["items_scanned"], 2);
+}
+
+#[test]
+fn cache_replays_the_walk_of_an_unchanged_repository_with_the_same_findings() {
+    let repo = Repo::new();
+    let (kept, dropped, branch_only) = (
+        fake_token("npm_", 141),
+        fake_token("npm_", 142),
+        fake_token("npm_", 143),
+    );
+    for n in 0..10 {
+        repo.write(&format!("src/f{n}.js"), &format!("module.exports = {n};\n"));
+    }
+    repo.write("config.js", &js_with_token(&kept));
+    repo.write(
+        ".npmrc",
+        &format!("//registry.npmjs.org/:_authToken={dropped}\n"),
+    );
+    repo.write(
+        "package.json",
+        "{\"name\": \"p\", \"scripts\": {\"release\": \"npm publish\"}}\n",
+    );
+    repo.write(
+        ".github/workflows/release.yml",
+        "on: push\njobs:\n  r:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm run release\n",
+    );
+    repo.commit("init");
+    repo.write(".npmrc", "//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n");
+    repo.commit("use the environment");
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    repo.write("topic.js", &js_with_token(&branch_only));
+    repo.commit("topic");
+    repo.git(&["checkout", "-q", "-"]);
+    let dir = TempDir::new().unwrap();
+    let cache = dir.path().join("history.cache");
+    let cache_arg = cache.to_str().unwrap();
+    let full = |repo: &Repo| json(&history(repo, &[]))["findings"].clone();
+    let reused = |doc: &Value| {
+        doc["notes"]
+            .to_string()
+            .contains("walk over commits and trees was reused")
+    };
+
+    let expected = full(&repo);
+    assert_eq!(token_findings(&json(&history(&repo, &[]))).len(), 3);
+    let first = json(&history(&repo, &["--cache", cache_arg]));
+    assert!(!reused(&first), "{}", first["notes"]);
+    assert_eq!(first["findings"], expected);
+    let written = std::fs::read_to_string(&cache).unwrap();
+    for token in [&kept, &dropped, &branch_only] {
+        assert!(
+            !written.contains(&token[4..20]),
+            "the cache holds no secret"
+        );
+    }
+
+    // Unchanged: the walk is replayed, only blobs with findings are read,
+    // and the findings (provenance included) are those of a full sweep.
+    let second = json(&history(&repo, &["--cache", cache_arg]));
+    assert!(reused(&second), "{}", second["notes"]);
+    // 16 blobs in all; only the three with tokens and the workflow with a
+    // finding are read again.
+    assert_eq!(
+        first["summary"]["items_scanned"], 16,
+        "{}",
+        first["summary"]
+    );
+    assert_eq!(second["findings"], expected);
+    assert!(
+        second["summary"]["items_scanned"].as_u64().unwrap() <= 4,
+        "{}",
+        second["summary"]
+    );
+
+    // A ref deleted: what only it reached is gone from a full sweep and
+    // from the cached one alike.
+    repo.git(&["branch", "-q", "-D", "topic"]);
+    let expected = full(&repo);
+    assert_eq!(token_findings(&json(&history(&repo, &[]))).len(), 2);
+    let third = json(&history(&repo, &["--cache", cache_arg]));
+    assert!(!reused(&third), "{}", third["notes"]);
+    assert_eq!(third["findings"], expected);
+
+    // A new commit: walked again, then replayed.
+    repo.write("src/f1.js", "module.exports = 'one';\n");
+    repo.commit("edit");
+    let expected = full(&repo);
+    let fourth = json(&history(&repo, &["--cache", cache_arg]));
+    assert!(!reused(&fourth), "{}", fourth["notes"]);
+    assert_eq!(fourth["findings"], expected);
+    let fifth = json(&history(&repo, &["--cache", cache_arg]));
+    assert!(reused(&fifth), "{}", fifth["notes"]);
+    assert_eq!(fifth["findings"], expected);
+
+    // A damaged record: a warning and a full walk, same findings.
+    let text = std::fs::read_to_string(&cache).unwrap();
+    let damaged = text.replace("\"commits\":[\"", "\"commits\":[\"zz");
+    assert_ne!(damaged, text);
+    std::fs::write(&cache, damaged).unwrap();
+    let sixth = json(&history(&repo, &["--cache", cache_arg]));
+    assert!(!reused(&sixth), "{}", sixth["notes"]);
+    assert!(
+        sixth["warnings"]
+            .to_string()
+            .contains("damaged walk record"),
+        "{}",
+        sixth["warnings"]
+    );
+    assert_eq!(sixth["findings"], expected);
+    assert!(reused(&json(&history(&repo, &["--cache", cache_arg]))));
 }

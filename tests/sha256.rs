@@ -613,8 +613,22 @@ fn cache_purge_plan_and_damage_work_in_a_sha256_repository() {
         assert!(
             text.lines()
                 .skip(2)
+                .filter(|l| !l.starts_with("walk "))
                 .all(|l| l.split(' ').next().unwrap().len() == id_len),
             "{text}"
+        );
+        // The second sweep replayed the walk the first recorded, with ids
+        // of the repository's own length.
+        let walk: Value = text
+            .lines()
+            .find_map(|l| l.strip_prefix("walk "))
+            .map(|j| serde_json::from_str(j).unwrap())
+            .expect("a walk record");
+        let commits = walk["commits"].as_array().unwrap();
+        assert!(!commits.is_empty());
+        assert!(
+            commits.iter().all(|c| c.as_str().unwrap().len() == id_len),
+            "{walk}"
         );
         let plan = dir.path().join(format!("{name}.plan"));
         let out = npmsweep(

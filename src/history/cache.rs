@@ -9,21 +9,135 @@
 //! A missing file is an empty cache; a damaged or foreign one is a warning
 //! and a full sweep; a different key (new rules, other options) is a note and
 //! a full sweep. Never a wrong answer: the worst case is reading again.
+//!
+//! The file also keeps what the last full walk over commits and trees
+//! found ([`WalkRecord`]): the commits in walk order and, for the few blobs
+//! with findings, the kinds of path they were seen under and every (path,
+//! commit) holding them. It is replayed only when nothing the walk depends
+//! on has changed — the same refs at the same targets, HEAD, shallow
+//! boundary and size limit, recorded as a hash — so a re-sweep of an
+//! unchanged repository reads neither trees nor clean blobs. Any change is a
+//! full walk (still skipping blobs swept clean), which records anew.
 
 use super::object_format::ObjectFormat;
 use crate::detect::{DetectOptions, FileKind};
 use crate::outfile::{self, Access};
+use crate::source::history::BlobToScan;
 use git2::Oid;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-const HEADER: &str = "npmsweep history cache v1";
+const HEADER: &str = "npmsweep history cache v2";
+/// Files of the first format (clean blobs only) are still read.
+const HEADER_V1: &str = "npmsweep history cache v1";
 
-/// Clean blobs of earlier sweeps: id → kinds of path analysed (a bit mask).
+/// Clean blobs of earlier sweeps: id → kinds of path analysed (a bit mask),
+/// and what the last full walk found.
 #[derive(Debug, Default)]
 pub struct SweepCache {
     clean: HashMap<Oid, u32>,
+    pub walk: Option<WalkRecord>,
+}
+
+/// What a full walk of every ref found, to be replayed while its
+/// `walk_key` still matches. Ids are hex, kinds their names.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WalkRecord {
+    /// Hash of everything the walk's outcome depends on besides the rules.
+    pub walk_key: String,
+    /// Commits walked, in walk order (provenance refers to them by index).
+    pub commits: Vec<String>,
+    /// Unique blobs the walk met.
+    pub blobs: u64,
+    /// Blobs with findings (or whose analysis read other files).
+    pub found: Vec<FoundBlob>,
+    /// Blobs it could not read (missing, over the size limit): read again.
+    #[serde(default)]
+    pub unread: Vec<FoundBlob>,
+    /// Notes of the walk (shallow clone, partial clone).
+    pub notes: Vec<String>,
+}
+
+/// A found blob: how the walk met it and where it sits.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FoundBlob {
+    pub id: String,
+    /// Root tree of the commit in which the walk first met it.
+    pub root: Option<String>,
+    /// (kind of path, first path seen as that kind).
+    pub seen_as: Vec<(String, String)>,
+    /// Path → indices into `commits` of the commits holding it there.
+    pub placements: BTreeMap<String, Vec<u32>>,
+    /// Attribution found nothing in it (a workflow whose analysis read
+    /// other files): with the same objects a replay skips it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub barren: bool,
+}
+
+/// Every kind, to read kinds back by name. A kind missing here makes a
+/// record unreadable: a full walk, never a wrong answer.
+const KINDS: [FileKind; 14] = [
+    FileKind::Npmrc,
+    FileKind::YarnrcYml,
+    FileKind::YarnrcClassic,
+    FileKind::Bunfig,
+    FileKind::Lockfile,
+    FileKind::PackageConfig,
+    FileKind::Workflow,
+    FileKind::CopiedWorkflow,
+    FileKind::Action,
+    FileKind::Dockerfile,
+    FileKind::Compose,
+    FileKind::EnvFile,
+    FileKind::Script,
+    FileKind::Other,
+];
+
+impl FoundBlob {
+    pub fn new(blob: &BlobToScan, placements: BTreeMap<String, Vec<u32>>) -> FoundBlob {
+        FoundBlob {
+            id: blob.id.to_string(),
+            root: blob.root.map(|r| r.to_string()),
+            seen_as: blob
+                .seen_as
+                .iter()
+                .map(|(k, p)| (format!("{k:?}"), p.clone()))
+                .collect(),
+            placements,
+            barren: false,
+        }
+    }
+
+    /// Back to what the sweep reads; `None` if anything does not parse.
+    pub fn to_blob(&self) -> Option<BlobToScan> {
+        let seen_as = self
+            .seen_as
+            .iter()
+            .map(|(k, p)| {
+                let kind = KINDS.iter().find(|kind| format!("{kind:?}") == *k)?;
+                Some((*kind, p.clone()))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        if seen_as.is_empty() {
+            return None;
+        }
+        Some(BlobToScan {
+            id: parse_id(&self.id)?,
+            seen_as,
+            again: false,
+            root: match &self.root {
+                Some(r) => Some(parse_id(r)?),
+                None => None,
+            },
+        })
+    }
+}
+
+/// A full-length hex object id.
+pub fn parse_id(hex: &str) -> Option<Oid> {
+    (hex.len() == 40).then(|| Oid::from_str(hex).ok())?
 }
 
 /// The bit of each kind of path.
@@ -69,14 +183,22 @@ pub fn load(path: &Path, key: &str) -> Loaded {
         return Loaded::Unusable("not an npmsweep history cache (not text)".into());
     };
     let mut lines = text.lines();
-    if lines.next() != Some(HEADER) {
+    if !matches!(lines.next(), Some(HEADER | HEADER_V1)) {
         return Loaded::Unusable("not an npmsweep history cache (unknown header)".into());
     }
     let Some(file_key) = lines.next().and_then(|l| l.strip_prefix("key ")) else {
         return Loaded::Unusable("damaged: no key line".into());
     };
     let mut clean = HashMap::new();
+    let mut walk = None;
     for (n, line) in lines.enumerate() {
+        if let Some(json) = line.strip_prefix("walk ") {
+            match serde_json::from_str::<WalkRecord>(json) {
+                Ok(record) if walk.is_none() => walk = Some(record),
+                _ => return Loaded::Unusable(format!("damaged at line {}", n + 3)),
+            }
+            continue;
+        }
         let entry = line.split_once(' ').and_then(|(id, mask)| {
             // SHA-1 or SHA-256 ids: a cache written for a repository of the
             // other format loads, and none of its ids equals one of this
@@ -94,7 +216,7 @@ pub fn load(path: &Path, key: &str) -> Loaded {
         }
     }
     if file_key == key {
-        Loaded::Ready(SweepCache { clean })
+        Loaded::Ready(SweepCache { clean, walk })
     } else {
         Loaded::Stale(SweepCache::default())
     }
@@ -134,6 +256,16 @@ impl SweepCache {
         for (id, mask) in entries {
             text.push_str(&format!("{id} {mask:x}\n"));
         }
+        if let Some(walk) = &self.walk {
+            let json = serde_json::to_string(walk)
+                .map_err(|e| format!("cannot write the cache {}: {e}", path.display()))?;
+            // The record holds the paths of files with findings; a path that
+            // names a secret (a file called after a token) would put it in
+            // this file. Without the record the next sweep walks in full.
+            if matches!(crate::redact::path(&json), std::borrow::Cow::Borrowed(_)) {
+                text.push_str(&format!("walk {json}\n"));
+            }
+        }
         outfile::write(path, text.as_bytes(), Access::Default)
     }
 }
@@ -141,6 +273,70 @@ impl SweepCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Does not compile when a `FileKind` is added: `KINDS` must name it
+    /// too, or records holding blobs of that kind can never be replayed.
+    fn kind_position(kind: FileKind) -> usize {
+        match kind {
+            FileKind::Npmrc => 0,
+            FileKind::YarnrcYml => 1,
+            FileKind::YarnrcClassic => 2,
+            FileKind::Bunfig => 3,
+            FileKind::Lockfile => 4,
+            FileKind::PackageConfig => 5,
+            FileKind::Workflow => 6,
+            FileKind::CopiedWorkflow => 7,
+            FileKind::Action => 8,
+            FileKind::Dockerfile => 9,
+            FileKind::Compose => 10,
+            FileKind::EnvFile => 11,
+            FileKind::Script => 12,
+            FileKind::Other => 13,
+        }
+    }
+
+    #[test]
+    fn kinds_lists_every_file_kind() {
+        for (i, kind) in KINDS.iter().enumerate() {
+            assert_eq!(kind_position(*kind), i, "{kind:?}");
+        }
+    }
+
+    /// A walk record holding a path named after a token is not written:
+    /// the cache file must not carry the secret (the next sweep walks in
+    /// full instead).
+    #[test]
+    fn a_walk_naming_a_secret_in_a_path_is_not_saved() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("cache");
+        let token = crate::token::fake_token("npm_", 7);
+        let record = |file: &str| WalkRecord {
+            walk_key: "w".into(),
+            commits: vec!["0123456789abcdef0123456789abcdef01234567".into()],
+            blobs: 1,
+            found: vec![FoundBlob {
+                id: "89abcdef0123456789abcdef0123456789abcdef".into(),
+                root: None,
+                seen_as: vec![("Other".into(), file.into())],
+                placements: BTreeMap::from([(file.to_string(), vec![0])]),
+                barren: false,
+            }],
+            unread: Vec::new(),
+            notes: Vec::new(),
+        };
+        let mut cache = SweepCache {
+            walk: Some(record("config/leak.txt")),
+            ..SweepCache::default()
+        };
+        cache.save(&path, "k").unwrap();
+        assert!(std::fs::read_to_string(&path).unwrap().contains("\nwalk "));
+
+        cache.walk = Some(record(&format!("backup/{token}.txt")));
+        cache.save(&path, "k").unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains(&token), "{text}");
+        assert!(!text.contains("\nwalk "));
+    }
 
     #[test]
     fn round_trip_kinds_and_keys() {

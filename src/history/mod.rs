@@ -258,7 +258,18 @@ fn sweep_repository(
             }
         },
     };
-    let cached = AtomicU64::new(0);
+    // An unchanged repository: the last walk is replayed, not done again.
+    let recordable = options.cache.is_some()
+        && matches!(options.selection, Selection::AllRefs)
+        && !options.all_objects
+        && damaged.is_empty();
+    let mut replay = match sweep_cache.walk.take() {
+        Some(record) if recordable => {
+            replay_walk(repo, options, &damaged, record, &mut cache_problems.0)
+        }
+        _ => None,
+    };
+    let cached = AtomicU64::new(replay.as_ref().map_or(0, |r| r.clean));
     let newly_clean = Mutex::new(Vec::new());
     let found = Mutex::new(Vec::new());
     let warnings = Mutex::new(Vec::new());
@@ -301,78 +312,104 @@ fn sweep_repository(
     let objects_dir = repo.commondir().join("objects");
     let git_dir = repo.path().to_path_buf();
     // Worth parsing every pack's index and headers only for big histories.
+    // A replay reads a few blobs: not worth reading the packs' indexes.
     let mut packs = (!matches!(options.selection, Selection::Range(_))
+        && replay.is_none()
         && pack::Packs::count(&objects_dir) >= PACK_TRAVERSAL_MIN_OBJECTS)
         .then(|| pack::Packs::open(&objects_dir, format));
-    let (plan, read) = source::read_while(
-        repo.path(),
-        threads,
-        options.max_file_size,
-        |sink| {
-            // The newest blobs go straight to libgit2's readers while the
-            // walk goes on; past PACK_TRAVERSAL_MIN_BLOBS the rest wait for
-            // the walk to end and are read by resolving each pack's deltas
-            // once (see `pack`): cheaper than libgit2 once there are many.
-            let mut forwarded = 0;
-            let mut withheld: Batch = Vec::new();
-            let plan = source::plan(
-                repo,
-                &options.selection,
-                options.all_objects,
-                &damaged,
-                packs.as_ref(),
-                &mut |mut batch| {
-                    if !sweep_cache.is_empty() {
-                        let before = batch.len();
-                        batch.retain(|(_, b)| !sweep_cache.is_clean(b.id, &b.kinds()));
-                        cached.fetch_add((before - batch.len()) as u64, AtomicOrdering::Relaxed);
-                        if batch.is_empty() {
-                            return;
+    let replayed_plan = replay.as_mut().map(|r| std::mem::take(&mut r.plan));
+    let (plan, read) = match replayed_plan {
+        Some(plan) => source::read_while(
+            repo.path(),
+            threads,
+            options.max_file_size,
+            |sink| {
+                progress.planned(plan.blobs.len() as u64);
+                let all: Batch = plan.blobs.iter().cloned().enumerate().collect();
+                for chunk in all.chunks(64) {
+                    sink(chunk.to_vec());
+                }
+                Ok(plan)
+            },
+            |bytes| progress.advance(bytes),
+            visit,
+        )?,
+        None => source::read_while(
+            repo.path(),
+            threads,
+            options.max_file_size,
+            |sink| {
+                // The newest blobs go straight to libgit2's readers while the
+                // walk goes on; past PACK_TRAVERSAL_MIN_BLOBS the rest wait for
+                // the walk to end and are read by resolving each pack's deltas
+                // once (see `pack`): cheaper than libgit2 once there are many.
+                let mut forwarded = 0;
+                let mut withheld: Batch = Vec::new();
+                let plan = source::plan(
+                    repo,
+                    &options.selection,
+                    options.all_objects,
+                    &damaged,
+                    packs.as_ref(),
+                    &mut |mut batch| {
+                        if !sweep_cache.is_empty() {
+                            let before = batch.len();
+                            batch.retain(|(_, b)| !sweep_cache.is_clean(b.id, &b.kinds()));
+                            cached
+                                .fetch_add((before - batch.len()) as u64, AtomicOrdering::Relaxed);
+                            if batch.is_empty() {
+                                return;
+                            }
                         }
-                    }
-                    progress.planned(batch.len() as u64);
-                    if forwarded < PACK_TRAVERSAL_MIN_BLOBS {
-                        forwarded += batch.len();
-                        sink(batch);
-                    } else {
-                        withheld.extend(batch);
-                    }
-                },
-            );
-            if withheld.is_empty() {
-                return plan;
-            }
-            let ids: Vec<Oid> = withheld.iter().map(|(_, b)| b.id).collect();
-            let read = packs
-                .get_or_insert_with(|| pack::Packs::open(&objects_dir, format))
-                .read_wanted(&ids, threads, &|w, bytes| {
-                    let (index, blob) = &withheld[w];
-                    if !blob.again {
-                        packed_items.fetch_add(1, AtomicOrdering::Relaxed);
-                        packed_bytes.fetch_add(bytes.len() as u64, AtomicOrdering::Relaxed);
-                    }
-                    // Sibling files (a workflow's package.json) are read
-                    // through this thread's own handle on the repository.
-                    with_thread_odb(&git_dir, format, |odb| visit(*index, blob, bytes, odb));
-                    progress.advance(bytes.len() as u64);
-                });
-            // Loose, damaged or otherwise unresolved ones: libgit2 reads
-            // them and warns about what it cannot read.
-            let rest: Batch = withheld
-                .into_iter()
-                .zip(read)
-                .filter_map(|(b, read)| (!read).then_some(b))
-                .collect();
-            for chunk in rest.chunks(64) {
-                sink(chunk.to_vec());
-            }
-            plan
-        },
-        |bytes| progress.advance(bytes),
-        visit,
-    )?;
+                        progress.planned(batch.len() as u64);
+                        if forwarded < PACK_TRAVERSAL_MIN_BLOBS {
+                            forwarded += batch.len();
+                            sink(batch);
+                        } else {
+                            withheld.extend(batch);
+                        }
+                    },
+                );
+                if withheld.is_empty() {
+                    return plan;
+                }
+                let ids: Vec<Oid> = withheld.iter().map(|(_, b)| b.id).collect();
+                let read = packs
+                    .get_or_insert_with(|| pack::Packs::open(&objects_dir, format))
+                    .read_wanted(&ids, threads, &|w, bytes| {
+                        let (index, blob) = &withheld[w];
+                        if !blob.again {
+                            packed_items.fetch_add(1, AtomicOrdering::Relaxed);
+                            packed_bytes.fetch_add(bytes.len() as u64, AtomicOrdering::Relaxed);
+                        }
+                        // Sibling files (a workflow's package.json) are read
+                        // through this thread's own handle on the repository.
+                        with_thread_odb(&git_dir, format, |odb| visit(*index, blob, bytes, odb));
+                        progress.advance(bytes.len() as u64);
+                    });
+                // Loose, damaged or otherwise unresolved ones: libgit2 reads
+                // them and warns about what it cannot read.
+                let rest: Batch = withheld
+                    .into_iter()
+                    .zip(read)
+                    .filter_map(|(b, read)| (!read).then_some(b))
+                    .collect();
+                for chunk in rest.chunks(64) {
+                    sink(chunk.to_vec());
+                }
+                plan
+            },
+            |bytes| progress.advance(bytes),
+            visit,
+        )?,
+    };
     progress.finish();
     let mut plan = plan?;
+    // Only a walk that met no damaged commit or tree is recorded (a replay
+    // could not say what it skipped); blobs that could not be read are
+    // recorded and tried again on every replay.
+    let walk_complete = plan.stats.warnings.is_empty() && plan.stats.skipped == 0;
+    let walk_notes = plan.stats.notes.clone();
 
     let mut found = found.into_inner().expect("found lock");
     found.sort_unstable();
@@ -387,16 +424,48 @@ fn sweep_repository(
     stats.warnings.extend(loose_warnings);
     stats.warnings.extend(cache_problems.0);
     stats.notes.extend(cache_problems.1);
+    let keep_placements = recordable && replay.is_none() && walk_complete;
+    let replayed_walk = replay.is_some();
+    let replayed_placements = replay.as_mut().map(|r| std::mem::take(&mut r.placements));
+    let (findings, placements, fruitful) = attribute(
+        repo,
+        &plan,
+        &found,
+        &damaged,
+        detect,
+        replayed_placements,
+        keep_placements,
+        &mut stats,
+    );
     if let Some(path) = &options.cache {
-        update_cache(
-            &mut sweep_cache,
-            path,
-            &cache_key,
-            &plan,
-            &found,
-            newly_clean,
-            &mut stats,
-        );
+        let newly = record_clean(&mut sweep_cache, &plan, &found, newly_clean);
+        // A replay that read nothing new leaves the file as it is.
+        let unchanged = replay.is_some() && newly == 0;
+        sweep_cache.walk = match replay {
+            Some(replay) => Some(replay.record),
+            None if keep_placements => Some(record_walk(
+                repo,
+                options,
+                &plan,
+                &found,
+                placements,
+                &fruitful,
+                walk_notes,
+                &sweep_cache,
+            )),
+            None => None,
+        };
+        if !unchanged && let Err(e) = sweep_cache.save(path, &cache_key) {
+            stats
+                .warnings
+                .push(format!("{e}; the next sweep will read every blob again"));
+        }
+        if replayed_walk {
+            stats.notes.push(format!(
+                "no ref changed since the sweep recorded in the cache {}: its walk over commits and trees was reused",
+                path.display()
+            ));
+        }
         let cached = cached.into_inner();
         if cached > 0 {
             stats.notes.push(format!(
@@ -405,7 +474,6 @@ fn sweep_repository(
             ));
         }
     }
-    let findings = attribute(repo, &plan, &found, &damaged, detect, &mut stats);
     stats.settle();
     Ok(Report {
         command: "history".into(),
@@ -417,29 +485,21 @@ fn sweep_repository(
     })
 }
 
-/// Remember the blobs this sweep found clean, forget any with findings,
-/// write the file. A cache that cannot be written is a warning: the sweep's
-/// answer stands.
-fn update_cache(
+/// Remember the blobs this sweep found clean, forget any with findings.
+fn record_clean(
     sweep_cache: &mut cache::SweepCache,
-    path: &Path,
-    key: &str,
     plan: &Plan,
     found: &[usize],
     newly_clean: Mutex<Vec<(Oid, u32)>>,
-    stats: &mut SourceStats,
-) {
-    for (id, mask) in newly_clean.into_inner().expect("clean lock") {
+) -> usize {
+    let newly_clean = newly_clean.into_inner().expect("clean lock");
+    for &(id, mask) in &newly_clean {
         sweep_cache.record_clean(id, mask);
     }
     for &index in found {
         sweep_cache.forget(plan.blobs[index].id);
     }
-    if let Err(e) = sweep_cache.save(path, key) {
-        stats
-            .warnings
-            .push(format!("{e}; the next sweep will read every blob again"));
-    }
+    newly_clean.len()
 }
 
 /// Run `f` with an object database of this thread's own (libgit2 handles
@@ -482,9 +542,31 @@ const PACK_TRAVERSAL_MIN_OBJECTS: u64 = 20_000;
 /// off because hashing every blob again would cost as much as matching
 /// it (git's own `cat-file` does not verify either); the sweep reads content,
 /// it does not vouch for the repository's integrity.
+///
+/// Memory: libgit2 keeps parsed commits and trees in a cache of up to
+/// 256 MiB and maps pack windows up to 8 GiB; the sweep reads each object
+/// about once, so both mostly hold what will not be asked again. On pnpm's
+/// history they were most of a peak RSS over 800 MB. Set once per process
+/// (they are global to libgit2).
 fn tune_libgit2() {
     git2::opts::strict_hash_verification(false);
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: plain stores into libgit2's global settings, made once
+        // before this process's sweeps read objects; libgit2 reads them
+        // under its own locks.
+        unsafe {
+            let _ = git2::opts::set_cache_max_size(LIBGIT2_CACHE_BYTES);
+            let _ = git2::opts::set_mwindow_mapped_limit(LIBGIT2_MAPPED_BYTES);
+        }
+    });
 }
+
+/// libgit2's cache of parsed objects (its default: 256 MiB).
+const LIBGIT2_CACHE_BYTES: isize = 96 << 20;
+
+/// Pack windows libgit2 keeps mapped (its default on 64-bit: 8 GiB).
+const LIBGIT2_MAPPED_BYTES: usize = 128 << 20;
 
 /// Pass 2 detection: every analyser the blob's kinds of path ask for, once.
 /// Binary content gets the token matcher only, as in `scan`.
@@ -638,16 +720,20 @@ impl TreeLookups {
 const MAX_TREE_GROUPS: usize = 16;
 
 /// Pass 3: provenance for the found blobs, and their findings per path.
+#[allow(clippy::too_many_arguments)]
 fn attribute(
     repo: &Repository,
     plan: &Plan,
     found: &[usize],
     damaged: &loose::Damaged,
     detect: &DetectOptions,
+    replayed: Option<Placements>,
+    keep_placements: bool,
     stats: &mut SourceStats,
-) -> Vec<Finding> {
+) -> (Vec<Finding>, Placements, HashSet<Oid>) {
+    let mut kept = Placements::new();
     if found.is_empty() {
-        return Vec::new();
+        return (Vec::new(), kept, HashSet::new());
     }
     let odb = match repo.odb() {
         Ok(o) => o,
@@ -656,11 +742,18 @@ fn attribute(
                 "cannot reopen the object database: {}",
                 e.message()
             ));
-            return Vec::new();
+            return (Vec::new(), kept, HashSet::new());
         }
     };
     let found_ids: HashSet<Oid> = found.iter().map(|&i| plan.blobs[i].id).collect();
-    let mut located = provenance::locate(repo, &odb, &plan.commits, &found_ids, damaged);
+    let mut located = match replayed {
+        // A blob found now that the walk did not record as found (one that
+        // could not be read then) needs the full search.
+        Some(placements) if found_ids.iter().all(|id| placements.contains_key(id)) => {
+            provenance::located_from(repo, &odb, placements, &found_ids, damaged)
+        }
+        _ => provenance::locate(repo, &odb, &plan.commits, &found_ids, damaged),
+    };
     let mut times = provenance::CommitTimes::new(repo, &plan.commits);
 
     let mut infos: HashMap<Oid, CommitInfo> = HashMap::new();
@@ -685,6 +778,9 @@ fn attribute(
         let blob = &plan.blobs[index];
         let mut any = false;
         if let Some(paths) = located.placements.remove(&blob.id) {
+            if keep_placements {
+                kept.insert(blob.id, paths.clone());
+            }
             for (path, commits) in paths {
                 if let Some(added) = &plan.added
                     && !added.contains(&(blob.id, path.clone()))
@@ -858,9 +954,164 @@ fn attribute(
             }
         }
     }
+    let fruitful = candidates.iter().map(|c| c.blob).collect();
     let mut findings = merge_versions(candidates, &located.in_head);
     sort_findings(&mut findings);
-    findings
+    (findings, kept, fruitful)
+}
+
+/// Found blob → path → indices into [`Plan::commits`] of commits holding it there.
+type Placements = HashMap<Oid, std::collections::BTreeMap<String, Vec<u32>>>;
+
+/// The last walk, ready to be replayed.
+struct Replay {
+    plan: Plan,
+    placements: Placements,
+    /// Blobs the walk met that are not read again (swept clean before).
+    clean: u64,
+    /// Kept as it is for the next sweep.
+    record: cache::WalkRecord,
+}
+
+/// The recorded walk, if nothing it depends on changed since: same refs at
+/// the same targets (and HEAD, shallow boundary, grafts, size limit). A
+/// record that does not parse is a warning and a full walk.
+fn replay_walk(
+    repo: &Repository,
+    options: &HistoryOptions,
+    damaged: &loose::Damaged,
+    record: cache::WalkRecord,
+    warnings: &mut Vec<String>,
+) -> Option<Replay> {
+    let (refs, ref_stats) = source::ref_tips(repo, damaged).ok()?;
+    if !ref_stats.warnings.is_empty() || record.walk_key != walk_key(repo, &refs, options) {
+        return None;
+    }
+    let parsed = (|| {
+        let commits = record
+            .commits
+            .iter()
+            .map(|c| cache::parse_id(c))
+            .collect::<Option<Vec<Oid>>>()?;
+        let mut blobs = Vec::new();
+        let mut placements = Placements::new();
+        // Barren ones (an analysis that read other files and found nothing
+        // in any commit) give nothing again from the same objects.
+        for found in record.found.iter().filter(|f| !f.barren) {
+            let blob = found.to_blob()?;
+            let in_range = found
+                .placements
+                .values()
+                .flatten()
+                .all(|&c| (c as usize) < commits.len());
+            if !in_range {
+                return None;
+            }
+            placements.insert(blob.id, found.placements.clone());
+            blobs.push(blob);
+        }
+        for unread in &record.unread {
+            blobs.push(unread.to_blob()?);
+        }
+        Some((commits, blobs, placements))
+    })();
+    let Some((commits, blobs, placements)) = parsed else {
+        let path = options.cache.as_deref().unwrap_or(Path::new(""));
+        warnings.push(format!(
+            "cache {}: damaged walk record; ignored, history is walked again",
+            path.display()
+        ));
+        return None;
+    };
+    // What is neither found nor unread was swept clean.
+    let clean = record.blobs.saturating_sub(blobs.len() as u64);
+    Some(Replay {
+        plan: Plan {
+            blobs,
+            commits,
+            refs,
+            added: None,
+            stats: SourceStats {
+                notes: record.notes.clone(),
+                ..SourceStats::default()
+            },
+        },
+        placements,
+        clean,
+        record,
+    })
+}
+
+/// What the walk of every ref depends on besides the rules (which the
+/// cache's own key covers): every ref and its target, HEAD, the shallow
+/// boundary, grafts and the size limit. Objects never change under an id,
+/// so the same refs reach the same commits, trees and blobs.
+fn walk_key(repo: &Repository, refs: &[source::RefTip], options: &HistoryOptions) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(b"npmsweep walk v1\0");
+    hash.update(options.max_file_size.to_le_bytes());
+    for tip in refs {
+        hash.update(tip.name.as_bytes());
+        hash.update([0]);
+        hash.update(tip.target.as_bytes());
+    }
+    hash.update([1]);
+    if let Ok(head) = repo.head() {
+        hash.update(head.name_bytes());
+        hash.update([0]);
+        if let Some(id) = head.target() {
+            hash.update(id.as_bytes());
+        }
+    }
+    for file in ["shallow", "info/grafts"] {
+        hash.update([2]);
+        if let Ok(bytes) = std::fs::read(repo.commondir().join(file)) {
+            hash.update(bytes);
+        }
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The record of a complete walk of every ref, for the next sweep.
+#[allow(clippy::too_many_arguments)]
+fn record_walk(
+    repo: &Repository,
+    options: &HistoryOptions,
+    plan: &Plan,
+    found: &[usize],
+    mut placements: Placements,
+    fruitful: &HashSet<Oid>,
+    notes: Vec<String>,
+    clean: &cache::SweepCache,
+) -> cache::WalkRecord {
+    let found_set: HashSet<usize> = found.iter().copied().collect();
+    // Neither found nor clean: not read (missing, too large). A replay
+    // tries them again, as a full sweep would.
+    let unread = plan
+        .blobs
+        .iter()
+        .enumerate()
+        .filter(|(i, b)| !found_set.contains(i) && !clean.is_clean(b.id, &b.kinds()))
+        .map(|(_, b)| cache::FoundBlob::new(b, Default::default()))
+        .collect();
+    cache::WalkRecord {
+        walk_key: walk_key(repo, &plan.refs, options),
+        commits: plan.commits.iter().map(Oid::to_string).collect(),
+        blobs: plan.blobs.len() as u64,
+        found: found
+            .iter()
+            .map(|&i| {
+                let blob = &plan.blobs[i];
+                let mut f =
+                    cache::FoundBlob::new(blob, placements.remove(&blob.id).unwrap_or_default());
+                f.barren = !fruitful.contains(&blob.id);
+                f
+            })
+            .collect(),
+        unread,
+        notes,
+    }
 }
 
 /// Versions of a file listed in `earlier_locations`.

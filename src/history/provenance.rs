@@ -72,18 +72,31 @@ pub fn locate(
             }
         });
     }
-    let head_tree = repo
-        .head()
-        .ok()
-        .and_then(|h| h.target())
-        .filter(|id| !damaged.contains(*id))
-        .and_then(|id| repo.find_commit(id).ok())
-        .map(|c| c.tree_id());
-    if let Some(tree) = head_tree {
-        let contents = index.contents(tree, 0);
-        located.in_head = contents.iter().map(|(blob, _)| *blob).collect();
-        located.head_paths = contents.iter().cloned().collect();
-    }
+    index.fill_head(repo, &mut located);
+    located
+}
+
+/// Where the `found` blobs are, from placements an earlier walk recorded
+/// (an unchanged repository): only HEAD's tree is read.
+pub fn located_from(
+    repo: &Repository,
+    odb: &Odb,
+    placements: HashMap<Oid, BTreeMap<String, Vec<u32>>>,
+    found: &HashSet<Oid>,
+    damaged: &Damaged,
+) -> Located {
+    let mut index = TreeIndex {
+        odb,
+        found,
+        damaged,
+        memo: HashMap::new(),
+        empty: Rc::new(Vec::new()),
+    };
+    let mut located = Located {
+        placements,
+        ..Located::default()
+    };
+    index.fill_head(repo, &mut located);
     located
 }
 
@@ -97,6 +110,22 @@ struct TreeIndex<'a, 'r> {
 }
 
 impl TreeIndex<'_, '_> {
+    /// Which found blobs HEAD's tree holds, and at which paths.
+    fn fill_head(&mut self, repo: &Repository, located: &mut Located) {
+        let head_tree = repo
+            .head()
+            .ok()
+            .and_then(|h| h.target())
+            .filter(|id| !self.damaged.contains(*id))
+            .and_then(|id| repo.find_commit(id).ok())
+            .map(|c| c.tree_id());
+        if let Some(tree) = head_tree {
+            let contents = self.contents(tree, 0);
+            located.in_head = contents.iter().map(|(blob, _)| *blob).collect();
+            located.head_paths = contents.iter().cloned().collect();
+        }
+    }
+
     /// Call `visit(blob, first component, rest of the path)` for each found
     /// blob under a commit's root tree. Root trees are not remembered (each
     /// commit has its own and it lists every found blob), and paths are

@@ -114,6 +114,7 @@ pub fn plan(
         .map_err(|e| format!("cannot open the object database: {}", e.message()))?;
     let mut planner = Planner::new(repo, &odb, damaged, sink);
     planner.packs = packs;
+    planner.track_trees = all_objects;
     planner.plan.refs = all_ref_tips(repo, &odb, damaged, &mut planner.plan.stats);
     if repo.is_shallow() {
         planner.plan.stats.notes.push(
@@ -200,6 +201,20 @@ fn peel_tags(repo: &Repository, odb: &Odb, damaged: &Damaged, mut id: Oid) -> Re
             .target_id();
     }
     Err(format!("tag chain at {id} is too long"))
+}
+
+/// Every ref a sweep of all refs walks, with its final target, and
+/// warnings about refs that cannot be resolved.
+pub fn ref_tips(
+    repo: &Repository,
+    damaged: &Damaged,
+) -> Result<(Vec<RefTip>, SourceStats), String> {
+    let odb = repo
+        .odb()
+        .map_err(|e| format!("cannot open the object database: {}", e.message()))?;
+    let mut stats = SourceStats::default();
+    let tips = all_ref_tips(repo, &odb, damaged, &mut stats);
+    Ok((tips, stats))
 }
 
 /// Every ref's final target. Refs that cannot be resolved are warnings.
@@ -391,9 +406,16 @@ struct Planner<'a, 'r, 's> {
     /// Trees walked, keyed by id and the names of their directory and its
     /// parent: the kind of a path depends on up to two directory names, so
     /// a tree met again under another name must be walked again.
-    seen_trees: IdSet<(Oid, u64)>,
-    tree_ids: IdSet<Oid>,
-    blob_index: IdMap<Oid, usize>,
+    seen_trees: IdSet<(IdKey, u64)>,
+    /// Every tree walked, whatever its context: only `--all-objects` asks.
+    tree_ids: IdSet<IdKey>,
+    track_trees: bool,
+    /// Blob → its index in the plan and the signature of the (name,
+    /// directory context) it was last met under: met again the same way,
+    /// its kind of path is known without classifying the path again.
+    blob_index: IdMap<IdKey, (usize, u64)>,
+    /// Keys of those signatures (random per process).
+    sig_keys: std::collections::hash_map::RandomState,
     path_buf: String,
     shallow: bool,
     sink: &'s mut dyn FnMut(Batch),
@@ -461,6 +483,26 @@ impl std::hash::BuildHasher for IdHash {
     }
 }
 
+/// An object id as a key of the walk's sets, compared as bytes in Rust:
+/// `Oid`'s own equality calls into libgit2 at every comparison, which
+/// profiling showed as the walk's largest single cost.
+#[derive(Clone, Copy)]
+struct IdKey(Oid);
+
+impl Hash for IdKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.as_bytes().hash(state);
+    }
+}
+
+impl PartialEq for IdKey {
+    fn eq(&self, other: &IdKey) -> bool {
+        self.0.as_bytes() == other.0.as_bytes()
+    }
+}
+
+impl Eq for IdKey {}
+
 type IdSet<T> = HashSet<T, IdHash>;
 type IdMap<K, V> = HashMap<K, V, IdHash>;
 
@@ -497,7 +539,9 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
             seen_commits: IdSet::default(),
             seen_trees: IdSet::default(),
             tree_ids: IdSet::default(),
+            track_trees: false,
             blob_index: IdMap::default(),
+            sig_keys: std::collections::hash_map::RandomState::new(),
             path_buf: String::new(),
             shallow: repo.is_shallow(),
             sink,
@@ -644,13 +688,16 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
 
     /// Walk one tree and every subtree not walked before.
     fn walk_tree(&mut self, root: Oid) {
-        if !self.seen_trees.insert((root, context_key(b"", "", false))) {
+        let root_context = context_key(b"", "", false);
+        if !self.seen_trees.insert((IdKey(root), root_context)) {
             return;
         }
         self.current_root = Some(root);
-        let mut stack: Vec<(Oid, String)> = vec![(root, String::new())];
-        while let Some((id, dir)) = stack.pop() {
-            self.tree_ids.insert(id);
+        let mut stack: Vec<(Oid, String, u64)> = vec![(root, String::new(), root_context)];
+        while let Some((id, dir, context)) = stack.pop() {
+            if self.track_trees {
+                self.tree_ids.insert(IdKey(id));
+            }
             if self.damaged.contains(id) {
                 continue;
             }
@@ -673,16 +720,12 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
                 match entry {
                     Ok(e) => match e.kind {
                         EntryKind::Tree => {
-                            if self
-                                .seen_trees
-                                .insert((e.id, context_key(e.name, dir_name, dir.contains('/'))))
-                            {
-                                stack.push((e.id, tree::join(&dir, e.name)));
+                            let sub = context_key(e.name, dir_name, dir.contains('/'));
+                            if self.seen_trees.insert((IdKey(e.id), sub)) {
+                                stack.push((e.id, tree::join(&dir, e.name), sub));
                             }
                         }
-                        EntryKind::Blob => {
-                            self.add_blob(e.id, &dir, &super::pathtext::path_text(e.name));
-                        }
+                        EntryKind::Blob => self.add_entry(e.id, &dir, context, e.name),
                         EntryKind::Submodule => {}
                     },
                     Err(problem) => {
@@ -697,8 +740,32 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
         }
     }
 
+    /// Record a blob met as `name` in a tree walked at `dir` in `context`.
+    /// The kind of a path depends only on the name and the directory
+    /// context, so a blob met again under the same ones (the unchanged
+    /// files of every changed tree, most of the walk) costs one lookup.
+    fn add_entry(&mut self, id: Oid, dir: &str, context: u64, name: &[u8]) {
+        let mut hasher = self.sig_keys.build_hasher();
+        hasher.write_u64(context);
+        hasher.write(name);
+        // Never 0, which stands for "no signature".
+        let sig = hasher.finish() | 1;
+        if self
+            .blob_index
+            .get(&IdKey(id))
+            .is_some_and(|(_, last)| *last == sig)
+        {
+            return;
+        }
+        self.add_blob_as(id, dir, &super::pathtext::path_text(name), sig);
+    }
+
     /// Record a blob seen at `dir/name`.
     fn add_blob(&mut self, id: Oid, dir: &str, name: &str) {
+        self.add_blob_as(id, dir, name, 0);
+    }
+
+    fn add_blob_as(&mut self, id: Oid, dir: &str, name: &str, sig: u64) {
         if self.damaged.contains(id) {
             return;
         }
@@ -709,9 +776,11 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
         }
         self.path_buf.push_str(name);
         let kind = FileKind::of(&self.path_buf);
-        match self.blob_index.entry(id) {
-            MapEntry::Occupied(slot) => {
-                let index = *slot.get();
+        match self.blob_index.entry(IdKey(id)) {
+            MapEntry::Occupied(mut slot) => {
+                let (index, last) = slot.get_mut();
+                let index = *index;
+                *last = sig;
                 let blob = &mut self.plan.blobs[index];
                 if !blob.seen_as.iter().any(|(k, _)| *k == kind) {
                     blob.seen_as.push((kind, self.path_buf.clone()));
@@ -722,7 +791,7 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
             }
             MapEntry::Vacant(slot) => {
                 let index = self.plan.blobs.len();
-                slot.insert(index);
+                slot.insert((index, sig));
                 self.plan.blobs.push(BlobToScan {
                     id,
                     seen_as: vec![(kind, self.path_buf.clone())],
@@ -885,8 +954,8 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
         let (mut commits, mut trees, mut blobs) = (Vec::new(), Vec::new(), Vec::new());
         for id in all {
             if self.seen_commits.contains(&id)
-                || self.tree_ids.contains(&id)
-                || self.blob_index.contains_key(&id)
+                || self.tree_ids.contains(&IdKey(id))
+                || self.blob_index.contains_key(&IdKey(id))
                 || self.damaged.contains(id)
             {
                 continue;
@@ -905,13 +974,13 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
         let found = (commits.len(), trees.len(), blobs.len());
         self.walk_commits(commits);
         for id in trees {
-            if !self.tree_ids.contains(&id) {
+            if !self.tree_ids.contains(&IdKey(id)) {
                 self.walk_tree(id);
             }
         }
         self.current_root = None;
         for id in blobs {
-            if !self.blob_index.contains_key(&id) {
+            if !self.blob_index.contains_key(&IdKey(id)) {
                 self.add_blob(id, "", UNREACHABLE_PATH);
             }
         }
