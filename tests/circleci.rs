@@ -14,7 +14,11 @@ use npmsweep::finding::{Finding, Origin};
 use npmsweep::readiness::Status;
 use npmsweep::scan::detect_item;
 use std::path::Path;
-use std::process::Command;
+
+mod support {
+    pub mod cli;
+}
+use support::cli::history_of_two_versions;
 
 const CONFIG: &str = ".circleci/config.yml";
 
@@ -314,60 +318,13 @@ fn circleci_truncated_and_mangled_configs_never_panic() {
 
 // History: a config that moved from a token to trusted publishing.
 
-fn git(dir: &Path, args: &[&str], when: u64) {
-    let out = Command::new("git")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "Ada Lovelace")
-        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
-        .env("GIT_COMMITTER_NAME", "Ada Lovelace")
-        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
-        .env("GIT_AUTHOR_DATE", format!("@{when} +0000"))
-        .env("GIT_COMMITTER_DATE", format!("@{when} +0000"))
-        .args([
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn circleci_history_from_token_to_trusted_publishing() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path();
-    git(p, &["init", "-q"], 1_700_000_000);
-    std::fs::create_dir_all(p.join(".circleci")).unwrap();
-    std::fs::write(p.join(CONFIG), fixture("token-publish.yml")).unwrap();
-    git(p, &["add", "-A"], 1_700_000_000);
-    git(
-        p,
-        &["commit", "-q", "-m", "publish with a token"],
-        1_700_000_000,
+    let doc = history_of_two_versions(
+        CONFIG,
+        &fixture("token-publish.yml"),
+        &fixture("trusted.yml"),
     );
-    std::fs::write(p.join(CONFIG), fixture("trusted.yml")).unwrap();
-    git(p, &["add", "-A"], 1_700_003_600);
-    git(
-        p,
-        &["commit", "-q", "-m", "trusted publishing"],
-        1_700_003_600,
-    );
-    let out = Command::new(env!("CARGO_BIN_EXE_npmsweep"))
-        .args(["history", "--format", "json"])
-        .current_dir(p)
-        .output()
-        .unwrap();
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     let findings = doc["findings"].as_array().unwrap();
     // The token config's publish is found in the old commit…
     assert!(

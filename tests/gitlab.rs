@@ -12,7 +12,11 @@ use npmsweep::detect::{DetectOptions, Detected, Item};
 use npmsweep::finding::{Finding, Origin};
 use npmsweep::scan::detect_item;
 use std::path::Path;
-use std::process::Command;
+
+mod support {
+    pub mod cli;
+}
+use support::cli::history_of_two_versions;
 
 fn fixture(name: &str) -> String {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -220,59 +224,13 @@ fn gitlab_extends_cycles_and_depth_are_bounded() {
 
 // History: a pipeline that moved from a token to trusted publishing.
 
-fn git(dir: &Path, args: &[&str], when: u64) {
-    let out = Command::new("git")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "Ada Lovelace")
-        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
-        .env("GIT_COMMITTER_NAME", "Ada Lovelace")
-        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
-        .env("GIT_AUTHOR_DATE", format!("@{when} +0000"))
-        .env("GIT_COMMITTER_DATE", format!("@{when} +0000"))
-        .args([
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn gitlab_history_from_token_to_trusted_publishing() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path();
-    git(p, &["init", "-q"], 1_700_000_000);
-    std::fs::write(p.join(".gitlab-ci.yml"), fixture("token-publish.yml")).unwrap();
-    git(p, &["add", "-A"], 1_700_000_000);
-    git(
-        p,
-        &["commit", "-q", "-m", "publish with a token"],
-        1_700_000_000,
+    let doc = history_of_two_versions(
+        ".gitlab-ci.yml",
+        &fixture("token-publish.yml"),
+        &fixture("npm-docs-trusted.yml"),
     );
-    std::fs::write(p.join(".gitlab-ci.yml"), fixture("npm-docs-trusted.yml")).unwrap();
-    git(p, &["add", "-A"], 1_700_003_600);
-    git(
-        p,
-        &["commit", "-q", "-m", "trusted publishing"],
-        1_700_003_600,
-    );
-    let out = Command::new(env!("CARGO_BIN_EXE_npmsweep"))
-        .args(["history", "--format", "json"])
-        .current_dir(p)
-        .output()
-        .unwrap();
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     let findings = doc["findings"].as_array().unwrap();
     // The token pipeline's publish is found in the old commit…
     assert!(

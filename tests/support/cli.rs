@@ -87,3 +87,45 @@ pub fn git_as(dir: &Path, args: &[&str], author: &str) {
         .expect("run git");
     assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
 }
+
+/// `git ARGS` in `dir` at the fixed time `when` (seconds since the epoch),
+/// as author and committer Ada Lovelace, branch `main`, no signing and no
+/// user or system configuration.
+pub fn git_at(dir: &Path, args: &[&str], when: u64) {
+    let out = Command::new("git")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "Ada Lovelace")
+        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+        .env("GIT_COMMITTER_NAME", "Ada Lovelace")
+        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+        .env("GIT_AUTHOR_DATE", format!("@{when} +0000"))
+        .env("GIT_COMMITTER_DATE", format!("@{when} +0000"))
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run git");
+    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+}
+
+/// A repository whose CI file at `path` held `before` in a first commit
+/// and `after` in a second one an hour later, swept with `npmsweep
+/// history --format json`: the JSON report.
+pub fn history_of_two_versions(path: &str, before: &str, after: &str) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    git_at(p, &["init", "-q"], 1_700_000_000);
+    write(p, path, before);
+    git_at(p, &["add", "-A"], 1_700_000_000);
+    git_at(p, &["commit", "-q", "-m", "before"], 1_700_000_000);
+    write(p, path, after);
+    git_at(p, &["add", "-A"], 1_700_003_600);
+    git_at(p, &["commit", "-q", "-m", "after"], 1_700_003_600);
+    json(&npmsweep(&["history", "--format", "json"], p))
+}
