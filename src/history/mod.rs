@@ -819,6 +819,9 @@ fn attribute(
         .filter(|id| !damaged.contains(*id));
 
     let mut candidates = Vec::new();
+    // Per candidate, its group's index in `reach_groups`, if it has one.
+    let mut reach_of: Vec<Option<usize>> = Vec::new();
+    let mut reach_groups: Vec<usize> = Vec::new();
     let mut lookups = TreeLookups::new(plan.commits.len());
     let mut current: Option<(usize, git2::OdbObject)> = None;
     for (index, path, commits, intro, on_branch) in places {
@@ -914,11 +917,15 @@ fn attribute(
             } else {
                 (intro.clone(), on_branch)
             };
+            // Which refs reach the group: asked for every group at once
+            // after this loop.
             let reach = match (&intro, detected.is_empty()) {
                 (Some(_), false) => {
-                    graph.refs_reaching(group.iter().map(|&c| plan.commits[c as usize]))
+                    // Its candidates hold the group's commits: name the first.
+                    reach_groups.push(candidates.len());
+                    Some(reach_groups.len() - 1)
                 }
-                _ => Vec::new(),
+                _ => None,
             };
             let holds_head = if split {
                 head.is_some_and(|h| group.iter().any(|&c| plan.commits[c as usize] == h))
@@ -943,15 +950,29 @@ fn attribute(
                     commits: group.clone(),
                     intro: intro.as_ref().map(|c| (c.author_time, c.commit_time, c.id)),
                     holds_head,
-                    // Ref names are input too: a branch can be named anything.
-                    refs: reach.iter().map(|r| scrub(r).into_owned()).collect(),
+                    refs: Vec::new(),
                     at_head,
                     on_branch,
                 });
+                reach_of.push(reach);
             }
             if remaining.is_empty() {
                 break;
             }
+        }
+    }
+    let groups: Vec<&[u32]> = reach_groups
+        .iter()
+        .map(|&c| candidates[c].commits.as_slice())
+        .collect();
+    let reached = graph.refs_reaching_each(&plan.commits, &groups);
+    for (candidate, group) in candidates.iter_mut().zip(reach_of) {
+        if let Some(g) = group {
+            // Ref names are input too: a branch can be named anything.
+            candidate.refs = reached[g]
+                .iter()
+                .map(|&t| scrub(graph.tip_name(t)).into_owned())
+                .collect();
         }
     }
     let fruitful = candidates.iter().map(|c| c.blob).collect();
