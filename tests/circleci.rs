@@ -207,6 +207,23 @@ fn circleci_job_shell_with_tracing_prints_the_token() {
     );
 }
 
+/// A command used several times (here through nested commands, 2 × 3
+/// expansions of one line, and a second line used once) is one finding per
+/// line of the file, not one per expansion; two unnamed steps at different
+/// places stay two findings.
+#[test]
+fn circleci_a_command_expanded_many_times_is_one_finding_per_line() {
+    let yaml = "version: 2.1\ncommands:\n  leak:\n    steps:\n      - run: echo $NPM_TOKEN\n  twice:\n    steps:\n      - leak\n      - leak\n      - leak\njobs:\n  build:\n    docker: [{image: cimg/node:24.11}]\n    steps:\n      - twice\n      - twice\n      - run: echo $NPM_TOKEN\n";
+    let d = scan_in_tree(yaml, &[]);
+    let lines: Vec<usize> = d
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == "circleci-npm-token-printed")
+        .map(|f| f.span.start_line)
+        .collect();
+    assert_eq!(lines, [5, 17], "{}", render(&d));
+}
+
 #[test]
 fn circleci_environment_values_are_not_interpolated() {
     let yaml = "version: 2.1\njobs:\n  publish:\n    docker: [{image: cimg/node:24.11}]\n    environment:\n      NODE_AUTH_TOKEN: ${NPM_TOKEN}\n    steps:\n      - run: npm publish\n";

@@ -610,11 +610,39 @@ impl Config {
             self.steps(defs, steps, &params, 0, &mut b, &mut Vec::new());
         }
         let key_start = defs.src.span_start(key.span());
-        // Two steps with one label would share finding identities.
-        let labels: Vec<String> = b.steps.iter().map(|s| s.label.clone()).collect();
+        // One step of the file expanded twice the same way (a command used
+        // in two places) is one step for finding identities: it takes the
+        // first expansion's label, so its line is one finding however often
+        // a command expands it. Other steps sharing a label would share
+        // identities: they are told apart by position.
+        // (At most MAX_STEPS steps a job: pairwise comparison is bounded.)
+        for i in 0..b.steps.len() {
+            let (earlier, rest) = b.steps.split_at_mut(i);
+            let s = &mut rest[0];
+            let body = s.run.as_ref().map(|r| &r.body);
+            if let Some(twin) = earlier
+                .iter()
+                .find(|e| e.range.start == s.range.start && e.run.as_ref().map(|r| &r.body) == body)
+            {
+                s.label = twin.label.clone();
+            }
+        }
+        let places: Vec<(String, usize, usize)> = b
+            .steps
+            .iter()
+            .map(|s| (s.label.clone(), s.range.start, s.index))
+            .collect();
         for s in &mut b.steps {
-            if labels.iter().filter(|l| **l == s.label).count() > 1 {
-                s.label = format!("{}#{}", s.label, s.index + 1);
+            let mut same_label = places.iter().filter(|(l, ..)| *l == s.label);
+            if same_label
+                .clone()
+                .any(|(_, start, _)| *start != s.range.start)
+            {
+                // Numbered after the label's first step at this place.
+                let first = same_label
+                    .find(|(_, start, _)| *start == s.range.start)
+                    .map_or(s.index, |(.., i)| *i);
+                s.label = format!("{}#{}", s.label, first + 1);
             }
         }
         b.circle.oidc = oidc_requests(&b.steps);
