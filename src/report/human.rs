@@ -288,6 +288,25 @@ mod tests {
     use super::*;
     use crate::finding::Origin;
 
+    /// The human report of a `scan` with these findings, quiet, colourless.
+    fn render_scan(findings: Vec<Finding>) -> String {
+        let report = Report {
+            command: "scan".into(),
+            findings,
+            ..Report::default()
+        };
+        let opts = ReportOptions {
+            show_secrets: false,
+            color: false,
+            show_suppressed: false,
+            quiet: true,
+            sarif_category: None,
+        };
+        let mut out = Vec::new();
+        write(&report, &opts, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
     /// `--verify` sorts live credentials first, across files: a file with a
     /// live and a dead credential, and another file in between, still gets
     /// one header, with its live finding first.
@@ -321,21 +340,7 @@ mod tests {
         // The report order interleaves the files: b.env, a.env, b.env.
         let order: Vec<&str> = findings.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(order, ["b.env", "a.env", "b.env"]);
-        let report = Report {
-            command: "scan".into(),
-            findings,
-            ..Report::default()
-        };
-        let opts = ReportOptions {
-            show_secrets: false,
-            color: false,
-            show_suppressed: false,
-            quiet: true,
-            sarif_category: None,
-        };
-        let mut out = Vec::new();
-        write(&report, &opts, &mut out).unwrap();
-        let text = String::from_utf8(out).unwrap();
+        let text = render_scan(findings);
         let headers: Vec<&str> = text.lines().filter(|l| l.ends_with(".env")).collect();
         assert_eq!(headers, ["b.env", "a.env"], "{text}");
         // Within b.env the live credential (line 2) comes first.
@@ -368,21 +373,7 @@ mod tests {
         live.user = Some("alice".into());
         findings[0].verification = Some(live);
         findings[1].verification = Some(crate::verify::Verification::unknown(None, "offline"));
-        let report = Report {
-            command: "scan".into(),
-            findings,
-            ..Report::default()
-        };
-        let opts = ReportOptions {
-            show_secrets: false,
-            color: false,
-            show_suppressed: false,
-            quiet: true,
-            sarif_category: None,
-        };
-        let mut out = Vec::new();
-        write(&report, &opts, &mut out).unwrap();
-        let text = String::from_utf8(out).unwrap();
+        let text = render_scan(findings);
         let columns: Vec<usize> = text
             .lines()
             .filter(|l| l.starts_with("  ") && l.contains("npm-token"))
