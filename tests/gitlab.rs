@@ -9,14 +9,16 @@
 
 use npmsweep::detect::tree::{MemoryTree, TreeView};
 use npmsweep::detect::{DetectOptions, Detected, Item};
-use npmsweep::finding::{Finding, Origin};
+use npmsweep::finding::Origin;
 use npmsweep::scan::detect_item;
 use std::path::Path;
 
 mod support {
     pub mod cli;
+    pub mod detected;
 }
 use support::cli::history_of_two_versions;
+use support::detected::render;
 
 fn fixture(name: &str) -> String {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -43,41 +45,6 @@ fn scan_in_tree(root: &str, files: &[(&str, String)]) -> Detected {
         }),
     };
     detect_item(&item, &DetectOptions::default())
-}
-
-/// Findings and publish paths, one line each.
-fn render(d: &Detected) -> String {
-    let mut f: Vec<Finding> = d.findings.clone();
-    npmsweep::finding::sort_findings(&mut f);
-    let mut out = String::new();
-    for f in &f {
-        out.push_str(&format!(
-            "{}:{} {} {}\n    {}\n",
-            f.span.start_line, f.span.start_column, f.severity, f.rule_id, f.message
-        ));
-    }
-    if f.is_empty() {
-        out.push_str("(no findings)\n");
-    }
-    for p in &d.publish_paths {
-        out.push_str(&format!(
-            "publish path {}:{} {} job {} step {} `{}`: {:?} via {:?} ({:?}, {})\n",
-            p.path,
-            p.line,
-            p.ci,
-            p.job.as_str(),
-            p.step.as_str(),
-            p.command.as_str(),
-            p.status,
-            p.auth,
-            p.credential.as_ref().map(|c| c.as_str().to_string()),
-            p.registry
-        ));
-    }
-    for w in &d.warnings {
-        out.push_str(&format!("warning: {w}\n"));
-    }
-    out
 }
 
 macro_rules! snapshot {
