@@ -39,21 +39,79 @@ pub enum FileKind {
     Other,
 }
 
+/// What a file's directories contribute to its kind. The kind of
+/// `dir/name` is a function of `name` and of the context of `dir` alone, and
+/// a directory's context follows from its parent's and its own name: a
+/// history sweep classifies each (context, name) once, and never walks a
+/// tree twice in one context, however many paths it appears under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DirContext {
+    /// The top of the tree (the repository root).
+    Root,
+    /// Any directory that changes nothing.
+    Plain,
+    /// A directory named `.github`, directly at the root or deeper.
+    Github { at_root: bool },
+    /// `workflows` inside a `.github` (at the root: the workflows GitHub runs).
+    Workflows { at_root: bool },
+    /// A directory named `.circleci`.
+    Circleci,
+}
+
+impl DirContext {
+    /// Number of distinct contexts (for tables indexed by [`Self::index`]).
+    pub const COUNT: usize = 7;
+
+    /// The context of subdirectory `name` of a directory in this context.
+    pub fn child(self, name: &[u8]) -> DirContext {
+        if name.eq_ignore_ascii_case(b".github") {
+            DirContext::Github {
+                at_root: self == DirContext::Root,
+            }
+        } else if name.eq_ignore_ascii_case(b"workflows")
+            && let DirContext::Github { at_root } = self
+        {
+            DirContext::Workflows { at_root }
+        } else if name.eq_ignore_ascii_case(b".circleci") {
+            DirContext::Circleci
+        } else {
+            DirContext::Plain
+        }
+    }
+
+    /// A dense index in `0..COUNT`.
+    pub fn index(self) -> usize {
+        match self {
+            DirContext::Root => 0,
+            DirContext::Plain => 1,
+            DirContext::Github { at_root: false } => 2,
+            DirContext::Github { at_root: true } => 3,
+            DirContext::Workflows { at_root: false } => 4,
+            DirContext::Workflows { at_root: true } => 5,
+            DirContext::Circleci => 6,
+        }
+    }
+}
+
 impl FileKind {
     /// Classify a path (forward slashes, relative or absolute).
     pub fn of(path: &str) -> FileKind {
-        let name = path.rsplit('/').next().unwrap_or(path);
+        // A leading `./` names the root itself.
+        let path = path.trim_start_matches("./");
+        let (dirs, name) = match path.rsplit_once('/') {
+            Some((dirs, name)) => (Some(dirs), name),
+            None => (None, path),
+        };
+        let context = dirs.map_or(DirContext::Root, |dirs| {
+            dirs.split('/')
+                .fold(DirContext::Root, |c, dir| c.child(dir.as_bytes()))
+        });
+        FileKind::in_dir(context, name)
+    }
+
+    /// Classify file `name` in a directory of context `context`.
+    pub fn in_dir(context: DirContext, name: &str) -> FileKind {
         let lower = name.to_ascii_lowercase();
-        let parent = path
-            .rsplit('/')
-            .nth(1)
-            .map(str::to_ascii_lowercase)
-            .unwrap_or_default();
-        let grandparent = path
-            .rsplit('/')
-            .nth(2)
-            .map(str::to_ascii_lowercase)
-            .unwrap_or_default();
         let yaml = lower.ends_with(".yml") || lower.ends_with(".yaml");
         match lower.as_str() {
             ".npmrc" | "npmrc" => return FileKind::Npmrc,
@@ -84,8 +142,8 @@ impl FileKind {
         if is_npmrc_variant(&lower) {
             return FileKind::Npmrc;
         }
-        if yaml && parent == "workflows" && grandparent == ".github" {
-            return if path.trim_start_matches("./").matches('/').count() == 2 {
+        if yaml && let DirContext::Workflows { at_root } = context {
+            return if at_root {
                 FileKind::Workflow
             } else {
                 FileKind::CopiedWorkflow
@@ -104,7 +162,7 @@ impl FileKind {
         if lower.starts_with(".env") || lower.ends_with(".env") {
             return FileKind::EnvFile;
         }
-        if (parent == ".circleci" && yaml)
+        if (context == DirContext::Circleci && yaml)
             || [
                 ".sh", ".bash", ".zsh", ".ksh", ".mk", ".ps1", ".bat", ".cmd",
             ]
@@ -209,6 +267,13 @@ mod tests {
                 CopiedWorkflow,
             ),
             (".github/workflows/sub/x.yml", Other),
+            ("./.github/workflows/release.yml", Workflow),
+            ("/.github/workflows/release.yml", CopiedWorkflow),
+            (".GitHub/WORKFLOWS/release.YML", Workflow),
+            (".circleci/config.yml", Script),
+            ("tools/.circleci/config.yml", Script),
+            (".github/.circleci/config.yml", Script),
+            (".circleci/workflows/x.yml", Other),
             ("workflows/x.yml", Other),
             ("actions/setup/action.yml", Action),
             ("Dockerfile", Dockerfile),

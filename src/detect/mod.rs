@@ -29,7 +29,7 @@ pub mod workflow;
 pub mod yaml;
 pub mod yarnrc;
 
-pub use kind::FileKind;
+pub use kind::{DirContext, FileKind};
 
 use crate::finding::{Confidence, Finding, InputText, Origin, Secret, Severity, fingerprint};
 use crate::rules::Registry;
