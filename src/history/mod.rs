@@ -351,6 +351,7 @@ fn sweep_repository(
                     options.all_objects,
                     &damaged,
                     packs.as_ref(),
+                    threads,
                     &mut |mut batch| {
                         if !sweep_cache.is_empty() {
                             let before = batch.len();

@@ -112,6 +112,15 @@ impl Packs {
         done.into_iter().map(AtomicBool::into_inner).collect()
     }
 
+    /// Object `id` (raw bytes) if `cache` holds it resolved: never reads
+    /// the pack.
+    pub fn cached(&self, id: &[u8], cache: &DeltaCache) -> Option<Resolved> {
+        self.packs.iter().enumerate().find_map(|(p, pack)| {
+            let e = pack.find(id)?;
+            cache.entries.get(&(p as u32, e)).cloned()
+        })
+    }
+
     /// One object, `(type, bytes)` (types as in packs: 1 commit, 2 tree,
     /// 3 blob, 4 tag), resolving its delta chain through `cache`; `None`
     /// if no pack has it or it cannot be resolved here.
@@ -275,16 +284,16 @@ impl Pack {
         }
         let data_end = pack_len.saturating_sub(id_len as u64);
         let mut entries = Vec::with_capacity(n);
-        let mut buf = [0u8; 64];
+        let mut headers = HeaderWindow::default();
         for (e, &(offset, _)) in by_offset.iter().enumerate() {
             let end = by_offset.get(e + 1).map_or(data_end, |&(next, _)| next);
             let parsed = if offset < 12 || end <= offset {
                 None
             } else {
-                let want = ((end - offset) as usize).min(buf.len());
-                file.read_exact_at(&mut buf[..want], offset)
-                    .ok()
-                    .and_then(|()| parse_header(&buf[..want], offset, id_len))
+                let want = ((end - offset) as usize).min(MAX_HEADER);
+                headers
+                    .read(file, offset, want, data_end)
+                    .and_then(|b| parse_header(b, offset, id_len))
             };
             let entry = match parsed {
                 Some(h) => Entry {
@@ -572,6 +581,43 @@ fn parse_header(b: &[u8], offset: u64, id_len: usize) -> Option<Header<'_>> {
         len: p,
         base,
     })
+}
+
+/// Longest entry header read: type and size varint, then a base offset
+/// varint or a base id.
+const MAX_HEADER: usize = 64;
+
+/// Entry headers read through one buffer that slides along the pack: a
+/// pack holds hundreds of thousands of small entries, and one read per
+/// header made opening it cost more system time than the whole walk.
+/// Entries far apart (large blobs between) are read on their own.
+#[derive(Default)]
+struct HeaderWindow {
+    buf: Vec<u8>,
+    start: u64,
+}
+
+impl HeaderWindow {
+    const SIZE: usize = 1 << 20;
+
+    /// `want` bytes at `offset` (in order of offset, before `limit`).
+    fn read(&mut self, file: &File, offset: u64, want: usize, limit: u64) -> Option<&[u8]> {
+        let held = self.start..self.start + self.buf.len() as u64;
+        if !(held.contains(&offset) && offset + want as u64 <= held.end) {
+            let len = if offset.saturating_sub(held.end) > Self::SIZE as u64 / 2 {
+                want
+            } else {
+                Self::SIZE
+                    .min(usize::try_from(limit.saturating_sub(offset)).ok()?)
+                    .max(want)
+            };
+            self.buf.resize(len, 0);
+            file.read_exact_at(&mut self.buf, offset).ok()?;
+            self.start = offset;
+        }
+        let at = (offset - self.start) as usize;
+        self.buf.get(at..at + want)
+    }
 }
 
 /// Per-thread buffers and inflater, reused for every entry.

@@ -31,27 +31,52 @@ pub struct Entry<'a> {
 /// Iterate over the entries of raw tree `id`: its entries' ids are as long
 /// as its own. Stops at the first malformed entry and reports it as an
 /// error (the caller warns and moves on).
-pub fn entries(id: Oid, data: &[u8]) -> Entries<'_> {
-    Entries {
-        rest: data,
-        format: ObjectFormat::of_id(id),
-    }
+pub fn entries(id: Oid, data: &[u8]) -> impl Iterator<Item = Result<Entry<'_>, &'static str>> {
+    let format = ObjectFormat::of_id(id);
+    raw_entries(data, format).map(move |entry| {
+        let e = entry?;
+        Ok(Entry {
+            name: e.name,
+            id: format
+                .id_from_raw(e.id)
+                .ok_or("entry with an invalid object id")?,
+            kind: e.kind,
+            mode: e.mode,
+        })
+    })
 }
 
-pub struct Entries<'a> {
+/// A tree entry with its id as raw bytes, as stored: the history walk
+/// makes an [`Oid`] (a call into libgit2) only for the few entries it has
+/// not met before.
+#[derive(Clone, Copy, Debug)]
+pub struct RawEntry<'a> {
+    pub name: &'a [u8],
+    /// `format.raw_len()` bytes.
+    pub id: &'a [u8],
+    pub kind: EntryKind,
+    pub mode: u32,
+}
+
+/// Iterate over the entries of a raw tree of a repository in `format`;
+/// stops at the first malformed entry, reported as an error.
+pub fn raw_entries(data: &[u8], format: ObjectFormat) -> RawEntries<'_> {
+    RawEntries { rest: data, format }
+}
+
+pub struct RawEntries<'a> {
     rest: &'a [u8],
     format: ObjectFormat,
 }
 
-impl<'a> Iterator for Entries<'a> {
-    type Item = Result<Entry<'a>, &'static str>;
+impl<'a> Iterator for RawEntries<'a> {
+    type Item = Result<RawEntry<'a>, &'static str>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.rest.is_empty() {
             return None;
         }
-        let parsed = parse_entry(self.rest, self.format);
-        match parsed {
+        match parse_entry(self.rest, self.format) {
             Ok((entry, used)) => {
                 self.rest = &self.rest[used..];
                 Some(Ok(entry))
@@ -64,7 +89,7 @@ impl<'a> Iterator for Entries<'a> {
     }
 }
 
-fn parse_entry(data: &[u8], format: ObjectFormat) -> Result<(Entry<'_>, usize), &'static str> {
+fn parse_entry(data: &[u8], format: ObjectFormat) -> Result<(RawEntry<'_>, usize), &'static str> {
     let id_len = format.raw_len();
     let space = memchr::memchr(b' ', data).ok_or("entry without a mode")?;
     let mode = parse_octal(&data[..space]).ok_or("entry with an invalid mode")?;
@@ -72,12 +97,9 @@ fn parse_entry(data: &[u8], format: ObjectFormat) -> Result<(Entry<'_>, usize), 
     let nul = memchr::memchr(0, &data[name_start..]).ok_or("entry without a name terminator")?;
     let name = &data[name_start..name_start + nul];
     let id_start = name_start + nul + 1;
-    let id_bytes = data
+    let id = data
         .get(id_start..id_start + id_len)
         .ok_or("entry with a truncated object id")?;
-    let id = format
-        .id_from_raw(id_bytes)
-        .ok_or("entry with an invalid object id")?;
     // Mode families as git writes them: 040000 tree, 160000 gitlink,
     // 100644/100755/120000 blobs.
     let kind = match mode & 0o170000 {
@@ -86,7 +108,7 @@ fn parse_entry(data: &[u8], format: ObjectFormat) -> Result<(Entry<'_>, usize), 
         _ => EntryKind::Blob,
     };
     Ok((
-        Entry {
+        RawEntry {
             name,
             id,
             kind,
@@ -94,6 +116,20 @@ fn parse_entry(data: &[u8], format: ObjectFormat) -> Result<(Entry<'_>, usize), 
         },
         id_start + id_len,
     ))
+}
+
+/// Git's order of tree entries: by name, a tree's name compared as if it
+/// ended with `/`.
+pub fn entry_order(a: &RawEntry, b: &RawEntry) -> std::cmp::Ordering {
+    let n = a.name.len().min(b.name.len());
+    a.name[..n].cmp(&b.name[..n]).then_with(|| {
+        let end = |e: &RawEntry| match e.name.get(n) {
+            Some(&c) => c,
+            None if e.kind == EntryKind::Tree => b'/',
+            None => 0,
+        };
+        end(a).cmp(&end(b))
+    })
 }
 
 fn parse_octal(digits: &[u8]) -> Option<u32> {

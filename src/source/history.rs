@@ -9,13 +9,13 @@
 //! only what that cannot read to [`read_while`]'s libgit2 readers.
 
 use super::SourceStats;
-use crate::detect::FileKind;
+use crate::detect::{DirContext, FileKind};
 use crate::history::loose::Damaged;
 use crate::history::object_format::{self, ObjectFormat};
 use crate::history::pack::{DeltaCache, OBJ_TREE, Packs};
 use crate::history::tree::{self, EntryKind};
 use git2::{ObjectType, Odb, Oid, Repository};
-use std::collections::hash_map::{DefaultHasher, Entry as MapEntry};
+use std::collections::hash_map::Entry as MapEntry;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -36,7 +36,7 @@ pub enum Selection {
 
 /// One blob to read, with the kinds of path it was seen under (and the first
 /// path seen for each kind) so each analyser runs on it once.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BlobToScan {
     pub id: Oid,
     pub seen_as: Vec<(FileKind, String)>,
@@ -107,6 +107,32 @@ pub fn plan(
     all_objects: bool,
     damaged: &Damaged,
     packs: Option<&Packs>,
+    threads: usize,
+    sink: &mut dyn FnMut(Batch),
+) -> Result<Plan, String> {
+    plan_in_runs(
+        repo,
+        selection,
+        all_objects,
+        damaged,
+        packs,
+        threads,
+        WALK_RUN_MIN_COMMITS,
+        sink,
+    )
+}
+
+/// [`plan`], walking runs of at least `run_min_commits` commits on
+/// threads of their own (tests make them short).
+#[allow(clippy::too_many_arguments)]
+fn plan_in_runs(
+    repo: &Repository,
+    selection: &Selection,
+    all_objects: bool,
+    damaged: &Damaged,
+    packs: Option<&Packs>,
+    threads: usize,
+    run_min_commits: usize,
     sink: &mut dyn FnMut(Batch),
 ) -> Result<Plan, String> {
     let odb = repo
@@ -115,6 +141,9 @@ pub fn plan(
     let mut planner = Planner::new(repo, &odb, damaged, sink);
     planner.packs = packs;
     planner.track_trees = all_objects;
+    planner.walk_threads = reader_threads(threads);
+    planner.run_min_commits = run_min_commits.max(1);
+    planner.git_dir = Some(repo.path().to_path_buf());
     planner.plan.refs = all_ref_tips(repo, &odb, damaged, &mut planner.plan.stats);
     if repo.is_shallow() {
         planner.plan.stats.notes.push(
@@ -403,19 +432,23 @@ struct Planner<'a, 'r, 's> {
     damaged: &'a Damaged,
     plan: Plan,
     seen_commits: IdSet<Oid>,
-    /// Trees walked, keyed by id and the names of their directory and its
-    /// parent: the kind of a path depends on up to two directory names, so
-    /// a tree met again under another name must be walked again.
-    seen_trees: IdSet<(IdKey, u64)>,
+    format: ObjectFormat,
+    /// Trees walked, keyed by id and directory context: the kind of a path
+    /// depends on its name and its directory's context only, so a tree met
+    /// again in another context (a `workflows` directory copied out of
+    /// `.github`) is walked again, and one met in the same context under
+    /// another path is not.
+    seen_trees: IdSet<(IdKey, DirContext)>,
     /// Every tree walked, whatever its context: only `--all-objects` asks.
     tree_ids: IdSet<IdKey>,
     track_trees: bool,
-    /// Blob → its index in the plan and the signature of the (name,
-    /// directory context) it was last met under: met again the same way,
-    /// its kind of path is known without classifying the path again.
-    blob_index: IdMap<IdKey, (usize, u64)>,
-    /// Keys of those signatures (random per process).
-    sig_keys: std::collections::hash_map::RandomState,
+    /// Blob → its index in the plan and the kinds of path it was seen
+    /// under (bits of [`kind_bit`]): the unchanged files of every changed
+    /// tree, most of the walk, cost two lookups.
+    blob_index: IdMap<IdKey, (u32, u32)>,
+    /// The kind of each file name in each directory context, classified
+    /// once (file names repeat across directories and versions).
+    kind_of_name: HashMap<Box<[u8]>, [Option<FileKind>; DirContext::COUNT]>,
     path_buf: String,
     shallow: bool,
     sink: &'s mut dyn FnMut(Batch),
@@ -430,6 +463,45 @@ struct Planner<'a, 'r, 's> {
     regained: Vec<usize>,
     /// Root tree being walked, recorded with the blobs first met in it.
     current_root: Option<Oid>,
+    /// The root tree walked before: the previous version of the next one.
+    last_root: Option<IdKey>,
+    /// Threads that may walk runs of commits at once (with packs only),
+    /// each run at least this many commits.
+    walk_threads: usize,
+    run_min_commits: usize,
+    /// For walker threads to open the repository (libgit2 handles are
+    /// not shared between threads).
+    git_dir: Option<PathBuf>,
+}
+
+/// Commits below which a run is not worth a thread of its own.
+const WALK_RUN_MIN_COMMITS: usize = 200;
+
+/// Walk a run of root trees with a planner of this thread's own; `None`
+/// if anything could not be read (the caller walks it again itself, so
+/// warnings are given once and in order).
+fn walk_run(
+    git_dir: &Path,
+    damaged: &Damaged,
+    packs: &Packs,
+    format: ObjectFormat,
+    cache_bytes: usize,
+    roots: &[Oid],
+) -> Option<Vec<BlobToScan>> {
+    let repo = Repository::open(git_dir).ok()?;
+    let odb = repo.odb().ok()?;
+    let mut ignore = |_: Batch| {};
+    let mut planner = Planner::new(&repo, &odb, damaged, &mut ignore);
+    if planner.format != format {
+        return None;
+    }
+    planner.packs = Some(packs);
+    planner.delta_cache = DeltaCache::new(cache_bytes);
+    for &root in roots {
+        planner.walk_tree(root);
+    }
+    let clean = planner.plan.stats.warnings.is_empty() && planner.plan.stats.skipped == 0;
+    clean.then_some(planner.plan.blobs)
 }
 
 /// Hashing for the walk's hot sets, keyed by object ids: ids are SHA-1
@@ -483,25 +555,36 @@ impl std::hash::BuildHasher for IdHash {
     }
 }
 
-/// An object id as a key of the walk's sets, compared as bytes in Rust:
-/// `Oid`'s own equality calls into libgit2 at every comparison, which
-/// profiling showed as the walk's largest single cost.
-#[derive(Clone, Copy)]
-struct IdKey(Oid);
+/// An object id as a key of the walk's sets: its raw bytes (20, or 32 in a
+/// SHA-256 repository; zero-padded), compared and hashed in Rust. `Oid`'s
+/// own equality calls into libgit2, and making an `Oid` from a tree entry
+/// does too: profiling showed both as the walk's largest costs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct IdKey([u8; 32]);
+
+impl IdKey {
+    /// From an id's raw bytes (at most 32, as the tree parser guarantees).
+    fn raw(bytes: &[u8]) -> IdKey {
+        let mut key = [0u8; 32];
+        key[..bytes.len()].copy_from_slice(bytes);
+        IdKey(key)
+    }
+
+    fn of(id: Oid) -> IdKey {
+        IdKey::raw(id.as_bytes())
+    }
+}
 
 impl Hash for IdKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.as_bytes().hash(state);
+        state.write(&self.0);
     }
 }
 
-impl PartialEq for IdKey {
-    fn eq(&self, other: &IdKey) -> bool {
-        self.0.as_bytes() == other.0.as_bytes()
-    }
+/// A kind of path as a bit of a blob's set of kinds.
+fn kind_bit(kind: FileKind) -> u32 {
+    1 << (kind as u32)
 }
-
-impl Eq for IdKey {}
 
 type IdSet<T> = HashSet<T, IdHash>;
 type IdMap<K, V> = HashMap<K, V, IdHash>;
@@ -537,11 +620,12 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
             damaged,
             plan: Plan::default(),
             seen_commits: IdSet::default(),
+            format: ObjectFormat::of(repo),
             seen_trees: IdSet::default(),
             tree_ids: IdSet::default(),
             track_trees: false,
             blob_index: IdMap::default(),
-            sig_keys: std::collections::hash_map::RandomState::new(),
+            kind_of_name: HashMap::new(),
             path_buf: String::new(),
             shallow: repo.is_shallow(),
             sink,
@@ -550,6 +634,10 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
             sent: 0,
             regained: Vec::new(),
             current_root: None,
+            last_root: None,
+            walk_threads: 1,
+            run_min_commits: WALK_RUN_MIN_COMMITS,
+            git_dir: None,
         }
     }
 
@@ -637,13 +725,14 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
         self.walk_commits(commits);
     }
 
-    /// Walk commits newest first (by committer time), each commit's tree
-    /// right after it.
+    /// Walk commits newest first (by committer time), then their trees in
+    /// that order.
     fn walk_commits(&mut self, tips: Vec<Oid>) {
         let mut queue = BinaryHeap::new();
         for tip in tips {
             self.enqueue(&mut queue, tip, None);
         }
+        let mut roots = Vec::new();
         while let Some((_, id)) = queue.pop() {
             let commit = match self.repo.find_commit(id) {
                 Ok(c) => c,
@@ -656,11 +745,90 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
                 }
             };
             self.plan.commits.push(id);
-            self.walk_tree(commit.tree_id());
-            self.flush(false);
+            roots.push(commit.tree_id());
             for parent in commit.parent_ids() {
                 self.enqueue(&mut queue, object_format::canonical(parent), Some(id));
             }
+        }
+        self.walk_roots(&roots);
+    }
+
+    /// Walk the root trees of commits, in order. A long history read from
+    /// packs is cut into one run of consecutive commits per walker thread:
+    /// the calling thread walks the first run (its blobs go to the readers
+    /// as it goes), helpers walk the others with planners of their own, and
+    /// their plans are merged in order, so the result is the one walk in
+    /// order would give: a blob's first path of each kind is met in the
+    /// earliest run holding it, and what a later run meets again changes
+    /// nothing. Each run's first tree is walked in full (no previous
+    /// version at hand): that is the price of the split.
+    fn walk_roots(&mut self, roots: &[Oid]) {
+        let runs = self
+            .walk_threads
+            .min(roots.len() / self.run_min_commits)
+            .max(1);
+        let (Some(packs), false, Some(git_dir)) = (
+            self.packs,
+            self.track_trees || runs < 2,
+            self.git_dir.clone(),
+        ) else {
+            for &root in roots {
+                self.walk_tree(root);
+                self.flush(false);
+            }
+            return;
+        };
+        let size = roots.len().div_ceil(runs);
+        let chunks: Vec<&[Oid]> = roots.chunks(size).collect();
+        let damaged = self.damaged;
+        let format = self.format;
+        let cache_bytes = TREE_CACHE_BYTES / chunks.len();
+        std::thread::scope(|scope| {
+            let helpers: Vec<_> = chunks[1..]
+                .iter()
+                .map(|&chunk| {
+                    let git_dir = git_dir.clone();
+                    scope.spawn(move || {
+                        walk_run(&git_dir, damaged, packs, format, cache_bytes, chunk)
+                    })
+                })
+                .collect();
+            self.delta_cache = DeltaCache::new(cache_bytes);
+            for &root in chunks[0] {
+                self.walk_tree(root);
+                self.flush(false);
+            }
+            let mut rest = chunks.len();
+            for (n, helper) in helpers.into_iter().enumerate() {
+                // A run that met damage is walked again here, with every
+                // run after it: its warnings then say what one walk says.
+                let run = helper.join().ok().flatten();
+                match run {
+                    Some(blobs) if rest == chunks.len() => self.merge_run(blobs),
+                    _ if rest == chunks.len() => rest = n + 1,
+                    _ => {}
+                }
+            }
+            self.delta_cache = DeltaCache::new(TREE_CACHE_BYTES);
+            for &root in chunks[rest.min(chunks.len())..]
+                .iter()
+                .flat_map(|c| c.iter())
+            {
+                self.walk_tree(root);
+                self.flush(false);
+            }
+        });
+    }
+
+    /// Add the blobs another planner met, in its order.
+    fn merge_run(&mut self, blobs: Vec<BlobToScan>) {
+        for blob in blobs {
+            self.current_root = blob.root;
+            for (kind, path) in blob.seen_as {
+                self.path_buf = path;
+                self.record_blob(blob.id, kind);
+            }
+            self.flush(false);
         }
     }
 
@@ -687,16 +855,27 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
     }
 
     /// Walk one tree and every subtree not walked before.
+    ///
+    /// Each tree is compared with its previous version (the tree walked
+    /// at the same path just before, when the cache still holds it): an
+    /// entry both have was recorded in the same context already, so only
+    /// the entries a commit changed cost lookups — a few dozen per commit,
+    /// not one per entry of every changed directory.
     fn walk_tree(&mut self, root: Oid) {
-        let root_context = context_key(b"", "", false);
-        if !self.seen_trees.insert((IdKey(root), root_context)) {
+        let root_key = IdKey::of(root);
+        if !self.seen_trees.insert((root_key, DirContext::Root)) {
             return;
         }
         self.current_root = Some(root);
-        let mut stack: Vec<(Oid, String, u64)> = vec![(root, String::new(), root_context)];
-        while let Some((id, dir, context)) = stack.pop() {
+        let mut stack: Vec<(Oid, String, DirContext, Option<IdKey>)> = vec![(
+            root,
+            String::new(),
+            DirContext::Root,
+            self.last_root.replace(root_key),
+        )];
+        while let Some((id, dir, context, previous)) = stack.pop() {
             if self.track_trees {
-                self.tree_ids.insert(IdKey(id));
+                self.tree_ids.insert(IdKey::of(id));
             }
             if self.damaged.contains(id) {
                 continue;
@@ -715,19 +894,13 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
                     continue;
                 }
             };
-            let dir_name = dir.rsplit('/').next().unwrap_or("");
-            for entry in tree::entries(id, object.data()) {
-                match entry {
-                    Ok(e) => match e.kind {
-                        EntryKind::Tree => {
-                            let sub = context_key(e.name, dir_name, dir.contains('/'));
-                            if self.seen_trees.insert((IdKey(e.id), sub)) {
-                                stack.push((e.id, tree::join(&dir, e.name), sub));
-                            }
-                        }
-                        EntryKind::Blob => self.add_entry(e.id, &dir, context, e.name),
-                        EntryKind::Submodule => {}
-                    },
+            let previous = previous.and_then(|p| self.cached_tree(p));
+            let mut before = tree::raw_entries(previous.as_deref().map_or(&[], |v| v), self.format)
+                .map_while(Result::ok)
+                .peekable();
+            for entry in tree::raw_entries(object.data(), self.format) {
+                let e = match entry {
+                    Ok(e) => e,
                     Err(problem) => {
                         self.plan.stats.warnings.push(format!(
                             "tree {id} ({dir}): malformed {problem}; rest of the tree skipped"
@@ -735,52 +908,112 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
                         self.plan.stats.skipped += 1;
                         break;
                     }
+                };
+                // Step the previous version to this entry's name (both in
+                // git's order; an unsorted tree only loses the shortcut).
+                let mut was = None;
+                while let Some(old) = before.peek() {
+                    match tree::entry_order(old, &e) {
+                        std::cmp::Ordering::Less => {
+                            before.next();
+                        }
+                        std::cmp::Ordering::Equal => {
+                            was = before.next();
+                            break;
+                        }
+                        std::cmp::Ordering::Greater => break,
+                    }
+                }
+                if was.is_some_and(|old| old.id == e.id && old.kind == e.kind) {
+                    continue;
+                }
+                match e.kind {
+                    EntryKind::Tree => {
+                        let sub = context.child(e.name);
+                        if self.seen_trees.insert((IdKey::raw(e.id), sub))
+                            && let Some(sub_id) = self.format.id_from_raw(e.id)
+                        {
+                            let previous = was
+                                .filter(|old| old.kind == EntryKind::Tree)
+                                .map(|old| IdKey::raw(old.id));
+                            stack.push((sub_id, tree::join(&dir, e.name), sub, previous));
+                        }
+                    }
+                    EntryKind::Blob => self.add_entry(e.id, &dir, context, e.name),
+                    EntryKind::Submodule => {}
                 }
             }
         }
     }
 
-    /// Record a blob met as `name` in a tree walked at `dir` in `context`.
-    /// The kind of a path depends only on the name and the directory
-    /// context, so a blob met again under the same ones (the unchanged
-    /// files of every changed tree, most of the walk) costs one lookup.
-    fn add_entry(&mut self, id: Oid, dir: &str, context: u64, name: &[u8]) {
-        let mut hasher = self.sig_keys.build_hasher();
-        hasher.write_u64(context);
-        hasher.write(name);
-        // Never 0, which stands for "no signature".
-        let sig = hasher.finish() | 1;
+    /// Tree `id`'s bytes if the cache of resolved trees holds them (never
+    /// read: a previous version not at hand only costs the shortcut).
+    fn cached_tree(&self, id: IdKey) -> Option<std::rc::Rc<Vec<u8>>> {
+        let (kind, data) = self
+            .packs?
+            .cached(&id.0[..self.format.raw_len()], &self.delta_cache)?;
+        (kind == OBJ_TREE).then_some(data)
+    }
+
+    /// Record a blob (raw id) met as `name` in a tree walked at `dir` in
+    /// `context`. A blob already seen with this kind of path costs two
+    /// lookups and no allocation.
+    fn add_entry(&mut self, raw_id: &[u8], dir: &str, context: DirContext, name: &[u8]) {
+        let kind = self.kind_of(context, name);
+        let key = IdKey::raw(raw_id);
         if self
             .blob_index
-            .get(&IdKey(id))
-            .is_some_and(|(_, last)| *last == sig)
+            .get(&key)
+            .is_some_and(|(_, kinds)| kinds & kind_bit(kind) != 0)
         {
             return;
         }
-        self.add_blob_as(id, dir, &super::pathtext::path_text(name), sig);
+        let Some(id) = self.format.id_from_raw(raw_id) else {
+            return;
+        };
+        self.set_path(dir, &super::pathtext::path_text(name));
+        self.record_blob(id, kind);
+    }
+
+    /// The kind of file `name` in a directory of `context`, classified once.
+    fn kind_of(&mut self, context: DirContext, name: &[u8]) -> FileKind {
+        let slot = context.index();
+        if let Some(kind) = self.kind_of_name.get(name).and_then(|k| k[slot]) {
+            return kind;
+        }
+        let kind = FileKind::in_dir(context, &super::pathtext::path_text(name));
+        self.kind_of_name
+            .entry(name.into())
+            .or_insert([None; DirContext::COUNT])[slot] = Some(kind);
+        kind
     }
 
     /// Record a blob seen at `dir/name`.
     fn add_blob(&mut self, id: Oid, dir: &str, name: &str) {
-        self.add_blob_as(id, dir, name, 0);
+        self.set_path(dir, name);
+        let kind = FileKind::of(&self.path_buf);
+        self.record_blob(id, kind);
     }
 
-    fn add_blob_as(&mut self, id: Oid, dir: &str, name: &str, sig: u64) {
-        if self.damaged.contains(id) {
-            return;
-        }
+    fn set_path(&mut self, dir: &str, name: &str) {
         self.path_buf.clear();
         if !dir.is_empty() {
             self.path_buf.push_str(dir);
             self.path_buf.push('/');
         }
         self.path_buf.push_str(name);
-        let kind = FileKind::of(&self.path_buf);
-        match self.blob_index.entry(IdKey(id)) {
+    }
+
+    /// Record a blob seen as `kind` at `self.path_buf`.
+    fn record_blob(&mut self, id: Oid, kind: FileKind) {
+        if self.damaged.contains(id) {
+            return;
+        }
+        match self.blob_index.entry(IdKey::of(id)) {
             MapEntry::Occupied(mut slot) => {
-                let (index, last) = slot.get_mut();
-                let index = *index;
-                *last = sig;
+                let (index, kinds) = slot.get_mut();
+                let index = *index as usize;
+                *kinds |= kind_bit(kind);
                 let blob = &mut self.plan.blobs[index];
                 if !blob.seen_as.iter().any(|(k, _)| *k == kind) {
                     blob.seen_as.push((kind, self.path_buf.clone()));
@@ -791,7 +1024,7 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
             }
             MapEntry::Vacant(slot) => {
                 let index = self.plan.blobs.len();
-                slot.insert((index, sig));
+                slot.insert((index as u32, kind_bit(kind)));
                 self.plan.blobs.push(BlobToScan {
                     id,
                     seen_as: vec![(kind, self.path_buf.clone())],
@@ -954,8 +1187,8 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
         let (mut commits, mut trees, mut blobs) = (Vec::new(), Vec::new(), Vec::new());
         for id in all {
             if self.seen_commits.contains(&id)
-                || self.tree_ids.contains(&IdKey(id))
-                || self.blob_index.contains_key(&IdKey(id))
+                || self.tree_ids.contains(&IdKey::of(id))
+                || self.blob_index.contains_key(&IdKey::of(id))
                 || self.damaged.contains(id)
             {
                 continue;
@@ -974,13 +1207,13 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
         let found = (commits.len(), trees.len(), blobs.len());
         self.walk_commits(commits);
         for id in trees {
-            if !self.tree_ids.contains(&IdKey(id)) {
+            if !self.tree_ids.contains(&IdKey::of(id)) {
                 self.walk_tree(id);
             }
         }
         self.current_root = None;
         for id in blobs {
-            if !self.blob_index.contains_key(&IdKey(id)) {
+            if !self.blob_index.contains_key(&IdKey::of(id)) {
                 self.add_blob(id, "", UNREACHABLE_PATH);
             }
         }
@@ -989,18 +1222,6 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
             found.0, found.1, found.2
         ));
     }
-}
-
-/// Identity of the directory context a tree is walked in: its own name, its
-/// parent directory's name, case-folded as [`FileKind::of`] folds them, and
-/// whether the parent is below the root's first level (`.github/workflows`
-/// holds workflows only at the root).
-fn context_key(name: &[u8], parent: &str, deep: bool) -> u64 {
-    let mut h = DefaultHasher::new();
-    name.to_ascii_lowercase().hash(&mut h);
-    parent.to_ascii_lowercase().hash(&mut h);
-    deep.hash(&mut h);
-    h.finish()
 }
 
 /// Read blobs on `threads` threads while `produce` (the planner, on the
@@ -1140,4 +1361,189 @@ where
             notes: Vec::new(),
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+
+    fn git(dir: &Path, args: &[&str], input: Option<&[u8]>) -> String {
+        let mut child = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run git");
+        let mut stdin = child.stdin.take().unwrap();
+        if let Some(input) = input {
+            stdin.write_all(input).unwrap();
+        }
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    /// A history whose halves meet the same blobs and trees in other
+    /// places: a file that is a plain file in new commits and an `.npmrc`
+    /// in old ones, a `workflows` directory copied out of `.github`, a
+    /// directory moved, files deleted and restored, two branches.
+    fn history(commits: usize) -> String {
+        let mut s = String::new();
+        let mut mark = 0;
+        for n in 0..commits {
+            mark += 1;
+            let when = 1_700_000_000 + n * 60;
+            let message = format!("c{n}");
+            s += &format!(
+                "commit refs/heads/main\nmark :{mark}\ncommitter A <a@b> {when} +0000\ndata {}\n{message}\n",
+                message.len()
+            );
+            if n > 0 {
+                s += &format!("from :{}\n", mark - 1);
+            }
+            s += "deleteall\n";
+            let mut file = |path: &str, text: String| {
+                s += &format!("M 644 inline {path}\ndata {}\n{text}\n", text.len());
+            };
+            for d in 0..6 {
+                file(
+                    &format!("pkg/d{d}/src/a.ts"),
+                    format!("const a = {};", n / (d + 1)),
+                );
+                file(&format!("pkg/d{d}/b.txt"), format!("b {}", n / 7));
+            }
+            // The same bytes as `.npmrc` early, as a plain file late.
+            let shared = "registry=https://example.invalid/".to_string();
+            if n < commits / 3 {
+                file("conf/.npmrc", shared);
+            } else {
+                file("conf/npm.txt", shared);
+            }
+            let workflow = format!("on: push\njobs: {{}}\n# {}", n / 10);
+            file(".github/workflows/ci.yml", workflow.clone());
+            if n % 3 == 0 {
+                // The same tree as `.github/workflows`, elsewhere.
+                file("vendor/.github/workflows/ci.yml", workflow.clone());
+                file("copy/workflows/ci.yml", workflow);
+            }
+            if n % 5 != 0 {
+                file(
+                    &format!("moving/at{}/x.sh", n / 20),
+                    format!("echo {}", n / 40),
+                );
+            }
+        }
+        s
+    }
+
+    fn plan_of(repo: &Repository, packs: Option<&Packs>, threads: usize) -> Plan {
+        let mut sink = |_: Batch| {};
+        plan_in_runs(
+            repo,
+            &Selection::AllRefs,
+            false,
+            &Damaged::default(),
+            packs,
+            threads,
+            8,
+            &mut sink,
+        )
+        .unwrap()
+    }
+
+    /// Runs walked on several threads give exactly the plan of one walk in
+    /// order: the same blobs in the same order, each with the same kinds,
+    /// first paths and root; and so does a walk that never compares a tree
+    /// with its previous version.
+    #[test]
+    fn walking_in_runs_gives_the_plan_of_one_walk() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path();
+        git(path, &["init", "-q", "--bare"], None);
+        git(
+            path,
+            &["fast-import", "--quiet"],
+            Some(history(90).as_bytes()),
+        );
+        git(path, &["branch", "side", "main~50"], None);
+        git(path, &["repack", "-adq", "--depth=20"], None);
+        let repo = Repository::open(path).unwrap();
+        let packs = Packs::open(&path.join("objects"), ObjectFormat::Sha1);
+        let one = plan_of(&repo, Some(&packs), 1);
+        assert!(one.blobs.len() > 100, "{}", one.blobs.len());
+        assert!(
+            one.blobs
+                .iter()
+                .any(|b| b.kinds() == [FileKind::Other, FileKind::Npmrc]),
+            "a blob seen as a plain file, then as an .npmrc"
+        );
+        assert!(
+            one.blobs
+                .iter()
+                .any(|b| b.kinds().contains(&FileKind::CopiedWorkflow)),
+            "a copied workflow"
+        );
+        // Read through libgit2, trees are not compared with their previous
+        // versions: the shortcut skips nothing that matters.
+        let plain = plan_of(&repo, None, 1);
+        assert_eq!(plain.blobs, one.blobs);
+        for threads in [2, 3, 5] {
+            let runs = plan_of(&repo, Some(&packs), threads);
+            assert_eq!(runs.blobs, one.blobs, "{threads} threads");
+            assert_eq!(runs.commits, one.commits);
+            assert!(runs.stats.warnings.is_empty());
+        }
+    }
+
+    /// A run that meets damage (here a malformed tree in an old commit) is
+    /// walked again in order: warnings are those of one walk, given once.
+    #[test]
+    fn a_damaged_run_is_walked_again_in_order() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path();
+        git(path, &["init", "-q", "--bare"], None);
+        git(
+            path,
+            &["fast-import", "--quiet"],
+            Some(history(60).as_bytes()),
+        );
+        git(path, &["repack", "-adq"], None);
+        // Loose, after packing: a tree cut in the middle of an entry, in a
+        // commit dated before every other, on a branch of its own.
+        let bad = git(
+            path,
+            &["hash-object", "-t", "tree", "--literally", "-w", "--stdin"],
+            Some(b"100644 a.txt\0short"),
+        );
+        let commit = git(
+            path,
+            &["hash-object", "-t", "commit", "--literally", "-w", "--stdin"],
+            Some(
+                format!(
+                    "tree {bad}\nauthor A <a@b> 1600000000 +0000\ncommitter A <a@b> 1600000000 +0000\n\nold\n"
+                )
+                .as_bytes(),
+            ),
+        );
+        git(path, &["update-ref", "refs/heads/old", &commit], None);
+        let repo = Repository::open(path).unwrap();
+        let packs = Packs::open(&path.join("objects"), ObjectFormat::Sha1);
+        let one = plan_of(&repo, Some(&packs), 1);
+        assert_eq!(one.stats.warnings.len(), 1, "{:?}", one.stats.warnings);
+        let runs = plan_of(&repo, Some(&packs), 2);
+        assert_eq!(runs.blobs, one.blobs);
+        assert_eq!(runs.stats.warnings, one.stats.warnings);
+        assert_eq!(runs.stats.skipped, one.stats.skipped);
+    }
 }
