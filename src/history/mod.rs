@@ -343,7 +343,13 @@ fn sweep_repository(
                 // walk goes on; past PACK_TRAVERSAL_MIN_BLOBS the rest wait for
                 // the walk to end and are read by resolving each pack's deltas
                 // once (see `pack`): cheaper than libgit2 once there are many.
-                let mut forwarded = 0;
+                // A history big enough for pack traversal from the start
+                // withholds them all: its walk keeps every core busy.
+                let mut forwarded = if packs.is_some() {
+                    PACK_TRAVERSAL_MIN_BLOBS
+                } else {
+                    0
+                };
                 let mut withheld: Batch = Vec::new();
                 let plan = source::plan(
                     repo,
