@@ -35,9 +35,11 @@
 # other work on the machine disturbs less than wall time), the sweep/floor
 # ratios and peak RSS (GNU time's maximum resident set size).
 #
-# Exit status: 0 targets met (sweep best <= 1.5x floor best, sweep peak RSS
-# < 500 MB, range best < 1 s, cached re-sweep CPU <= 10% of the sweep's),
-# 3 a target missed, 1 a setup problem.
+# Exit status: 0 targets met, 3 a target missed, 1 a setup problem. The
+# targets (issue #12): sweep best <= 0.7x floor best on the generated
+# monorepo (<= 1.5x on a REPO given, whose shape is its own), faster than
+# kingfisher (best wall time) when it is installed, sweep peak RSS < 500 MB,
+# range best < 1 s, cached re-sweep CPU <= 10% of the sweep's.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -161,7 +163,13 @@ echo "load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "sweep summary: $summary"
 
 missed=0
-awk -v r="$ratio" 'BEGIN { exit !(r > 1.5) }' && { echo "target missed: sweep is over 1.5x the floor" >&2; missed=1; }
+# The monorepo's target is the issue's; a real repository's shape is its own.
+max_ratio=1.5
+[ -z "${1:-}" ] && max_ratio=0.7
+awk -v r="$ratio" -v m="$max_ratio" 'BEGIN { exit !(r > m) }' && { echo "target missed: sweep is over ${max_ratio}x the floor" >&2; missed=1; }
+if [ -n "$kingfisher" ]; then
+    awk -v a="$sweep_best" -v b="$kf_best" 'BEGIN { exit !(a >= b) }' && { echo "target missed: kingfisher is faster" >&2; missed=1; }
+fi
 [ "$sweep_rss" -ge 500 ] && { echo "target missed: sweep peak RSS is 500 MB or more" >&2; missed=1; }
 awk -v t="$range_best" 'BEGIN { exit !(t >= 1) }' && { echo "target missed: range scan takes 1 s or more" >&2; missed=1; }
 awk -v r="$cached_ratio" 'BEGIN { exit !(r > 0.10) }' && { echo "target missed: cached re-sweep over 10% of the sweep's CPU" >&2; missed=1; }
