@@ -419,6 +419,33 @@ mod tests {
         ));
     }
 
+    /// A file of the previous format: its clean blobs still count, its walk
+    /// record (no commit graph) is ignored and said so, never replayed.
+    #[test]
+    fn an_older_walk_record_is_ignored_and_its_clean_blobs_kept() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("cache");
+        let id = "0123456789abcdef0123456789abcdef01234567";
+        std::fs::write(
+            &path,
+            format!("npmsweep history cache v2\nkey k\n{id} 1\nwalk {{\"walk_key\":\"w\"}}\n"),
+        )
+        .unwrap();
+        let Loaded::Ready(loaded) = load(&path, "k") else {
+            panic!("not ready")
+        };
+        assert!(loaded.walk.is_none());
+        assert!(loaded.older_walk);
+        assert!(loaded.was_seen(Oid::from_str(id).unwrap()));
+        // Written back in the current format.
+        loaded.save(&path, "k").unwrap();
+        let Loaded::Ready(again) = load(&path, "k") else {
+            panic!("not ready")
+        };
+        assert!(!again.older_walk);
+        assert!(std::fs::read_to_string(&path).unwrap().starts_with(HEADER));
+    }
+
     /// A SHA-256 repository's blobs are cached by their 64-digit ids; the
     /// same digits' first 40 are a different SHA-1 id, never a hit.
     #[test]

@@ -576,7 +576,7 @@ fn sweep_repository(
         }
         if let Some(n) = new_commits {
             stats.notes.push(format!(
-                "the cache {} recorded the walk before {n} new commit(s): only they were walked",
+                "refs changed since the sweep recorded in the cache {}: only the new commit(s) were walked ({n})",
                 path.display()
             ));
         } else if replayed_walk {
