@@ -1353,6 +1353,17 @@ fn cache_walks_only_new_commits_with_the_findings_of_a_full_sweep() {
     let literal = expand_templates("//registry.npmjs.org/:_authToken={{uuid}}\n");
     repo.write("docs/example.txt", &literal);
     repo.commit("init");
+    // More versions of the file the workflows' analyses read than
+    // attribution analyses apart (past 16 groups the rest share one).
+    for i in 0..17 {
+        repo.write(
+            "package.json",
+            &format!(
+                "{{\"name\": \"p\", \"scripts\": {{\"release\": \"npm publish\", \"build\": \"tsc -p v{i}\"}}}}\n"
+            ),
+        );
+        repo.commit(&format!("build {i}"));
+    }
     let dir = TempDir::new().unwrap();
     let cache = dir.path().join("history.cache");
     let cache_arg = cache.to_str().unwrap();

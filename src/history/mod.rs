@@ -472,8 +472,6 @@ fn sweep_repository(
     let mut stats = merge_stats(std::mem::take(&mut plan.stats), read);
     stats.items += packed_items.into_inner();
     stats.bytes += packed_bytes.into_inner();
-    // Attributed (read once more) without being swept again.
-    stats.items += replay.as_ref().map_or(0, |r| r.known_found.len() as u64);
     stats
         .warnings
         .extend(warnings.into_inner().expect("warnings lock"));
@@ -500,9 +498,11 @@ fn sweep_repository(
     let mut replayed_placements = replay.as_mut().map(|r| std::mem::take(&mut r.placements));
     let mut attributed = found.clone();
     let mut set_aside = Placements::new();
+    let mut recorded_groups = replay.as_mut().map(|r| std::mem::take(&mut r.groups));
     if let Some(r) = replay.as_ref()
         && let Some(grown) = &r.grown
         && let Some(placements) = replayed_placements.as_mut()
+        && let Some(groups) = recorded_groups.as_mut()
     {
         attributed = place_in_new_commits(
             repo,
@@ -512,11 +512,17 @@ fn sweep_repository(
             r,
             grown,
             placements,
+            groups,
             &mut set_aside,
             &sweep_cache,
         );
     }
-    let recorded_groups = replay.as_mut().map(|r| std::mem::take(&mut r.groups));
+    // Known to have findings: attributed (read once more) without being
+    // swept again.
+    if let Some(r) = &replay {
+        let known: HashSet<usize> = r.known_found.iter().copied().collect();
+        stats.items += attributed.iter().filter(|i| known.contains(i)).count() as u64;
+    }
     let Attributed {
         findings,
         mut placements,
@@ -529,7 +535,7 @@ fn sweep_repository(
         &damaged,
         detect,
         replayed_placements,
-        recorded_groups.as_ref().filter(|_| !grown),
+        recorded_groups.as_ref(),
         keep_placements,
         parents.as_deref(),
         &mut stats,
@@ -919,6 +925,12 @@ fn attribute(
                     .and_then(|paths| paths.get(&path))
                     .is_some_and(Vec::is_empty);
                 if idle {
+                    if keep_placements {
+                        kept_groups
+                            .entry(blob.id)
+                            .or_default()
+                            .insert(path, Vec::new());
+                    }
                     continue;
                 }
                 let branch_commits: Vec<u32> = commits
@@ -987,6 +999,7 @@ fn attribute(
             .and_then(|paths| paths.get(&path))
             .map(|list| list.iter().cloned().collect());
         let mut fruitful_groups = Vec::new();
+        let mut capped = false;
         loop {
             let forced = match known.as_mut() {
                 Some(queue) => match queue.pop_front() {
@@ -1028,7 +1041,13 @@ fn attribute(
             let computed = forced.is_none();
             let group: Vec<u32> = match (&files, consulted.is_empty()) {
                 _ if !computed => Vec::new(),
-                (Some(files), false) if groups < MAX_TREE_GROUPS => {
+                (Some(_), false) if groups >= MAX_TREE_GROUPS => {
+                    // The rest share this analysis: which commits they are
+                    // depends on the order met, so not recorded.
+                    capped = true;
+                    std::mem::take(&mut remaining)
+                }
+                (Some(files), false) => {
                     let key = |lookups: &mut TreeLookups, root: Oid| -> Vec<Option<Oid>> {
                         consulted
                             .iter()
@@ -1120,7 +1139,7 @@ fn attribute(
                 break;
             }
         }
-        if keep_placements {
+        if keep_placements && !capped {
             kept_groups
                 .entry(blob.id)
                 .or_default()
@@ -1181,7 +1200,7 @@ struct Attributed {
 struct Replay {
     plan: Plan,
     placements: Placements,
-    /// Groups with findings of each found blob's paths (unchanged only).
+    /// Groups with findings of each found blob's paths.
     groups: Groups,
     /// Blobs the walk met that are not read again (swept clean before).
     clean: u64,
@@ -1267,9 +1286,7 @@ fn replay_walk(
                 known_found.push(blobs.len());
             }
             placements.insert(blob.id, found.placements.clone());
-            if unchanged {
-                groups.insert(blob.id, found.groups.clone());
-            }
+            groups.insert(blob.id, found.groups.clone());
             blobs.push(blob);
         }
         for unread in &record.unread {
@@ -1277,7 +1294,7 @@ fn replay_walk(
         }
         Some((commits, blobs, placements, known_found, barren, groups))
     })();
-    let Some((commits, blobs, mut placements, known_found, barren, groups)) = parsed else {
+    let Some((commits, blobs, mut placements, known_found, barren, mut groups)) = parsed else {
         problems.0.push(format!(
             "cache {}: damaged walk record; ignored, history is walked again",
             path.display()
@@ -1312,13 +1329,19 @@ fn replay_walk(
                 return None;
             }
         };
-        for paths in placements.values_mut() {
-            for list in paths.values_mut() {
-                for c in list.iter_mut() {
-                    *c = grown.remap[*c as usize];
-                }
-                list.sort_unstable();
+        let lists = placements
+            .values_mut()
+            .flat_map(|paths| paths.values_mut())
+            .chain(
+                groups
+                    .values_mut()
+                    .flat_map(|paths| paths.values_mut().flatten()),
+            );
+        for list in lists {
+            for c in list.iter_mut() {
+                *c = grown.remap[*c as usize];
             }
+            list.sort_unstable();
         }
         (
             std::mem::take(&mut grown.commits),
@@ -1406,12 +1429,14 @@ fn place_in_new_commits(
     replay: &Replay,
     grown: &incremental::Grown,
     placements: &mut Placements,
+    groups: &mut Groups,
     set_aside: &mut Placements,
     sweep_cache: &cache::SweepCache,
 ) -> Vec<usize> {
     let Ok(odb) = repo.odb() else {
         // attribute() warns; without placements it searches every commit.
         placements.clear();
+        groups.clear();
         return found.to_vec();
     };
     let found_ids: HashSet<Oid> = found.iter().map(|&i| plan.blobs[i].id).collect();
@@ -1427,6 +1452,8 @@ fn place_in_new_commits(
     let mut touched = HashSet::new();
     for (blob, paths) in located.placements {
         touched.insert(blob);
+        // New commits hold it: its groups are formed again.
+        groups.remove(&blob);
         let known = placements.entry(blob).or_default();
         for (path, commits) in paths {
             let list = known.entry(path).or_default();
@@ -1439,6 +1466,9 @@ fn place_in_new_commits(
         let id = plan.blobs[i].id;
         if !recorded.contains(&id) && sweep_cache.was_seen(id) {
             placements.remove(&id);
+        }
+        if !recorded.contains(&id) {
+            groups.remove(&id);
         }
     }
     found

@@ -161,9 +161,9 @@ pub fn plan(
 
 /// Incremental sweeps: the blobs that `commits` (new since a recorded
 /// walk, in walk order) add or change compared with their parents, handed
-/// to `sink` in batches as for [`plan`]. `commits` and `commit_links` list
-/// the commits read; blobs carried over unchanged from a parent are not
-/// listed (the recorded walk has them).
+/// to `sink` in batches as for [`plan`]. The plan's `commits` are those
+/// read (its `commit_links` stay empty: the caller has them); blobs carried
+/// over unchanged from a parent are not listed (the recorded walk has them).
 pub fn plan_changes(
     repo: &Repository,
     commits: &[Oid],
