@@ -741,8 +741,9 @@ struct Candidate {
     /// HEAD holds the blob with this analysis (for a workflow judged with
     /// its commit's package.json: HEAD is among `commits`).
     holds_head: bool,
-    /// Every ref reaching it (summarised only once versions are merged).
-    refs: Vec<String>,
+    /// Every ref reaching it, as indexes into the sweep's ref names
+    /// (summarised only once versions are merged).
+    refs: Vec<u32>,
     /// Its (blob, path) is in HEAD's tree.
     at_head: bool,
     /// A branch or tag (not only a pull-request ref) reaches a commit
@@ -1151,24 +1152,18 @@ fn attribute(
         .map(|&c| candidates[c].commits.as_slice())
         .collect();
     let reached = graph.refs_reaching_each(&plan.commits, &groups);
-    let mut scrubbed: HashMap<u32, String> = HashMap::new();
     for (candidate, group) in candidates.iter_mut().zip(reach_of) {
         if let Some(g) = group {
-            // Ref names are input too: a branch can be named anything.
-            // Scrubbed once per ref: thousands of refs reach many groups.
-            candidate.refs = reached[g]
-                .iter()
-                .map(|&t| {
-                    scrubbed
-                        .entry(t)
-                        .or_insert_with(|| scrub(graph.tip_name(t)).into_owned())
-                        .clone()
-                })
-                .collect();
+            candidate.refs = reached[g].clone();
         }
     }
+    // Ref names are input too: a branch can be named anything. Indexes
+    // until versions are merged: thousands of refs reach many candidates.
+    let ref_names: Vec<String> = (0..graph.tip_count() as u32)
+        .map(|t| scrub(graph.tip_name(t)).into_owned())
+        .collect();
     let fruitful = candidates.iter().map(|c| c.blob).collect();
-    let mut findings = merge_versions(candidates, &located.in_head);
+    let mut findings = merge_versions(candidates, &located.in_head, &ref_names);
     sort_findings(&mut findings);
     Attributed {
         findings,
@@ -1633,7 +1628,11 @@ const MAX_EARLIER_LOCATIONS: usize = 10;
 /// it (what a maintainer must edit), else at the introducing version's, and
 /// lists where other versions held it. Then each secret learns in how many
 /// commits it appears anywhere and whether HEAD still holds it.
-fn merge_versions(candidates: Vec<Candidate>, head_blobs: &HashSet<Oid>) -> Vec<Finding> {
+fn merge_versions(
+    candidates: Vec<Candidate>,
+    head_blobs: &HashSet<Oid>,
+    ref_names: &[String],
+) -> Vec<Finding> {
     let mut secret_commits: HashMap<String, HashSet<u32>> = HashMap::new();
     let mut secrets_in_head: HashSet<String> = HashSet::new();
     for c in &candidates {
@@ -1663,13 +1662,20 @@ fn merge_versions(candidates: Vec<Candidate>, head_blobs: &HashSet<Oid>) -> Vec<
             (None, Some(_)) => std::cmp::Ordering::Greater,
             (None, None) => a.blob.cmp(&b.blob),
         });
-        let commits: HashSet<u32> = group
+        // Sorted and deduplicated rather than hashed: versions of a file
+        // kept for years share thousands of commits and refs.
+        let mut commits: Vec<u32> = group
             .iter()
             .flat_map(|c| c.commits.iter().copied())
             .collect();
-        let reach: BTreeSet<&str> = group
+        commits.sort_unstable();
+        commits.dedup();
+        let mut tips: Vec<u32> = group.iter().flat_map(|c| c.refs.iter().copied()).collect();
+        tips.sort_unstable();
+        tips.dedup();
+        let reach: BTreeSet<&str> = tips
             .iter()
-            .flat_map(|c| c.refs.iter().map(String::as_str))
+            .map(|&t| ref_names[t as usize].as_str())
             .collect();
         let summary = refs::summarise(reach.iter().copied());
         let on_branch = group.iter().any(|c| c.on_branch);

@@ -478,6 +478,11 @@ impl<'a> RefGraph<'a> {
         out
     }
 
+    /// How many refs [`RefGraph::tip_name`] names.
+    pub fn tip_count(&self) -> usize {
+        self.tips.len()
+    }
+
     /// The name of the ref at `tip` in [`RefGraph::refs_reaching_each`]'s
     /// answers.
     pub fn tip_name(&self, tip: u32) -> &'a str {
