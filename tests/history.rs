@@ -1318,6 +1318,16 @@ fn cache_replays_the_walk_of_an_unchanged_repository_with_the_same_findings() {
     assert!(reused(&json(&history(&repo, &["--cache", cache_arg]))));
 }
 
+/// The walk record of a `--cache` file, as JSON.
+fn walk_record(cache: &Path) -> Value {
+    let text = std::fs::read_to_string(cache).unwrap();
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("walk "))
+        .unwrap_or_else(|| panic!("no walk record in {text}"));
+    serde_json::from_str(line).unwrap()
+}
+
 /// `--cache` after new commits walks only them, and every finding
 /// (provenance included: introducing commit, refs reaching, still in HEAD,
 /// at HEAD) equals a full sweep's, through a new commit adding a secret, a
@@ -1381,6 +1391,33 @@ fn cache_walks_only_new_commits_with_the_findings_of_a_full_sweep() {
         );
         assert_eq!(cached["findings"], full["findings"], "{step}");
         assert_eq!(cached["warnings"], full["warnings"], "{step}");
+        // The grown record lists the commits, parents and times in the
+        // order a full walk records them. (Its count of blobs met, which
+        // only a note shows, counts again a blob met before elsewhere and
+        // now added at another path.)
+        let fresh = dir.path().join("fresh.cache");
+        let _ = std::fs::remove_file(&fresh);
+        history(&repo, &["--cache", fresh.to_str().unwrap()]);
+        let (grown, walked) = (walk_record(&cache), walk_record(&fresh));
+        for field in ["commits", "parents", "times", "walk_key", "base_key"] {
+            assert_eq!(grown[field], walked[field], "{step}: {field}");
+        }
+        // And the same placements, groups with findings and barren blobs.
+        let found = |record: &Value| -> std::collections::BTreeMap<String, Value> {
+            record["found"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| {
+                    let id = f["id"].as_str().unwrap().to_string();
+                    (
+                        id,
+                        serde_json::json!([f["placements"], f["groups"], f["barren"]]),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(found(&grown), found(&walked), "{step}");
         let replayed = json(&history(&repo, &["--cache", cache_arg]));
         assert!(
             note(&replayed, "walk over commits and trees was reused"),
