@@ -1332,8 +1332,9 @@ fn walk_record(cache: &Path) -> Value {
 /// (provenance included: introducing commit, refs reaching, still in HEAD,
 /// at HEAD) equals a full sweep's, through a new commit adding a secret, a
 /// new branch changing what a workflow's analysis reads, a merge, tags, the
-/// same bytes committed under a config file's name, a deleted branch and a
-/// force-push (both walked in full, with a note) and a rules change.
+/// same bytes committed under a config file's name, stashes (and a stash's
+/// reflog entry), deleted refs and a force-push (walked in full, with a
+/// note) and a rules change; the record it writes equals a full walk's.
 #[test]
 fn cache_walks_only_new_commits_with_the_findings_of_a_full_sweep() {
     let repo = Repo::new();
@@ -1475,6 +1476,20 @@ fn cache_walks_only_new_commits_with_the_findings_of_a_full_sweep() {
         "{full}"
     );
 
+    // Stashes: the stash and, once another is made, its reflog entry.
+    let stashed = fake_token("npm_", 154);
+    repo.write("src/f0.js", &js_with_token(&stashed));
+    repo.git(&["stash", "-q"]);
+    check("a stash", true);
+    repo.write("src/f0.js", "module.exports = 'zero';\n");
+    repo.git(&["stash", "-q"]);
+    let full = check("a second stash", true);
+    assert!(
+        findings(&full).iter().any(|f| f["path"] == "src/f0.js"),
+        "{full}"
+    );
+
+    repo.git(&["stash", "clear"]);
     repo.git(&["branch", "-q", "-D", "feature"]);
     repo.git(&["tag", "-d", "v0"]);
     repo.git(&["tag", "-d", "v1"]);
