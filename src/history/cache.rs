@@ -167,9 +167,12 @@ impl FoundBlob {
     }
 }
 
-/// A full-length hex object id.
+/// A full-length hex object id, SHA-1 or SHA-256 (a record of a
+/// SHA-256 repository names its commits with 64 digits).
 pub fn parse_id(hex: &str) -> Option<Oid> {
-    (hex.len() == 40).then(|| Oid::from_str(hex).ok())?
+    ObjectFormat::Sha1
+        .id_from_hex(hex)
+        .or_else(|| ObjectFormat::Sha256.id_from_hex(hex))
 }
 
 /// The bit of each kind of path.
