@@ -31,6 +31,11 @@
 #   cached     npmsweep history REPO --cache FILE --format json, the cache
 #              written by one untimed sweep first: the re-sweep of an
 #              unchanged repository (replays the recorded walk)
+#   grown      the same on a clone sharing REPO's objects (`git clone
+#              --mirror --shared`) after NEW_COMMITS (default 10) commits on
+#              HEAD's branch, each appending a line to one file, the cache
+#              written by one untimed sweep of the clone before them (walks
+#              only the new commits)
 # and prints best and median wall times, best CPU time (user + system, which
 # other work on the machine disturbs less than wall time), the sweep/floor
 # ratios and peak RSS (GNU time's maximum resident set size).
@@ -117,6 +122,30 @@ measure() {
 # Prime the cache the cached re-sweeps replay.
 "$bin" history "$target" --format json --cache "$out/history.cache" > /dev/null 2>&1 || true
 
+# NEW_COMMITS commits on HEAD's branch of a bare repository, each appending a
+# line to the last file of HEAD's tree (fixed author and dates).
+add_commits() {
+    local repo=$1 n=$2 index=$out/index head file blob tree commit i
+    head=$(git -C "$repo" symbolic-ref HEAD)
+    file=$(git -C "$repo" ls-tree -r --name-only "$head" | sed -n '$p')
+    GIT_INDEX_FILE=$index git -C "$repo" read-tree "$head"
+    for i in $(seq "$n"); do
+        blob=$({ git -C "$repo" cat-file blob "$head:$file"; echo "bench edit $i"; } | git -C "$repo" hash-object -w --stdin)
+        GIT_INDEX_FILE=$index git -C "$repo" update-index --cacheinfo "100644,$blob,$file"
+        tree=$(GIT_INDEX_FILE=$index git -C "$repo" write-tree)
+        commit=$(GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NAME=bench \
+            GIT_COMMITTER_EMAIL=bench@example.com GIT_AUTHOR_DATE="@$((2000000000 + i)) +0000" \
+            GIT_COMMITTER_DATE="@$((2000000000 + i)) +0000" \
+            git -C "$repo" commit-tree "$tree" -p "$head" -m "bench edit $i")
+        git -C "$repo" update-ref "$head" "$commit"
+    done
+}
+new_commits=${NEW_COMMITS:-10}
+grown=$out/grown.git
+git clone -q --mirror --shared "$target" "$grown"
+"$bin" history "$grown" --format json --cache "$out/grown-before.cache" > /dev/null 2>&1 || true
+add_commits "$grown" "$new_commits"
+
 for i in $(seq "$runs"); do
     echo "== run $i/$runs" >&2
     measure "$out/floor" git -C "$target" cat-file --batch-all-objects --batch --buffer
@@ -129,6 +158,8 @@ for i in $(seq "$runs"); do
     # (`--config-from`), which fails on a bare mirror at the time of writing.
     measure "$out/range" "$bin" history "$target" --range "$range" --format json --no-config
     measure "$out/cached" "$bin" history "$target" --format json --cache "$out/history.cache"
+    cp "$out/grown-before.cache" "$out/grown.cache"
+    measure "$out/grown" "$bin" history "$grown" --format json --cache "$out/grown.cache"
 done
 
 # One more sweep, to say what was found and skipped (the summary line).
@@ -142,6 +173,7 @@ read -r floor_best floor_median floor_rss floor_cpu < <(stats "$out/floor")
 read -r sweep_best sweep_median sweep_rss sweep_cpu < <(stats "$out/sweep")
 read -r range_best range_median range_rss range_cpu < <(stats "$out/range")
 read -r cached_best cached_median cached_rss cached_cpu < <(stats "$out/cached")
+read -r grown_best grown_median grown_rss grown_cpu < <(stats "$out/grown")
 ratio=$(awk -v a="$sweep_best" -v b="$floor_best" 'BEGIN { printf "%.2f", a / b }')
 cpu_ratio=$(awk -v a="$sweep_cpu" -v b="$floor_cpu" 'BEGIN { printf "%.2f", a / b }')
 
@@ -155,9 +187,10 @@ if [ -n "$kingfisher" ]; then
 fi
 printf '%-44s %8s %8s %8s %6s MB\n' "npmsweep history --range $range" "$range_best" "$range_median" "$range_cpu" "$range_rss"
 printf '%-44s %8s %8s %8s %6s MB\n' "npmsweep history --cache (unchanged repo)" "$cached_best" "$cached_median" "$cached_cpu" "$cached_rss"
+printf '%-44s %8s %8s %8s %6s MB\n' "  --cache, after $new_commits new commits" "$grown_best" "$grown_median" "$grown_cpu" "$grown_rss"
 echo "sweep / floor: ${ratio}x wall (best), ${cpu_ratio}x CPU (best)"
 cached_ratio=$(awk -v a="$cached_cpu" -v b="$sweep_cpu" 'BEGIN { printf "%.3f", a / b }')
-echo "cached re-sweep / sweep: ${cached_ratio}x CPU (best)"
+echo "cached re-sweep / sweep: ${cached_ratio}x CPU (best); after $new_commits new commits: $(awk -v a="$grown_cpu" -v b="$sweep_cpu" 'BEGIN { printf "%.3f", a / b }')x"
 echo "load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 [ -n "$kingfisher" ] && echo "sweep / kingfisher: $(awk -v a="$sweep_best" -v b="$kf_best" 'BEGIN { printf "%.2f", a / b }')x wall (best), $(awk -v a="$sweep_cpu" -v b="$kf_cpu" 'BEGIN { printf "%.2f", a / b }')x CPU (best)"
 echo "sweep summary: $summary"

@@ -1317,3 +1317,213 @@ fn cache_replays_the_walk_of_an_unchanged_repository_with_the_same_findings() {
     assert_eq!(sixth["findings"], expected);
     assert!(reused(&json(&history(&repo, &["--cache", cache_arg]))));
 }
+
+/// The walk record of a `--cache` file, as JSON.
+fn walk_record(cache: &Path) -> Value {
+    let text = std::fs::read_to_string(cache).unwrap();
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("walk "))
+        .unwrap_or_else(|| panic!("no walk record in {text}"));
+    serde_json::from_str(line).unwrap()
+}
+
+/// `--cache` after new commits walks only them, and every finding
+/// (provenance included: introducing commit, refs reaching, still in HEAD,
+/// at HEAD) equals a full sweep's, through a new commit adding a secret, a
+/// new branch changing what a workflow's analysis reads, a merge, tags, the
+/// same bytes committed under a config file's name, stashes (and a stash's
+/// reflog entry), deleted refs and a force-push (walked in full, with a
+/// note) and a rules change; the record it writes equals a full walk's.
+#[test]
+fn cache_walks_only_new_commits_with_the_findings_of_a_full_sweep() {
+    let repo = Repo::new();
+    let (first, second, on_branch) = (
+        fake_token("npm_", 151),
+        fake_token("npm_", 152),
+        fake_token("npm_", 153),
+    );
+    for n in 0..10 {
+        repo.write(&format!("src/f{n}.js"), &format!("module.exports = {n};\n"));
+    }
+    repo.write("config.js", &js_with_token(&first));
+    repo.write(
+        "package.json",
+        "{\"name\": \"p\", \"scripts\": {\"release\": \"npm publish\", \"build\": \"tsc\"}}\n",
+    );
+    repo.write(
+        ".github/workflows/release.yml",
+        "on: push\njobs:\n  r:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm run release\n",
+    );
+    // Reads package.json and finds nothing, until a branch makes its
+    // build publish.
+    repo.write(
+        ".github/workflows/ci.yml",
+        "on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm run build\n",
+    );
+    let literal = expand_templates("//registry.npmjs.org/:_authToken={{uuid}}\n");
+    repo.write("docs/example.txt", &literal);
+    repo.commit("init");
+    // More versions of the file the workflows' analyses read than
+    // attribution analyses apart (past 16 groups the rest share one).
+    for i in 0..17 {
+        repo.write(
+            "package.json",
+            &format!(
+                "{{\"name\": \"p\", \"scripts\": {{\"release\": \"npm publish\", \"build\": \"tsc -p v{i}\"}}}}\n"
+            ),
+        );
+        repo.commit(&format!("build {i}"));
+    }
+    let dir = TempDir::new().unwrap();
+    let cache = dir.path().join("history.cache");
+    let cache_arg = cache.to_str().unwrap();
+    let note = |doc: &Value, what: &str| doc["notes"].to_string().contains(what);
+    // A cached sweep (expected to walk only new commits or not) against a
+    // full one, then a replay of what it recorded.
+    let check = |step: &str, incremental: bool| {
+        let full = json(&history(&repo, &[]));
+        let cached = json(&history(&repo, &["--cache", cache_arg]));
+        assert_eq!(
+            note(&cached, "only the new commit(s) were walked"),
+            incremental,
+            "{step}: {}",
+            cached["notes"]
+        );
+        assert_eq!(cached["findings"], full["findings"], "{step}");
+        assert_eq!(cached["warnings"], full["warnings"], "{step}");
+        // The grown record lists the commits, parents and times in the
+        // order a full walk records them. (Its count of blobs met, which
+        // only a note shows, counts again a blob met before elsewhere and
+        // now added at another path.)
+        let fresh = dir.path().join("fresh.cache");
+        let _ = std::fs::remove_file(&fresh);
+        history(&repo, &["--cache", fresh.to_str().unwrap()]);
+        let (grown, walked) = (walk_record(&cache), walk_record(&fresh));
+        for field in ["commits", "parents", "times", "walk_key", "base_key"] {
+            assert_eq!(grown[field], walked[field], "{step}: {field}");
+        }
+        // And the same placements, groups with findings and barren blobs.
+        let found = |record: &Value| -> std::collections::BTreeMap<String, Value> {
+            record["found"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| {
+                    let id = f["id"].as_str().unwrap().to_string();
+                    (
+                        id,
+                        serde_json::json!([f["placements"], f["groups"], f["barren"]]),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(found(&grown), found(&walked), "{step}");
+        let replayed = json(&history(&repo, &["--cache", cache_arg]));
+        assert!(
+            note(&replayed, "walk over commits and trees was reused"),
+            "{step}: {}",
+            replayed["notes"]
+        );
+        assert_eq!(replayed["findings"], full["findings"], "{step}");
+        full
+    };
+    let first_sweep = json(&history(&repo, &["--cache", cache_arg]));
+    assert_eq!(token_findings(&first_sweep).len(), 1);
+
+    repo.write("src/f1.js", &js_with_token(&second));
+    repo.commit("a new commit on main adds a secret");
+    let full = check("new commit", true);
+    assert_eq!(token_findings(&full).len(), 2);
+
+    // A branch whose package.json releases no more but builds by
+    // publishing: the unchanged workflows are judged against other files
+    // in its commits (one of them found nothing before).
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write(
+        "package.json",
+        "{\"name\": \"p\", \"scripts\": {\"release\": \"echo no\", \"build\": \"npm publish\"}}\n",
+    );
+    repo.write("feature.js", &js_with_token(&on_branch));
+    repo.commit("feature: no publish, a secret");
+    repo.git(&["checkout", "-q", "main"]);
+    let full = check("new branch", true);
+    assert_eq!(token_findings(&full).len(), 3);
+    assert!(
+        findings(&full)
+            .iter()
+            .any(|f| f["path"] == ".github/workflows/ci.yml"),
+        "{full}"
+    );
+
+    repo.write("src/f2.js", "module.exports = 'two';\n");
+    repo.commit("main moves on");
+    repo.git(&["merge", "-q", "--no-ff", "-m", "merge feature", "feature"]);
+    repo.clock.set(repo.clock.get() + 1);
+    check("merge", true);
+
+    repo.git(&["tag", "v1"]);
+    repo.git(&["tag", "-a", "-m", "annotated", "v0", "HEAD~2"]);
+    check("tags", true);
+
+    // The bytes of a clean text file, now an .npmrc: the .npmrc analyser
+    // finds them, in every commit holding them there.
+    repo.write("pkg/.npmrc", &literal);
+    repo.commit("the example becomes a config");
+    let full = check("same bytes, new kind of path", true);
+    assert!(
+        findings(&full).iter().any(|f| f["path"] == "pkg/.npmrc"),
+        "{full}"
+    );
+
+    // Stashes: the stash and, once another is made, its reflog entry.
+    let stashed = fake_token("npm_", 154);
+    repo.write("src/f0.js", &js_with_token(&stashed));
+    repo.git(&["stash", "-q"]);
+    check("a stash", true);
+    repo.write("src/f0.js", "module.exports = 'zero';\n");
+    repo.git(&["stash", "-q"]);
+    let full = check("a second stash", true);
+    assert!(
+        findings(&full).iter().any(|f| f["path"] == "src/f0.js"),
+        "{full}"
+    );
+
+    repo.git(&["stash", "clear"]);
+    repo.git(&["branch", "-q", "-D", "feature"]);
+    repo.git(&["tag", "-d", "v0"]);
+    repo.git(&["tag", "-d", "v1"]);
+    repo.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    repo.write("src/f3.js", "module.exports = 'three';\n");
+    repo.commit("after a force-push");
+    let cached = json(&history(&repo, &["--cache", cache_arg]));
+    assert!(
+        note(&cached, "no longer reachable from any ref"),
+        "{}",
+        cached["notes"]
+    );
+    check("after the fall-back", false);
+
+    // Other rules or options: every blob is read again, walked in full.
+    std::fs::write(
+        repo.path.join("npmsweep.toml"),
+        "credential-names = [\"ACME_TOKEN\"]\n",
+    )
+    .unwrap();
+    let cached = json(&history(&repo, &["--cache", cache_arg]));
+    assert!(
+        note(&cached, "written for other rules"),
+        "{}",
+        cached["notes"]
+    );
+    assert_eq!(cached["findings"], json(&history(&repo, &[]))["findings"]);
+    std::fs::remove_file(repo.path.join("npmsweep.toml")).unwrap();
+    repo.write("src/f4.js", "module.exports = 'four';\n");
+    repo.commit("one more");
+    // The sweep with other options recorded under its own key: this one
+    // (default options) walks in full again, then grows again.
+    check("rules back", false);
+    repo.write("src/f5.js", &js_with_token(&second));
+    repo.commit("and another");
+    check("and grows again", true);
+}

@@ -608,6 +608,14 @@ fn cache_purge_plan_and_damage_work_in_a_sha256_repository() {
             second["summary"]
         );
         assert_eq!(second["findings"], first["findings"]);
+        assert!(
+            second["notes"]
+                .to_string()
+                .contains("walk over commits and trees was reused"),
+            "{name}: {}",
+            second["notes"]
+        );
+        assert_eq!(second["warnings"], first["warnings"], "{name}");
         let text = std::fs::read_to_string(cache).unwrap();
         let id_len = if name == "long" { 64 } else { 40 };
         assert!(

@@ -16,8 +16,10 @@
 //! commit) holding them. It is replayed only when nothing the walk depends
 //! on has changed — the same refs at the same targets, HEAD, shallow
 //! boundary and size limit, recorded as a hash — so a re-sweep of an
-//! unchanged repository reads neither trees nor clean blobs. Any change is a
-//! full walk (still skipping blobs swept clean), which records anew.
+//! unchanged repository reads neither trees nor clean blobs. The record also
+//! keeps the commit graph (parents as indexes, committer times), so a replay
+//! reads no commit for "reachable from", and a sweep after new commits walks
+//! only those ([`super::incremental`]).
 
 use super::object_format::ObjectFormat;
 use crate::detect::{DetectOptions, FileKind};
@@ -29,9 +31,11 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-const HEADER: &str = "npmsweep history cache v2";
-/// Files of the first format (clean blobs only) are still read.
-const HEADER_V1: &str = "npmsweep history cache v1";
+const HEADER: &str = "npmsweep history cache v3";
+/// Files of earlier formats: their clean blobs are still used (the key
+/// decides whether they apply), their walk record is not (v2 had no commit
+/// graph): the next sweep walks in full and records anew.
+const OLDER_HEADERS: [&str; 2] = ["npmsweep history cache v1", "npmsweep history cache v2"];
 
 /// Clean blobs of earlier sweeps: id → kinds of path analysed (a bit mask),
 /// and what the last full walk found.
@@ -39,6 +43,8 @@ const HEADER_V1: &str = "npmsweep history cache v1";
 pub struct SweepCache {
     clean: HashMap<Oid, u32>,
     pub walk: Option<WalkRecord>,
+    /// The file held a walk record of an older format, ignored.
+    pub older_walk: bool,
 }
 
 /// What a full walk of every ref found, to be replayed while its
@@ -47,8 +53,20 @@ pub struct SweepCache {
 pub struct WalkRecord {
     /// Hash of everything the walk's outcome depends on besides the rules.
     pub walk_key: String,
+    /// Hash of what it depends on besides the rules and the refs (shallow
+    /// boundary, grafts, size limit): with the same one, a walk after new
+    /// commits may start from this record.
+    pub base_key: String,
     /// Commits walked, in walk order (provenance refers to them by index).
     pub commits: Vec<String>,
+    /// Committer time of each commit (the walk's order follows it).
+    pub times: Vec<i64>,
+    /// Parents of each commit among `commits`, as indexes.
+    pub parents: Vec<Vec<u32>>,
+    /// A ref named a tree or a blob, not a commit: the record cannot say
+    /// what only that ref reached, so it is only replayed unchanged.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub other_tips: bool,
     /// Unique blobs the walk met.
     pub blobs: u64,
     /// Blobs with findings (or whose analysis read other files).
@@ -74,6 +92,18 @@ pub struct FoundBlob {
     /// other files): with the same objects a replay skips it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub barren: bool,
+    /// Path → the groups of commits whose analysis gave findings there
+    /// (indexes into `commits`; one empty list: the path's only group,
+    /// all its commits; no list: none did). Attribution splits a path's
+    /// commits into groups agreeing on the files its analysis read; a
+    /// replay analyses only these again.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub groups: BTreeMap<String, Vec<Vec<u32>>>,
+    /// Its first analysis gave warnings: a replay reads it again to give
+    /// them again (the others are known to have findings and are only
+    /// attributed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub warned: bool,
 }
 
 /// Every kind, to read kinds back by name. A kind missing here makes a
@@ -107,6 +137,8 @@ impl FoundBlob {
                 .collect(),
             placements,
             barren: false,
+            groups: BTreeMap::new(),
+            warned: false,
         }
     }
 
@@ -135,9 +167,12 @@ impl FoundBlob {
     }
 }
 
-/// A full-length hex object id.
+/// A full-length hex object id, SHA-1 or SHA-256 (a record of a
+/// SHA-256 repository names its commits with 64 digits).
 pub fn parse_id(hex: &str) -> Option<Oid> {
-    (hex.len() == 40).then(|| Oid::from_str(hex).ok())?
+    ObjectFormat::Sha1
+        .id_from_hex(hex)
+        .or_else(|| ObjectFormat::Sha256.id_from_hex(hex))
 }
 
 /// The bit of each kind of path.
@@ -183,16 +218,23 @@ pub fn load(path: &Path, key: &str) -> Loaded {
         return Loaded::Unusable("not an npmsweep history cache (not text)".into());
     };
     let mut lines = text.lines();
-    if !matches!(lines.next(), Some(HEADER | HEADER_V1)) {
-        return Loaded::Unusable("not an npmsweep history cache (unknown header)".into());
-    }
+    let older = match lines.next() {
+        Some(HEADER) => false,
+        Some(header) if OLDER_HEADERS.contains(&header) => true,
+        _ => return Loaded::Unusable("not an npmsweep history cache (unknown header)".into()),
+    };
     let Some(file_key) = lines.next().and_then(|l| l.strip_prefix("key ")) else {
         return Loaded::Unusable("damaged: no key line".into());
     };
     let mut clean = HashMap::new();
     let mut walk = None;
+    let mut older_walk = false;
     for (n, line) in lines.enumerate() {
         if let Some(json) = line.strip_prefix("walk ") {
+            if older {
+                older_walk = true;
+                continue;
+            }
             match serde_json::from_str::<WalkRecord>(json) {
                 Ok(record) if walk.is_none() => walk = Some(record),
                 _ => return Loaded::Unusable(format!("damaged at line {}", n + 3)),
@@ -216,7 +258,11 @@ pub fn load(path: &Path, key: &str) -> Loaded {
         }
     }
     if file_key == key {
-        Loaded::Ready(SweepCache { clean, walk })
+        Loaded::Ready(SweepCache {
+            clean,
+            walk,
+            older_walk,
+        })
     } else {
         Loaded::Stale(SweepCache::default())
     }
@@ -228,6 +274,11 @@ impl SweepCache {
         self.clean
             .get(&id)
             .is_some_and(|cached| kinds_mask(kinds) & !cached == 0)
+    }
+
+    /// Swept clean before under some kind of path (not necessarily all).
+    pub fn was_seen(&self, id: Oid) -> bool {
+        self.clean.contains_key(&id)
     }
 
     pub fn record_clean(&mut self, id: Oid, mask: u32) {
@@ -312,7 +363,11 @@ mod tests {
         let token = crate::token::fake_token("npm_", 7);
         let record = |file: &str| WalkRecord {
             walk_key: "w".into(),
+            base_key: "b".into(),
             commits: vec!["0123456789abcdef0123456789abcdef01234567".into()],
+            times: vec![0],
+            parents: vec![Vec::new()],
+            other_tips: false,
             blobs: 1,
             found: vec![FoundBlob {
                 id: "89abcdef0123456789abcdef0123456789abcdef".into(),
@@ -320,6 +375,8 @@ mod tests {
                 seen_as: vec![("Other".into(), file.into())],
                 placements: BTreeMap::from([(file.to_string(), vec![0])]),
                 barren: false,
+                groups: BTreeMap::new(),
+                warned: false,
             }],
             unread: Vec::new(),
             notes: Vec::new(),
@@ -363,6 +420,33 @@ mod tests {
             load(&dir.path().join("none"), "k1"),
             Loaded::Ready(c) if c.is_empty()
         ));
+    }
+
+    /// A file of the previous format: its clean blobs still count, its walk
+    /// record (no commit graph) is ignored and said so, never replayed.
+    #[test]
+    fn an_older_walk_record_is_ignored_and_its_clean_blobs_kept() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("cache");
+        let id = "0123456789abcdef0123456789abcdef01234567";
+        std::fs::write(
+            &path,
+            format!("npmsweep history cache v2\nkey k\n{id} 1\nwalk {{\"walk_key\":\"w\"}}\n"),
+        )
+        .unwrap();
+        let Loaded::Ready(loaded) = load(&path, "k") else {
+            panic!("not ready")
+        };
+        assert!(loaded.walk.is_none());
+        assert!(loaded.older_walk);
+        assert!(loaded.was_seen(Oid::from_str(id).unwrap()));
+        // Written back in the current format.
+        loaded.save(&path, "k").unwrap();
+        let Loaded::Ready(again) = load(&path, "k") else {
+            panic!("not ready")
+        };
+        assert!(!again.older_walk);
+        assert!(std::fs::read_to_string(&path).unwrap().starts_with(HEADER));
     }
 
     /// A SHA-256 repository's blobs are cached by their 64-digit ids; the

@@ -12,6 +12,7 @@
 
 pub mod cache;
 pub mod head;
+pub mod incremental;
 pub mod loose;
 pub mod object_format;
 pub mod pack;
@@ -263,16 +264,34 @@ fn sweep_repository(
         && matches!(options.selection, Selection::AllRefs)
         && !options.all_objects
         && damaged.is_empty();
+    if sweep_cache.older_walk
+        && let Some(path) = &options.cache
+    {
+        cache_problems.1.push(format!(
+            "cache {}: its walk record is of an older format; history is walked in full and recorded anew",
+            path.display()
+        ));
+    }
     let mut replay = match sweep_cache.walk.take() {
         Some(record) if recordable => {
-            replay_walk(repo, options, &damaged, record, &mut cache_problems.0)
+            replay_walk(repo, options, &damaged, record, &mut cache_problems)
         }
         _ => None,
     };
     let cached = AtomicU64::new(replay.as_ref().map_or(0, |r| r.clean));
     let newly_clean = Mutex::new(Vec::new());
-    let found = Mutex::new(Vec::new());
+    // Blobs a replay knows to have findings are attributed without being
+    // swept again (same bytes, same rules: same findings).
+    let found = Mutex::new(
+        replay
+            .as_ref()
+            .map_or(Vec::new(), |r| r.known_found.clone()),
+    );
+    // Found blobs whose analysis warned: a replay reads them again.
+    let warned = Mutex::new(HashSet::new());
     let warnings = Mutex::new(Vec::new());
+    // Blobs of the new commits that the record already lists.
+    let duplicates = Mutex::new(HashSet::new());
     let visit = |index: usize, blob: &BlobToScan, bytes: &[u8], odb: &git2::Odb| {
         let files = blob.root.map(|root| GitTree {
             odb,
@@ -295,6 +314,7 @@ fn sweep_repository(
                 .push((blob.id, cache::kinds_mask(&blob.kinds())));
         }
         if !d.warnings.is_empty() {
+            warned.lock().expect("warned lock").insert(index);
             // Name the version: one path has many blobs in history.
             let short = &blob.id.to_string()[..12];
             warnings.lock().expect("warnings lock").extend(
@@ -319,15 +339,48 @@ fn sweep_repository(
         .then(|| pack::Packs::open(&objects_dir, format));
     let replayed_plan = replay.as_mut().map(|r| std::mem::take(&mut r.plan));
     let (plan, read) = match replayed_plan {
-        Some(plan) => source::read_while(
+        Some(mut plan) => source::read_while(
             repo.path(),
             threads,
             options.max_file_size,
             |sink| {
-                progress.planned(plan.blobs.len() as u64);
-                let all: Batch = plan.blobs.iter().cloned().enumerate().collect();
-                for chunk in all.chunks(64) {
+                let replay = replay
+                    .as_ref()
+                    .expect("a replayed plan comes from a replay");
+                let known: HashSet<usize> = replay.known_found.iter().copied().collect();
+                let again: Batch = plan
+                    .blobs
+                    .iter()
+                    .cloned()
+                    .enumerate()
+                    .filter(|(i, _)| !known.contains(i))
+                    .collect();
+                progress.planned(again.len() as u64);
+                for chunk in again.chunks(64) {
                     sink(chunk.to_vec());
+                }
+                if let Some(grown) = &replay.grown {
+                    // Only what the new commits add or change: not swept
+                    // clean before, not already known from the record.
+                    let offset = plan.blobs.len();
+                    let recorded: HashSet<Oid> = plan.blobs.iter().map(|b| b.id).collect();
+                    let new =
+                        source::plan_changes(repo, &grown.new, &damaged, &mut |mut batch| {
+                            let mut clean = 0;
+                            batch.retain(|(_, b)| {
+                                let skip = sweep_cache.is_clean(b.id, &b.kinds());
+                                clean += u64::from(skip);
+                                !skip && !recorded.contains(&b.id)
+                            });
+                            cached.fetch_add(clean, AtomicOrdering::Relaxed);
+                            if batch.is_empty() {
+                                return;
+                            }
+                            progress.planned(batch.len() as u64);
+                            sink(batch.into_iter().map(|(i, b)| (i + offset, b)).collect());
+                        })?;
+                    *duplicates.lock().expect("duplicates lock") =
+                        incremental_merge(&mut plan, new);
                 }
                 Ok(plan)
             },
@@ -417,6 +470,8 @@ fn sweep_repository(
     // recorded and tried again on every replay.
     let walk_complete = plan.stats.warnings.is_empty() && plan.stats.skipped == 0;
     let walk_notes = plan.stats.notes.clone();
+    let duplicates = duplicates.into_inner().expect("duplicates lock");
+    let warned = warned.into_inner().expect("warned lock");
 
     let mut found = found.into_inner().expect("found lock");
     found.sort_unstable();
@@ -431,43 +486,116 @@ fn sweep_repository(
     stats.warnings.extend(loose_warnings);
     stats.warnings.extend(cache_problems.0);
     stats.notes.extend(cache_problems.1);
-    let keep_placements = recordable && replay.is_none() && walk_complete;
+    let grown = replay.as_ref().is_some_and(|r| r.grown.is_some());
+    let keep_placements = recordable && (replay.is_none() || grown) && walk_complete;
     let replayed_walk = replay.is_some();
-    let replayed_placements = replay.as_mut().map(|r| std::mem::take(&mut r.placements));
-    let (findings, placements, fruitful) = attribute(
+    // The commit graph of every ref, from the walk or its record: the ref
+    // graph need not read every commit again.
+    let (parents, times) = match replay.as_mut() {
+        Some(r) => (
+            Some(std::mem::take(&mut r.parents)),
+            std::mem::take(&mut r.times),
+        ),
+        None if matches!(options.selection, Selection::AllRefs) && !options.all_objects => (
+            parent_indexes(&plan),
+            plan.commit_links.iter().map(|(t, _)| *t).collect(),
+        ),
+        None => (None, Vec::new()),
+    };
+    let mut replayed_placements = replay.as_mut().map(|r| std::mem::take(&mut r.placements));
+    let mut attributed = found.clone();
+    let mut set_aside = Placements::new();
+    let mut recorded_groups = replay.as_mut().map(|r| std::mem::take(&mut r.groups));
+    if let Some(r) = replay.as_ref()
+        && let Some(grown) = &r.grown
+        && let Some(placements) = replayed_placements.as_mut()
+        && let Some(groups) = recorded_groups.as_mut()
+    {
+        attributed = place_in_new_commits(
+            repo,
+            &plan,
+            &found,
+            &damaged,
+            r,
+            grown,
+            placements,
+            groups,
+            &mut set_aside,
+            &sweep_cache,
+        );
+    }
+    // Known to have findings: attributed (read once more) without being
+    // swept again.
+    if let Some(r) = &replay {
+        let known: HashSet<usize> = r.known_found.iter().copied().collect();
+        stats.items += attributed.iter().filter(|i| known.contains(i)).count() as u64;
+    }
+    let Attributed {
+        findings,
+        mut placements,
+        groups,
+        fruitful,
+    } = attribute(
         repo,
         &plan,
-        &found,
+        &attributed,
         &damaged,
         detect,
         replayed_placements,
+        recorded_groups.as_ref(),
         keep_placements,
+        parents.as_deref(),
         &mut stats,
     );
+    placements.extend(set_aside);
     if let Some(path) = &options.cache {
         let newly = record_clean(&mut sweep_cache, &plan, &found, newly_clean);
         // A replay that read nothing new leaves the file as it is.
-        let unchanged = replay.is_some() && newly == 0;
-        sweep_cache.walk = match replay {
-            Some(replay) => Some(replay.record),
-            None if keep_placements => Some(record_walk(
+        let unchanged = replay.as_ref().is_some_and(|r| r.grown.is_none()) && newly == 0;
+        // After new commits, an approximation: a blob the recorded walk met
+        // at one path and a new commit adds at another counts twice (the
+        // record does not list clean blobs); only a note shows the count.
+        let met = match &replay {
+            Some(r) => r.met_before + (plan.blobs.len() - r.listed - duplicates.len()) as u64,
+            None => plan.blobs.len() as u64,
+        };
+        let new_commits = replay
+            .as_ref()
+            .and_then(|r| r.grown.as_ref())
+            .map(|g| g.new.len());
+        sweep_cache.walk = match (replay, parents) {
+            (Some(replay), _) if replay.record.is_some() => replay.record,
+            (_, Some(parents)) if keep_placements => Some(record_walk(
                 repo,
                 options,
                 &plan,
-                &found,
-                placements,
-                &fruitful,
-                walk_notes,
+                Walked {
+                    found: &found,
+                    placements,
+                    groups,
+                    fruitful: &fruitful,
+                    notes: walk_notes,
+                    parents,
+                    times,
+                    warned: &warned,
+                    duplicates: &duplicates,
+                    met,
+                },
                 &sweep_cache,
             )),
-            None => None,
+            _ => None,
         };
         if !unchanged && let Err(e) = sweep_cache.save(path, &cache_key) {
             stats
                 .warnings
                 .push(format!("{e}; the next sweep will read every blob again"));
         }
-        if replayed_walk {
+        if let Some(n) = new_commits {
+            stats.notes.push(format!(
+                "refs changed since the sweep recorded in the cache {}: only the new commit(s) were walked ({n})",
+                path.display()
+            ));
+        } else if replayed_walk {
             stats.notes.push(format!(
                 "no ref changed since the sweep recorded in the cache {}: its walk over commits and trees was reused",
                 path.display()
@@ -623,8 +751,9 @@ struct Candidate {
     /// HEAD holds the blob with this analysis (for a workflow judged with
     /// its commit's package.json: HEAD is among `commits`).
     holds_head: bool,
-    /// Every ref reaching it (summarised only once versions are merged).
-    refs: Vec<String>,
+    /// Every ref reaching it, as indexes into the sweep's ref names
+    /// (summarised only once versions are merged).
+    refs: Vec<u32>,
     /// Its (blob, path) is in HEAD's tree.
     at_head: bool,
     /// A branch or tag (not only a pull-request ref) reaches a commit
@@ -735,12 +864,15 @@ fn attribute(
     damaged: &loose::Damaged,
     detect: &DetectOptions,
     replayed: Option<Placements>,
+    recorded_groups: Option<&Groups>,
     keep_placements: bool,
+    parents: Option<&[Vec<u32>]>,
     stats: &mut SourceStats,
-) -> (Vec<Finding>, Placements, HashSet<Oid>) {
+) -> Attributed {
     let mut kept = Placements::new();
+    let mut kept_groups = Groups::new();
     if found.is_empty() {
-        return (Vec::new(), kept, HashSet::new());
+        return Attributed::default();
     }
     let odb = match repo.odb() {
         Ok(o) => o,
@@ -749,7 +881,7 @@ fn attribute(
                 "cannot reopen the object database: {}",
                 e.message()
             ));
-            return (Vec::new(), kept, HashSet::new());
+            return Attributed::default();
         }
     };
     let found_ids: HashSet<Oid> = found.iter().map(|&i| plan.blobs[i].id).collect();
@@ -773,7 +905,10 @@ fn attribute(
         Some(i)
     };
 
-    let graph = provenance::RefGraph::load(repo, &plan.refs, damaged);
+    let graph = match parents {
+        Some(parents) => provenance::RefGraph::from_parents(&plan.commits, parents, &plan.refs),
+        None => provenance::RefGraph::load(repo, &plan.refs, damaged),
+    };
     // "Introduced in" prefers what branches and tags reach: a commit reachable
     // only from a pull-request ref may never have been merged (or was
     // rewritten before merging), and names nothing a maintainer can fix.
@@ -794,6 +929,21 @@ fn attribute(
                 {
                     continue;
                 }
+                any = true;
+                // A replay knows that no analysis at this path found anything.
+                let idle = recorded_groups
+                    .and_then(|g| g.get(&blob.id))
+                    .and_then(|paths| paths.get(&path))
+                    .is_some_and(Vec::is_empty);
+                if idle {
+                    if keep_placements {
+                        kept_groups
+                            .entry(blob.id)
+                            .or_default()
+                            .insert(path, Vec::new());
+                    }
+                    continue;
+                }
                 let branch_commits: Vec<u32> = commits
                     .iter()
                     .copied()
@@ -807,7 +957,6 @@ fn attribute(
                 .and_then(&mut info);
                 let on_branch = !branch_commits.is_empty();
                 places.push((index, path, commits, intro, on_branch));
-                any = true;
             }
         }
         if !any {
@@ -855,8 +1004,28 @@ fn attribute(
         // on every file it read (the same reads give the same result).
         let mut remaining = commits.clone();
         let mut groups = 0;
+        // A replay knows the groups with findings (the others gave none).
+        let mut known: Option<std::collections::VecDeque<Vec<u32>>> = recorded_groups
+            .and_then(|g| g.get(&blob.id))
+            .and_then(|paths| paths.get(&path))
+            .map(|list| list.iter().cloned().collect());
+        let mut fruitful_groups = Vec::new();
+        let mut capped = false;
         loop {
-            let root = match remaining.first() {
+            let forced = match known.as_mut() {
+                Some(queue) => match queue.pop_front() {
+                    // Empty: the path's only group, all its commits.
+                    Some(g) if g.is_empty() => Some((commits.clone(), false)),
+                    Some(g) => Some((g, true)),
+                    None => break,
+                },
+                None => None,
+            };
+            let first = match &forced {
+                Some((group, _)) => group.first(),
+                None => remaining.first(),
+            };
+            let root = match first {
                 Some(&c) => lookups.root(repo, plan, c),
                 None => blob.root,
             };
@@ -880,8 +1049,16 @@ fn attribute(
             let detected = scan::detect_item(&item, detect).findings;
             let consulted = recording.map(Recording::into_paths).unwrap_or_default();
             groups += 1;
+            let computed = forced.is_none();
             let group: Vec<u32> = match (&files, consulted.is_empty()) {
-                (Some(files), false) if groups < MAX_TREE_GROUPS => {
+                _ if !computed => Vec::new(),
+                (Some(_), false) if groups >= MAX_TREE_GROUPS => {
+                    // The rest share this analysis: which commits they are
+                    // depends on the order met, so not recorded.
+                    capped = true;
+                    std::mem::take(&mut remaining)
+                }
+                (Some(files), false) => {
                     let key = |lookups: &mut TreeLookups, root: Oid| -> Vec<Option<Oid>> {
                         consulted
                             .iter()
@@ -905,7 +1082,13 @@ fn attribute(
             };
             // The whole path's introduction when nothing was split off;
             // a group's own otherwise (preferring what branches reach).
-            let split = !(groups == 1 && remaining.is_empty());
+            let (group, split) = match forced {
+                Some(known) => known,
+                None => (group, !(groups == 1 && remaining.is_empty())),
+            };
+            if keep_placements && !detected.is_empty() {
+                fruitful_groups.push(if split { group.clone() } else { Vec::new() });
+            }
             let (intro, on_branch) = if split {
                 let branch_commits: Vec<u32> = group
                     .iter()
@@ -963,9 +1146,15 @@ fn attribute(
                 });
                 reach_of.push(reach);
             }
-            if remaining.is_empty() {
+            if computed && remaining.is_empty() {
                 break;
             }
+        }
+        if keep_placements && !capped {
+            kept_groups
+                .entry(blob.id)
+                .or_default()
+                .insert(path, fruitful_groups);
         }
     }
     let groups: Vec<&[u32]> = reach_groups
@@ -975,99 +1164,354 @@ fn attribute(
     let reached = graph.refs_reaching_each(&plan.commits, &groups);
     for (candidate, group) in candidates.iter_mut().zip(reach_of) {
         if let Some(g) = group {
-            // Ref names are input too: a branch can be named anything.
-            candidate.refs = reached[g]
-                .iter()
-                .map(|&t| scrub(graph.tip_name(t)).into_owned())
-                .collect();
+            candidate.refs = reached[g].clone();
         }
     }
+    // Ref names are input too: a branch can be named anything. Indexes
+    // until versions are merged: thousands of refs reach many candidates.
+    let ref_names: Vec<String> = (0..graph.tip_count() as u32)
+        .map(|t| scrub(graph.tip_name(t)).into_owned())
+        .collect();
     let fruitful = candidates.iter().map(|c| c.blob).collect();
-    let mut findings = merge_versions(candidates, &located.in_head);
+    let mut findings = merge_versions(candidates, &located.in_head, &ref_names);
     sort_findings(&mut findings);
-    (findings, kept, fruitful)
+    Attributed {
+        findings,
+        placements: kept,
+        groups: kept_groups,
+        fruitful,
+    }
 }
 
 /// Found blob → path → indices into [`Plan::commits`] of commits holding it there.
 type Placements = HashMap<Oid, std::collections::BTreeMap<String, Vec<u32>>>;
 
-/// The last walk, ready to be replayed.
+/// Found blob → path → the groups of commits whose analysis found something
+/// there (see [`cache::FoundBlob::groups`]).
+type Groups = HashMap<Oid, std::collections::BTreeMap<String, Vec<Vec<u32>>>>;
+
+/// What attribution gives: findings, and for the record where the found
+/// blobs are, which groups gave findings, which blobs gave any.
+#[derive(Default)]
+struct Attributed {
+    findings: Vec<Finding>,
+    placements: Placements,
+    groups: Groups,
+    fruitful: HashSet<Oid>,
+}
+
+/// The last walk, ready to be replayed (unchanged repository) or grown by
+/// new commits.
 struct Replay {
     plan: Plan,
     placements: Placements,
+    /// Groups with findings of each found blob's paths.
+    groups: Groups,
     /// Blobs the walk met that are not read again (swept clean before).
     clean: u64,
-    /// Kept as it is for the next sweep.
-    record: cache::WalkRecord,
+    /// Kept as it is for the next sweep (`None` when grown: recorded anew).
+    record: Option<cache::WalkRecord>,
+    /// Indexes in `plan.blobs` of blobs known to have findings: attributed,
+    /// not swept again.
+    known_found: Vec<usize>,
+    /// Parents of each of `plan.commits`, as indexes.
+    parents: Vec<Vec<u32>>,
+    /// Committer time of each of `plan.commits` (only when grown).
+    times: Vec<i64>,
+    /// After new commits: the grown walk.
+    grown: Option<incremental::Grown>,
+    /// Found blobs whose attribution found nothing (only listed when grown).
+    barren: HashSet<Oid>,
+    /// `plan.blobs[..listed]` come from the record.
+    listed: usize,
+    /// Unique blobs the recorded walk met.
+    met_before: u64,
 }
 
-/// The recorded walk, if nothing it depends on changed since: same refs at
-/// the same targets (and HEAD, shallow boundary, grafts, size limit). A
-/// record that does not parse is a warning and a full walk.
+/// The recorded walk, if nothing it depends on changed since (same refs at
+/// the same targets, HEAD, shallow boundary, grafts, size limit), or grown
+/// by the commits added since when only refs moved forward. A record that
+/// does not parse is a warning and a full walk; one that cannot be grown
+/// (a recorded commit no ref reaches any more) a note and a full walk.
 fn replay_walk(
     repo: &Repository,
     options: &HistoryOptions,
     damaged: &loose::Damaged,
     record: cache::WalkRecord,
-    warnings: &mut Vec<String>,
+    problems: &mut (Vec<String>, Vec<String>),
 ) -> Option<Replay> {
     let (refs, ref_stats) = source::ref_tips(repo, damaged).ok()?;
-    if !ref_stats.warnings.is_empty() || record.walk_key != walk_key(repo, &refs, options) {
+    if !ref_stats.warnings.is_empty() {
         return None;
     }
+    let unchanged = record.walk_key == walk_key(repo, &refs, options);
+    if !unchanged && (record.base_key != base_key(repo, options) || record.other_tips) {
+        return None;
+    }
+    let path = options.cache.as_deref().unwrap_or(Path::new(""));
     let parsed = (|| {
         let commits = record
             .commits
             .iter()
             .map(|c| cache::parse_id(c))
             .collect::<Option<Vec<Oid>>>()?;
+        let sound = record.parents.len() == commits.len()
+            && record.times.len() == commits.len()
+            && record
+                .parents
+                .iter()
+                .flatten()
+                .all(|&p| (p as usize) < commits.len());
+        if !sound {
+            return None;
+        }
         let mut blobs = Vec::new();
         let mut placements = Placements::new();
+        let mut known_found = Vec::new();
+        let mut barren = HashSet::new();
+        let mut groups = Groups::new();
         // Barren ones (an analysis that read other files and found nothing
-        // in any commit) give nothing again from the same objects.
-        for found in record.found.iter().filter(|f| !f.barren) {
+        // in any commit) give nothing again from the same objects; after
+        // new commits they may (see `place_in_new_commits`).
+        for found in record.found.iter().filter(|f| !unchanged || !f.barren) {
             let blob = found.to_blob()?;
             let in_range = found
                 .placements
                 .values()
+                .chain(found.groups.values().flatten())
                 .flatten()
                 .all(|&c| (c as usize) < commits.len());
             if !in_range {
                 return None;
             }
+            if found.barren {
+                barren.insert(blob.id);
+            }
+            if !found.warned {
+                known_found.push(blobs.len());
+            }
             placements.insert(blob.id, found.placements.clone());
+            groups.insert(blob.id, found.groups.clone());
             blobs.push(blob);
         }
         for unread in &record.unread {
             blobs.push(unread.to_blob()?);
         }
-        Some((commits, blobs, placements))
+        Some((commits, blobs, placements, known_found, barren, groups))
     })();
-    let Some((commits, blobs, placements)) = parsed else {
-        let path = options.cache.as_deref().unwrap_or(Path::new(""));
-        warnings.push(format!(
+    let Some((commits, blobs, mut placements, known_found, barren, mut groups)) = parsed else {
+        problems.0.push(format!(
             "cache {}: damaged walk record; ignored, history is walked again",
             path.display()
         ));
         return None;
     };
+    let notes = record.notes.clone();
+    let met_before = record.blobs;
+    let (commits, parents, times, grown, record) = if unchanged {
+        (
+            commits,
+            record.parents.clone(),
+            Vec::new(),
+            None,
+            Some(record),
+        )
+    } else {
+        let mut grown = match incremental::grow(
+            repo,
+            damaged,
+            &commits,
+            &record.times,
+            &record.parents,
+            &refs,
+        ) {
+            Ok(g) => g,
+            Err(why) => {
+                problems.1.push(format!(
+                    "cache {}: {why}; history is walked in full",
+                    path.display()
+                ));
+                return None;
+            }
+        };
+        let lists = placements
+            .values_mut()
+            .flat_map(|paths| paths.values_mut())
+            .chain(
+                groups
+                    .values_mut()
+                    .flat_map(|paths| paths.values_mut().flatten()),
+            );
+        for list in lists {
+            for c in list.iter_mut() {
+                *c = grown.remap[*c as usize];
+            }
+            list.sort_unstable();
+        }
+        (
+            std::mem::take(&mut grown.commits),
+            std::mem::take(&mut grown.parents),
+            std::mem::take(&mut grown.times),
+            Some(grown),
+            None,
+        )
+    };
     // What is neither found nor unread was swept clean.
-    let clean = record.blobs.saturating_sub(blobs.len() as u64);
+    let clean = if unchanged {
+        met_before.saturating_sub(blobs.len() as u64)
+    } else {
+        0
+    };
+    let listed = blobs.len();
     Some(Replay {
         plan: Plan {
             blobs,
             commits,
             refs,
-            added: None,
             stats: SourceStats {
-                notes: record.notes.clone(),
+                notes,
                 ..SourceStats::default()
             },
+            ..Plan::default()
         },
         placements,
+        groups,
         clean,
         record,
+        known_found,
+        parents,
+        times,
+        grown,
+        barren,
+        listed,
+        met_before,
     })
+}
+
+/// Blobs of the new commits after the recorded ones: a blob the record
+/// already lists only gains the kinds of path it is seen under now. The
+/// indexes (in `plan.blobs`) of those duplicates, left in place so the
+/// indexes handed to the readers stay valid.
+fn incremental_merge(plan: &mut Plan, mut new: Plan) -> HashSet<usize> {
+    let listed: HashMap<Oid, usize> = plan
+        .blobs
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (b.id, i))
+        .collect();
+    let offset = plan.blobs.len();
+    let mut duplicates = HashSet::new();
+    for (i, blob) in new.blobs.iter().enumerate() {
+        if let Some(&at) = listed.get(&blob.id) {
+            duplicates.insert(offset + i);
+            let known = &mut plan.blobs[at].seen_as;
+            for (kind, path) in &blob.seen_as {
+                if !known.iter().any(|(k, _)| k == kind) {
+                    known.push((*kind, path.clone()));
+                }
+            }
+        }
+    }
+    plan.blobs.append(&mut new.blobs);
+    let stats = std::mem::take(&mut new.stats);
+    plan.stats.warnings.extend(stats.warnings);
+    plan.stats.skipped += stats.skipped;
+    duplicates
+}
+
+/// After new commits: where the found blobs sit in them, merged into the
+/// recorded placements. Returns the found blobs to attribute: a blob found
+/// before whose attribution found nothing (barren) and that no new commit
+/// holds is left out (its placements go to `set_aside`, for the record); a
+/// blob found now that was swept clean before as another kind of path may
+/// sit in old commits too, so its placements are left for the full search.
+#[allow(clippy::too_many_arguments)]
+fn place_in_new_commits(
+    repo: &Repository,
+    plan: &Plan,
+    found: &[usize],
+    damaged: &loose::Damaged,
+    replay: &Replay,
+    grown: &incremental::Grown,
+    placements: &mut Placements,
+    groups: &mut Groups,
+    set_aside: &mut Placements,
+    sweep_cache: &cache::SweepCache,
+) -> Vec<usize> {
+    let Ok(odb) = repo.odb() else {
+        // attribute() warns; without placements it searches every commit.
+        placements.clear();
+        groups.clear();
+        return found.to_vec();
+    };
+    let found_ids: HashSet<Oid> = found.iter().map(|&i| plan.blobs[i].id).collect();
+    let located = provenance::locate(repo, &odb, &grown.new, &found_ids, damaged);
+    let new: HashSet<Oid> = grown.new.iter().copied().collect();
+    let position: Vec<u32> = plan
+        .commits
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| new.contains(c))
+        .map(|(i, _)| i as u32)
+        .collect();
+    let mut touched = HashSet::new();
+    for (blob, paths) in located.placements {
+        touched.insert(blob);
+        // New commits hold it: its groups are formed again.
+        groups.remove(&blob);
+        let known = placements.entry(blob).or_default();
+        for (path, commits) in paths {
+            let list = known.entry(path).or_default();
+            list.extend(commits.iter().map(|&n| position[n as usize]));
+            list.sort_unstable();
+        }
+    }
+    let recorded: HashSet<Oid> = plan.blobs[..replay.listed].iter().map(|b| b.id).collect();
+    for &i in found {
+        let id = plan.blobs[i].id;
+        if !recorded.contains(&id) && sweep_cache.was_seen(id) {
+            placements.remove(&id);
+        }
+        if !recorded.contains(&id) {
+            groups.remove(&id);
+        }
+    }
+    found
+        .iter()
+        .copied()
+        .filter(|&i| {
+            let id = plan.blobs[i].id;
+            let idle = replay.barren.contains(&id) && !touched.contains(&id);
+            if idle && let Some(paths) = placements.remove(&id) {
+                set_aside.insert(id, paths);
+            }
+            !idle
+        })
+        .collect()
+}
+
+/// Parents of each walked commit as indexes into [`Plan::commits`] (those
+/// not walked, behind a shallow boundary, left out); `None` when the plan
+/// did not walk every one of its commits (a range).
+fn parent_indexes(plan: &Plan) -> Option<Vec<Vec<u32>>> {
+    if plan.commit_links.len() != plan.commits.len() {
+        return None;
+    }
+    let index: HashMap<Oid, u32> = (0u32..)
+        .zip(plan.commits.iter().copied())
+        .map(|(i, c)| (c, i))
+        .collect();
+    Some(
+        plan.commit_links
+            .iter()
+            .map(|(_, parents)| {
+                parents
+                    .iter()
+                    .filter_map(|p| index.get(p).copied())
+                    .collect()
+            })
+            .collect(),
+    )
 }
 
 /// What the walk of every ref depends on besides the rules (which the
@@ -1078,7 +1522,7 @@ fn walk_key(repo: &Repository, refs: &[source::RefTip], options: &HistoryOptions
     use sha2::{Digest, Sha256};
     let mut hash = Sha256::new();
     hash.update(b"npmsweep walk v1\0");
-    hash.update(options.max_file_size.to_le_bytes());
+    hash.update(base_key(repo, options).as_bytes());
     for tip in refs {
         hash.update(tip.name.as_bytes());
         hash.update([0]);
@@ -1092,6 +1536,17 @@ fn walk_key(repo: &Repository, refs: &[source::RefTip], options: &HistoryOptions
             hash.update(id.as_bytes());
         }
     }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What the walk depends on besides the rules and the refs: the shallow
+/// boundary, grafts and the size limit. With the same one, a walk after
+/// new commits can grow the recorded one.
+fn base_key(repo: &Repository, options: &HistoryOptions) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(b"npmsweep walk base v1\0");
+    hash.update(options.max_file_size.to_le_bytes());
     for file in ["shallow", "info/grafts"] {
         hash.update([2]);
         if let Ok(bytes) = std::fs::read(repo.commondir().join(file)) {
@@ -1101,44 +1556,74 @@ fn walk_key(repo: &Repository, refs: &[source::RefTip], options: &HistoryOptions
     hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// What a complete walk of every ref (full or grown) leaves for its record.
+struct Walked<'a> {
+    /// Indexes in the plan of blobs with findings (or a consulting analysis).
+    found: &'a [usize],
+    placements: Placements,
+    groups: Groups,
+    /// Found blobs whose attribution gave findings.
+    fruitful: &'a HashSet<Oid>,
+    notes: Vec<String>,
+    /// Parents and committer time of each of the plan's commits.
+    parents: Vec<Vec<u32>>,
+    times: Vec<i64>,
+    /// Found blobs whose analysis warned.
+    warned: &'a HashSet<usize>,
+    /// Blobs listed twice in a grown plan (the second listing).
+    duplicates: &'a HashSet<usize>,
+    /// Unique blobs met.
+    met: u64,
+}
+
 /// The record of a complete walk of every ref, for the next sweep.
-#[allow(clippy::too_many_arguments)]
 fn record_walk(
     repo: &Repository,
     options: &HistoryOptions,
     plan: &Plan,
-    found: &[usize],
-    mut placements: Placements,
-    fruitful: &HashSet<Oid>,
-    notes: Vec<String>,
+    mut walked: Walked,
     clean: &cache::SweepCache,
 ) -> cache::WalkRecord {
-    let found_set: HashSet<usize> = found.iter().copied().collect();
+    let found_set: HashSet<usize> = walked.found.iter().copied().collect();
     // Neither found nor clean: not read (missing, too large). A replay
     // tries them again, as a full sweep would.
     let unread = plan
         .blobs
         .iter()
         .enumerate()
-        .filter(|(i, b)| !found_set.contains(i) && !clean.is_clean(b.id, &b.kinds()))
+        .filter(|(i, b)| {
+            !found_set.contains(i)
+                && !walked.duplicates.contains(i)
+                && !clean.is_clean(b.id, &b.kinds())
+        })
         .map(|(_, b)| cache::FoundBlob::new(b, Default::default()))
         .collect();
+    let commit_set: HashSet<Oid> = plan.commits.iter().copied().collect();
     cache::WalkRecord {
         walk_key: walk_key(repo, &plan.refs, options),
+        base_key: base_key(repo, options),
         commits: plan.commits.iter().map(Oid::to_string).collect(),
-        blobs: plan.blobs.len() as u64,
-        found: found
+        times: walked.times,
+        parents: walked.parents,
+        other_tips: plan.refs.iter().any(|t| !commit_set.contains(&t.target)),
+        blobs: walked.met,
+        found: walked
+            .found
             .iter()
             .map(|&i| {
                 let blob = &plan.blobs[i];
-                let mut f =
-                    cache::FoundBlob::new(blob, placements.remove(&blob.id).unwrap_or_default());
-                f.barren = !fruitful.contains(&blob.id);
+                let mut f = cache::FoundBlob::new(
+                    blob,
+                    walked.placements.remove(&blob.id).unwrap_or_default(),
+                );
+                f.barren = !walked.fruitful.contains(&blob.id);
+                f.groups = walked.groups.remove(&blob.id).unwrap_or_default();
+                f.warned = walked.warned.contains(&i);
                 f
             })
             .collect(),
         unread,
-        notes,
+        notes: walked.notes,
     }
 }
 
@@ -1153,7 +1638,11 @@ const MAX_EARLIER_LOCATIONS: usize = 10;
 /// it (what a maintainer must edit), else at the introducing version's, and
 /// lists where other versions held it. Then each secret learns in how many
 /// commits it appears anywhere and whether HEAD still holds it.
-fn merge_versions(candidates: Vec<Candidate>, head_blobs: &HashSet<Oid>) -> Vec<Finding> {
+fn merge_versions(
+    candidates: Vec<Candidate>,
+    head_blobs: &HashSet<Oid>,
+    ref_names: &[String],
+) -> Vec<Finding> {
     let mut secret_commits: HashMap<String, HashSet<u32>> = HashMap::new();
     let mut secrets_in_head: HashSet<String> = HashSet::new();
     for c in &candidates {
@@ -1183,13 +1672,20 @@ fn merge_versions(candidates: Vec<Candidate>, head_blobs: &HashSet<Oid>) -> Vec<
             (None, Some(_)) => std::cmp::Ordering::Greater,
             (None, None) => a.blob.cmp(&b.blob),
         });
-        let commits: HashSet<u32> = group
+        // Sorted and deduplicated rather than hashed: versions of a file
+        // kept for years share thousands of commits and refs.
+        let mut commits: Vec<u32> = group
             .iter()
             .flat_map(|c| c.commits.iter().copied())
             .collect();
-        let reach: BTreeSet<&str> = group
+        commits.sort_unstable();
+        commits.dedup();
+        let mut tips: Vec<u32> = group.iter().flat_map(|c| c.refs.iter().copied()).collect();
+        tips.sort_unstable();
+        tips.dedup();
+        let reach: BTreeSet<&str> = tips
             .iter()
-            .flat_map(|c| c.refs.iter().map(String::as_str))
+            .map(|&t| ref_names[t as usize].as_str())
             .collect();
         let summary = refs::summarise(reach.iter().copied());
         let on_branch = group.iter().any(|c| c.on_branch);

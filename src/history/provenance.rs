@@ -348,6 +348,35 @@ impl<'a> RefGraph<'a> {
         graph
     }
 
+    /// The same graph from a walk that already read every commit of every
+    /// ref: `parents[i]` are the parents of `commits[i]`, as indexes into
+    /// `commits` (a walk of all refs, or its record, so no commit is read
+    /// again). A ref whose target is not among `commits` names a tree or a
+    /// blob and reaches no commit, as in [`RefGraph::load`].
+    pub fn from_parents(commits: &[Oid], parents: &[Vec<u32>], refs: &'a [RefTip]) -> RefGraph<'a> {
+        let index: HashMap<Oid, usize> = commits.iter().enumerate().map(|(i, c)| (*c, i)).collect();
+        let mut children = vec![Vec::new(); commits.len()];
+        let parents: Vec<Vec<usize>> = parents
+            .iter()
+            .map(|list| list.iter().map(|&p| p as usize).collect())
+            .collect();
+        for (child, list) in parents.iter().enumerate() {
+            for &p in list {
+                children[p].push(child);
+            }
+        }
+        let tips = refs
+            .iter()
+            .filter_map(|tip| Some((*index.get(&tip.target)?, tip.name.as_str())))
+            .collect();
+        RefGraph {
+            index,
+            children,
+            parents,
+            tips,
+        }
+    }
+
     fn intern(&mut self, id: Oid) -> (usize, bool) {
         if let Some(&i) = self.index.get(&id) {
             return (i, false);
@@ -447,6 +476,11 @@ impl<'a> RefGraph<'a> {
             tips.dedup_by_key(|t| self.tip_name(*t));
         }
         out
+    }
+
+    /// How many refs [`RefGraph::tip_name`] names.
+    pub fn tip_count(&self) -> usize {
+        self.tips.len()
     }
 
     /// The name of the ref at `tip` in [`RefGraph::refs_reaching_each`]'s

@@ -75,6 +75,10 @@ pub struct Plan {
     pub blobs: Vec<BlobToScan>,
     /// Commits whose trees hold the blobs, newest first.
     pub commits: Vec<Oid>,
+    /// For each of `commits` walked from refs: its committer time and
+    /// parents (as named, before checking they exist), so the ref graph
+    /// and a recorded walk need not read the commits again.
+    pub commit_links: Vec<(i64, Box<[Oid]>)>,
     /// Every ref, for "reachable from"; filled for every selection.
     pub refs: Vec<RefTip>,
     /// Range scans only: the (blob, path) pairs the range added. Provenance
@@ -179,6 +183,28 @@ fn plan_in_runs(
     }
     if all_objects {
         planner.sweep_unreachable();
+    }
+    planner.finish();
+    Ok(planner.plan)
+}
+
+/// Incremental sweeps: the blobs that `commits` (new since a recorded
+/// walk, in walk order) add or change compared with their parents, handed
+/// to `sink` in batches as for [`plan`]. The plan's `commits` are those
+/// read (its `commit_links` stay empty: the caller has them); blobs carried
+/// over unchanged from a parent are not listed (the recorded walk has them).
+pub fn plan_changes(
+    repo: &Repository,
+    commits: &[Oid],
+    damaged: &Damaged,
+    sink: &mut dyn FnMut(Batch),
+) -> Result<Plan, String> {
+    let odb = repo
+        .odb()
+        .map_err(|e| format!("cannot open the object database: {}", e.message()))?;
+    let mut planner = Planner::new(repo, &odb, damaged, sink);
+    for &id in commits {
+        planner.sweep_changes(id, None);
     }
     planner.finish();
     Ok(planner.plan)
@@ -745,9 +771,13 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
                 }
             };
             self.plan.commits.push(id);
+            let parents: Box<[Oid]> = commit.parent_ids().map(object_format::canonical).collect();
+            self.plan
+                .commit_links
+                .push((commit.time().seconds(), parents.clone()));
             roots.push(commit.tree_id());
-            for parent in commit.parent_ids() {
-                self.enqueue(&mut queue, object_format::canonical(parent), Some(id));
+            for parent in parents {
+                self.enqueue(&mut queue, parent, Some(id));
             }
         }
         self.walk_roots(&roots);
@@ -1061,37 +1091,46 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
         let mut added = HashSet::new();
         for id in walk {
             let id = id.map_err(|e| format!("cannot walk range {spec:?}: {}", e.message()))?;
-            let commit = match self.repo.find_commit(id) {
-                Ok(c) => c,
-                Err(e) => {
-                    self.warn(format!(
-                        "commit {id}: {}; not swept",
-                        tree::describe_error(&e)
-                    ));
-                    continue;
-                }
-            };
-            self.plan.commits.push(id);
-            // A missing parent (shallow boundary) is compared with nothing,
-            // so the whole tree counts as added.
-            let parents = commit
-                .parent_ids()
-                .filter_map(|p| self.repo.find_commit(p).ok())
-                .map(|p| p.tree_id())
-                .collect();
-            self.current_root = Some(commit.tree_id());
-            for (path, blob) in self.changed_blobs(commit.tree_id(), parents) {
-                let (dir, name) = match path.rsplit_once('/') {
-                    Some((d, n)) => (d.to_string(), n.to_string()),
-                    None => (String::new(), path.clone()),
-                };
-                self.add_blob(blob, &dir, &name);
-                added.insert((blob, path));
-            }
-            self.flush(false);
+            self.sweep_changes(id, Some(&mut added));
         }
         self.plan.added = Some(added);
         Ok(())
+    }
+
+    /// The blobs one commit adds or changes compared with its parents (for
+    /// a merge, with every parent), noted in `added` when given.
+    fn sweep_changes(&mut self, id: Oid, added: Option<&mut HashSet<(Oid, String)>>) {
+        let commit = match self.repo.find_commit(id) {
+            Ok(c) => c,
+            Err(e) => {
+                self.warn(format!(
+                    "commit {id}: {}; not swept",
+                    tree::describe_error(&e)
+                ));
+                return;
+            }
+        };
+        self.plan.commits.push(id);
+        // A missing parent (shallow boundary) is compared with nothing,
+        // so the whole tree counts as added.
+        let parents = commit
+            .parent_ids()
+            .filter_map(|p| self.repo.find_commit(p).ok())
+            .map(|p| p.tree_id())
+            .collect();
+        self.current_root = Some(commit.tree_id());
+        let changed = self.changed_blobs(commit.tree_id(), parents);
+        for (path, blob) in &changed {
+            let (dir, name) = match path.rsplit_once('/') {
+                Some((d, n)) => (d, n),
+                None => ("", path.as_str()),
+            };
+            self.add_blob(*blob, dir, name);
+        }
+        if let Some(added) = added {
+            added.extend(changed.into_iter().map(|(path, blob)| (blob, path)));
+        }
+        self.flush(false);
     }
 
     /// Blobs in `tree` that differ from the same path in every parent tree.
