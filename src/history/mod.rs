@@ -546,8 +546,11 @@ const PACK_TRAVERSAL_MIN_OBJECTS: u64 = 20_000;
 /// Memory: libgit2 keeps parsed commits and trees in a cache of up to
 /// 256 MiB and maps pack windows up to 8 GiB; the sweep reads each object
 /// about once, so both mostly hold what will not be asked again. On pnpm's
-/// history they were most of a peak RSS over 800 MB. Set once per process
-/// (they are global to libgit2).
+/// history they were most of a peak RSS over 800 MB. The mapped limit only
+/// bounds anything with windows smaller than the pack: libgit2 maps 1 GiB
+/// windows on 64-bit and cannot unmap the one in use, so a pack under 1 GiB
+/// was mapped whole (pnpm's 246 MB pack all resident while provenance read
+/// its trees). Set once per process (they are global to libgit2).
 fn tune_libgit2() {
     git2::opts::strict_hash_verification(false);
     static ONCE: std::sync::Once = std::sync::Once::new();
@@ -557,6 +560,7 @@ fn tune_libgit2() {
         // under its own locks.
         unsafe {
             let _ = git2::opts::set_cache_max_size(LIBGIT2_CACHE_BYTES);
+            let _ = git2::opts::set_mwindow_size(LIBGIT2_WINDOW_BYTES);
             let _ = git2::opts::set_mwindow_mapped_limit(LIBGIT2_MAPPED_BYTES);
         }
     });
@@ -567,6 +571,9 @@ const LIBGIT2_CACHE_BYTES: isize = 96 << 20;
 
 /// Pack windows libgit2 keeps mapped (its default on 64-bit: 8 GiB).
 const LIBGIT2_MAPPED_BYTES: usize = 128 << 20;
+
+/// One pack window libgit2 maps (its default on 64-bit: 1 GiB).
+const LIBGIT2_WINDOW_BYTES: usize = 32 << 20;
 
 /// Pass 2 detection: every analyser the blob's kinds of path ask for, once.
 /// Binary content gets the token matcher only, as in `scan`.
