@@ -623,8 +623,12 @@ struct Candidate {
     /// HEAD holds the blob with this analysis (for a workflow judged with
     /// its commit's package.json: HEAD is among `commits`).
     holds_head: bool,
-    /// Every ref reaching it (summarised only once versions are merged).
-    refs: Vec<String>,
+    /// Its group's index in the answers of
+    /// [`provenance::RefGraph::refs_reaching_each`], if refs are asked for
+    /// it: the refs' names are summarised only once versions are merged
+    /// (as names per candidate, thousands of refs reaching each of a
+    /// thousand candidates took about 100 MB on pnpm's history).
+    reach: Option<usize>,
     /// Its (blob, path) is in HEAD's tree.
     at_head: bool,
     /// A branch or tag (not only a pull-request ref) reaches a commit
@@ -826,8 +830,6 @@ fn attribute(
         .filter(|id| !damaged.contains(*id));
 
     let mut candidates = Vec::new();
-    // Per candidate, its group's index in `reach_groups`, if it has one.
-    let mut reach_of: Vec<Option<usize>> = Vec::new();
     let mut reach_groups: Vec<usize> = Vec::new();
     let mut lookups = TreeLookups::new(plan.commits.len());
     let mut current: Option<(usize, git2::OdbObject)> = None;
@@ -957,11 +959,10 @@ fn attribute(
                     commits: group.clone(),
                     intro: intro.as_ref().map(|c| (c.author_time, c.commit_time, c.id)),
                     holds_head,
-                    refs: Vec::new(),
+                    reach,
                     at_head,
                     on_branch,
                 });
-                reach_of.push(reach);
             }
             if remaining.is_empty() {
                 break;
@@ -973,17 +974,10 @@ fn attribute(
         .map(|&c| candidates[c].commits.as_slice())
         .collect();
     let reached = graph.refs_reaching_each(&plan.commits, &groups);
-    for (candidate, group) in candidates.iter_mut().zip(reach_of) {
-        if let Some(g) = group {
-            // Ref names are input too: a branch can be named anything.
-            candidate.refs = reached[g]
-                .iter()
-                .map(|&t| scrub(graph.tip_name(t)).into_owned())
-                .collect();
-        }
-    }
     let fruitful = candidates.iter().map(|c| c.blob).collect();
-    let mut findings = merge_versions(candidates, &located.in_head);
+    let mut findings = merge_versions(candidates, &located.in_head, &|group| {
+        reached[group].iter().map(|&t| graph.tip_name(t))
+    });
     sort_findings(&mut findings);
     (findings, kept, fruitful)
 }
@@ -1153,7 +1147,15 @@ const MAX_EARLIER_LOCATIONS: usize = 10;
 /// it (what a maintainer must edit), else at the introducing version's, and
 /// lists where other versions held it. Then each secret learns in how many
 /// commits it appears anywhere and whether HEAD still holds it.
-fn merge_versions(candidates: Vec<Candidate>, head_blobs: &HashSet<Oid>) -> Vec<Finding> {
+/// `refs_of(group)` names the refs reaching a candidate's reach group.
+fn merge_versions<'n, I>(
+    candidates: Vec<Candidate>,
+    head_blobs: &HashSet<Oid>,
+    refs_of: &impl Fn(usize) -> I,
+) -> Vec<Finding>
+where
+    I: Iterator<Item = &'n str>,
+{
     let mut secret_commits: HashMap<String, HashSet<u32>> = HashMap::new();
     let mut secrets_in_head: HashSet<String> = HashSet::new();
     for c in &candidates {
@@ -1187,11 +1189,16 @@ fn merge_versions(candidates: Vec<Candidate>, head_blobs: &HashSet<Oid>) -> Vec<
             .iter()
             .flat_map(|c| c.commits.iter().copied())
             .collect();
-        let reach: BTreeSet<&str> = group
-            .iter()
-            .flat_map(|c| c.refs.iter().map(String::as_str))
+        let mut reach_groups: Vec<usize> = group.iter().filter_map(|c| c.reach).collect();
+        reach_groups.sort_unstable();
+        reach_groups.dedup();
+        // Ref names are input too: a branch can be named anything.
+        let reach: BTreeSet<std::borrow::Cow<str>> = reach_groups
+            .into_iter()
+            .flat_map(refs_of)
+            .map(scrub)
             .collect();
-        let summary = refs::summarise(reach.iter().copied());
+        let summary = refs::summarise(reach.iter().map(|name| name.as_ref()));
         let on_branch = group.iter().any(|c| c.on_branch);
         let in_head = group.iter().any(|c| c.holds_head);
         let introduced = group[0].finding.provenance.clone();
