@@ -370,6 +370,9 @@ fn sweep_repository(
                         }
                     },
                 );
+                // The walk's sets and tree cache were freed on this thread;
+                // pack traversal allocates on its own threads.
+                release_free_memory();
                 if withheld.is_empty() {
                     return plan;
                 }
@@ -404,6 +407,10 @@ fn sweep_repository(
         )?,
     };
     progress.finish();
+    // Attribution reads through libgit2 alone: the packs' entry tables and
+    // the readers' freed buffers would only add to its peak.
+    drop(packs);
+    release_free_memory();
     let mut plan = plan?;
     // Only a walk that met no damaged commit or tree is recorded (a replay
     // could not say what it skipped); blobs that could not be read are
@@ -570,6 +577,19 @@ fn tune_libgit2() {
             let _ = git2::opts::set_mwindow_mapped_limit(LIBGIT2_MAPPED_BYTES);
         }
     });
+}
+
+/// Give freed heap memory back to the system between phases. glibc keeps
+/// what a phase freed for later allocations, in the arena of the thread that
+/// freed it; the next phase allocates on other threads or in other sizes, so
+/// on pnpm's history 80 MB freed by the walk and the readers stayed resident
+/// through attribution. Other allocators return memory by themselves.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free pages of glibc's heaps.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// libgit2's cache of parsed objects (its default: 256 MiB).
