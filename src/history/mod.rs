@@ -672,9 +672,20 @@ type Place = (usize, String, Vec<u32>, Option<CommitInfo>, bool);
 /// last tree read is kept parsed: one commit's paths are asked together.
 struct TreeLookups {
     roots: Vec<Option<Option<Oid>>>,
-    ids: HashMap<(Oid, String), Option<Oid>>,
+    /// (tree, path) → file, as indices into `paths` and `files` (or
+    /// [`NO_FILE`]): the paths are the few that analyses read and the files
+    /// their few versions, while the trees are every commit's root. Keyed by
+    /// the strings and ids themselves, the 310,000 answers of pnpm's history
+    /// took 58 MB (twice that while the table grew).
+    ids: HashMap<(Oid, u32), u32>,
+    paths: HashMap<String, u32>,
+    files: Vec<Oid>,
+    file_index: HashMap<Oid, u32>,
     last: Option<(Oid, Vec<OwnedEntry>)>,
 }
+
+/// No regular file at that path, in [`TreeLookups::ids`].
+const NO_FILE: u32 = u32::MAX;
 
 /// A tree entry copied out of its object: name, id, kind, mode.
 type OwnedEntry = (Vec<u8>, Oid, tree::EntryKind, u32);
@@ -684,6 +695,9 @@ impl TreeLookups {
         TreeLookups {
             roots: vec![None; commits],
             ids: HashMap::new(),
+            paths: HashMap::new(),
+            files: Vec::new(),
+            file_index: HashMap::new(),
             last: None,
         }
     }
@@ -730,8 +744,16 @@ impl TreeLookups {
         tree_id: Oid,
         path: &str,
     ) -> Option<Oid> {
-        if let Some(known) = self.ids.get(&(tree_id, path.to_string())) {
-            return *known;
+        let path_index = match self.paths.get(path) {
+            Some(&i) => i,
+            None => {
+                let i = self.paths.len() as u32;
+                self.paths.insert(path.to_string(), i);
+                i
+            }
+        };
+        if let Some(&known) = self.ids.get(&(tree_id, path_index)) {
+            return self.files.get(known as usize).copied();
         }
         let found = match path.split_once('/') {
             // One level at a time, so shared subtrees are looked up once.
@@ -746,7 +768,14 @@ impl TreeLookups {
                 _ => None,
             },
         };
-        self.ids.insert((tree_id, path.to_string()), found);
+        let file = match found {
+            None => NO_FILE,
+            Some(id) => *self.file_index.entry(id).or_insert_with(|| {
+                self.files.push(id);
+                self.files.len() as u32 - 1
+            }),
+        };
+        self.ids.insert((tree_id, path_index), file);
         found
     }
 }
