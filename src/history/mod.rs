@@ -35,6 +35,7 @@ use git2::{Oid, Repository};
 use object_format::ObjectFormat;
 use progress::Progress;
 use provenance::CommitInfo;
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -344,7 +345,11 @@ fn sweep_repository(
                 // the walk to end and are read by resolving each pack's deltas
                 // once (see `pack`): cheaper than libgit2 once there are many.
                 let mut forwarded = 0;
-                let mut withheld: Batch = Vec::new();
+                // Withheld blobs as (index in the plan, how many kinds of
+                // path it had been seen under when handed over, handed over
+                // again): the plan holds the rest, so pnpm's 200,000 blobs
+                // are not held twice with their paths.
+                let mut withheld: Vec<(usize, usize, bool)> = Vec::new();
                 let plan = source::plan(
                     repo,
                     &options.selection,
@@ -366,36 +371,56 @@ fn sweep_repository(
                             forwarded += batch.len();
                             sink(batch);
                         } else {
-                            withheld.extend(batch);
+                            withheld
+                                .extend(batch.iter().map(|(i, b)| (*i, b.seen_as.len(), b.again)));
                         }
                     },
                 );
                 // The walk's sets and tree cache were freed on this thread;
                 // pack traversal allocates on its own threads.
                 release_free_memory();
-                if withheld.is_empty() {
-                    return plan;
-                }
-                let ids: Vec<Oid> = withheld.iter().map(|(_, b)| b.id).collect();
+                let planned = match &plan {
+                    Ok(planned) if !withheld.is_empty() => planned,
+                    _ => return plan,
+                };
+                // A blob as it was handed over: kinds of path it gained
+                // later are read when it is handed over again.
+                let as_handed = |&(index, kinds, again): &(usize, usize, bool)| {
+                    let blob = &planned.blobs[index];
+                    if again || kinds < blob.seen_as.len() {
+                        let mut copy = blob.clone();
+                        copy.seen_as.truncate(kinds);
+                        copy.again = again;
+                        Cow::Owned(copy)
+                    } else {
+                        Cow::Borrowed(blob)
+                    }
+                };
+                let ids: Vec<Oid> = withheld
+                    .iter()
+                    .map(|&(index, ..)| planned.blobs[index].id)
+                    .collect();
                 let read = packs
                     .get_or_insert_with(|| pack::Packs::open(&objects_dir, format))
                     .read_wanted(&ids, threads, &|w, bytes| {
-                        let (index, blob) = &withheld[w];
+                        let index = withheld[w].0;
+                        let blob = as_handed(&withheld[w]);
                         if !blob.again {
                             packed_items.fetch_add(1, AtomicOrdering::Relaxed);
                             packed_bytes.fetch_add(bytes.len() as u64, AtomicOrdering::Relaxed);
                         }
                         // Sibling files (a workflow's package.json) are read
                         // through this thread's own handle on the repository.
-                        with_thread_odb(&git_dir, format, |odb| visit(*index, blob, bytes, odb));
+                        with_thread_odb(&git_dir, format, |odb| visit(index, &blob, bytes, odb));
                         progress.advance(bytes.len() as u64);
                     });
                 // Loose, damaged or otherwise unresolved ones: libgit2 reads
                 // them and warns about what it cannot read.
                 let rest: Batch = withheld
-                    .into_iter()
+                    .iter()
                     .zip(read)
-                    .filter_map(|(b, read)| (!read).then_some(b))
+                    .filter(|(_, read)| !read)
+                    .map(|(w, _)| (w.0, as_handed(w).into_owned()))
                     .collect();
                 for chunk in rest.chunks(64) {
                     sink(chunk.to_vec());
