@@ -36,6 +36,7 @@ use git2::{Oid, Repository};
 use object_format::ObjectFormat;
 use progress::Progress;
 use provenance::CommitInfo;
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -403,7 +404,11 @@ fn sweep_repository(
                 } else {
                     0
                 };
-                let mut withheld: Batch = Vec::new();
+                // Withheld blobs as (index in the plan, how many kinds of
+                // path it had been seen under when handed over, handed over
+                // again): the plan holds the rest, so pnpm's 200,000 blobs
+                // are not held twice with their paths.
+                let mut withheld: Vec<(usize, usize, bool)> = Vec::new();
                 let plan = source::plan(
                     repo,
                     &options.selection,
@@ -426,33 +431,56 @@ fn sweep_repository(
                             forwarded += batch.len();
                             sink(batch);
                         } else {
-                            withheld.extend(batch);
+                            withheld
+                                .extend(batch.iter().map(|(i, b)| (*i, b.seen_as.len(), b.again)));
                         }
                     },
                 );
-                if withheld.is_empty() {
-                    return plan;
-                }
-                let ids: Vec<Oid> = withheld.iter().map(|(_, b)| b.id).collect();
+                // The walk's sets and tree cache were freed on this thread;
+                // pack traversal allocates on its own threads.
+                release_free_memory();
+                let planned = match &plan {
+                    Ok(planned) if !withheld.is_empty() => planned,
+                    _ => return plan,
+                };
+                // A blob as it was handed over: kinds of path it gained
+                // later are read when it is handed over again.
+                let as_handed = |&(index, kinds, again): &(usize, usize, bool)| {
+                    let blob = &planned.blobs[index];
+                    if again || kinds < blob.seen_as.len() {
+                        let mut copy = blob.clone();
+                        copy.seen_as.truncate(kinds);
+                        copy.again = again;
+                        Cow::Owned(copy)
+                    } else {
+                        Cow::Borrowed(blob)
+                    }
+                };
+                let ids: Vec<Oid> = withheld
+                    .iter()
+                    .map(|&(index, ..)| planned.blobs[index].id)
+                    .collect();
                 let read = packs
                     .get_or_insert_with(|| pack::Packs::open(&objects_dir, format))
                     .read_wanted(&ids, threads, &|w, bytes| {
-                        let (index, blob) = &withheld[w];
+                        let index = withheld[w].0;
+                        let blob = as_handed(&withheld[w]);
                         if !blob.again {
                             packed_items.fetch_add(1, AtomicOrdering::Relaxed);
                             packed_bytes.fetch_add(bytes.len() as u64, AtomicOrdering::Relaxed);
                         }
                         // Sibling files (a workflow's package.json) are read
                         // through this thread's own handle on the repository.
-                        with_thread_odb(&git_dir, format, |odb| visit(*index, blob, bytes, odb));
+                        with_thread_odb(&git_dir, format, |odb| visit(index, &blob, bytes, odb));
                         progress.advance(bytes.len() as u64);
                     });
                 // Loose, damaged or otherwise unresolved ones: libgit2 reads
                 // them and warns about what it cannot read.
                 let rest: Batch = withheld
-                    .into_iter()
+                    .iter()
                     .zip(read)
-                    .filter_map(|(b, read)| (!read).then_some(b))
+                    .filter(|(_, read)| !read)
+                    .map(|(w, _)| (w.0, as_handed(w).into_owned()))
                     .collect();
                 for chunk in rest.chunks(64) {
                     sink(chunk.to_vec());
@@ -464,6 +492,10 @@ fn sweep_repository(
         )?,
     };
     progress.finish();
+    // Attribution reads through libgit2 alone: the packs' entry tables and
+    // the readers' freed buffers would only add to its peak.
+    drop(packs);
+    release_free_memory();
     let mut plan = plan?;
     // Only a walk that met no damaged commit or tree is recorded (a replay
     // could not say what it skipped); blobs that could not be read are
@@ -681,8 +713,16 @@ const PACK_TRAVERSAL_MIN_OBJECTS: u64 = 20_000;
 /// Memory: libgit2 keeps parsed commits and trees in a cache of up to
 /// 256 MiB and maps pack windows up to 8 GiB; the sweep reads each object
 /// about once, so both mostly hold what will not be asked again. On pnpm's
-/// history they were most of a peak RSS over 800 MB. Set once per process
-/// (they are global to libgit2).
+/// history they were most of a peak RSS over 800 MB. The mapped limit only
+/// bounds anything with windows smaller than the pack: libgit2 maps 1 GiB
+/// windows on 64-bit and cannot unmap the one in use, so a pack under 1 GiB
+/// was mapped whole (pnpm's 246 MB pack all resident while provenance read
+/// its trees). Trees are not cached at all: the walk reads each tree once
+/// per directory context (from the packs, in large repositories) and
+/// provenance reads each once more and remembers what it needs, so cached
+/// trees only evicted the commits that attribution asks for again (on pnpm's
+/// history they filled the cache from 33 to 96 MiB while provenance read
+/// them). Set once per process (they are global to libgit2).
 fn tune_libgit2() {
     git2::opts::strict_hash_verification(false);
     static ONCE: std::sync::Once = std::sync::Once::new();
@@ -692,9 +732,24 @@ fn tune_libgit2() {
         // under its own locks.
         unsafe {
             let _ = git2::opts::set_cache_max_size(LIBGIT2_CACHE_BYTES);
+            let _ = git2::opts::set_cache_object_limit(git2::ObjectType::Tree, 0);
+            let _ = git2::opts::set_mwindow_size(LIBGIT2_WINDOW_BYTES);
             let _ = git2::opts::set_mwindow_mapped_limit(LIBGIT2_MAPPED_BYTES);
         }
     });
+}
+
+/// Give freed heap memory back to the system between phases. glibc keeps
+/// what a phase freed for later allocations, in the arena of the thread that
+/// freed it; the next phase allocates on other threads or in other sizes, so
+/// on pnpm's history 80 MB freed by the walk and the readers stayed resident
+/// through attribution. Other allocators return memory by themselves.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free pages of glibc's heaps.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// libgit2's cache of parsed objects (its default: 256 MiB).
@@ -702,6 +757,9 @@ const LIBGIT2_CACHE_BYTES: isize = 96 << 20;
 
 /// Pack windows libgit2 keeps mapped (its default on 64-bit: 8 GiB).
 const LIBGIT2_MAPPED_BYTES: usize = 128 << 20;
+
+/// One pack window libgit2 maps (its default on 64-bit: 1 GiB).
+const LIBGIT2_WINDOW_BYTES: usize = 32 << 20;
 
 /// Pass 2 detection: every analyser the blob's kinds of path ask for, once.
 /// Binary content gets the token matcher only, as in `scan`.
@@ -751,9 +809,12 @@ struct Candidate {
     /// HEAD holds the blob with this analysis (for a workflow judged with
     /// its commit's package.json: HEAD is among `commits`).
     holds_head: bool,
-    /// Every ref reaching it, as indexes into the sweep's ref names
-    /// (summarised only once versions are merged).
-    refs: Vec<u32>,
+    /// Its group's index in the answers of
+    /// [`provenance::RefGraph::refs_reaching_each`], if refs are asked for
+    /// it: the refs' names are summarised only once versions are merged
+    /// (as names per candidate, thousands of refs reaching each of a
+    /// thousand candidates took about 100 MB on pnpm's history).
+    reach: Option<usize>,
     /// Its (blob, path) is in HEAD's tree.
     at_head: bool,
     /// A branch or tag (not only a pull-request ref) reaches a commit
@@ -771,9 +832,20 @@ type Place = (usize, String, Vec<u32>, Option<CommitInfo>, bool);
 /// last tree read is kept parsed: one commit's paths are asked together.
 struct TreeLookups {
     roots: Vec<Option<Option<Oid>>>,
-    ids: HashMap<(Oid, String), Option<Oid>>,
+    /// (tree, path) → file, as indices into `paths` and `files` (or
+    /// [`NO_FILE`]): the paths are the few that analyses read and the files
+    /// their few versions, while the trees are every commit's root. Keyed by
+    /// the strings and ids themselves, the 310,000 answers of pnpm's history
+    /// took 58 MB (twice that while the table grew).
+    ids: HashMap<(Oid, u32), u32>,
+    paths: HashMap<String, u32>,
+    files: Vec<Oid>,
+    file_index: HashMap<Oid, u32>,
     last: Option<(Oid, Vec<OwnedEntry>)>,
 }
+
+/// No regular file at that path, in [`TreeLookups::ids`].
+const NO_FILE: u32 = u32::MAX;
 
 /// A tree entry copied out of its object: name, id, kind, mode.
 type OwnedEntry = (Vec<u8>, Oid, tree::EntryKind, u32);
@@ -783,6 +855,9 @@ impl TreeLookups {
         TreeLookups {
             roots: vec![None; commits],
             ids: HashMap::new(),
+            paths: HashMap::new(),
+            files: Vec::new(),
+            file_index: HashMap::new(),
             last: None,
         }
     }
@@ -829,8 +904,16 @@ impl TreeLookups {
         tree_id: Oid,
         path: &str,
     ) -> Option<Oid> {
-        if let Some(known) = self.ids.get(&(tree_id, path.to_string())) {
-            return *known;
+        let path_index = match self.paths.get(path) {
+            Some(&i) => i,
+            None => {
+                let i = self.paths.len() as u32;
+                self.paths.insert(path.to_string(), i);
+                i
+            }
+        };
+        if let Some(&known) = self.ids.get(&(tree_id, path_index)) {
+            return self.files.get(known as usize).copied();
         }
         let found = match path.split_once('/') {
             // One level at a time, so shared subtrees are looked up once.
@@ -845,7 +928,14 @@ impl TreeLookups {
                 _ => None,
             },
         };
-        self.ids.insert((tree_id, path.to_string()), found);
+        let file = match found {
+            None => NO_FILE,
+            Some(id) => *self.file_index.entry(id).or_insert_with(|| {
+                self.files.push(id);
+                self.files.len() as u32 - 1
+            }),
+        };
+        self.ids.insert((tree_id, path_index), file);
         found
     }
 }
@@ -975,8 +1065,6 @@ fn attribute(
         .filter(|id| !damaged.contains(*id));
 
     let mut candidates = Vec::new();
-    // Per candidate, its group's index in `reach_groups`, if it has one.
-    let mut reach_of: Vec<Option<usize>> = Vec::new();
     let mut reach_groups: Vec<usize> = Vec::new();
     let mut lookups = TreeLookups::new(plan.commits.len());
     let mut current: Option<(usize, git2::OdbObject)> = None;
@@ -1140,11 +1228,10 @@ fn attribute(
                     commits: group.clone(),
                     intro: intro.as_ref().map(|c| (c.author_time, c.commit_time, c.id)),
                     holds_head,
-                    refs: Vec::new(),
+                    reach,
                     at_head,
                     on_branch,
                 });
-                reach_of.push(reach);
             }
             if computed && remaining.is_empty() {
                 break;
@@ -1162,18 +1249,13 @@ fn attribute(
         .map(|&c| candidates[c].commits.as_slice())
         .collect();
     let reached = graph.refs_reaching_each(&plan.commits, &groups);
-    for (candidate, group) in candidates.iter_mut().zip(reach_of) {
-        if let Some(g) = group {
-            candidate.refs = reached[g].clone();
-        }
-    }
-    // Ref names are input too: a branch can be named anything. Indexes
+    // Ref names are input too: a branch can be named anything. Tip indexes
     // until versions are merged: thousands of refs reach many candidates.
     let ref_names: Vec<String> = (0..graph.tip_count() as u32)
         .map(|t| scrub(graph.tip_name(t)).into_owned())
         .collect();
     let fruitful = candidates.iter().map(|c| c.blob).collect();
-    let mut findings = merge_versions(candidates, &located.in_head, &ref_names);
+    let mut findings = merge_versions(candidates, &located.in_head, &reached, &ref_names);
     sort_findings(&mut findings);
     Attributed {
         findings,
@@ -1638,9 +1720,12 @@ const MAX_EARLIER_LOCATIONS: usize = 10;
 /// it (what a maintainer must edit), else at the introducing version's, and
 /// lists where other versions held it. Then each secret learns in how many
 /// commits it appears anywhere and whether HEAD still holds it.
+/// `reached[group]` are the tips (indexes into `ref_names`) reaching a
+/// candidate's reach group.
 fn merge_versions(
     candidates: Vec<Candidate>,
     head_blobs: &HashSet<Oid>,
+    reached: &[Vec<u32>],
     ref_names: &[String],
 ) -> Vec<Finding> {
     let mut secret_commits: HashMap<String, HashSet<u32>> = HashMap::new();
@@ -1680,14 +1765,18 @@ fn merge_versions(
             .collect();
         commits.sort_unstable();
         commits.dedup();
-        let mut tips: Vec<u32> = group.iter().flat_map(|c| c.refs.iter().copied()).collect();
+        let mut tips: Vec<u32> = group
+            .iter()
+            .filter_map(|c| c.reach)
+            .flat_map(|g| reached[g].iter().copied())
+            .collect();
         tips.sort_unstable();
         tips.dedup();
         let reach: BTreeSet<&str> = tips
             .iter()
             .map(|&t| ref_names[t as usize].as_str())
             .collect();
-        let summary = refs::summarise(reach.iter().copied());
+        let summary = refs::summarise(reach.iter().map(|name| name.as_ref()));
         let on_branch = group.iter().any(|c| c.on_branch);
         let in_head = group.iter().any(|c| c.holds_head);
         let introduced = group[0].finding.provenance.clone();

@@ -213,6 +213,68 @@ struct Pack {
     entry_of: Vec<u32>,
     /// Bytes of an object id (20, or 32 for SHA-256).
     id_len: usize,
+    /// Per reader thread: see [`CHAIN_BYTES`].
+    chain_budget: usize,
+    /// Bases rebuilt after being dropped for the budget (for tests).
+    rebuilt: AtomicUsize,
+}
+
+/// Bytes of resolved bases one reader thread keeps while it walks a tree of
+/// deltas, besides the object it applies deltas to. A plain chain of
+/// versions holds one version at a time; bases are kept only where the
+/// tree branches (several deltas against one object), and past this budget
+/// the ones nearest the tree's root are dropped and rebuilt when their next
+/// delta comes (from the nearest base still kept), so a history of many
+/// large files branching deep does not hold their chains whole.
+const CHAIN_BYTES: usize = 32 << 20;
+
+/// One level of the chain a reader walks: an entry, its bytes (`None` once
+/// dropped to stay within the budget), and the range of its deltas still
+/// to apply, in [`Forest::children`].
+struct Level {
+    entry: u32,
+    bytes: Option<Vec<u8>>,
+    cursor: u32,
+    end: u32,
+}
+
+/// The current chain of bases, within a budget of bytes.
+struct Chain {
+    levels: Vec<Level>,
+    /// Bytes of the levels that hold theirs.
+    held: usize,
+    budget: usize,
+}
+
+impl Chain {
+    fn push(&mut self, entry: u32, bytes: Vec<u8>, cursor: u32, end: u32) {
+        self.held += bytes.len();
+        self.levels.push(Level {
+            entry,
+            bytes: Some(bytes),
+            cursor,
+            end,
+        });
+        // Drop from the bottom, which is needed last; never the top.
+        let top = self.levels.len() - 1;
+        for level in &mut self.levels[..top] {
+            if self.held <= self.budget {
+                break;
+            }
+            if let Some(bytes) = level.bytes.take() {
+                self.held -= bytes.len();
+            }
+        }
+    }
+
+    fn pop(&mut self) {
+        if let Some(Level {
+            bytes: Some(bytes), ..
+        }) = self.levels.pop()
+        {
+            self.held -= bytes.len();
+        }
+    }
 }
 
 /// What resolving a set of wanted blobs needs from one pack.
@@ -273,6 +335,8 @@ impl Pack {
             idx,
             entry_of,
             id_len,
+            chain_budget: CHAIN_BYTES,
+            rebuilt: AtomicUsize::new(0),
         };
         let file = &pack.file;
         let pack_len = file.metadata().map_err(|e| e.to_string())?.len();
@@ -510,19 +574,38 @@ impl Pack {
             return; // left to libgit2, which names the damage
         };
         self.deliver(f, root, kind, &data, done, visit);
-        // The current chain: each level's bytes and its next child to visit.
-        let mut stack: Vec<(Vec<u8>, u32, u32)> = vec![(
+        let mut chain = Chain {
+            levels: Vec::new(),
+            held: 0,
+            budget: self.chain_budget,
+        };
+        chain.push(
+            root,
             data,
             f.child_start[root as usize],
             f.child_start[root as usize + 1],
-        )];
-        while let Some((base, cursor, end)) = stack.last_mut() {
-            if *cursor == *end {
-                stack.pop();
+        );
+        while let Some(top) = chain.levels.last_mut() {
+            if top.cursor == top.end {
+                chain.pop();
                 continue;
             }
-            let child = f.children[*cursor as usize];
-            *cursor += 1;
+            let child = f.children[top.cursor as usize];
+            top.cursor += 1;
+            if top.bytes.is_none() {
+                let at = top.entry;
+                let Some(bytes) = self.rebuild(at, &chain.levels, reader) else {
+                    // Read once already, so only damage: its other deltas
+                    // are left to libgit2.
+                    chain.pop();
+                    continue;
+                };
+                self.rebuilt.fetch_add(1, Ordering::Relaxed);
+                chain.held += bytes.len();
+                chain.levels.last_mut().expect("the top level").bytes = Some(bytes);
+            }
+            let top = chain.levels.last().expect("the top level");
+            let base = top.bytes.as_deref().expect("resolved just above");
             let entry = &self.entries[child as usize];
             let Ok(delta) = reader.inflate(&self.file, entry) else {
                 continue;
@@ -531,14 +614,50 @@ impl Pack {
                 continue;
             };
             self.deliver(f, child, kind, &object, done, visit);
+            // A base with no delta left to apply is not kept under its
+            // child: a plain chain of versions holds one version at a time.
+            if top.cursor == top.end {
+                chain.pop();
+            }
             let (from, to) = (
                 f.child_start[child as usize],
                 f.child_start[child as usize + 1],
             );
             if from < to {
-                stack.push((object, from, to));
+                chain.push(child, object, from, to);
             }
         }
+    }
+
+    /// The bytes of entry `at` again, after [`Chain`] dropped them: from the
+    /// nearest base up its chain whose bytes a level still holds, or from
+    /// the full object at the chain's bottom, applying the deltas down.
+    fn rebuild(&self, at: u32, levels: &[Level], reader: &mut Reader) -> Option<Vec<u8>> {
+        let mut deltas = Vec::new();
+        let mut e = at;
+        let mut data = loop {
+            if let Some(bytes) = levels
+                .iter()
+                .find(|l| l.entry == e)
+                .and_then(|l| l.bytes.as_ref())
+            {
+                break bytes.clone();
+            }
+            let entry = self.entries.get(e as usize)?;
+            if entry.kind != 0 && entry.kind < OBJ_OFS_DELTA {
+                break reader.inflate(&self.file, entry).ok()?;
+            }
+            deltas.push(e);
+            if entry.base == NONE || deltas.len() > self.entries.len() {
+                return None;
+            }
+            e = entry.base;
+        };
+        for &d in deltas.iter().rev() {
+            let delta = reader.inflate(&self.file, &self.entries[d as usize]).ok()?;
+            data = apply_delta(&data, &delta).ok()?;
+        }
+        Some(data)
     }
 
     fn deliver(
@@ -861,6 +980,8 @@ mod tests {
             idx,
             entry_of: (0..n as u32).collect(),
             id_len,
+            chain_budget: CHAIN_BYTES,
+            rebuilt: AtomicUsize::new(0),
         };
         for (j, id) in ids.iter().enumerate() {
             assert_eq!(pack.find(id), Some(j as u32), "{id:?}");
@@ -888,6 +1009,72 @@ mod tests {
             "git {args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+
+    /// Past the chain budget, bases are dropped and rebuilt: with no budget
+    /// every base under another is rebuilt from the full object, with room
+    /// for one version from the nearest kept one, and every blob still reads
+    /// back as libgit2 reads it.
+    #[test]
+    fn chains_over_budget_are_rebuilt_to_the_same_bytes() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path();
+        git(path, &["init", "-q"]);
+        // Versions of one file, each one line away from a shared text: many
+        // deltas against one base, and chains of them.
+        let shared: Vec<String> = (0..200)
+            .map(|line| format!("line {line} of a text that every version shares\n"))
+            .collect();
+        for version in 0..30 {
+            let mut text = shared.clone();
+            text[(version * 7) % 200] = format!("version {version} changed this line\n");
+            text.truncate(200 - version % 3);
+            std::fs::write(path.join("f.txt"), text.concat()).unwrap();
+            git(path, &["add", "-A"]);
+            git(
+                path,
+                &[
+                    "-c",
+                    "user.name=a",
+                    "-c",
+                    "user.email=a@b",
+                    "commit",
+                    "-qm",
+                    "v",
+                ],
+            );
+        }
+        git(path, &["repack", "-adfq", "--depth=50", "--window=250"]);
+        let repo = git2::Repository::open(path).unwrap();
+        let odb = repo.odb().unwrap();
+        let objects = path.join(".git/objects");
+        let ids: Vec<git2::Oid> = Packs::ids(&objects, ObjectFormat::Sha1)
+            .into_iter()
+            .filter(|id| odb.read_header(*id).map(|(_, t)| t) == Ok(git2::ObjectType::Blob))
+            .collect();
+        assert_eq!(ids.len(), 30);
+        let one_version = shared.concat().len() + 64;
+        for budget in [0, one_version] {
+            let mut packs = Packs::open(&objects, ObjectFormat::Sha1);
+            packs.packs[0].chain_budget = budget;
+            let seen = std::sync::Mutex::new(vec![None; ids.len()]);
+            let read = packs.read_wanted(&ids, 1, &|w, bytes| {
+                seen.lock().unwrap()[w] = Some(bytes.to_vec());
+            });
+            assert!(read.iter().all(|r| *r), "budget {budget}");
+            for (bytes, id) in seen.into_inner().unwrap().into_iter().zip(&ids) {
+                assert_eq!(
+                    bytes.as_deref(),
+                    Some(odb.read(*id).unwrap().data()),
+                    "{id}, budget {budget}"
+                );
+            }
+            let rebuilt = packs.packs[0].rebuilt.load(Ordering::Relaxed);
+            assert!(
+                rebuilt > 0,
+                "budget {budget}: no base was dropped and rebuilt"
+            );
+        }
     }
 
     /// Every blob of a deeply deltified pack reads back as libgit2 reads it,
