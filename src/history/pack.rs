@@ -996,6 +996,22 @@ mod tests {
         assert_eq!(pack.find(&[7; 19]), None, "wrong length");
     }
 
+    fn commit_all(dir: &Path) {
+        git(dir, &["add", "-A"]);
+        git(
+            dir,
+            &[
+                "-c",
+                "user.name=a",
+                "-c",
+                "user.email=a@b",
+                "commit",
+                "-qm",
+                "v",
+            ],
+        );
+    }
+
     fn git(dir: &Path, args: &[&str]) {
         let out = std::process::Command::new("git")
             .args(args)
@@ -1030,19 +1046,7 @@ mod tests {
             text[(version * 7) % 200] = format!("version {version} changed this line\n");
             text.truncate(200 - version % 3);
             std::fs::write(path.join("f.txt"), text.concat()).unwrap();
-            git(path, &["add", "-A"]);
-            git(
-                path,
-                &[
-                    "-c",
-                    "user.name=a",
-                    "-c",
-                    "user.email=a@b",
-                    "commit",
-                    "-qm",
-                    "v",
-                ],
-            );
+            commit_all(path);
         }
         git(path, &["repack", "-adfq", "--depth=50", "--window=250"]);
         let repo = git2::Repository::open(path).unwrap();
@@ -1105,19 +1109,7 @@ mod tests {
             }
             std::fs::write(path.join("a.txt"), &text).unwrap();
             std::fs::write(path.join("b.txt"), format!("{version}\n{text}")).unwrap();
-            git(path, &["add", "-A"]);
-            git(
-                path,
-                &[
-                    "-c",
-                    "user.name=a",
-                    "-c",
-                    "user.email=a@b",
-                    "commit",
-                    "-qm",
-                    "v",
-                ],
-            );
+            commit_all(path);
         }
         git(path, &["repack", "-adfq", "--depth=50", "--window=250"]);
         std::fs::write(path.join("loose.txt"), "only loose\n").unwrap();

@@ -751,6 +751,20 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
         self.walk_commits(commits);
     }
 
+    /// Commit `id`, or a warning that it was not swept.
+    fn commit_to_sweep(&mut self, id: Oid) -> Option<git2::Commit<'r>> {
+        match self.repo.find_commit(id) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                self.warn(format!(
+                    "commit {id}: {}; not swept",
+                    tree::describe_error(&e)
+                ));
+                None
+            }
+        }
+    }
+
     /// Walk commits newest first (by committer time), then their trees in
     /// that order.
     fn walk_commits(&mut self, tips: Vec<Oid>) {
@@ -760,15 +774,8 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
         }
         let mut roots = Vec::new();
         while let Some((_, id)) = queue.pop() {
-            let commit = match self.repo.find_commit(id) {
-                Ok(c) => c,
-                Err(e) => {
-                    self.warn(format!(
-                        "commit {id}: {}; not swept",
-                        tree::describe_error(&e)
-                    ));
-                    continue;
-                }
+            let Some(commit) = self.commit_to_sweep(id) else {
+                continue;
             };
             self.plan.commits.push(id);
             let parents: Box<[Oid]> = commit.parent_ids().map(object_format::canonical).collect();
@@ -1100,15 +1107,8 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
     /// The blobs one commit adds or changes compared with its parents (for
     /// a merge, with every parent), noted in `added` when given.
     fn sweep_changes(&mut self, id: Oid, added: Option<&mut HashSet<(Oid, String)>>) {
-        let commit = match self.repo.find_commit(id) {
-            Ok(c) => c,
-            Err(e) => {
-                self.warn(format!(
-                    "commit {id}: {}; not swept",
-                    tree::describe_error(&e)
-                ));
-                return;
-            }
+        let Some(commit) = self.commit_to_sweep(id) else {
+            return;
         };
         self.plan.commits.push(id);
         // A missing parent (shallow boundary) is compared with nothing,
@@ -1486,6 +1486,18 @@ mod tests {
         s
     }
 
+    /// A bare repository holding [`history`] of `commits` commits.
+    fn imported(commits: usize) -> tempfile::TempDir {
+        let dir = tempfile::TempDir::new().unwrap();
+        git(dir.path(), &["init", "-q", "--bare"], None);
+        git(
+            dir.path(),
+            &["fast-import", "--quiet"],
+            Some(history(commits).as_bytes()),
+        );
+        dir
+    }
+
     fn plan_of(repo: &Repository, packs: Option<&Packs>, threads: usize) -> Plan {
         let mut sink = |_: Batch| {};
         plan_in_runs(
@@ -1507,14 +1519,8 @@ mod tests {
     /// with its previous version.
     #[test]
     fn walking_in_runs_gives_the_plan_of_one_walk() {
-        let dir = tempfile::TempDir::new().unwrap();
+        let dir = imported(90);
         let path = dir.path();
-        git(path, &["init", "-q", "--bare"], None);
-        git(
-            path,
-            &["fast-import", "--quiet"],
-            Some(history(90).as_bytes()),
-        );
         git(path, &["branch", "side", "main~50"], None);
         git(path, &["repack", "-adq", "--depth=20"], None);
         let repo = Repository::open(path).unwrap();
@@ -1549,14 +1555,8 @@ mod tests {
     /// walked again in order: warnings are those of one walk, given once.
     #[test]
     fn a_damaged_run_is_walked_again_in_order() {
-        let dir = tempfile::TempDir::new().unwrap();
+        let dir = imported(60);
         let path = dir.path();
-        git(path, &["init", "-q", "--bare"], None);
-        git(
-            path,
-            &["fast-import", "--quiet"],
-            Some(history(60).as_bytes()),
-        );
         git(path, &["repack", "-adq"], None);
         // Loose, after packing: a tree cut in the middle of an entry, in a
         // commit dated before every other, on a branch of its own.
