@@ -10,6 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use tempfile::TempDir;
 
+mod support {
+    pub mod cli;
+}
+
 /// A scratch repository driven through the git CLI.
 struct Repo {
     _dir: TempDir,
@@ -1096,20 +1100,7 @@ fn large_deltified_history_is_read_through_pack_traversal() {
             body.len()
         ));
     }
-    let mut child = git_env(&mut Command::new("git"))
-        .args(["fast-import", "--quiet"])
-        .current_dir(&repo.path)
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stream.as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    support::cli::fast_import(&repo.path, &stream);
     repo.git(&["repack", "-adfq", "--depth=50", "--window=50"]);
 
     let out = history(&repo, &[]);

@@ -15,6 +15,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use tempfile::TempDir;
 
+mod support {
+    pub mod cli;
+}
+
 const SHA1: &str = "sha1";
 const SHA256: &str = "sha256";
 
@@ -734,20 +738,7 @@ fn pack_traversal_reads_sha256_packs() {
                 body.len()
             ));
         }
-        let mut child = git_env(&mut Command::new("git"))
-            .args(["fast-import", "--quiet"])
-            .current_dir(&repo.path)
-            .stdin(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stream.as_bytes())
-            .unwrap();
-        assert!(child.wait().unwrap().success());
+        support::cli::fast_import(&repo.path, &stream);
         repo.git(&["repack", "-adfq", "--depth=50", "--window=50"]);
         repo
     };

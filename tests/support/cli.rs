@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 /// Run `npmsweep ARGS` in `dir`, colourless, with no `NPMSWEEP_CONFIG`
 /// from the environment.
@@ -45,6 +45,26 @@ pub fn json(out: &Output) -> Value {
             stderr(out)
         )
     })
+}
+
+/// `git fast-import --quiet` of `stream` into the repository at `dir` (the
+/// stream names its own committers), with no user or system configuration.
+pub fn fast_import(dir: &Path, stream: &str) {
+    use std::io::Write;
+    let mut child = Command::new("git")
+        .args(["fast-import", "--quiet"])
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("run git fast-import");
+    let mut stdin = child.stdin.take().expect("fast-import's input");
+    stdin
+        .write_all(stream.as_bytes())
+        .expect("feed git fast-import");
+    drop(stdin);
+    assert!(child.wait().expect("wait for git fast-import").success());
 }
 
 /// `git ARGS` in `dir` as author and committer `t`; panics with git's
