@@ -63,7 +63,16 @@ impl DirContext {
     pub const COUNT: usize = 7;
 
     /// The context of subdirectory `name` of a directory in this context.
+    /// A name holding `/` (git refuses one, a crafted tree can hold it) is
+    /// taken as the path it spells, as [`FileKind::of`] takes the joined
+    /// path: `.github/workflows` as one entry is still the workflows
+    /// directory.
     pub fn child(self, name: &[u8]) -> DirContext {
+        name.split(|&b| b == b'/')
+            .fold(self, DirContext::child_named)
+    }
+
+    fn child_named(self, name: &[u8]) -> DirContext {
         if name.eq_ignore_ascii_case(b".github") {
             DirContext::Github {
                 at_root: self == DirContext::Root,
@@ -301,5 +310,10 @@ mod tests {
         for (path, kind) in cases {
             assert_eq!(FileKind::of(path), kind, "{path}");
         }
+        // One crafted tree entry spelling two directories is both.
+        assert_eq!(
+            super::DirContext::Root.child(b".github/workflows"),
+            super::DirContext::Workflows { at_root: true }
+        );
     }
 }

@@ -1018,7 +1018,12 @@ impl<'a, 'r, 's> Planner<'a, 'r, 's> {
         if let Some(kind) = self.kind_of_name.get(name).and_then(|k| k[slot]) {
             return kind;
         }
-        let kind = FileKind::in_dir(context, &super::pathtext::path_text(name));
+        // A crafted name holding `/` is classified as the path it spells.
+        let (dir, file) = match name.iter().rposition(|&b| b == b'/') {
+            Some(at) => (context.child(&name[..at]), &name[at + 1..]),
+            None => (context, name),
+        };
+        let kind = FileKind::in_dir(dir, &super::pathtext::path_text(file));
         self.kind_of_name
             .entry(name.into())
             .or_insert([None; DirContext::COUNT])[slot] = Some(kind);
@@ -1549,6 +1554,64 @@ mod tests {
             assert_eq!(runs.commits, one.commits);
             assert!(runs.stats.warnings.is_empty());
         }
+    }
+
+    /// Entry names holding `/` (git refuses them; a crafted tree can hold
+    /// them) are classified as the paths they spell, as the reported path
+    /// reads: a `.github/workflows` entry holds workflows, and so does a
+    /// `workflows/ci.yml` blob entry inside `.github`.
+    #[test]
+    fn names_spelling_paths_are_classified_as_those_paths() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path();
+        git(path, &["init", "-q", "--bare"], None);
+        let blob = git(path, &["hash-object", "-w", "--stdin"], Some(b"on: push\n"));
+        let tree = |entries: &[(&str, &str, &str)]| {
+            let mut raw = Vec::new();
+            for (mode, name, id) in entries {
+                raw.extend(format!("{mode} {name}\0").bytes());
+                raw.extend(ObjectFormat::Sha1.id_from_hex(id).unwrap().as_bytes());
+            }
+            git(
+                path,
+                &["hash-object", "-t", "tree", "--literally", "-w", "--stdin"],
+                Some(&raw),
+            )
+        };
+        let workflows = tree(&[("100644", "ci.yml", &blob)]);
+        let github = tree(&[("100644", "workflows/release.yml", &blob)]);
+        let root = tree(&[
+            ("40000", ".github/workflows", &workflows),
+            ("40000", "vendor/.github", &github),
+        ]);
+        let commit = git(
+            path,
+            &[
+                "-c",
+                "user.name=a",
+                "-c",
+                "user.email=a@b",
+                "commit-tree",
+                &root,
+                "-m",
+                "x",
+            ],
+            None,
+        );
+        git(path, &["update-ref", "refs/heads/main", &commit], None);
+        let repo = Repository::open(path).unwrap();
+        let plan = plan_of(&repo, None, 1);
+        assert_eq!(plan.blobs.len(), 1);
+        assert_eq!(
+            plan.blobs[0].seen_as,
+            [
+                (
+                    FileKind::CopiedWorkflow,
+                    "vendor/.github/workflows/release.yml".to_string()
+                ),
+                (FileKind::Workflow, ".github/workflows/ci.yml".to_string()),
+            ]
+        );
     }
 
     /// A run that meets damage (here a malformed tree in an old commit) is
